@@ -1,0 +1,52 @@
+using System.CommandLine;
+using Condense.Cli.Commands;
+using Condense.Core;
+using Condense.Core.Runtime;
+
+namespace Condense.Cli;
+
+/// <summary>Entry point of the <c>condense</c> command-line tool.</summary>
+public static class Program
+{
+    public static int Main(string[] args) => Run(args);
+
+    /// <summary>Parses and runs one command line; returns the exit code (see <see cref="ExitCodes"/>).</summary>
+    public static int Run(string[] args)
+    {
+        var root = BuildRoot();
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            CliOutput.Error($"{parsed.Errors[0].Message} (see 'condense --help')");
+            return ExitCodes.BadInput;
+        }
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (InputException ex)
+        {
+            CliOutput.Error(ex.Message);
+            return ExitCodes.BadInput;
+        }
+        catch (TorchLoadException ex)
+        {
+            CliOutput.Error(ex.Message);
+            return ExitCodes.Failure;
+        }
+        catch (OperationCanceledException)
+        {
+            CliOutput.Error("interrupted");
+            return ExitCodes.Failure;
+        }
+    }
+
+    /// <summary>The command tree; one class per command under Commands/.</summary>
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand(
+            "Condense: turn large foundation models into small, fast ones (distillation, sparsity, pruning, search).");
+        root.Subcommands.Add(DoctorCommand.Create());
+        return root;
+    }
+}
