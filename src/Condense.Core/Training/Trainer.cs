@@ -1,0 +1,220 @@
+using System.Diagnostics;
+using System.Globalization;
+using Condense.Core.Checkpoints;
+using Condense.Core.IO;
+using Condense.Core.Reports;
+using Condense.Core.Training.Optimizers;
+using TorchSharp;
+using TorchSharp.Modules;
+using AdamW = Condense.Core.Training.Optimizers.AdamW;
+using static TorchSharp.torch;
+
+namespace Condense.Core.Training;
+
+/// <summary>
+/// Condense's training loop. One optimizer step = zero grads, loss, backward, clip, schedule, update, all inside
+/// a dispose scope so memory stays flat. <see cref="Fit{TBatch}"/> adds what a run needs around it: resume from
+/// the newest checkpoint (model, optimizer, RNG and data position), periodic atomic checkpoints, metrics.jsonl,
+/// TensorBoard scalars, a progress bar, a stop on NaN that keeps the last good checkpoint, and at the end the
+/// model's weights, a loss plot and a summary in the run folder.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly nn.Module _model;
+    private readonly List<Parameter> _params;
+    private SummaryWriter? _tensorboard;   // TorchSharp's writer appends each event to its file as it goes
+
+    public Trainer(nn.Module model, TrainerOptions options)
+    {
+        options.Validate();
+        Options = options;
+        _model = model;
+        var named = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
+        _params = named.Select(p => p.parameter).ToList();
+        Optimizer = options.Optimizer == "lamb"
+            ? new Lamb(named, options.WeightDecay, options.Beta1, options.Beta2, options.Eps)
+            : new AdamW(named, options.WeightDecay, options.Beta1, options.Beta2, options.Eps);
+        Schedule = new CosineWarmupSchedule(options.LearningRate, options.WarmupSteps, options.MaxSteps, options.MinLearningRate);
+    }
+
+    public TrainerOptions Options { get; }
+    public Optimizer Optimizer { get; }
+    public CosineWarmupSchedule Schedule { get; }
+
+    /// <summary>Optimizer steps completed so far (restored on resume).</summary>
+    public long CompletedSteps { get; private set; }
+
+    /// <summary>The newest checkpoint this trainer wrote or resumed from.</summary>
+    public string? LastCheckpoint { get; private set; }
+
+    /// <summary>One optimizer step on the loss that <paramref name="computeLoss"/> builds.</summary>
+    public StepMetrics TrainStep(Func<LossOutput> computeLoss, int items = 0)
+    {
+        var clock = Stopwatch.StartNew();
+        using var scope = torch.NewDisposeScope();
+        Optimizer.ZeroGrad();
+        var output = computeLoss();
+        double loss = output.Loss.item<float>();
+        long step = CompletedSteps + 1;
+        if (!double.IsFinite(loss)) throw new TrainingDivergedException(step, "loss", loss, LastCheckpoint);
+        output.Loss.backward();
+        double gradNorm = Options.GradClip > 0
+            ? torch.nn.utils.clip_grad_norm_(_params, Options.GradClip)
+            : GlobalGradNorm();
+        if (!double.IsFinite(gradNorm)) throw new TrainingDivergedException(step, "gradient norm", gradNorm, LastCheckpoint);
+        double lr = Schedule.At(CompletedSteps);
+        Optimizer.LearningRate = lr;
+        Optimizer.Step();
+        CompletedSteps = step;
+        Dictionary<string, double>? extra = null;
+        if (output.Parts is not null)
+        {
+            extra = [];
+            foreach (var (name, t) in output.Parts) extra[name] = t.item<float>();
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        return new StepMetrics(step, loss, lr, gradNorm, seconds, items / Math.Max(seconds, 1e-12)) { Extra = extra };
+    }
+
+    /// <summary>Convenience overload for a plain loss tensor.</summary>
+    public StepMetrics TrainStep(Func<Tensor> computeLoss, int items = 0) => TrainStep(() => (LossOutput)computeLoss(), items);
+
+    /// <summary>Restores the newest checkpoint in the run folder, if any. Returns true when it resumed.</summary>
+    public bool TryResume()
+    {
+        var latest = TrainingCheckpoint.Latest(Options.RunDir);
+        if (latest is null) return false;
+        CompletedSteps = TrainingCheckpoint.Load(latest, _model, Optimizer, Options.Optimizer);
+        LastCheckpoint = latest;
+        return true;
+    }
+
+    /// <summary>Writes a checkpoint for the current step (atomically) and prunes old ones.</summary>
+    public string SaveCheckpoint()
+    {
+        var path = TrainingCheckpoint.PathFor(Options.RunDir, CompletedSteps);
+        TrainingCheckpoint.Save(path, _model, Optimizer, CompletedSteps, Options.Optimizer);
+        LastCheckpoint = path;
+        foreach (var (_, old) in TrainingCheckpoint.List(Options.RunDir).SkipLast(Options.KeepCheckpoints))
+            File.Delete(old);
+        return path;
+    }
+
+    /// <summary>
+    /// Trains until <see cref="TrainerOptions.MaxSteps"/>. <paramref name="batchesFrom"/> gets the number of steps
+    /// already done and returns the batches from there on (a loader resumes at epoch = step / batchesPerEpoch,
+    /// batch = step % batchesPerEpoch), so a resumed run sees exactly the data the uninterrupted run would have.
+    /// Batches that are <see cref="IDisposable"/> are disposed after their step.
+    /// </summary>
+    public TrainResult Fit<TBatch>(Func<long, IEnumerable<TBatch>> batchesFrom, Func<TBatch, LossOutput> computeLoss,
+        Func<TBatch, int>? countItems = null, CancellationToken cancellation = default)
+    {
+        var clock = Stopwatch.StartNew();
+        Directory.CreateDirectory(Options.RunDir);
+        bool resumed = Options.Resume && TryResume();
+        if (!resumed) Determinism.Seed(Options.Seed);
+        long resumedFrom = CompletedSteps;
+        _model.train();
+        using var metrics = new MetricsLog(Path.Combine(Options.RunDir, "metrics.jsonl"), CompletedSteps);
+        if (Options.TensorBoard && _tensorboard is null)
+            _tensorboard = torch.utils.tensorboard.SummaryWriter(Path.Combine(Options.RunDir, "tensorboard"), createRunName: false);
+        double lastLoss = double.NaN;
+
+        try
+        {
+            TrainingProgress.Run(Options.Progress, Options.Description, Options.MaxSteps, CompletedSteps, Options.LogEvery, report =>
+            {
+                if (CompletedSteps >= Options.MaxSteps) return;
+                using var batches = batchesFrom(CompletedSteps).GetEnumerator();
+                while (true)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    StepMetrics m;
+                    // Tensors a synchronous loader creates in MoveNext land in this scope and die with the step.
+                    using (var batchScope = torch.NewDisposeScope())
+                    {
+                        if (!batches.MoveNext()) break;
+                        var batch = batches.Current;
+                        try
+                        {
+                            m = TrainStep(() => computeLoss(batch), countItems?.Invoke(batch) ?? 0);
+                        }
+                        finally
+                        {
+                            (batch as IDisposable)?.Dispose();
+                        }
+                    }
+                    lastLoss = m.Loss;
+                    metrics.Write(m);
+                    if (m.Step % Options.LogEvery == 0 || m.Step == Options.MaxSteps) Log(m, metrics);
+                    report(m);
+                    if (Options.CheckpointEvery > 0 && m.Step % Options.CheckpointEvery == 0 && m.Step < Options.MaxSteps)
+                        SaveCheckpoint();
+                    if (CompletedSteps >= Options.MaxSteps) break;
+                }
+            });
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C: keep what was done so the next run resumes here.
+            if (CompletedSteps > resumedFrom) SaveCheckpoint();
+            metrics.Flush();
+            throw;
+        }
+        metrics.Flush();
+        if (CompletedSteps < Options.MaxSteps)
+            throw new InputException($"training data ran out after {CompletedSteps} of {Options.MaxSteps} steps");
+
+        if (LastCheckpoint is null || !LastCheckpoint.EndsWith(Path.GetFileName(TrainingCheckpoint.PathFor("", CompletedSteps)), StringComparison.Ordinal))
+            SaveCheckpoint();
+        var modelPath = Path.Combine(Options.RunDir, "model.safetensors");
+        ModuleCheckpoint.SaveSafetensors(_model, modelPath, new Dictionary<string, string>
+        {
+            ["format"] = "condense.model.v1",
+            ["step"] = CompletedSteps.ToString(CultureInfo.InvariantCulture),
+        });
+        var history = MetricsLog.Read(metrics.Path);
+        var losses = history.Select(r => r.GetValueOrDefault("loss", double.NaN)).ToList();
+        if (Options.Plots) WritePlots(history);
+        return new TrainResult(Options.RunDir, CompletedSteps, resumedFrom, double.IsNaN(lastLoss) ? losses.LastOrDefault(double.NaN) : lastLoss,
+            losses, modelPath, LastCheckpoint!, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Overload for a loss function returning a plain tensor.</summary>
+    public TrainResult Fit<TBatch>(Func<long, IEnumerable<TBatch>> batchesFrom, Func<TBatch, Tensor> computeLoss,
+        Func<TBatch, int>? countItems = null, CancellationToken cancellation = default) =>
+        Fit(batchesFrom, b => (LossOutput)computeLoss(b), countItems, cancellation);
+
+    private void Log(StepMetrics m, MetricsLog metrics)
+    {
+        metrics.Flush();
+        if (_tensorboard is null) return;
+        int step = checked((int)m.Step);
+        _tensorboard.add_scalar("train/loss", (float)m.Loss, step);
+        _tensorboard.add_scalar("train/lr", (float)m.LearningRate, step);
+        _tensorboard.add_scalar("train/grad_norm", (float)m.GradNorm, step);
+        _tensorboard.add_scalar("train/items_per_s", (float)m.ItemsPerSecond, step);
+        if (m.Extra is not null)
+            foreach (var (k, v) in m.Extra) _tensorboard.add_scalar($"train/{k}", (float)v, step);
+    }
+
+    private void WritePlots(List<Dictionary<string, double>> history)
+    {
+        if (history.Count == 0) return;
+        var steps = history.Select(r => r["step"]).ToList();
+        var series = new List<PlotSeries> { new("loss", steps, history.Select(r => r.GetValueOrDefault("loss", double.NaN)).ToList()) };
+        var extraKeys = history[^1].Keys.Except(["step", "loss", "lr", "grad_norm", "step_s", "items_per_s"]).ToList();
+        foreach (var k in extraKeys) series.Add(new(k, steps, history.Select(r => r.GetValueOrDefault(k, double.NaN)).ToList()));
+        var plots = Path.Combine(Options.RunDir, "plots");
+        Plots.LineChart(Path.Combine(plots, "loss.png"), $"{Options.Description}: training loss", "step", "loss", series);
+        Plots.LineChart(Path.Combine(plots, "lr.png"), $"{Options.Description}: learning rate", "step", "learning rate",
+            [new("lr", steps, history.Select(r => r.GetValueOrDefault("lr", double.NaN)).ToList())]);
+    }
+
+    private double GlobalGradNorm()
+    {
+        using var scope = torch.NewDisposeScope();
+        var norms = _params.Where(p => p.grad is not null).Select(p => p.grad!.norm()).ToList();
+        return norms.Count == 0 ? 0 : torch.stack(norms).norm().item<float>();
+    }
+}

@@ -1,0 +1,81 @@
+using System.Globalization;
+
+namespace Condense.Core.Training;
+
+/// <summary>How progress is shown: a live bar on a terminal, plain lines otherwise, or nothing (tests).</summary>
+public enum ProgressMode
+{
+    Auto,
+    Bar,
+    Lines,
+    None,
+}
+
+/// <summary>
+/// Everything the training loop needs to know, with sensible defaults (AdamW, cosine schedule with warmup,
+/// clipping at 1.0, a checkpoint every 500 steps, TensorBoard and a metrics JSONL in the run folder).
+/// </summary>
+public sealed record TrainerOptions
+{
+    /// <summary>Run folder: checkpoints/, metrics.jsonl, tensorboard/, plots/ and the final model go here.</summary>
+    public required string RunDir { get; init; }
+
+    public long MaxSteps { get; init; } = 1000;
+    public long Seed { get; init; } = 0;
+
+    /// <summary>"adamw" or "lamb".</summary>
+    public string Optimizer { get; init; } = "adamw";
+
+    public double LearningRate { get; init; } = 1e-3;
+    public double MinLearningRate { get; init; }
+    public long WarmupSteps { get; init; } = 0;
+    public double WeightDecay { get; init; } = 0.05;
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.999;
+    public double Eps { get; init; } = 1e-8;
+
+    /// <summary>Max global gradient L2 norm; 0 disables clipping.</summary>
+    public double GradClip { get; init; } = 1.0;
+
+    /// <summary>Steps between checkpoints; 0 writes only the final one.</summary>
+    public long CheckpointEvery { get; init; } = 500;
+
+    /// <summary>How many step checkpoints to keep (oldest are deleted).</summary>
+    public int KeepCheckpoints { get; init; } = 2;
+
+    /// <summary>Steps between progress lines and TensorBoard points (metrics.jsonl gets every step).</summary>
+    public long LogEvery { get; init; } = 10;
+
+    /// <summary>Continue from the newest checkpoint in the run folder when there is one.</summary>
+    public bool Resume { get; init; } = true;
+
+    public bool TensorBoard { get; init; } = true;
+    public bool Plots { get; init; } = true;
+    public ProgressMode Progress { get; init; } = ProgressMode.Auto;
+
+    /// <summary>Label for progress output.</summary>
+    public string Description { get; init; } = "train";
+
+    /// <summary>Throws an <see cref="InputException"/> naming the first bad field.</summary>
+    public void Validate()
+    {
+        static void Require(bool ok, string field, object value, string rule)
+        {
+            if (!ok) throw new InputException($"training option '{field}' = {Convert.ToString(value, CultureInfo.InvariantCulture)}: {rule}");
+        }
+        Require(!string.IsNullOrWhiteSpace(RunDir), nameof(RunDir), RunDir, "must be a folder path");
+        Require(MaxSteps > 0, nameof(MaxSteps), MaxSteps, "must be positive");
+        Require(Optimizer is "adamw" or "lamb", nameof(Optimizer), Optimizer, "must be 'adamw' or 'lamb'");
+        Require(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be a positive number");
+        Require(MinLearningRate >= 0 && MinLearningRate <= LearningRate, nameof(MinLearningRate), MinLearningRate, "must be in [0, LearningRate]");
+        Require(WarmupSteps >= 0 && WarmupSteps <= MaxSteps, nameof(WarmupSteps), WarmupSteps, "must be in [0, MaxSteps]");
+        Require(WeightDecay >= 0, nameof(WeightDecay), WeightDecay, "must be non-negative");
+        Require(Beta1 is >= 0 and < 1, nameof(Beta1), Beta1, "must be in [0, 1)");
+        Require(Beta2 is >= 0 and < 1, nameof(Beta2), Beta2, "must be in [0, 1)");
+        Require(Eps > 0, nameof(Eps), Eps, "must be positive");
+        Require(GradClip >= 0, nameof(GradClip), GradClip, "must be non-negative (0 disables)");
+        Require(CheckpointEvery >= 0, nameof(CheckpointEvery), CheckpointEvery, "must be non-negative");
+        Require(KeepCheckpoints >= 1, nameof(KeepCheckpoints), KeepCheckpoints, "must be at least 1");
+        Require(LogEvery >= 1, nameof(LogEvery), LogEvery, "must be at least 1");
+    }
+}
