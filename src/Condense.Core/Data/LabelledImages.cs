@@ -1,0 +1,32 @@
+// An image set with one int64 class label per image: what every image classification reader returns and what
+// ImageBatch.Collate turns into tensors.
+namespace Condense.Core.Data;
+
+/// <summary>Images and their labels (int64, like PyTorch's class targets); the counts always match.</summary>
+public sealed record LabelledImages
+{
+    public ImageSet Images { get; }
+    public long[] Labels { get; }
+
+    public int Count => Images.Count;
+
+    public LabelledImages(ImageSet images, long[] labels)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (images.Count != labels.Length)
+            throw new ArgumentException($"{images.Count} images but {labels.Length} labels", nameof(labels));
+        (Images, Labels) = (images, labels);
+    }
+
+    /// <summary>MNIST-style pair of IDX files (plain or gzip); the file-level checks name the offending file.</summary>
+    public static LabelledImages FromIdx(string imagesPath, string labelsPath)
+    {
+        var images = IdxFile.ReadImages(imagesPath);
+        var labels = IdxFile.ReadLabels(labelsPath);
+        if (images.Count != labels.Length)
+            throw new InputException(
+                $"{labelsPath}: {labels.Length} labels but {imagesPath} has {images.Count} images");
+        return new LabelledImages(images, labels);
+    }
+}

@@ -1,0 +1,23 @@
+// A private temporary folder per test, deleted afterwards: corrupt-input tests write their broken copies of the
+// real files here, never into the repository or the shared folder.
+namespace Condense.Core.Tests.Data;
+
+internal sealed class TempFolder : IDisposable
+{
+    public string Path { get; } =
+        System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"condense-data-{Guid.NewGuid():N}");
+
+    public TempFolder() => Directory.CreateDirectory(Path);
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public string Write(string name, byte[] bytes)
+    {
+        var path = File(name);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+        System.IO.File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    public void Dispose() => Directory.Delete(Path, recursive: true);
+}
