@@ -14,7 +14,7 @@ public static class ModuleCheckpoint
 
     private const int NamesShown = 5;
 
-    /// <summary>Saves every parameter and buffer of <paramref name="module"/>, plus <paramref name="metadata"/>.</summary>
+    /// <summary>Saves every parameter and buffer of <paramref name="module"/> plus the metadata.</summary>
     public static void SaveSafetensors(this torch.nn.Module module, string path,
         IReadOnlyDictionary<string, string>? metadata = null)
     {
@@ -43,7 +43,8 @@ public static class ModuleCheckpoint
                 var problems = new List<string>();
                 if (missing.Count > 0) problems.Add($"{missing.Count} missing ({Names(missing)})");
                 if (unexpected.Count > 0) problems.Add($"{unexpected.Count} unexpected ({Names(unexpected)})");
-                throw new InputException($"{path}: checkpoint does not match the module: {string.Join(", ", problems)}");
+                throw new InputException(
+                    $"{path}: checkpoint does not match the module: {string.Join(", ", problems)}");
             }
         }
 

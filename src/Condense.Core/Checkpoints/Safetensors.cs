@@ -53,7 +53,8 @@ public static class Safetensors
         foreach (var info in header.Tensors)
         {
             if (SafetensorsDType.FromName(info.DType)!.ScalarType is null)
-                throw new InputException($"{path}: tensor '{info.Name}' has dtype {info.DType}, which TorchSharp cannot hold");
+                throw new InputException(
+                    $"{path}: tensor '{info.Name}' has dtype {info.DType}, which TorchSharp cannot hold");
         }
 
         var tensors = new Dictionary<string, torch.Tensor>(StringComparer.Ordinal);

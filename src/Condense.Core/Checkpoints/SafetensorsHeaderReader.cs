@@ -18,9 +18,10 @@ internal static class SafetensorsHeaderReader
     /// <summary>Headers larger than this are refused before reading them (the reference uses the same bound).</summary>
     public const long MaxHeaderBytes = 100_000_000;
 
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    private static readonly UTF8Encoding StrictUtf8 =
+        new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    /// <summary>Reads the header from the start of <paramref name="stream"/>, leaving it positioned at the data.</summary>
+    /// <summary>Reads the header from the start of the stream, leaving it positioned at the data.</summary>
     public static SafetensorsHeader Read(Stream stream, string file)
     {
         var fileLength = stream.Length;
@@ -80,7 +81,8 @@ internal static class SafetensorsHeaderReader
         foreach (var item in UniqueProperties(value, file, MetadataKey))
         {
             if (item.Value.ValueKind != JsonValueKind.String)
-                throw Bad(file, $"{MetadataKey} value '{item.Name}' is a JSON {Kind(item.Value.ValueKind)}, expected a string");
+                throw Bad(file, $"{MetadataKey} value '{item.Name}' is a JSON {Kind(item.Value.ValueKind)}, " +
+                    "expected a string");
             metadata[item.Name] = item.Value.GetString()!;
         }
     }
@@ -134,7 +136,8 @@ internal static class SafetensorsHeaderReader
     private static long[] ReadIntegers(JsonElement value, string file, string tensor, string field)
     {
         if (value.ValueKind != JsonValueKind.Array)
-            throw Bad(file, $"tensor '{tensor}' {field} is a JSON {Kind(value.ValueKind)}, expected an array of integers");
+            throw Bad(file, $"tensor '{tensor}' {field} is a JSON {Kind(value.ValueKind)}, " +
+                "expected an array of integers");
         var result = new long[value.GetArrayLength()];
         var i = 0;
         foreach (var item in value.EnumerateArray())
@@ -159,7 +162,8 @@ internal static class SafetensorsHeaderReader
                 throw Bad(file, $"tensor '{tensor.Name}' overlaps tensor '{previous!.Name}' " +
                     $"(bytes {tensor.Begin}..{covered})");
             if (tensor.Begin > covered)
-                throw Bad(file, $"data bytes {covered}..{tensor.Begin} belong to no tensor (hole before '{tensor.Name}')");
+                throw Bad(file,
+                    $"data bytes {covered}..{tensor.Begin} belong to no tensor (hole before '{tensor.Name}')");
             covered = tensor.End;
             previous = tensor;
         }
