@@ -17,7 +17,9 @@ public static class Program
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            CliOutput.Error($"{parsed.Errors[0].Message} (see 'condense --help')");
+            // Most specific first: an unrecognized token says more than "required command was not provided".
+            var messages = parsed.Errors.Select(e => e.Message).OrderBy(m => m.StartsWith("Unrecognized", StringComparison.Ordinal) ? 0 : 1);
+            CliOutput.Error($"{string.Join("; ", messages)} (see 'condense --help')");
             return ExitCodes.BadInput;
         }
         try

@@ -45,6 +45,20 @@ public sealed class BatchLoader<TBatch>
     }
 
     /// <summary>
+    /// Batches from global step <paramref name="step"/> on, epoch after epoch without end: epoch =
+    /// step / BatchesPerEpoch, batch = step % BatchesPerEpoch. This is the stream <c>Trainer.Fit</c> resumes.
+    /// </summary>
+    public IEnumerable<TBatch> FromStep(long step, CancellationToken cancellationToken = default)
+    {
+        if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, "must be non-negative");
+        int epoch = checked((int)(step / BatchesPerEpoch));
+        int start = (int)(step % BatchesPerEpoch);
+        for (; ; epoch++, start = 0)
+            foreach (var batch in Epoch(epoch, start, cancellationToken))
+                yield return batch;
+    }
+
+    /// <summary>
     /// The batches of <paramref name="epoch"/> from <paramref name="startBatch"/> on (0 for a fresh epoch; the
     /// saved batch index to resume). The worker starts when enumeration starts and stops when it ends. An
     /// exception in collate is rethrown to the consumer after the batches before it; cancellation throws
