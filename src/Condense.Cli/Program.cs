@@ -2,6 +2,7 @@ using System.CommandLine;
 using Condense.Cli.Commands;
 using Condense.Core;
 using Condense.Core.Runtime;
+using Condense.Core.Training;
 
 namespace Condense.Cli;
 
@@ -36,9 +37,14 @@ public static class Program
             CliOutput.Error(ex.Message);
             return ExitCodes.Failure;
         }
+        catch (TrainingDivergedException ex)
+        {
+            CliOutput.Error(ex.Message);
+            return ExitCodes.Failure;
+        }
         catch (OperationCanceledException)
         {
-            CliOutput.Error("interrupted");
+            CliOutput.Error("interrupted; rerun the same command to resume from the last checkpoint");
             return ExitCodes.Failure;
         }
     }
@@ -49,6 +55,7 @@ public static class Program
         var root = new RootCommand(
             "Condense: turn large foundation models into small, fast ones (distillation, sparsity, pruning, search).");
         root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
         return root;
     }
 }
