@@ -28,7 +28,7 @@ public class SafetensorsTests
     public void RoundTrip_IsBitExact_ForEachDType(ScalarType dtype, string expectedName)
     {
         using var scope = torch.NewDisposeScope();
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("one.safetensors");
         var original = SampleTensor(dtype);
 
@@ -47,7 +47,7 @@ public class SafetensorsTests
     public void RoundTrip_KeepsNaNAndInfinityBitPatterns_InF32AndBF16()
     {
         using var scope = torch.NewDisposeScope();
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("special.safetensors");
         var f32 = torch.tensor(SpecialFloats);
         var bf16 = f32.to(ScalarType.BFloat16);
@@ -71,7 +71,7 @@ public class SafetensorsTests
     public void RoundTrip_HandlesScalarAndZeroSizeTensors()
     {
         using var scope = torch.NewDisposeScope();
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("shapes.safetensors");
         var tensors = new Dictionary<string, Tensor>
         {
@@ -96,7 +96,7 @@ public class SafetensorsTests
     public void Save_WritesNonContiguousTensorsInLogicalOrder()
     {
         using var scope = torch.NewDisposeScope();
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("transposed.safetensors");
         var transposed = torch.arange(6, dtype: ScalarType.Float32).reshape(2, 3).t();
         Assert.False(transposed.is_contiguous());
@@ -112,7 +112,7 @@ public class SafetensorsTests
     public void Save_SortsByNameWithContiguousOffsets_AndMetadataRoundTrips()
     {
         using var scope = torch.NewDisposeScope();
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("meta.safetensors");
         var metadata = new Dictionary<string, string>
         {
@@ -161,7 +161,7 @@ public class SafetensorsTests
     public void Save_RejectsDTypesWithoutSafetensorsName_NamingTheTensor()
     {
         using var scope = torch.NewDisposeScope();
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("complex.safetensors");
         var tensors = new Dictionary<string, Tensor>
         {
@@ -179,7 +179,7 @@ public class SafetensorsTests
     public void Load_RejectsFormatDTypesTorchSharpCannotHold_ButReadHeaderListsThem()
     {
         using var scope = torch.NewDisposeScope();
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("fp8.safetensors");
         Safetensors.Save(path, new Dictionary<string, Tensor> { ["w"] = torch.zeros(4, dtype: ScalarType.Byte) });
         EditHeader(path, h => h.Replace("\"U8\"", "\"F8_E4M3\"", StringComparison.Ordinal));
@@ -218,7 +218,7 @@ public class SafetensorsTests
     public void Load_RejectsCorruptHeaders_NamingTheFile(string corruption, string expectedProblem)
     {
         using var scope = torch.NewDisposeScope();
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File($"{corruption}.safetensors");
         WriteTwoTensorFile(path);
         EditHeader(path, header => Corrupt(corruption, header));
@@ -230,7 +230,7 @@ public class SafetensorsTests
     public void Load_RejectsHeaderThatIsNotUtf8()
     {
         using var scope = torch.NewDisposeScope();
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("latin1.safetensors");
         WriteTwoTensorFile(path);
         var bytes = File.ReadAllBytes(path);
@@ -243,7 +243,7 @@ public class SafetensorsTests
     [Fact]
     public void Load_RejectsFilesShorterThanTheLengthPrefix()
     {
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("tiny.safetensors");
         File.WriteAllBytes(path, [1, 2, 3]);
 
@@ -254,7 +254,7 @@ public class SafetensorsTests
     public void Load_RejectsHeaderLengthBeyondTheFile()
     {
         using var scope = torch.NewDisposeScope();
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("long-header.safetensors");
         WriteTwoTensorFile(path);
         var bytes = File.ReadAllBytes(path);
@@ -268,7 +268,7 @@ public class SafetensorsTests
     public void Load_RejectsHeaderLengthAboveTheBound()
     {
         using var scope = torch.NewDisposeScope();
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("huge-header.safetensors");
         WriteTwoTensorFile(path);
         var bytes = File.ReadAllBytes(path);
@@ -282,7 +282,7 @@ public class SafetensorsTests
     public void Load_RejectsTruncatedData()
     {
         using var scope = torch.NewDisposeScope();
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("truncated.safetensors");
         WriteTwoTensorFile(path);
         var bytes = File.ReadAllBytes(path);
@@ -295,7 +295,7 @@ public class SafetensorsTests
     public void Load_RejectsTrailingBytesNoTensorCovers()
     {
         using var scope = torch.NewDisposeScope();
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("trailing.safetensors");
         WriteTwoTensorFile(path);
         File.AppendAllText(path, "junk");
@@ -306,7 +306,7 @@ public class SafetensorsTests
     [Fact]
     public void Load_ReportsAMissingFileAsInputError()
     {
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("absent.safetensors");
 
         AssertRejected(path, "not found");
@@ -316,7 +316,7 @@ public class SafetensorsTests
     public void AtomicWrite_KeepsTheOldFileAndLeavesNoTempFile_WhenTheWriterThrows()
     {
         using var scope = torch.NewDisposeScope();
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("model.safetensors");
         Safetensors.Save(path, new Dictionary<string, Tensor> { ["w"] = torch.arange(4, dtype: ScalarType.Float32) });
         var before = File.ReadAllBytes(path);
@@ -338,7 +338,7 @@ public class SafetensorsTests
     public void ModuleCheckpoint_RoundTripsParametersAndBuffers()
     {
         using var scope = torch.NewDisposeScope();
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("mlp.safetensors");
         torch.manual_seed(1);
         var source = SmallNet();
@@ -370,7 +370,7 @@ public class SafetensorsTests
     public void ModuleCheckpoint_ConvertsDTypeToTheModules()
     {
         using var scope = torch.NewDisposeScope();
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("half.safetensors");
         var weights = torch.tensor(new[] { 0.5f, -1.25f, 2f, 3.75f, 0f, 1f, -0.5f, 8f }).reshape(2, 4);
         Safetensors.Save(path, new Dictionary<string, Tensor>
@@ -391,7 +391,7 @@ public class SafetensorsTests
     public void ModuleCheckpoint_StrictLoad_ReportsMissingKeys()
     {
         using var scope = torch.NewDisposeScope();
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("linear-only.safetensors");
         torch.nn.Sequential(("0", torch.nn.Linear(4, 8))).SaveSafetensors(path);
         var net = SmallNet();
@@ -410,7 +410,7 @@ public class SafetensorsTests
     public void ModuleCheckpoint_StrictLoad_ReportsUnexpectedKeys_NonStrictLoadsTheRest()
     {
         using var scope = torch.NewDisposeScope();
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("bigger.safetensors");
         torch.manual_seed(3);
         var big = SmallNet();
@@ -430,7 +430,7 @@ public class SafetensorsTests
     public void ModuleCheckpoint_ShapeMismatch_LeavesTheModuleUnchanged()
     {
         using var scope = torch.NewDisposeScope();
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("wide.safetensors");
         torch.nn.Sequential(("0", torch.nn.Linear(4, 8)), ("1", torch.nn.Linear(8, 3))).SaveSafetensors(path);
         var narrow = torch.nn.Sequential(("0", torch.nn.Linear(4, 8)), ("1", torch.nn.Linear(8, 2)));

@@ -54,7 +54,7 @@ public class MarkdownTests
     [Fact]
     public void Report_RendersBlocksSeparatedByBlankLines_AndSavesTheSameText()
     {
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("report.md");
         var report = new MarkdownReport()
             .Heading(1, "Pruning run")

@@ -17,7 +17,7 @@ public class PlotsTests
     [Fact]
     public void LineChart_WritesAPngOfTheRequestedSize_WithEverySeriesDrawn()
     {
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("loss.png");
         var steps = Enumerable.Range(0, 50).Select(i => i * 10.0).ToArray();
         var train = steps.Select(s => 2.5 * Math.Exp(-s / 150) + 0.3).ToArray();
@@ -38,7 +38,7 @@ public class PlotsTests
     [Fact]
     public void LineChart_ReplacesAnExistingFile()
     {
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("chart.png");
         var series = new PlotSeries("acc", [0, 1, 2, 3], [0.1, 0.5, 0.7, 0.8]);
 
@@ -52,7 +52,7 @@ public class PlotsTests
     [Fact]
     public void LogChart_SkipsNonPositiveValues_AndStillDrawsThePositiveOnes()
     {
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("log.png");
         var series = new PlotSeries("grad norm", [0, 1, 2, 3, 4, 5, 6], [100, 0, 10, -5, 1, 0.1, double.NaN]);
 
@@ -68,7 +68,7 @@ public class PlotsTests
     [Fact]
     public void LogChart_WithNoPositiveValue_IsAnInputError_AndWritesNothing()
     {
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var path = folder.File("nothing.png");
         var series = new PlotSeries("delta", [0, 1, 2], [0, -1, -2]);
 
@@ -83,7 +83,7 @@ public class PlotsTests
     [Fact]
     public void LineChart_RejectsSeriesWithMismatchedLengths()
     {
-        using var folder = new ScratchFolder();
+        using var folder = new TempFolder();
         var series = new PlotSeries("broken", [0, 1, 2], [1, 2]);
 
         var error = Assert.Throws<ArgumentException>(() =>

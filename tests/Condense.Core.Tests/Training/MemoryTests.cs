@@ -12,9 +12,9 @@ namespace Condense.Core.Tests.Training;
 /// </summary>
 public sealed class MemoryTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("condense-memory-").FullName;
+    private readonly TempFolder _temp = new();
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     private static long ResidentBytes()
     {
@@ -32,7 +32,7 @@ public sealed class MemoryTests : IDisposable
         var model = TinyCifar.Mlp(1, hidden: 256);
         var trainer = new Trainer(model, new TrainerOptions
         {
-            RunDir = Path.Combine(_root, "flat"), MaxSteps = 2000, CheckpointEvery = 1000, Progress = ProgressMode.None,
+            RunDir = _temp.File("flat"), MaxSteps = 2000, CheckpointEvery = 1000, Progress = ProgressMode.None,
             TensorBoard = false, Plots = false, LearningRate = 1e-3,
         });
         var samples = new Dictionary<long, long>();

@@ -6,13 +6,13 @@ namespace Condense.Core.Tests.Training;
 
 public sealed class TrainerTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("condense-trainer-").FullName;
+    private readonly TempFolder _temp = new();
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     private TrainerOptions Options(string name, long steps, string optimizer = "adamw") => new()
     {
-        RunDir = Path.Combine(_root, name),
+        RunDir = _temp.File(name),
         MaxSteps = steps,
         Seed = 7,
         Optimizer = optimizer,
