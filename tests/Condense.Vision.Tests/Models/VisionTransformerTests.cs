@@ -19,6 +19,14 @@ public sealed class VisionTransformerTests
     }
 
     [Fact]
+    public void VitSmall_has_timms_parameter_count()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new VisionTransformer(VitConfig.Small);
+        Assert.Equal(22_050_664, model.parameters().Sum(p => p.numel()));
+    }
+
+    [Fact]
     public void VitTiny_maps_images_to_logits_and_tokens()
     {
         using var scope = NewDisposeScope();

@@ -1,0 +1,71 @@
+// Condense benchmarks (not run in CI).
+//   dotnet run -c Release --project bench/Condense.Bench -- train-step [--models vit_tiny,llama_small]
+//       [--rounds 3] [--steps 5] [--warmup 2] [--threads 2] [--seed 0] [--python /usr/bin/python3] [--out FILE.md]
+using System.Globalization;
+using Condense.Bench;
+
+const string Usage = """
+    usage: Condense.Bench train-step [--models vit_tiny,llama_small] [--rounds 3] [--steps 5] [--warmup 2]
+                                     [--threads 2] [--seed 0] [--python /usr/bin/python3] [--out docs/benchmarks.md]
+    Training-step throughput of Condense vs PyTorch, alternated round by round; writes artifacts/bench/*.json.
+    """;
+
+if (args.Length == 0 || args[0] is "-h" or "--help")
+{
+    Console.WriteLine(Usage);
+    return args.Length == 0 ? 2 : 0;
+}
+if (args[0] != "train-step")
+{
+    Console.Error.WriteLine($"unknown command '{args[0]}'\n{Usage}");
+    return 2;
+}
+
+var options = new TrainStepOptions(BenchModels.Names);
+try
+{
+    for (int i = 1; i < args.Length; i++)
+    {
+        string key = args[i];
+        string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{key} needs a value");
+        int Int() => int.Parse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture);
+        options = key switch
+        {
+            "--models" => options with { Models = Value().Split(',', StringSplitOptions.RemoveEmptyEntries) },
+            "--rounds" => options with { Rounds = Int() },
+            "--steps" => options with { Steps = Int() },
+            "--warmup" => options with { Warmup = Int() },
+            "--threads" => options with { Threads = Int() },
+            "--seed" => options with { Seed = Int() },
+            "--python" => options with { Python = Value() },
+            "--out" => options with { MarkdownOut = Value() },
+            _ => throw new ArgumentException($"unknown option '{key}'"),
+        };
+    }
+    foreach (string model in options.Models)
+        if (!BenchModels.Names.Contains(model))
+            throw new ArgumentException($"unknown model '{model}'; known: {string.Join(", ", BenchModels.Names)}");
+    if (options.Rounds < 1 || options.Steps < 1 || options.Warmup < 0 || options.Threads < 1)
+        throw new ArgumentException("--rounds, --steps and --threads must be at least 1, --warmup at least 0");
+}
+catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
+{
+    Console.Error.WriteLine($"{ex.Message}\n{Usage}");
+    return 2;
+}
+
+string repoRoot = FindRepoRoot();
+string command = "dotnet run -c Release --project bench/Condense.Bench -- " + string.Join(' ', args);
+TrainStepBenchmark.Run(options, command, repoRoot);
+return 0;
+
+static string FindRepoRoot()
+{
+    foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Condense.slnx")))
+                return dir.FullName;
+    }
+    throw new InvalidOperationException("Cannot find the repository root (Condense.slnx).");
+}

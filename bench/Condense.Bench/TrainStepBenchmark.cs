@@ -1,0 +1,267 @@
+// `train-step`: training-step throughput of Condense (in process) against PyTorch (bench/peers/pytorch_train_bench.py
+// as a subprocess), alternated round by round so that both see the same background load on a shared machine.
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Condense.Bench;
+
+/// <summary>Settings of one `train-step` run.</summary>
+public sealed record TrainStepOptions(
+    IReadOnlyList<string> Models,
+    int Rounds = 3,
+    int Steps = 5,
+    int Warmup = 2,
+    int Threads = 2,
+    int Seed = 0,
+    string Python = "/usr/bin/python3",
+    string? MarkdownOut = null);
+
+/// <summary>One framework's measurement of one model in one round.</summary>
+public sealed record Measurement(
+    [property: JsonPropertyName("framework")] string Framework,
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("items_per_s")] double ItemsPerS,
+    [property: JsonPropertyName("step_ms")] IReadOnlyList<double> StepMs,
+    [property: JsonPropertyName("loss_first")] double LossFirst,
+    [property: JsonPropertyName("loss_last")] double LossLast);
+
+/// <summary>Both frameworks in one round.</summary>
+public sealed record RoundResult(
+    [property: JsonPropertyName("round")] int Round,
+    [property: JsonPropertyName("condense")] Measurement Condense,
+    [property: JsonPropertyName("pytorch")] Measurement PyTorch)
+{
+    [JsonPropertyName("ratio")]
+    public double Ratio => Condense.ItemsPerS / PyTorch.ItemsPerS;
+}
+
+/// <summary>All rounds of one model, with medians.</summary>
+public sealed record ModelSummary(
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("items")] string Items,
+    [property: JsonPropertyName("rounds")] IReadOnlyList<RoundResult> Rounds)
+{
+    [JsonPropertyName("condense_items_per_s_median")]
+    public double CondenseMedian => TrainStepBenchmark.Median(Rounds.Select(r => r.Condense.ItemsPerS));
+
+    [JsonPropertyName("pytorch_items_per_s_median")]
+    public double PyTorchMedian => TrainStepBenchmark.Median(Rounds.Select(r => r.PyTorch.ItemsPerS));
+
+    [JsonPropertyName("ratio_median")]
+    public double RatioMedian => TrainStepBenchmark.Median(Rounds.Select(r => r.Ratio));
+}
+
+/// <summary>The whole run, as written to artifacts/bench/.</summary>
+public sealed record TrainStepSummary(
+    [property: JsonPropertyName("command")] string Command,
+    [property: JsonPropertyName("started_utc")] DateTime StartedUtc,
+    [property: JsonPropertyName("machine")] string Machine,
+    [property: JsonPropertyName("threads")] int Threads,
+    [property: JsonPropertyName("warmup")] int Warmup,
+    [property: JsonPropertyName("steps")] int Steps,
+    [property: JsonPropertyName("torchsharp")] string TorchSharp,
+    [property: JsonPropertyName("pytorch")] string PyTorch,
+    [property: JsonPropertyName("models")] IReadOnlyList<ModelSummary> Models);
+
+public static class TrainStepBenchmark
+{
+    private const double LearningRate = 1e-4;
+    private const double WeightDecay = 0.05;
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+
+    public static TrainStepSummary Run(TrainStepOptions options, string command, string repoRoot)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        torch.set_num_threads(options.Threads);
+        var started = DateTime.UtcNow;
+        string peer = Path.Combine(repoRoot, "bench", "peers", "pytorch_train_bench.py");
+        string pytorchVersion = "";
+        var summaries = new List<ModelSummary>();
+        foreach (string name in options.Models)
+        {
+            var rounds = new List<RoundResult>();
+            for (int round = 1; round <= options.Rounds; round++)
+            {
+                var condense = MeasureCondense(name, options);
+                var (pytorch, version) = MeasurePyTorch(name, options, peer);
+                pytorchVersion = version;
+                var result = new RoundResult(round, condense, pytorch);
+                rounds.Add(result);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, 
+                    $"{name,-12} round {round}/{options.Rounds}: Condense {condense.ItemsPerS,9:F1}/s  " +
+                    $"PyTorch {pytorch.ItemsPerS,9:F1}/s  ratio {result.Ratio:F2}  " +
+                    $"(loss {condense.LossFirst:F3}->{condense.LossLast:F3} vs " +
+                    $"{pytorch.LossFirst:F3}->{pytorch.LossLast:F3})"));
+            }
+            summaries.Add(new ModelSummary(name, name == "vit_tiny" ? "images" : "tokens", rounds));
+        }
+
+        var summary = new TrainStepSummary(command, started, MachineDescription(), options.Threads, options.Warmup,
+            options.Steps, typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "?", pytorchVersion, summaries);
+        Report(summary, options, repoRoot);
+        return summary;
+    }
+
+    /// <summary>Warmup plus timed steps of one model through <see cref="CondenseStep.TrainStep"/>.</summary>
+    private static Measurement MeasureCondense(string name, TrainStepOptions options)
+    {
+        manual_seed(options.Seed);
+        using var generator = new Generator((ulong)options.Seed + 1);
+        using var bench = BenchModels.Create(name);
+        bench.Model.train();
+        using var optimizer = optim.AdamW(bench.Model.parameters(), lr: LearningRate, weight_decay: WeightDecay);
+        var losses = new List<double>();
+        var stepMs = new List<double>();
+        for (int i = 0; i < options.Warmup + options.Steps; i++)
+        {
+            var (input, target) = bench.MakeBatch(generator);
+            using (input)
+            using (target)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                float loss = CondenseStep.TrainStep(bench, optimizer, input, target);
+                double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                losses.Add(loss);
+                if (i >= options.Warmup) stepMs.Add(Math.Round(ms, 2));
+            }
+        }
+        GC.Collect();
+        return new Measurement("condense", name, bench.ItemsPerBatch * stepMs.Count / (stepMs.Sum() / 1000.0),
+            stepMs, losses[0], losses[^1]);
+    }
+
+    /// <summary>The same measurement by the PyTorch peer, in a subprocess.</summary>
+    private static (Measurement Result, string Version) MeasurePyTorch(string name, TrainStepOptions options,
+        string peer)
+    {
+        var psi = new ProcessStartInfo(options.Python)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string arg in new[]
+                 {
+                     peer, "--model", name, "--threads", string.Create(CultureInfo.InvariantCulture, $"{options.Threads}"),
+                     "--warmup", string.Create(CultureInfo.InvariantCulture, $"{options.Warmup}"), "--steps", string.Create(CultureInfo.InvariantCulture, $"{options.Steps}"),
+                     "--seed", string.Create(CultureInfo.InvariantCulture, $"{options.Seed}"),
+                 })
+            psi.ArgumentList.Add(arg);
+        using var process = Process.Start(psi)
+            ?? throw new InvalidOperationException($"Could not start {options.Python}.");
+        var stderr = process.StandardError.ReadToEndAsync();
+        string stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException(
+                $"PyTorch peer failed (exit {process.ExitCode}): {stderr.Result.Trim()}");
+        string line = stdout.Split('\n').Last(l => l.TrimStart().StartsWith('{'));
+        using var doc = JsonDocument.Parse(line);
+        var root = doc.RootElement;
+        var measurement = new Measurement("pytorch", name, root.GetProperty("items_per_s").GetDouble(),
+            root.GetProperty("step_ms").EnumerateArray().Select(e => e.GetDouble()).ToArray(),
+            root.GetProperty("loss_first").GetDouble(), root.GetProperty("loss_last").GetDouble());
+        return (measurement, root.GetProperty("torch").GetString() ?? "?");
+    }
+
+    private static void Report(TrainStepSummary summary, TrainStepOptions options, string repoRoot)
+    {
+        Console.WriteLine();
+        Console.WriteLine(MarkdownTable(summary));
+        string dir = Path.Combine(repoRoot, "artifacts", "bench");
+        Directory.CreateDirectory(dir);
+        string json = Path.Combine(dir,
+            $"train_step_{summary.StartedUtc.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}.json");
+        File.WriteAllText(json, JsonSerializer.Serialize(summary, JsonOptions));
+        Console.WriteLine($"summary: {Path.GetRelativePath(repoRoot, json)}");
+        if (options.MarkdownOut is not null)
+        {
+            File.WriteAllText(options.MarkdownOut, MarkdownDocument(summary));
+            Console.WriteLine($"markdown: {options.MarkdownOut}");
+        }
+    }
+
+    public static string MarkdownTable(TrainStepSummary summary)
+    {
+        ArgumentNullException.ThrowIfNull(summary);
+        var sb = new StringBuilder();
+        sb.AppendLine("| Model | Items | Condense items/s | PyTorch items/s | Condense / PyTorch | Rounds |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|");
+        foreach (var m in summary.Models)
+        {
+            string perRound = string.Join(", ", m.Rounds.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Ratio:F2}")));
+            sb.AppendLine(string.Create(CultureInfo.InvariantCulture, 
+                $"| {m.Model} | {m.Items} | {m.CondenseMedian:F1} | {m.PyTorchMedian:F1} | " +
+                $"**{m.RatioMedian:F2}** ({perRound}) | {m.Rounds.Count} |"));
+        }
+        return sb.ToString();
+    }
+
+    public static string MarkdownDocument(TrainStepSummary summary)
+    {
+        ArgumentNullException.ThrowIfNull(summary);
+        var sb = new StringBuilder();
+        sb.AppendLine("# Benchmarks");
+        sb.AppendLine();
+        sb.AppendLine("## Training-step throughput: Condense vs PyTorch");
+        sb.AppendLine();
+        sb.AppendLine("One fp32 training step (zero_grad, forward, loss, backward, `clip_grad_norm_(1.0)`, AdamW with");
+        sb.AppendLine("lr 1e-4 and weight decay 0.05) on random data, the same models in both frameworks:");
+        sb.AppendLine();
+        sb.AppendLine("- `vit_tiny`: ViT-Tiny/16 (dim 192, depth 12, 3 heads), 224 px, batch 32, 1000 classes;");
+        sb.AppendLine("  items are images.");
+        sb.AppendLine("- `llama_small`: LLaMA with dim 288, hidden 768, 6 layers, 6 heads, 6 kv heads, vocab 32000,");
+        sb.AppendLine("  untied, batch 8 x 256 tokens, next-token cross-entropy; items are tokens.");
+        sb.AppendLine();
+        sb.AppendLine("Condense runs in process (`bench/Condense.Bench`, step in `CondenseStep.TrainStep`);");
+        sb.AppendLine("PyTorch runs `bench/peers/pytorch_train_bench.py` as a subprocess right after it, round by");
+        sb.AppendLine("round, with the same thread count, warmup and timed steps.");
+        sb.AppendLine();
+        sb.AppendLine("```");
+        sb.AppendLine(summary.Command);
+        sb.AppendLine("```");
+        sb.AppendLine();
+        sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"- Machine: {summary.Machine}; {summary.Threads} intra-op threads in both."));
+        sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"- Condense: TorchSharp-cpu {summary.TorchSharp} (libtorch 2.10). " +
+            $"PyTorch: {summary.PyTorch} (Debian, OpenBLAS)."));
+        sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"- {summary.Warmup} warmup + {summary.Steps} timed steps per round; " +
+            $"run {summary.StartedUtc:yyyy-MM-dd HH:mm} UTC."));
+        sb.AppendLine();
+        sb.Append(MarkdownTable(summary));
+        sb.AppendLine();
+        sb.AppendLine("Items/s are medians over rounds; the ratio column is the median of the per-round ratios");
+        sb.AppendLine("(listed in brackets). The machine is shared with other builds, so absolute numbers are noisy");
+        sb.AppendLine("(step times vary by up to 3x); alternating the frameworks round by round exposes both to the");
+        sb.AppendLine("same load, and the ratio is what is compared.");
+        sb.AppendLine();
+        sb.AppendLine("Targets: a ratio of at least 1.5 for `vit_tiny` and 1.2 for `llama_small`. Condense's attention");
+        sb.AppendLine("is `scaled_dot_product_attention` (with the causal flag for LLaMA); PyTorch 1.13 has no SDPA, so");
+        sb.AppendLine("the peer writes attention out with an explicit causal mask. Most of the gap is libtorch 2.10");
+        sb.AppendLine("(MKL, newer oneDNN, AVX-512 kernels) against torch 1.13 with OpenBLAS, not C# against Python.");
+        return sb.ToString();
+    }
+
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        if (sorted.Length == 0) return double.NaN;
+        int mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    private static string MachineDescription()
+    {
+        string cpu = "unknown CPU";
+        if (File.Exists("/proc/cpuinfo"))
+        {
+            string? line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+            if (line is not null) cpu = line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
+        }
+        return string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessorCount} vCPU {cpu}");
+    }
+}
