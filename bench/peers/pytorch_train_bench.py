@@ -259,7 +259,11 @@ def main():
     gen = torch.Generator().manual_seed(args.seed + 1)
     model, make_batch, loss_fn, items = make_bench(args.model, gen)
     model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05)
+    # Weight decay on 2-D+ tensors only (biases and norm gains excluded), as Condense's AdamW does (timm rule).
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
+                                  lr=1e-4)
 
     losses, step_ms = [], []
     for i in range(args.warmup + args.steps):
