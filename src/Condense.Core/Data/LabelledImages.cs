@@ -19,6 +19,18 @@ public sealed record LabelledImages
         (Images, Labels) = (images, labels);
     }
 
+    /// <summary>Images [start, start + count) as a new set (pixels copied).</summary>
+    public LabelledImages Slice(int start, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, Count);
+        var im = Images;
+        var pixels = new byte[count * im.ImageSize];
+        Array.Copy(im.Pixels, (long)start * im.ImageSize, pixels, 0, pixels.Length);
+        return new LabelledImages(new ImageSet(count, im.Channels, im.Height, im.Width, pixels), Labels[start..(start + count)]);
+    }
+
     /// <summary>MNIST-style pair of IDX files (plain or gzip); the file-level checks name the offending file.</summary>
     public static LabelledImages FromIdx(string imagesPath, string labelsPath)
     {

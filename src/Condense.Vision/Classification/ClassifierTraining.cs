@@ -72,7 +72,7 @@ public static class ClassifierTraining
                 // ../shared has only the MNIST test set: train on its first 8,000 images, test on the last 2,000.
                 var all = LabelledImages.FromIdx(AssetPaths.RequireShared("data/images/mnist_t10k-images-idx3-ubyte.gz"),
                     AssetPaths.RequireShared("data/images/mnist_t10k-labels-idx1-ubyte"));
-                return (Slice(all, 0, 8000), Slice(all, 8000, all.Count - 8000));
+                return (all.Slice(0, 8000), all.Slice(8000, all.Count - 8000));
             }
             default:
                 throw new InputException($"unknown dataset '{dataset}' (expected 'fashion-mnist' or 'mnist')");
@@ -83,8 +83,8 @@ public static class ClassifierTraining
     {
         if (o.BatchSize <= 0) throw new InputException($"batch size {o.BatchSize} must be positive");
         var (train, test) = LoadDataset(o.Dataset);
-        if (o.TrainSubset > 0) train = Slice(train, 0, Math.Min(o.TrainSubset, train.Count));
-        if (o.EvalSubset > 0) test = Slice(test, 0, Math.Min(o.EvalSubset, test.Count));
+        if (o.TrainSubset > 0) train = train.Slice(0, Math.Min(o.TrainSubset, train.Count));
+        if (o.EvalSubset > 0) test = test.Slice(0, Math.Min(o.EvalSubset, test.Count));
         if (train.Images.Height != o.Model.ImageSize || train.Images.Channels != o.Model.InChannels)
             throw new InputException($"model expects {o.Model.InChannels}x{o.Model.ImageSize}x{o.Model.ImageSize} images, dataset '{o.Dataset}' has {train.Images.Channels}x{train.Images.Height}x{train.Images.Width}");
         o.Model.Validate();
@@ -154,13 +154,5 @@ public static class ClassifierTraining
         var path = Path.Combine(o.RunDir, "report.md");
         report.Save(path);
         return path;
-    }
-
-    private static LabelledImages Slice(LabelledImages all, int start, int count)
-    {
-        var im = all.Images;
-        var pixels = new byte[count * im.ImageSize];
-        Array.Copy(im.Pixels, (long)start * im.ImageSize, pixels, 0, pixels.Length);
-        return new LabelledImages(new ImageSet(count, im.Channels, im.Height, im.Width, pixels), all.Labels[start..(start + count)]);
     }
 }

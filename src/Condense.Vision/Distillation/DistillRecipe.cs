@@ -1,0 +1,123 @@
+namespace Condense.Vision.Distillation;
+
+/// <summary>
+/// A distillation recipe, as written in <c>configs/radio/*.yaml</c> (snake_case keys). Every field has a default;
+/// unknown keys are errors. See <see cref="RecipeLoader"/> for loading and <c>--set key=value</c> overrides.
+/// </summary>
+public sealed class DistillRecipe
+{
+    public string Name { get; set; } = "default";
+    public DataRecipe Data { get; set; } = new();
+    public StudentRecipe Student { get; set; } = new();
+    public AdaptorRecipe Adaptor { get; set; } = new();
+    public List<TeacherRecipe> Teachers { get; set; } = [];
+    public LossRecipe Loss { get; set; } = new();
+    public TrainRecipe Train { get; set; } = new();
+    public EvalRecipe Eval { get; set; } = new();
+}
+
+public sealed class DataRecipe
+{
+    /// <summary>"fashion-mnist" (full set when installed, else the test set shipped in data/) or "mnist" (../shared).</summary>
+    public string Dataset { get; set; } = "fashion-mnist";
+
+    /// <summary>Images the student is distilled on; also the kNN bank and probe training set.</summary>
+    public int TrainImages { get; set; } = 4000;
+
+    /// <summary>Held-out images for kNN/probe queries, fidelity and the PCA figure.</summary>
+    public int TestImages { get; set; } = 1000;
+
+    /// <summary>Student input resolution (a multiple of the student's patch size).</summary>
+    public int Resolution { get; set; } = 32;
+}
+
+public sealed class StudentRecipe
+{
+    /// <summary>Registry name of the student backbone.</summary>
+    public string Model { get; set; } = "radio_vit";
+    public int PatchSize { get; set; } = 4;
+    public int EmbedDim { get; set; } = 128;
+    public int Depth { get; set; } = 6;
+    public int NumHeads { get; set; } = 4;
+    public double MlpRatio { get; set; } = 4;
+
+    /// <summary>The CPE table covers this resolution (positions per side = max_resolution / patch_size).</summary>
+    public int MaxResolution { get; set; } = 64;
+
+    /// <summary>Registers beside the summary tokens; -1 = the reference's register_multiple rule.</summary>
+    public int NumRegisters { get; set; } = -1;
+}
+
+public sealed class AdaptorRecipe
+{
+    /// <summary>Hidden width of the mlp_v2 heads; 0 = the largest teacher width (AM-RADIO default).</summary>
+    public int Hidden { get; set; }
+
+    /// <summary>Residual LN-GELU-Linear blocks between fc1 and the final layer.</summary>
+    public int NumInner { get; set; }
+}
+
+public sealed class TeacherRecipe
+{
+    /// <summary>Unique name (adaptor and log label).</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Registered teacher kind, e.g. resnet18, squeezenet, resnet8_cifar10, mobilenetv1_vww, hog, onnx.</summary>
+    public string Kind { get; set; } = "";
+
+    /// <summary>Resolution the teacher runs at; null = the kind's default.</summary>
+    public int? InputSize { get; set; }
+
+    /// <summary>λ: weight of this teacher's summary loss (ignored for teachers without a summary).</summary>
+    public double SummaryWeight { get; set; } = 1.0;
+
+    /// <summary>γ: weight of this teacher's feature loss.</summary>
+    public double FeatureWeight { get; set; } = 1.0;
+
+    /// <summary>Kind-specific options (e.g. an ONNX teacher's model_path, input_name, outputs).</summary>
+    public Dictionary<string, string> Options { get; set; } = [];
+}
+
+public sealed class LossRecipe
+{
+    /// <summary>α in L_match = α·L_cos + β·SmoothL1 (AM-RADIO: 0.9).</summary>
+    public double FeatureCosineWeight { get; set; } = 0.9;
+
+    /// <summary>β in L_match (AM-RADIO: 0.1).</summary>
+    public double FeatureSmoothL1Weight { get; set; } = 0.1;
+
+    public double SmoothL1Beta { get; set; } = 1.0;
+
+    /// <summary>larger (AM-RADIO), smaller, student or teacher.</summary>
+    public string GridMatching { get; set; } = "larger";
+}
+
+public sealed class TrainRecipe
+{
+    public long Steps { get; set; } = 1500;
+    public int BatchSize { get; set; } = 64;
+    public string Optimizer { get; set; } = "lamb";
+    public double LearningRate { get; set; } = 2e-3;
+    public double MinLearningRate { get; set; } = 2e-5;
+    public long WarmupSteps { get; set; } = 100;
+    public double WeightDecay { get; set; } = 0.02;
+    public double GradClip { get; set; } = 1.0;
+    public long Seed { get; set; }
+    public long CheckpointEvery { get; set; } = 250;
+
+    /// <summary>Store teacher outputs on disk and reuse them across epochs and runs.</summary>
+    public bool Cache { get; set; } = true;
+
+    /// <summary>Cache folder; empty = artifacts/teacher-cache under the repository (or ./teacher-cache).</summary>
+    public string CacheDir { get; set; } = "";
+}
+
+public sealed class EvalRecipe
+{
+    public int KnnK { get; set; } = 20;
+    public double KnnTemperature { get; set; } = 0.07;
+    public int ProbeSteps { get; set; } = 300;
+
+    /// <summary>Test images shown in the PCA figure.</summary>
+    public int PcaImages { get; set; } = 4;
+}

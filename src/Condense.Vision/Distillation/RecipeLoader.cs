@@ -1,0 +1,160 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Condense.Core;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Condense.Vision.Distillation;
+
+/// <summary>
+/// Loads a <see cref="DistillRecipe"/> from YAML and applies <c>key.path=value</c> overrides (nanoGPT-style
+/// configurator, strict): an unknown key in the file or in an override, or a value of the wrong type, is an
+/// <see cref="InputException"/> naming the key (and the file and line).
+/// </summary>
+public static partial class RecipeLoader
+{
+    private static readonly IDeserializer Deserializer = new DeserializerBuilder()
+        .WithNamingConvention(UnderscoredNamingConvention.Instance)
+        .Build();
+
+    private static readonly ISerializer Serializer = new SerializerBuilder()
+        .WithNamingConvention(UnderscoredNamingConvention.Instance)
+        .ConfigureDefaultValuesHandling(DefaultValuesHandling.Preserve)
+        .Build();
+
+    /// <summary>Reads <paramref name="path"/> (or the built-in defaults when null) and applies overrides.</summary>
+    public static DistillRecipe Load(string? path, IEnumerable<string>? overrides = null)
+    {
+        string source = path ?? "<defaults>";
+        string text;
+        if (path is null) text = Serializer.Serialize(new DistillRecipe());
+        else if (!File.Exists(path)) throw new InputException($"recipe not found: {path}");
+        else text = File.ReadAllText(path);
+
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException ex)
+        {
+            throw new InputException($"{source}:{ex.Start.Line}: invalid YAML: {FirstLine(ex.Message)}");
+        }
+        var root = stream.Documents.Count > 0 ? stream.Documents[0].RootNode as YamlMappingNode : null;
+        root ??= new YamlMappingNode();
+        foreach (var o in overrides ?? []) ApplyOverride(root, o);
+
+        var writer = new StringWriter();
+        new YamlStream(new YamlDocument(root)).Save(writer, assignAnchors: false);
+        try
+        {
+            var recipe = Deserializer.Deserialize<DistillRecipe>(writer.ToString()) ?? new DistillRecipe();
+            Validate(recipe, source);
+            return recipe;
+        }
+        catch (YamlException ex)
+        {
+            var message = FirstLine(ex.InnerException?.Message ?? ex.Message);
+            var unknown = UnknownProperty().Match(message);
+            if (unknown.Success) message = $"unknown key '{unknown.Groups[1].Value}' in {unknown.Groups[2].Value.Replace("Recipe", "", StringComparison.Ordinal).ToLowerInvariant() switch { "distill" => "the recipe", var s => $"'{s}'" }}";
+            throw new InputException(overrides?.Any() == true && path is null ? $"recipe: {message}" : $"{source}: {message}");
+        }
+    }
+
+    /// <summary>The recipe as YAML (for the run folder and reports).</summary>
+    public static string ToYaml(DistillRecipe recipe) => Serializer.Serialize(recipe);
+
+    /// <summary>Applies one <c>a.b[2].c=value</c> override to the YAML tree; the key must exist in the schema.</summary>
+    private static void ApplyOverride(YamlMappingNode root, string assignment)
+    {
+        int eq = assignment.IndexOf('=', StringComparison.Ordinal);
+        if (eq <= 0) throw new InputException($"override '{assignment}' is not key=value");
+        var key = assignment[..eq].Trim();
+        var value = assignment[(eq + 1)..].Trim();
+        var parts = key.Split('.');
+        YamlNode node = root;
+        for (int p = 0; p < parts.Length; p++)
+        {
+            var m = PathPart().Match(parts[p]);
+            if (!m.Success) throw new InputException($"override key '{key}': bad segment '{parts[p]}'");
+            var name = m.Groups[1].Value;
+            int? index = m.Groups[2].Success ? int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) : null;
+            bool last = p == parts.Length - 1;
+            if (node is not YamlMappingNode map) throw new InputException($"override key '{key}': '{name}' is not inside a section");
+            var k = new YamlScalarNode(name);
+            if (last && index is null)
+            {
+                map.Children[k] = ParseValue(value);
+                return;
+            }
+            if (!map.Children.TryGetValue(k, out var child))
+            {
+                if (index is not null) throw new InputException($"override key '{key}': there is no list '{name}'");
+                child = new YamlMappingNode();
+                map.Children[k] = child;
+            }
+            if (index is not null)
+            {
+                if (child is not YamlSequenceNode seq || index >= seq.Children.Count)
+                    throw new InputException($"override key '{key}': '{name}' has no item {index}");
+                if (last)
+                {
+                    seq.Children[index.Value] = ParseValue(value);
+                    return;
+                }
+                child = seq.Children[index.Value];
+            }
+            node = child;
+        }
+    }
+
+    private static YamlNode ParseValue(string value)
+    {
+        var s = new YamlStream();
+        s.Load(new StringReader($"v: {value}"));
+        return ((YamlMappingNode)s.Documents[0].RootNode).Children[new YamlScalarNode("v")];
+    }
+
+    private static void Validate(DistillRecipe r, string source)
+    {
+        void Require(bool ok, string key, object? value, string rule)
+        {
+            if (!ok) throw new InputException($"{source}: {key} = {Convert.ToString(value, CultureInfo.InvariantCulture)}: {rule}");
+        }
+        Require(r.Data.Dataset is "fashion-mnist" or "mnist", "data.dataset", r.Data.Dataset, "must be fashion-mnist or mnist");
+        Require(r.Data.TrainImages > 0, "data.train_images", r.Data.TrainImages, "must be positive");
+        Require(r.Data.TestImages > 0, "data.test_images", r.Data.TestImages, "must be positive");
+        Require(r.Student.PatchSize > 0, "student.patch_size", r.Student.PatchSize, "must be positive");
+        Require(r.Data.Resolution > 0 && r.Data.Resolution % r.Student.PatchSize == 0, "data.resolution", r.Data.Resolution,
+            $"must be a positive multiple of the patch size {r.Student.PatchSize}");
+        Require(r.Student.MaxResolution >= r.Data.Resolution && r.Student.MaxResolution % r.Student.PatchSize == 0,
+            "student.max_resolution", r.Student.MaxResolution, "must be a multiple of the patch size and at least data.resolution");
+        Require(r.Teachers.Count > 0, "teachers", r.Teachers.Count, "at least one teacher is needed");
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < r.Teachers.Count; i++)
+        {
+            var t = r.Teachers[i];
+            Require(t.Name.Length > 0 && ValidName().IsMatch(t.Name), $"teachers[{i}].name", t.Name, "must be a non-empty identifier");
+            Require(names.Add(t.Name), $"teachers[{i}].name", t.Name, "is used twice");
+            Require(t.Kind.Length > 0, $"teachers[{i}].kind", t.Kind, "must name a teacher kind");
+            Require(t.SummaryWeight >= 0 && t.FeatureWeight >= 0, $"teachers[{i}].summary_weight/feature_weight", $"{t.SummaryWeight}/{t.FeatureWeight}", "must be non-negative");
+        }
+        Require(r.Loss.GridMatching is "larger" or "smaller" or "student" or "teacher", "loss.grid_matching", r.Loss.GridMatching, "must be larger, smaller, student or teacher");
+        Require(r.Train.Steps > 0, "train.steps", r.Train.Steps, "must be positive");
+        Require(r.Train.BatchSize > 0, "train.batch_size", r.Train.BatchSize, "must be positive");
+        Require(r.Eval.KnnK > 0, "eval.knn_k", r.Eval.KnnK, "must be positive");
+    }
+
+    private static string FirstLine(string s) => s.Split('\n')[0].Trim();
+
+    [GeneratedRegex(@"^([a-z_][a-z0-9_]*)(?:\[(\d+)\])?$")]
+    private static partial Regex PathPart();
+
+    [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9_\-]*$")]
+    private static partial Regex ValidName();
+
+    [GeneratedRegex(@"Property '([^']+)' not found on type '[^']*?\.?([A-Za-z]+)'")]
+    private static partial Regex UnknownProperty();
+}
