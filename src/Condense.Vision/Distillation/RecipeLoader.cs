@@ -48,9 +48,10 @@ public static partial class RecipeLoader
 
         var writer = new StringWriter();
         new YamlStream(new YamlDocument(root)).Save(writer, assignAnchors: false);
+        var merged = writer.ToString();
         try
         {
-            var recipe = Deserializer.Deserialize<DistillRecipe>(writer.ToString()) ?? new DistillRecipe();
+            var recipe = Deserializer.Deserialize<DistillRecipe>(merged) ?? new DistillRecipe();
             Validate(recipe, source);
             return recipe;
         }
@@ -58,6 +59,8 @@ public static partial class RecipeLoader
         {
             var message = FirstLine(ex.InnerException?.Message ?? ex.Message);
             var unknown = UnknownProperty().Match(message);
+            if (!unknown.Success && KeyAt(merged, ex.Start) is string badKey)
+                message = $"{badKey}: {message}";
             if (unknown.Success) message = $"unknown key '{unknown.Groups[1].Value}' in {unknown.Groups[2].Value.Replace("Recipe", "", StringComparison.Ordinal).ToLowerInvariant() switch { "distill" => "the recipe", var s => $"'{s}'" }}";
             throw new InputException(overrides?.Any() == true && path is null ? $"recipe: {message}" : $"{source}: {message}");
         }
@@ -145,6 +148,31 @@ public static partial class RecipeLoader
         Require(r.Train.Steps > 0, "train.steps", r.Train.Steps, "must be positive");
         Require(r.Train.BatchSize > 0, "train.batch_size", r.Train.BatchSize, "must be positive");
         Require(r.Eval.KnnK > 0, "eval.knn_k", r.Eval.KnnK, "must be positive");
+    }
+
+    /// <summary>The dotted key of the scalar at <paramref name="mark"/> in <paramref name="yaml"/>, if any.</summary>
+    private static string? KeyAt(string yaml, Mark mark)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(yaml));
+        return Find(stream.Documents[0].RootNode, "");
+
+        string? Find(YamlNode node, string path)
+        {
+            if (node.Start.Line == mark.Line && node.Start.Column == mark.Column && node is YamlScalarNode) return path;
+            switch (node)
+            {
+                case YamlMappingNode map:
+                    foreach (var (k, v) in map.Children)
+                        if (Find(v, path.Length == 0 ? ((YamlScalarNode)k).Value! : $"{path}.{((YamlScalarNode)k).Value}") is string hit) return hit;
+                    break;
+                case YamlSequenceNode seq:
+                    for (int i = 0; i < seq.Children.Count; i++)
+                        if (Find(seq.Children[i], $"{path}[{i}]") is string hit) return hit;
+                    break;
+            }
+            return null;
+        }
     }
 
     private static string FirstLine(string s) => s.Split('\n')[0].Trim();

@@ -1,0 +1,74 @@
+using Condense.Core;
+using Condense.Core.IO;
+using Condense.Vision.Distillation;
+
+namespace Condense.Vision.Tests.Distillation;
+
+public sealed class RecipeLoaderTests
+{
+    private static string DefaultRecipe => Path.Combine(AssetPaths.RepositoryRoot()!, "configs", "radio", "default.yaml");
+
+    [Fact]
+    public void DefaultRecipeLoadsWithAtLeastTwoTeachers()
+    {
+        var r = RecipeLoader.Load(DefaultRecipe);
+        Assert.True(r.Teachers.Count >= 2);
+        Assert.Equal(r.Teachers.Count, r.Teachers.Select(t => t.Kind).Distinct().Count());
+    }
+
+    [Fact]
+    public void OverridesReachNestedKeysAndListItems()
+    {
+        var r = RecipeLoader.Load(DefaultRecipe, ["train.steps=7", "teachers[0].input_size=64", "loss.grid_matching=smaller"]);
+        Assert.Equal(7, r.Train.Steps);
+        Assert.Equal(64, r.Teachers[0].InputSize);
+        Assert.Equal("smaller", r.Loss.GridMatching);
+    }
+
+    [Theory]
+    [InlineData("train.stepz=5", "unknown key 'stepz'")]
+    [InlineData("train.steps=many", "train")]
+    [InlineData("teachers[9].name=x", "no item 9")]
+    [InlineData("data.resolution=30", "data.resolution = 30")]
+    [InlineData("loss.grid_matching=nearest", "loss.grid_matching")]
+    [InlineData("steps", "not key=value")]
+    public void BadOverridesNameTheKey(string assignment, string expected)
+    {
+        var ex = Assert.Throws<InputException>(() => RecipeLoader.Load(DefaultRecipe, [assignment]));
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', ex.Message);
+    }
+
+    [Fact]
+    public void UnknownKeyInAFileNamesFileAndKey()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"recipe-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, "name: x\ntrain:\n  stepz: 5\n");
+        try
+        {
+            var ex = Assert.Throws<InputException>(() => RecipeLoader.Load(path));
+            Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+            Assert.Contains("stepz", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void RecipeRoundTripsThroughYaml()
+    {
+        var r = RecipeLoader.Load(DefaultRecipe, ["train.seed=3"]);
+        var path = Path.Combine(Path.GetTempPath(), $"recipe-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, RecipeLoader.ToYaml(r));
+        try
+        {
+            Assert.Equal(RecipeLoader.ToYaml(r), RecipeLoader.ToYaml(RecipeLoader.Load(path)));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
