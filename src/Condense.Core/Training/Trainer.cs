@@ -168,11 +168,12 @@ public sealed class Trainer
         if (LastCheckpoint is null || !LastCheckpoint.EndsWith(Path.GetFileName(TrainingCheckpoint.PathFor("", CompletedSteps)), StringComparison.Ordinal))
             SaveCheckpoint();
         var modelPath = Path.Combine(Options.RunDir, "model.safetensors");
-        ModuleCheckpoint.SaveSafetensors(_model, modelPath, new Dictionary<string, string>
+        var metadata = new Dictionary<string, string>(Options.ModelMetadata ?? new Dictionary<string, string>())
         {
             ["format"] = "condense.model.v1",
             ["step"] = CompletedSteps.ToString(CultureInfo.InvariantCulture),
-        });
+        };
+        ModuleCheckpoint.SaveSafetensors(_model, modelPath, metadata);
         var history = MetricsLog.Read(metrics.Path);
         var losses = history.Select(r => r.GetValueOrDefault("loss", double.NaN)).ToList();
         if (Options.Plots) WritePlots(history);

@@ -53,6 +53,9 @@ public sealed record TrainerOptions
     public bool Plots { get; init; } = true;
     public ProgressMode Progress { get; init; } = ProgressMode.Auto;
 
+    /// <summary>Extra <c>__metadata__</c> for the final model.safetensors (e.g. the model's config or recipe).</summary>
+    public IReadOnlyDictionary<string, string>? ModelMetadata { get; init; }
+
     /// <summary>Label for progress output.</summary>
     public string Description { get; init; } = "train";
 
