@@ -1,0 +1,100 @@
+// Student plus per-teacher adaptors, the trainable part of AM-RADIO agglomerative distillation
+// (arXiv:2312.06709, section 3). Reference: NVlabs/RADIO, radio/radio_model.py (RADIOModel: `model`, `adaptors`
+// ModuleDict keyed by teacher name, each adaptor reading the summary token at its head_idx) with
+// radio/adaptor_generic.py (GenericAdaptor).
+//
+// State-dict names: `model.*` (the student, see RadioStudent), `adaptors.{teacher}.head_mlp.*` and
+// `adaptors.{teacher}.feat_mlp.*` (see Mlp2), as the reference's RADIOModel with adaptors.
+//
+// Deviations:
+// - The student's NumClsTokens is set to the number of teachers with a summary; summary token i belongs to the
+//   i-th such teacher in the given order (the reference's head_idx). Teachers without a summary get no token.
+// - The backbone summary concatenates every summary token (the reference selects summary_idxs).
+// - The adaptor hidden width defaults to the largest teacher width (summary or feature), as the paper.
+using Condense.Vision.Teachers;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Condense.Vision.Radio;
+
+/// <summary>What the student and its adaptors produce for a batch.</summary>
+/// <param name="Summary">(B, NumCls * D): every summary token, concatenated in teacher order.</param>
+/// <param name="Student">The raw student outputs.</param>
+/// <param name="Teachers">Per teacher name, the adaptor's prediction: summary (B, Cs) and features
+/// (B, Cf, GridH, GridW) on the student's grid, each null where the teacher has none.</param>
+public sealed record DistillOutput(Tensor Summary, StudentOutput Student,
+    IReadOnlyDictionary<string, TeacherOutput> Teachers);
+
+/// <summary>The AM-RADIO student with one adaptor (summary head and feature head) per teacher.</summary>
+public sealed class RadioDistillModel : Module<Tensor, DistillOutput>
+{
+    private readonly RadioStudent model;
+    private readonly ModuleDict<TeacherAdaptor> adaptors;
+    private readonly Dictionary<string, int> summarySlot = [];
+
+    /// <param name="studentConfig">Student sizes; NumClsTokens is replaced by the number of summary teachers.</param>
+    /// <param name="teachers">The teachers, in order; names must be unique and free of '.'.</param>
+    /// <param name="adaptorHiddenDim">Hidden width of every head; null for the largest teacher width.</param>
+    /// <param name="numInner">Residual inner blocks per head (0 = the paper's 2-layer head).</param>
+    /// <param name="preNorm">Whether every head starts with LayerNorm and GELU.</param>
+    public RadioDistillModel(RadioStudentConfig studentConfig, IReadOnlyList<TeacherHeadSpec> teachers,
+        int? adaptorHiddenDim = null, int numInner = 0, bool preNorm = false) : base(nameof(RadioDistillModel))
+    {
+        ArgumentNullException.ThrowIfNull(studentConfig);
+        ArgumentNullException.ThrowIfNull(teachers);
+        if (teachers.Count == 0) throw new ArgumentException("AM-RADIO needs at least one teacher.");
+        foreach (var t in teachers)
+        {
+            if (string.IsNullOrWhiteSpace(t.Name) || t.Name.Contains('.', StringComparison.Ordinal))
+                throw new ArgumentException($"Teacher name '{t.Name}' is empty or contains '.'.");
+            if (t.SummaryDim is null && t.FeatureDim is null)
+                throw new ArgumentException($"Teacher '{t.Name}' has neither a summary nor features.");
+            if (t.SummaryDim <= 0 || t.FeatureDim <= 0)
+                throw new ArgumentException($"Teacher '{t.Name}' has a non-positive width.");
+            if (summarySlot.ContainsKey(t.Name) || teachers.Count(o => o.Name == t.Name) > 1)
+                throw new ArgumentException($"Teacher name '{t.Name}' is used twice.");
+            if (t.SummaryDim is not null) summarySlot[t.Name] = summarySlot.Count;
+        }
+
+        var config = studentConfig with { NumClsTokens = summarySlot.Count };
+        int hidden = adaptorHiddenDim ?? teachers.Max(t => Math.Max(t.SummaryDim ?? 0, t.FeatureDim ?? 0));
+        model = new RadioStudent(config);
+        adaptors = ModuleDict(teachers
+            .Select(t => (t.Name, new TeacherAdaptor(t, config.EmbedDim, hidden, numInner, preNorm))).ToArray());
+        Teachers = teachers.ToArray();
+        RegisterComponents();
+    }
+
+    /// <summary>The student backbone.</summary>
+    public RadioStudent Student => model;
+
+    /// <summary>The teachers, in order.</summary>
+    public IReadOnlyList<TeacherHeadSpec> Teachers { get; }
+
+    /// <summary>The adaptor of one teacher.</summary>
+    public TeacherAdaptor Adaptor(string teacher) => adaptors[teacher];
+
+    /// <summary>Index of a teacher's token in <see cref="StudentOutput.Summary"/>, or null without one.</summary>
+    public int? SummaryTokenIndex(string teacher) => summarySlot.TryGetValue(teacher, out int i) ? i : null;
+
+    public override DistillOutput forward(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        var student = model.call(images);
+        long B = student.Summary.shape[0];
+        var summary = student.Summary.reshape(B, -1);                       // (B, NumCls * D)
+        var predictions = new Dictionary<string, TeacherOutput>();
+        foreach (var t in Teachers)
+        {
+            var token = SummaryTokenIndex(t.Name) is int i ? student.Summary.select(1, i) : null;   // (B, D)
+            var p = adaptors[t.Name].Forward(token, student);
+            p.Summary?.MoveToOuterDisposeScope();
+            p.Features?.MoveToOuterDisposeScope();
+            predictions[t.Name] = p;
+        }
+        student.Summary.MoveToOuterDisposeScope();
+        student.Patches.MoveToOuterDisposeScope();
+        return new DistillOutput(summary.MoveToOuterDisposeScope(), student, predictions);
+    }
+}
