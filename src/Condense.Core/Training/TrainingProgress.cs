@@ -67,6 +67,45 @@ public static class TrainingProgress
             });
     }
 
+    /// <summary>
+    /// Progress of work counted in items (e.g. images through a teacher): a bar with rate and ETA, or a line at
+    /// every tenth of the work, or nothing. <paramref name="body"/> reports items done as it goes.
+    /// </summary>
+    public static void RunItems(ProgressMode mode, string description, long total, Action<Action<long>> body)
+    {
+        if (mode == ProgressMode.Auto) mode = Console.IsErrorRedirected ? ProgressMode.Lines : ProgressMode.Bar;
+        if (mode == ProgressMode.None || total <= 0)
+        {
+            body(_ => { });
+            return;
+        }
+        if (mode == ProgressMode.Lines)
+        {
+            var clock = Stopwatch.StartNew();
+            long done = 0, nextLine = Math.Max(1, total / 10);
+            body(n =>
+            {
+                done += n;
+                if (done < nextLine && done < total) return;
+                nextLine = done + Math.Max(1, total / 10);
+                var rate = done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"[{description}] {done}/{total} ({100.0 * done / total:F0}%) {rate:F1} items/s eta {FormatSpan(TimeSpan.FromSeconds((total - done) / Math.Max(rate, 1e-9)))}"));
+            });
+            return;
+        }
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        console.Progress().AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask(description, autoStart: true, maxValue: total);
+                body(n => task.Increment(n));
+                task.Value = total;
+            });
+    }
+
     internal static string FormatSpan(TimeSpan t) =>
         t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds:D2}s" : $"{t.Seconds}s";
 
