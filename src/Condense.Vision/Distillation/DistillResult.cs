@@ -1,0 +1,30 @@
+using Condense.Core.Training;
+
+namespace Condense.Vision.Distillation;
+
+/// <summary>kNN and linear-probe top-1 on the held-out images for one summary embedding.</summary>
+/// <param name="Embedding">What was classified, e.g. "resnet18 (teacher)", "resnet18 adaptor (student)".</param>
+public sealed record ClassificationRow(string Embedding, double Knn, double Probe);
+
+/// <summary>Per teacher: its own kNN/probe accuracy and the student's through that teacher's adaptor.</summary>
+public sealed record TeacherKnnRow(string Teacher, double TeacherKnn, double StudentKnn, double TeacherProbe, double StudentProbe);
+
+/// <summary>Adaptor-vs-teacher agreement on held-out images, for one output (summary or features).</summary>
+public sealed record FidelityRow(string Teacher, string Output, double Mse, double Cosine, double TeacherVariance, double Fidelity);
+
+/// <summary>Per-teacher cost: seconds per image spent running the teacher (cache misses only).</summary>
+public sealed record TeacherCostRow(string Teacher, int InputSize, long ImagesComputed, double MsPerImage, long CacheHits);
+
+/// <summary>Everything a distillation run reports.</summary>
+public sealed record DistillResult(
+    string RunDir,
+    string ReportPath,
+    string ModelPath,
+    string PcaPath,
+    string DataSource,
+    IReadOnlyList<TeacherKnnRow> Knn,
+    ClassificationRow Combined,
+    ClassificationRow BackboneSummary,
+    IReadOnlyList<FidelityRow> Fidelity,
+    IReadOnlyList<TeacherCostRow> TeacherCost,
+    TrainResult? Training);
