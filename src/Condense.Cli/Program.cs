@@ -47,6 +47,12 @@ public static class Program
             CliOutput.Error("interrupted; rerun the same command to resume from the last checkpoint");
             return ExitCodes.Failure;
         }
+        catch (Exception ex) when (Environment.GetEnvironmentVariable("CONDENSE_DEBUG") is null)
+        {
+            // A bug, not bad input: one line here; CONDENSE_DEBUG=1 shows the stack trace.
+            CliOutput.Error($"internal error: {ex.GetType().Name}: {ex.Message.Split('\n')[0]} (set CONDENSE_DEBUG=1 for details)");
+            return ExitCodes.Failure;
+        }
     }
 
     /// <summary>The command tree; one class per command under Commands/.</summary>
@@ -55,6 +61,8 @@ public static class Program
         var root = new RootCommand(
             "Condense: turn large foundation models into small, fast ones (distillation, sparsity, pruning, search).");
         root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(DistillCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         return root;
     }

@@ -31,7 +31,7 @@ internal static class TrainCommand
         var noResume = new Option<bool>("--no-resume") { Description = "Start over instead of resuming from the run folder's newest checkpoint." };
         var trainSubset = new Option<int>("--train-subset") { Description = "Use only the first N training images (0 = all)." };
         var evalSubset = new Option<int>("--eval-subset") { Description = "Evaluate on only the first N test images (0 = all)." };
-        var progress = new Option<ProgressMode>("--progress") { Description = "auto, bar, lines or none.", DefaultValueFactory = _ => ProgressMode.Auto };
+        var progress = CommonOptions.Progress();
 
         var cmd = new Command("train", "Train a small ViT classifier on Fashion-MNIST with Condense's training loop (resumable).")
         {

@@ -154,8 +154,10 @@ internal sealed class DistillSession : IDisposable
                     }
                     computed = train[i].Cache!.Misses + test[i].Cache!.Misses;
                 }
-                cost.Add(new TeacherCostRow(teachers[i].Name, teachers[i].InputSize, computed,
-                    computed > 0 ? clock.Elapsed.TotalMilliseconds / computed : double.NaN,
+                double msPerImage = cacheRoot is null
+                    ? clock.Elapsed.TotalMilliseconds / computed
+                    : (train[i].Cache!.MsPerImage * train[i].Cache!.Count + test[i].Cache!.MsPerImage * test[i].Cache!.Count) / (train[i].Cache!.Count + test[i].Cache!.Count);
+                cost.Add(new TeacherCostRow(teachers[i].Name, teachers[i].InputSize, computed, msPerImage,
                     (train[i].Cache?.Hits ?? 0) + (test[i].Cache?.Hits ?? 0)));
             }
             return new DistillSession(teachers, train, test, cost);

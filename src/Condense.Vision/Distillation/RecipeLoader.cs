@@ -66,6 +66,29 @@ public static partial class RecipeLoader
         }
     }
 
+    /// <summary>
+    /// The default recipe: configs/radio/default.yaml of the checkout when there is one (so edits take effect),
+    /// else the copy embedded in this assembly.
+    /// </summary>
+    public static DistillRecipe LoadDefault(IEnumerable<string>? overrides = null)
+    {
+        var root = Condense.Core.IO.AssetPaths.RepositoryRoot();
+        var file = root is null ? null : Path.Combine(root, "configs", "radio", "default.yaml");
+        if (file is not null && File.Exists(file)) return Load(file, overrides);
+        using var stream = typeof(RecipeLoader).Assembly.GetManifestResourceStream("Condense.Vision.configs.radio.default.yaml")
+            ?? throw new InvalidOperationException("the default recipe is not embedded in Condense.Vision");
+        var temp = Path.Combine(Path.GetTempPath(), $"condense-default-{Environment.ProcessId}.yaml");
+        try
+        {
+            using (var f = File.Create(temp)) stream.CopyTo(f);
+            return Load(temp, overrides);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
     /// <summary>The recipe as YAML (for the run folder and reports).</summary>
     public static string ToYaml(DistillRecipe recipe) => Serializer.Serialize(recipe);
 

@@ -33,9 +33,13 @@ public sealed class TeacherCache : IDisposable
     private readonly long[] _featureShape;
     private readonly long _summaryElems, _featureElems, _recordBytes;
     private readonly byte[] _present;
+    private CacheMeta _meta;
+    private double _computeMs;
 
-    private TeacherCache(ITeacher teacher, string dir, int count, long[] summaryShape, long[] featureShape)
+    private TeacherCache(ITeacher teacher, string dir, int count, CacheMeta meta)
     {
+        _meta = meta;
+        long[] summaryShape = meta.SummaryShape, featureShape = meta.FeatureShape;
         _teacher = teacher;
         Directory = dir;
         Count = count;
@@ -68,6 +72,12 @@ public sealed class TeacherCache : IDisposable
     public long Hits { get; private set; }
     public long Misses { get; private set; }
 
+    /// <summary>
+    /// Milliseconds per image the teacher took to fill this cache, over every run that computed entries
+    /// (NaN when nothing was ever computed here).
+    /// </summary>
+    public double MsPerImage => _meta.ComputedImages + Misses > 0 ? (_meta.ComputeMs + _computeMs) / (_meta.ComputedImages + Misses) : double.NaN;
+
     /// <summary>Slots already filled.</summary>
     public int Filled => _present.Count(p => p == 1);
 
@@ -84,7 +94,7 @@ public sealed class TeacherCache : IDisposable
         {
             var meta = ReadMeta(metaPath);
             if (meta.Format == Format && meta.Fingerprint == teacher.Fingerprint && meta.DatasetKey == datasetKey && meta.Count == count)
-                return new TeacherCache(teacher, dir, count, meta.SummaryShape, meta.FeatureShape);
+                return new TeacherCache(teacher, dir, count, meta);
             // stale (a folder left by another setting under the same name): rebuild it
             System.IO.Directory.Delete(dir, recursive: true);
         }
@@ -98,7 +108,7 @@ public sealed class TeacherCache : IDisposable
         System.IO.Directory.CreateDirectory(dir);
         var fresh = new CacheMeta(Format, teacher.Name, teacher.Fingerprint, datasetKey, count, summaryShape, featureShape, "float16");
         AtomicFile.WriteAllText(metaPath, JsonSerializer.Serialize(fresh, MetaJson));
-        return new TeacherCache(teacher, dir, count, summaryShape, featureShape);
+        return new TeacherCache(teacher, dir, count, fresh);
     }
 
     /// <summary>
@@ -111,7 +121,10 @@ public sealed class TeacherCache : IDisposable
         if (missing.Length > 0)
         {
             using var scope = torch.NewDisposeScope();
-            var output = _teacher.Forward(loadImages(missing));
+            var images = loadImages(missing);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var output = _teacher.Forward(images);
+            _computeMs += clock.Elapsed.TotalMilliseconds;
             for (int j = 0; j < missing.Length; j++)
                 Put(missing[j], output.Summary?[j], output.Features?[j]);
             _index.Flush(flushToDisk: false);
@@ -177,10 +190,17 @@ public sealed class TeacherCache : IDisposable
     {
         _records.Dispose();
         _index.Dispose();
+        if (Misses > 0)
+        {
+            _meta = _meta with { ComputedImages = _meta.ComputedImages + Misses, ComputeMs = _meta.ComputeMs + _computeMs };
+            AtomicFile.WriteAllText(Path.Combine(Directory, "meta.json"), JsonSerializer.Serialize(_meta, MetaJson));
+            Misses = 0;
+            _computeMs = 0;
+        }
     }
 
     private sealed record CacheMeta(string Format, string Teacher, string Fingerprint, string DatasetKey, int Count,
-        long[] SummaryShape, long[] FeatureShape, string DType);
+        long[] SummaryShape, long[] FeatureShape, string DType, long ComputedImages = 0, double ComputeMs = 0);
 
     private static readonly JsonSerializerOptions MetaJson = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 

@@ -15,6 +15,7 @@ public static class LinearProbe
         int steps = 300, double learningRate = 1e-2, double weightDecay = 1e-4, long seed = 0)
     {
         using var scope = torch.NewDisposeScope();
+        using var grad = torch.enable_grad();   // callers usually evaluate under no_grad
         var x = trainX.to_type(ScalarType.Float32).detach();
         var mean = x.mean([0], keepdim: true);
         var std = x.std(0, keepdim: true) + 1e-6f;

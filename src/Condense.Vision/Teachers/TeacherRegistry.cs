@@ -11,6 +11,9 @@ public static class TeacherRegistry
     public const string ResNet8Cifar10 = "resnet8_cifar10";
     public const string MobileNetV1Vww = "mobilenetv1_vww";
     public const string Hog = "hog";
+    public const string ResNet18 = "resnet18";
+    public const string SqueezeNet = "squeezenet";
+    public const string Onnx = "onnx";
 
     private static readonly Lock Gate = new();
 
@@ -19,6 +22,9 @@ public static class TeacherRegistry
         [ResNet8Cifar10] = spec => Keras(spec, path => KerasResNet8.Load(path), KerasResNet8.DefaultWeights),
         [MobileNetV1Vww] = spec => Keras(spec, path => KerasMobileNetV1.Load(path), KerasMobileNetV1.DefaultWeights),
         [Hog] = CreateHog,
+        [ResNet18] = spec => OnnxPreset(spec, OnnxTeachers.ResNet18Config),
+        [SqueezeNet] = spec => OnnxPreset(spec, OnnxTeachers.SqueezeNetConfig),
+        [Onnx] = CreateOnnx,
     };
 
     /// <summary>The registered kinds, sorted.</summary>
@@ -83,4 +89,61 @@ public static class TeacherRegistry
         }
         return new HogTeacher(config, spec.Name);
     }
+
+    // Options: threads (ONNX Runtime intra-op threads). Input size default 224.
+    private static OnnxTeacher OnnxPreset(TeacherSpec spec, Func<int, OnnxTeacherConfig> config)
+    {
+        spec.RequireOnly("threads");
+        var c = config(spec.InputSize ?? 224);
+        c.Name = spec.Name;
+        if (spec.Option("threads") is not null) c.Threads = spec.IntOption("threads", 1);
+        return new OnnxTeacher(c);
+    }
+
+    // A user-supplied ONNX image encoder described entirely by options (see OnnxTeacherConfig):
+    // model_path (required), input_name, channel_order (rgb|bgr), scale, mean and std ("a,b,c"), input_type,
+    // summary_output, summary_pool (none|mean), feature_output, dynamic_batch, dynamic_spatial, threads.
+    private static OnnxTeacher CreateOnnx(TeacherSpec spec)
+    {
+        spec.RequireOnly("model_path", "input_name", "channel_order", "scale", "mean", "std", "input_type",
+            "summary_output", "summary_pool", "feature_output", "dynamic_batch", "dynamic_spatial", "threads");
+        var c = new OnnxTeacherConfig
+        {
+            Name = spec.Name,
+            ModelPath = spec.Option("model_path") ?? throw new InputException($"teacher '{spec.Name}' (onnx): option model_path is required"),
+            InputSize = spec.InputSize ?? 224,
+        };
+        if (spec.Option("input_name") is string inputName) c.InputName = inputName;
+        if (spec.Option("channel_order") is string order) c.ChannelOrder = order;
+        if (spec.Option("scale") is string scale) c.Scale = ParseFloats(spec, "scale", scale, 1)[0];
+        if (spec.Option("mean") is string mean) c.Mean = ParseFloats(spec, "mean", mean, 3);
+        if (spec.Option("std") is string std) c.Std = ParseFloats(spec, "std", std, 3);
+        if (spec.Option("input_type") is string type) c.InputType = type;
+        if (spec.Option("summary_output") is string so) c.SummaryOutput = so;
+        if (spec.Option("summary_pool") is string pool) c.SummaryPool = pool;
+        if (spec.Option("feature_output") is string fo) c.FeatureOutput = fo;
+        if (spec.Option("dynamic_batch") is string db) c.DynamicBatch = ParseBool(spec, "dynamic_batch", db);
+        if (spec.Option("dynamic_spatial") is string ds) c.DynamicSpatial = ParseBool(spec, "dynamic_spatial", ds);
+        if (spec.Option("threads") is not null) c.Threads = spec.IntOption("threads", 1);
+        return new OnnxTeacher(c);
+    }
+
+    private static float[] ParseFloats(TeacherSpec spec, string key, string text, int count)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var values = new float[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!float.TryParse(parts[i], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out values[i]))
+                throw new InputException($"teacher '{spec.Name}': option {key}='{text}' is not a list of numbers");
+        if (values.Length != count)
+            throw new InputException($"teacher '{spec.Name}': option {key}='{text}' needs {count} value(s)");
+        return values;
+    }
+
+    private static bool ParseBool(TeacherSpec spec, string key, string text) => text.ToLowerInvariant() switch
+    {
+        "true" or "1" or "yes" => true,
+        "false" or "0" or "no" => false,
+        _ => throw new InputException($"teacher '{spec.Name}': option {key}='{text}' is not true/false"),
+    };
 }

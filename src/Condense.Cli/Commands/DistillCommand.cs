@@ -1,0 +1,82 @@
+using System.CommandLine;
+using System.Globalization;
+using Condense.Core.Training;
+using Condense.Vision.Distillation;
+using Spectre.Console;
+
+namespace Condense.Cli.Commands;
+
+/// <summary>
+/// <c>condense distill</c>: AM-RADIO agglomerative distillation of several frozen teachers into one student,
+/// from a YAML recipe (default: configs/radio/default.yaml) with <c>--set key=value</c> overrides. Resumable.
+/// </summary>
+internal static class DistillCommand
+{
+    public static Command Create()
+    {
+        var json = CommonOptions.Json();
+        var recipe = new Option<string?>("--recipe") { Description = "Recipe YAML (default: configs/radio/default.yaml)." };
+        var set = new Option<string[]>("--set") { Description = "Override a recipe key, e.g. --set train.steps=500 --set teachers[0].input_size=64 (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var student = new Option<string?>("--student") { Description = "Student backbone (sets student.model)." };
+        var steps = new Option<long?>("--steps") { Description = "Training steps (sets train.steps)." };
+        var runDir = new Option<string?>("--run-dir") { Description = "Run folder (default: runs/distill-<recipe name>)." };
+        var noResume = new Option<bool>("--no-resume") { Description = "Start over instead of resuming from the run folder's newest checkpoint." };
+        var noCache = new Option<bool>("--no-cache") { Description = "Run teachers online every step instead of caching their outputs (sets train.cache=false)." };
+        var progress = CommonOptions.Progress();
+        var cmd = new Command("distill", "Distill several frozen teachers into one student (AM-RADIO), then evaluate and write a report.")
+        {
+            recipe, set, student, steps, runDir, noResume, noCache, progress, json,
+        };
+        cmd.SetAction((pr, cancellation) =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var overrides = (pr.GetValue(set) ?? []).ToList();
+            if (pr.GetValue(student) is string s) overrides.Add($"student.model={s}");
+            if (pr.GetValue(steps) is long n) overrides.Add($"train.steps={n}");
+            if (pr.GetValue(noCache)) overrides.Add("train.cache=false");
+            var r = pr.GetValue(recipe) is string path ? RecipeLoader.Load(path, overrides) : RecipeLoader.LoadDefault(overrides);
+            var dir = pr.GetValue(runDir) ?? Path.Combine("runs", $"distill-{r.Name}");
+            var result = Distiller.Run(r, new DistillRunOptions(dir, !pr.GetValue(noResume), pr.GetValue(progress)), cancellation);
+            Emit(output, result);
+            return Task.FromResult(ExitCodes.Ok);
+        });
+        return cmd;
+    }
+
+    /// <summary>The JSON result and the human summary shared by distill and eval.</summary>
+    internal static void Emit(CliOutput output, DistillResult r)
+    {
+        output.Result(new
+        {
+            report = r.ReportPath,
+            run_dir = r.RunDir,
+            model = r.ModelPath.Length > 0 ? Path.GetFullPath(r.ModelPath) : null,
+            pca = r.PcaPath,
+            data = r.DataSource,
+            knn = r.Knn.Select(k => new
+            {
+                teacher = k.Teacher,
+                teacher_accuracy = k.TeacherKnn,
+                student_accuracy = k.StudentKnn,
+                teacher_probe = k.TeacherProbe,
+                student_probe = k.StudentProbe,
+            }),
+            combined_student_accuracy = r.Combined.Knn,
+            combined_student_probe = r.Combined.Probe,
+            backbone_summary_accuracy = r.BackboneSummary.Knn,
+            fidelity = r.Fidelity.Select(f => new { teacher = f.Teacher, output = f.Output, mse = f.Mse, cosine = f.Cosine, fidelity = f.Fidelity }),
+            teacher_cost = r.TeacherCost.Select(c => new { teacher = c.Teacher, input_size = c.InputSize, ms_per_image = double.IsNaN(c.MsPerImage) ? (double?)null : c.MsPerImage, images_computed = c.ImagesComputed }),
+            steps = r.Training?.Steps,
+            final_loss = r.Training?.FinalLoss,
+        });
+        if (output.Json) return;
+        var table = new Table().AddColumn("teacher").AddColumn("teacher kNN").AddColumn("student kNN (adaptor)");
+        foreach (var k in r.Knn)
+            table.AddRow(Markup.Escape(k.Teacher), Pct(k.TeacherKnn), Pct(k.StudentKnn));
+        table.AddRow("[bold]student combined[/]", "", $"[bold]{Pct(r.Combined.Knn)}[/]");
+        output.Human.Write(table);
+        output.Human.MarkupLine($"report: {Markup.Escape(r.ReportPath)}");
+    }
+
+    private static string Pct(double v) => double.IsNaN(v) ? "-" : (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%";
+}
