@@ -18,6 +18,7 @@ internal static class DistillCommand
         var recipe = new Option<string?>("--recipe") { Description = "Recipe YAML (default: configs/radio/default.yaml)." };
         var set = new Option<string[]>("--set") { Description = "Override a recipe key, e.g. --set train.steps=500 --set teachers[0].input_size=64 (repeatable).", AllowMultipleArgumentsPerToken = false };
         var student = new Option<string?>("--student") { Description = "Student backbone (sets student.model)." };
+        var teachers = new Option<string?>("--teachers") { Description = "Comma-separated names of the recipe's teachers to use (default: all)." };
         var steps = new Option<long?>("--steps") { Description = "Training steps (sets train.steps)." };
         var runDir = new Option<string?>("--run-dir") { Description = "Run folder (default: runs/distill-<recipe name>)." };
         var noResume = new Option<bool>("--no-resume") { Description = "Start over instead of resuming from the run folder's newest checkpoint." };
@@ -25,7 +26,7 @@ internal static class DistillCommand
         var progress = CommonOptions.Progress();
         var cmd = new Command("distill", "Distill several frozen teachers into one student (AM-RADIO), then evaluate and write a report.")
         {
-            recipe, set, student, steps, runDir, noResume, noCache, progress, json,
+            recipe, set, student, teachers, steps, runDir, noResume, noCache, progress, json,
         };
         cmd.SetAction((pr, cancellation) =>
         {
@@ -35,12 +36,22 @@ internal static class DistillCommand
             if (pr.GetValue(steps) is long n) overrides.Add($"train.steps={n}");
             if (pr.GetValue(noCache)) overrides.Add("train.cache=false");
             var r = pr.GetValue(recipe) is string path ? RecipeLoader.Load(path, overrides) : RecipeLoader.LoadDefault(overrides);
+            if (pr.GetValue(teachers) is string names) r.Teachers = SelectTeachers(r, names);
             var dir = pr.GetValue(runDir) ?? Path.Combine("runs", $"distill-{r.Name}");
             var result = Distiller.Run(r, new DistillRunOptions(dir, !pr.GetValue(noResume), pr.GetValue(progress)), cancellation);
             Emit(output, result);
             return Task.FromResult(ExitCodes.Ok);
         });
         return cmd;
+    }
+
+    private static List<TeacherRecipe> SelectTeachers(DistillRecipe r, string names)
+    {
+        var wanted = names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var n in wanted)
+            if (!r.Teachers.Any(t => t.Name == n))
+                throw new Condense.Core.InputException($"--teachers: no teacher '{n}' in recipe '{r.Name}' (has: {string.Join(", ", r.Teachers.Select(t => t.Name))})");
+        return r.Teachers.Where(t => wanted.Contains(t.Name)).ToList();
     }
 
     /// <summary>The JSON result and the human summary shared by distill and eval.</summary>

@@ -21,7 +21,10 @@ public sealed record DistillRunOptions(string RunDir, bool Resume = true, Progre
 ///
 /// Deviations from the paper's setting (scale, not method): Fashion-MNIST instead of DataComp-1B, a 128-wide
 /// 6-block student at 32 px instead of ViT-H at 432 px, small CNN and handcrafted teachers instead of DFN CLIP,
-/// DINOv2 and SAM, and thousands of steps instead of 600k; all teachers train in one partition at one resolution.
+/// DINOv2 and SAM, and hundreds of steps instead of 600k; all teachers train in one partition at one resolution.
+/// The default recipe uses AdamW where the paper uses LAMB: at this scale LAMB learned much more slowly (300-step
+/// runs of the default recipe, student kNN through the ResNet18 adaptor: LAMB lr 2e-3 59.2%, LAMB 6e-3 65.7%,
+/// AdamW 1e-3 71.6%, AdamW 3e-3 75.3%); LAMB stays available (train.optimizer: lamb).
 /// </summary>
 public static class Distiller
 {

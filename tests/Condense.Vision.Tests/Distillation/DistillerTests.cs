@@ -1,0 +1,77 @@
+using Condense.Core;
+using Condense.Core.Training;
+using Condense.Vision.Distillation;
+
+namespace Condense.Vision.Tests.Distillation;
+
+/// <summary>
+/// A short real distillation: real Fashion-MNIST images, two real teachers with different objectives (the
+/// CIFAR-10 ResNet8 and HOG), the AM-RADIO student; the loss must fall and the report must be complete.
+/// </summary>
+public sealed class DistillerTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("condense-distill-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private DistillRecipe Recipe(params string[] extra) => RecipeLoader.LoadDefault(
+    [
+        "data.train_images=256", "data.test_images=128", "train.steps=60", "train.batch_size=32", "train.warmup_steps=5",
+        "train.checkpoint_every=30", "student.depth=2", "student.embed_dim=64", "eval.probe_steps=50",
+        $"train.cache_dir={Path.Combine(_root, "cache")}",
+        "teachers[0].kind=resnet8_cifar10", "teachers[0].name=cifar", "teachers[0].input_size=32",
+        "teachers[1].kind=hog", "teachers[1].name=hog", "teachers[1].input_size=32",
+        .. extra,
+    ]) is var r ? Trim(r) : throw new InvalidOperationException();
+
+    // keep the first two teachers only (the default recipe has three)
+    private static DistillRecipe Trim(DistillRecipe r)
+    {
+        r.Teachers = r.Teachers.Take(2).ToList();
+        r.Teachers[1].Options = new Dictionary<string, string> { ["cell_size"] = "4", ["patch_size"] = "8" };
+        return r;
+    }
+
+    [Fact]
+    public void ShortRealDistillationLowersTheLossAndReports()
+    {
+        var result = Distiller.Run(Recipe(), new DistillRunOptions(Path.Combine(_root, "run"), Progress: ProgressMode.None));
+        var losses = result.Training!.Losses;
+        Assert.Equal(60, losses.Count);
+        Assert.True(losses.Skip(50).Average() < 0.8 * losses.Take(5).Average(),
+            $"loss did not fall: first {losses[0]:F3}, last {losses[^1]:F3}");
+        var knn = Assert.Single(result.Knn);                         // HOG has no summary
+        Assert.Equal("cifar", knn.Teacher);
+        Assert.InRange(knn.TeacherKnn, 0.3, 1.0);                    // the teacher's own embedding separates classes
+        Assert.InRange(knn.StudentKnn, 0.15, 1.0);                   // well above chance (10%) after 60 steps
+        Assert.Contains(result.Fidelity, f => f.Teacher == "hog" && f.Output == "features");
+        Assert.True(File.Exists(result.ReportPath));
+        Assert.True(File.Exists(result.PcaPath));
+        Assert.True(File.Exists(Path.Combine(result.RunDir, "plots", "loss.png")));
+        var report = File.ReadAllText(result.ReportPath);
+        Assert.Contains("| cifar |", report, StringComparison.Ordinal);
+
+        // the saved student evaluates again from its checkpoint alone
+        var again = Distiller.Evaluate(Path.Combine(_root, "run"), Path.Combine(_root, "eval"), ProgressMode.None);
+        Assert.Equal(knn.StudentKnn, again.Knn[0].StudentKnn, 6);
+    }
+
+    [Fact]
+    public void CachedAndOnlineTeachersTrainTheSameStudent()
+    {
+        var cached = Distiller.Run(Recipe("train.steps=8"), new DistillRunOptions(Path.Combine(_root, "a"), Progress: ProgressMode.None));
+        var online = Distiller.Run(Recipe("train.steps=8", "train.cache=false"), new DistillRunOptions(Path.Combine(_root, "b"), Progress: ProgressMode.None));
+        // the cache stores float16, so the losses agree closely but not bit for bit
+        for (int i = 0; i < 8; i++) Assert.Equal(online.Training!.Losses[i], cached.Training!.Losses[i], 2);
+    }
+
+    [Theory]
+    [InlineData("teachers[0].kind=dinov9", "unknown teacher 'dinov9'")]
+    [InlineData("data.resolution=30", "data.resolution = 30")]
+    [InlineData("student.model=convnext", "student.model = convnext")]
+    public void BadRecipesNameTheThing(string assignment, string expected)
+    {
+        var ex = Assert.Throws<InputException>(() => Distiller.Run(Recipe(assignment), new DistillRunOptions(Path.Combine(_root, "bad"), Progress: ProgressMode.None)));
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+}
