@@ -36,22 +36,13 @@ internal static class DistillCommand
             if (pr.GetValue(steps) is long n) overrides.Add($"train.steps={n}");
             if (pr.GetValue(noCache)) overrides.Add("train.cache=false");
             var r = pr.GetValue(recipe) is string path ? RecipeLoader.Load(path, overrides) : RecipeLoader.LoadDefault(overrides);
-            if (pr.GetValue(teachers) is string names) r.Teachers = SelectTeachers(r, names);
+            if (pr.GetValue(teachers) is string names) r.SelectTeachers(names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
             var dir = pr.GetValue(runDir) ?? Path.Combine("runs", $"distill-{r.Name}");
             var result = Distiller.Run(r, new DistillRunOptions(dir, !pr.GetValue(noResume), pr.GetValue(progress)), cancellation);
             Emit(output, result);
             return Task.FromResult(ExitCodes.Ok);
         });
         return cmd;
-    }
-
-    private static List<TeacherRecipe> SelectTeachers(DistillRecipe r, string names)
-    {
-        var wanted = names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        foreach (var n in wanted)
-            if (!r.Teachers.Any(t => t.Name == n))
-                throw new Condense.Core.InputException($"--teachers: no teacher '{n}' in recipe '{r.Name}' (has: {string.Join(", ", r.Teachers.Select(t => t.Name))})");
-        return r.Teachers.Where(t => wanted.Contains(t.Name)).ToList();
     }
 
     /// <summary>The JSON result and the human summary shared by distill and eval.</summary>

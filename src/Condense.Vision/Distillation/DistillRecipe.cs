@@ -14,6 +14,16 @@ public sealed class DistillRecipe
     public LossRecipe Loss { get; set; } = new();
     public TrainRecipe Train { get; set; } = new();
     public EvalRecipe Eval { get; set; } = new();
+
+    /// <summary>Keeps only the named teachers (in recipe order); an unknown name is an input error.</summary>
+    public void SelectTeachers(IEnumerable<string> names)
+    {
+        var wanted = names.ToList();
+        foreach (var n in wanted)
+            if (!Teachers.Any(t => t.Name == n))
+                throw new Condense.Core.InputException($"--teachers: no teacher '{n}' in recipe '{Name}' (has: {string.Join(", ", Teachers.Select(t => t.Name))})");
+        Teachers = Teachers.Where(t => wanted.Contains(t.Name)).ToList();
+    }
 }
 
 public sealed class DataRecipe

@@ -36,7 +36,7 @@ public sealed class DistillCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--set", "teachers[0].kind=dinov9", "unknown teacher 'dinov9'")]
+    [InlineData("--set", "teachers[1].kind=dinov9", "unknown teacher 'dinov9'")]
     [InlineData("--set", "data.resolution=30", "data.resolution = 30")]
     [InlineData("--set", "train.stepz=3", "unknown key 'stepz'")]
     [InlineData("--teachers", "sam", "no teacher 'sam'")]
