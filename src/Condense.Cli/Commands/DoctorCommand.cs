@@ -87,7 +87,7 @@ internal static class DoctorCommand
     private static List<Asset> Assets()
     {
         Asset SharedAsset(string name, string rel) { var p = AssetPaths.Shared(rel); return new(name, p is not null, p, false); }
-        var fashion = Path.Combine(AssetPaths.FashionMnistSystemDir, "t10k-images-idx3-ubyte.gz");
+        var fashion = Path.Combine(AssetPaths.FashionMnistDir(), "t10k-images-idx3-ubyte.gz");
         return
         [
             SharedAsset("llama2c stories260K", "models/llama2c/stories260K.bin"),
@@ -101,7 +101,7 @@ internal static class DoctorCommand
             SharedAsset("tinystories valid", "data/tinystories/valid_first794KB.txt"),
             SharedAsset("cifar10 first 499", "data/images/cifar10_batch1_first499_chw_u8.bin"),
             SharedAsset("mnist t10k", "data/images/mnist_t10k-images-idx3-ubyte.gz"),
-            new("fashion-mnist (dataset-fashion-mnist)", File.Exists(fashion), File.Exists(fashion) ? AssetPaths.FashionMnistSystemDir : null, false),
+            new("fashion-mnist (dataset-fashion-mnist)", File.Exists(fashion), File.Exists(fashion) ? AssetPaths.FashionMnistDir() : null, false),
         ];
     }
 

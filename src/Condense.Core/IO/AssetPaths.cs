@@ -12,6 +12,13 @@ public static class AssetPaths
     /// <summary>The Debian package <c>dataset-fashion-mnist</c> installs here.</summary>
     public const string FashionMnistSystemDir = "/usr/share/datasets/fashion-mnist";
 
+    /// <summary>Overrides where the full Fashion-MNIST is looked for (a folder with the four IDX files).</summary>
+    public const string FashionMnistEnvVar = "CONDENSE_FASHION_MNIST";
+
+    /// <summary>The folder of the full Fashion-MNIST: $CONDENSE_FASHION_MNIST, else the Debian package's.</summary>
+    public static string FashionMnistDir() =>
+        Environment.GetEnvironmentVariable(FashionMnistEnvVar) is { Length: > 0 } dir ? dir : FashionMnistSystemDir;
+
     /// <summary>The shared folder, or null when none is found.</summary>
     public static string? SharedRoot()
     {

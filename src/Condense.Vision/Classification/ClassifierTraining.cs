@@ -61,7 +61,7 @@ public static class ClassifierTraining
         {
             case "fashion-mnist":
             {
-                var dir = AssetPaths.FashionMnistSystemDir;
+                var dir = AssetPaths.FashionMnistDir();
                 if (!File.Exists(Path.Combine(dir, "train-images-idx3-ubyte.gz")))
                     throw new InputException($"Fashion-MNIST not found in {dir}: install the Debian package dataset-fashion-mnist (scripts/setup.sh)");
                 return (LabelledImages.FromIdx(Path.Combine(dir, "train-images-idx3-ubyte.gz"), Path.Combine(dir, "train-labels-idx1-ubyte.gz")),

@@ -24,9 +24,9 @@ public sealed record DistillData(LabelledImages Train, LabelledImages Test, stri
         string source;
         switch (recipe.Dataset)
         {
-            case "fashion-mnist" when File.Exists(Path.Combine(AssetPaths.FashionMnistSystemDir, "train-images-idx3-ubyte.gz")):
+            case "fashion-mnist" when File.Exists(Path.Combine(AssetPaths.FashionMnistDir(), "train-images-idx3-ubyte.gz")):
             {
-                var dir = AssetPaths.FashionMnistSystemDir;
+                var dir = AssetPaths.FashionMnistDir();
                 var full = LabelledImages.FromIdx(Path.Combine(dir, "train-images-idx3-ubyte.gz"), Path.Combine(dir, "train-labels-idx1-ubyte.gz"));
                 var held = LabelledImages.FromIdx(Path.Combine(dir, "t10k-images-idx3-ubyte.gz"), Path.Combine(dir, "t10k-labels-idx1-ubyte.gz"));
                 train = full.Slice(0, Require(recipe.TrainImages, full.Count, "data.train_images"));
@@ -39,7 +39,8 @@ public sealed record DistillData(LabelledImages Train, LabelledImages Test, stri
                 var dir = Path.Combine(AssetPaths.RepositoryRoot() ?? ".", "data", "fashion-mnist");
                 var all = LabelledImages.FromIdx(Path.Combine(dir, "t10k-images-idx3-ubyte.gz"), Path.Combine(dir, "t10k-labels-idx1-ubyte.gz"));
                 (train, test) = SplitHeldOut(all, recipe);
-                source = $"Fashion-MNIST test set shipped in {dir} (full set not installed): {test.Count} held out, {train.Count} for training";
+                source = $"Fashion-MNIST test set shipped in {dir} (full set not installed): {test.Count} held out, {train.Count} for training" +
+                         (train.Count < recipe.TrainImages ? $" ({recipe.TrainImages} requested)" : "");
                 break;
             }
             case "mnist":
@@ -47,7 +48,8 @@ public sealed record DistillData(LabelledImages Train, LabelledImages Test, stri
                 var all = LabelledImages.FromIdx(AssetPaths.RequireShared("data/images/mnist_t10k-images-idx3-ubyte.gz"),
                     AssetPaths.RequireShared("data/images/mnist_t10k-labels-idx1-ubyte"));
                 (train, test) = SplitHeldOut(all, recipe);
-                source = $"MNIST test set (../shared): {test.Count} held out, {train.Count} for training";
+                source = $"MNIST test set (../shared): {test.Count} held out, {train.Count} for training" +
+                         (train.Count < recipe.TrainImages ? $" ({recipe.TrainImages} requested)" : "");
                 break;
             }
             default:
@@ -75,10 +77,13 @@ public sealed record DistillData(LabelledImages Train, LabelledImages Test, stri
 
     private static (LabelledImages Train, LabelledImages Test) SplitHeldOut(LabelledImages all, DataRecipe recipe)
     {
-        if (recipe.TrainImages + recipe.TestImages > all.Count)
-            throw new InputException($"data.train_images + data.test_images = {recipe.TrainImages + recipe.TestImages}: only {all.Count} images are available");
-        // held-out images first, training images from the end: disjoint whatever the sizes
-        return (all.Slice(all.Count - recipe.TrainImages, recipe.TrainImages), all.Slice(0, recipe.TestImages));
+        if (recipe.TestImages >= all.Count)
+            throw new InputException($"data.test_images = {recipe.TestImages}: only {all.Count} images are available");
+        // Only one labelled set is available: hold out the test images first and train on (up to) the rest,
+        // taken from the end, so the two never overlap; the default recipe asks for more than 9,000 training
+        // images, which it gets when the full dataset is installed.
+        int train = Math.Min(recipe.TrainImages, all.Count - recipe.TestImages);
+        return (all.Slice(all.Count - train, train), all.Slice(0, recipe.TestImages));
     }
 
     private static int Require(int wanted, int available, string key) =>

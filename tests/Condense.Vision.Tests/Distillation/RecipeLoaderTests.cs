@@ -72,3 +72,37 @@ public sealed class RecipeLoaderTests
         }
     }
 }
+
+/// <summary>Where the distillation data comes from, with and without the full Fashion-MNIST installed.</summary>
+public sealed class DistillDataTests
+{
+    [Fact]
+    public void WithoutTheFullSetTheShippedTestSetIsSplitWithoutOverlap()
+    {
+        var saved = Environment.GetEnvironmentVariable(AssetPaths.FashionMnistEnvVar);
+        Environment.SetEnvironmentVariable(AssetPaths.FashionMnistEnvVar, "/nonexistent/fashion-mnist");
+        try
+        {
+            var data = DistillData.Load(new DataRecipe { TrainImages = 12000, TestImages = 1000 });   // the default recipe's sizes
+            Assert.Equal(9000, data.Train.Count);
+            Assert.Equal(1000, data.Test.Count);
+            Assert.Contains("shipped", data.Source, StringComparison.Ordinal);
+            Assert.Contains("12000 requested", data.Source, StringComparison.Ordinal);
+            // disjoint: held-out images are the first 1,000, training images the last 9,000 of the 10k test set
+            Assert.NotEqual(data.TrainKey.Split('/')[^1], data.TestKey.Split('/')[^1]);
+            Assert.Equal(1000 * 784, data.Test.Images.Pixels.Length);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(AssetPaths.FashionMnistEnvVar, saved);
+        }
+    }
+
+    [Fact]
+    public void WithTheFullSetTrainingImagesComeFromTheTrainingSplit()
+    {
+        var data = DistillData.Load(new DataRecipe { TrainImages = 500, TestImages = 100 });
+        Assert.Contains(AssetPaths.FashionMnistSystemDir, data.Source, StringComparison.Ordinal);
+        Assert.Equal(500, data.Train.Count);
+    }
+}
