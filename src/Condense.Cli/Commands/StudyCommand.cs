@@ -1,0 +1,65 @@
+using System.CommandLine;
+using Condense.Core.Data;
+using Condense.Core.IO;
+using Condense.Core.Reports;
+using Condense.Core.Runtime;
+using Condense.Vision.Teachers;
+using Condense.Vision.TokenCompression;
+using Spectre.Console;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Condense.Cli.Commands;
+
+/// <summary><c>condense study ...</c>: the measurement studies that back the docs/results pages.</summary>
+internal static class StudyCommand
+{
+    public static Command Create()
+    {
+        var study = new Command("study", "Measurement studies: token-compression.");
+        study.Subcommands.Add(TokenCompression());
+        return study;
+    }
+
+    /// <summary>
+    /// RADIOv2.5's token compression for VLMs, measured: ToMe merging (bipartite to a budget and k-th destination)
+    /// vs pixel-unshuffle and average pooling at 4x and 16x on a real teacher's spatial tokens (the MLPerf Tiny
+    /// ResNet8 on the 499 shared CIFAR-10 images, 349 train / 150 held out): normalized reconstruction error after
+    /// unmerge/upsampling and a linear probe on the compressed tokens.
+    /// </summary>
+    private static Command TokenCompression()
+    {
+        var json = CommonOptions.Json();
+        var inputSize = new Option<int>("--input-size") { Description = "Teacher input size: 32 gives 8x8 tokens, 64 gives 16x16.", DefaultValueFactory = _ => 64 };
+        var train = new Option<int>("--train") { Description = "Images used to fit probes and codecs (the rest are held out).", DefaultValueFactory = _ => 349 };
+        var doc = new Option<string?>("--doc") { Description = "Write the table into this Markdown file (its token-compression section)." };
+        var cmd = new Command("token-compression", "ToMe vs pixel-unshuffle vs average pooling at 4x and 16x on real teacher tokens.")
+        {
+            inputSize, train, doc, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            TorchRuntime.EnsureLoaded();
+            int size = pr.GetValue(inputSize), nTrain = pr.GetValue(train);
+            if (size <= 0 || size % 16 != 0) throw new Condense.Core.InputException($"--input-size {size}: must be a positive multiple of 16");
+            using var scope = torch.NewDisposeScope();
+            var data = CifarFile.ReadRaw(AssetPaths.RequireShared("data/images/cifar10_batch1_first499_chw_u8.bin"),
+                AssetPaths.RequireShared("data/images/cifar10_batch1_first499_labels_i64.bin"));
+            if (nTrain <= 0 || nTrain >= data.Count) throw new Condense.Core.InputException($"--train {nTrain}: must be in 1..{data.Count - 1}");
+            var images = torch.tensor(data.Images.Pixels, [data.Count, 3, 32, 32], ScalarType.Byte).to_type(ScalarType.Float32) / 255f;
+            using var teacher = TeacherRegistry.Create(TeacherRegistry.ResNet8Cifar10, size);
+            var (tokens, h, w) = TokenCompressionStudy.TeacherTokens(teacher, images);       // (N, h·w, 64)
+            var rows = TokenCompressionStudy.Run(tokens.narrow(0, 0, nTrain), data.Labels[..nTrain],
+                tokens.narrow(0, nTrain, data.Count - nTrain), data.Labels[nTrain..], h, w, numClasses: 10);
+            var table = TokenCompressionStudy.ToMarkdown(rows);
+            output.Result(new { teacher = teacher.Name, input_size = size, grid = new[] { h, w }, rows });
+            if (!output.Json) output.Human.WriteLine(table);
+            if (pr.GetValue(doc) is string path)
+                MarkdownSection.Write(path, $"token-compression-{size}", $"### ResNet8 tokens at {size} px ({h}x{w} = {h * w} tokens)\n\n" +
+                    $"```\n./condense study token-compression --input-size {size} --doc {path}\n```\n\n{table}");
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+}
