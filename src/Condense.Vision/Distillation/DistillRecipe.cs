@@ -84,6 +84,12 @@ public sealed class TeacherRecipe
     /// <summary>γ: weight of this teacher's feature loss.</summary>
     public double FeatureWeight { get; set; } = 1.0;
 
+    /// <summary>
+    /// Mosaic tiles per side (RADIOv2.5): 1 = off; k packs k×k images into the teacher's canvas (each image at
+    /// input_size / k) and cuts the feature map back into tiles. Features only: the summary is dropped.
+    /// </summary>
+    public int Mosaic { get; set; } = 1;
+
     /// <summary>Kind-specific options (e.g. an ONNX teacher's model_path, input_name, outputs).</summary>
     public Dictionary<string, string> Options { get; set; } = [];
 }

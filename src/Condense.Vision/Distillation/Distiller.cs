@@ -124,7 +124,10 @@ internal sealed class DistillSession : IDisposable
         try
         {
             foreach (var t in recipe.Teachers)
-                teachers.Add(TeacherRegistry.Create(new TeacherSpec(t.Name, t.Kind, t.InputSize, t.Options)));
+            {
+                var teacher = TeacherRegistry.Create(new TeacherSpec(t.Name, t.Kind, t.InputSize, t.Options));
+                teachers.Add(t.Mosaic > 1 ? new MosaicTeacher(teacher, t.Mosaic) : teacher);
+            }
             string? cacheRoot = recipe.Train.Cache
                 ? (recipe.Train.CacheDir.Length > 0 ? recipe.Train.CacheDir : Path.Combine(AssetPaths.RepositoryRoot() ?? ".", "artifacts", "teacher-cache"))
                 : null;

@@ -165,6 +165,7 @@ public static partial class RecipeLoader
             Require(t.Name.Length > 0 && ValidName().IsMatch(t.Name), $"teachers[{i}].name", t.Name, "must be a non-empty identifier");
             Require(names.Add(t.Name), $"teachers[{i}].name", t.Name, "is used twice");
             Require(t.Kind.Length > 0, $"teachers[{i}].kind", t.Kind, "must name a teacher kind");
+            Require(t.Mosaic >= 1, $"teachers[{i}].mosaic", t.Mosaic, "must be at least 1 (1 = off)");
             Require(t.SummaryWeight >= 0 && t.FeatureWeight >= 0, $"teachers[{i}].summary_weight/feature_weight", $"{t.SummaryWeight}/{t.FeatureWeight}", "must be non-negative");
         }
         Require(r.Loss.GridMatching is "larger" or "smaller" or "student" or "teacher", "loss.grid_matching", r.Loss.GridMatching, "must be larger, smaller, student or teacher");

@@ -60,10 +60,20 @@ public sealed class DistillerTests : IDisposable
         for (int i = 0; i < 8; i++) Assert.Equal(online.Training!.Losses[i], cached.Training!.Losses[i], 2);
     }
 
+    [Fact]
+    public void AMosaicTeacherTrainsOnTilesOfItsCanvas()
+    {
+        var result = Distiller.Run(Recipe("train.steps=8", "teachers[2].mosaic=2"), new DistillRunOptions(Path.Combine(_root, "mosaic"), Progress: ProgressMode.None));
+        Assert.Equal(8, result.Training!.Steps);
+        Assert.Contains(result.Fidelity, f => f.Teacher == "hog" && f.Output == "features");
+        Assert.Equal(16, result.TeacherCost.Single(c => c.Teacher == "hog").InputSize);   // each image is a 16-px tile of a 32-px canvas
+    }
+
     [Theory]
     [InlineData("teachers[1].kind=dinov9", "unknown teacher 'dinov9'")]
     [InlineData("data.resolution=30", "data.resolution = 30")]
     [InlineData("student.model=convnext", "student.model = convnext")]
+    [InlineData("teachers[2].mosaic=3", "not divisible into 3x3 tiles")]
     public void BadRecipesNameTheThing(string assignment, string expected)
     {
         var ex = Assert.Throws<InputException>(() => Distiller.Run(Recipe(assignment), new DistillRunOptions(Path.Combine(_root, "bad"), Progress: ProgressMode.None)));
