@@ -28,7 +28,7 @@ public static class DistillBenchmark
         using var session = DistillSession.Open(recipe, data, progress);
         var model = session.CreateModel(recipe);
         model.train();
-        var loss = session.CreateLoss(recipe);
+        var loss = session.CreateLoss(recipe, model);
         int batch = recipe.Train.BatchSize, res = recipe.Data.Resolution;
         var batches = Enumerable.Range(0, warmup + steps)
             .Select(s => Enumerable.Range(s * batch % Math.Max(1, data.Train.Count - batch), batch).ToArray()).ToArray();

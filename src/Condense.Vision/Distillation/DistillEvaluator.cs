@@ -61,6 +61,7 @@ internal static class DistillEvaluator
                 // compare on the teacher's own grid, in the teacher's units
                 var t = testTeacher.Features;
                 var p = GridMatching.Resize(predicted, t.shape[2], t.shape[3]);
+                if (model.FeatureNormalizers is { } n && n.Teachers.Contains(teacher.Name)) p = n.Denormalize(teacher.Name, p);
                 var f = Fidelity.Compute(p, t);
                 fidelityRows.Add(new FidelityRow(teacher.Name, "features", f.Mse, f.Cosine, f.TeacherVariance, f.Fidelity));
             }
@@ -143,7 +144,11 @@ internal static class DistillEvaluator
             var name = session.Teachers[i].Name;
             var teacher = session.Test[i].Get(idx).Features;
             if (teacher is not null) sources.Add(($"{name} teacher", teacher, null));
-            if (output.Teachers[name].Features is Tensor a) sources.Add(($"{name} adaptor", a, teacher));
+            if (output.Teachers[name].Features is Tensor a)
+            {
+                if (model.FeatureNormalizers is { } norms && norms.Teachers.Contains(name)) a = norms.Denormalize(name, a);
+                sources.Add(($"{name} adaptor", a, teacher));
+            }
         }
         FeaturePca.WriteGrid(path, images, sources);
     }

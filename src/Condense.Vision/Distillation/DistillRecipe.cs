@@ -104,6 +104,18 @@ public sealed class LossRecipe
 
     public double SmoothL1Beta { get; set; } = 1.0;
 
+    /// <summary>
+    /// Normalization of teacher feature targets: "none" (AM-RADIO: cosine + SmoothL1 on raw targets) or a PHI-S
+    /// paper normalizer with an MSE loss in normalized space: mse, global-std, std, pca-w, zca, hca, phi-s.
+    /// </summary>
+    public string FeatureNormalizer { get; set; } = "none";
+
+    /// <summary>Steps between re-fits of the online normalizer statistics.</summary>
+    public int NormalizerUpdatePeriod { get; set; } = 100;
+
+    /// <summary>Feature vectors after which the statistics freeze; 0 = 1000 × channels.</summary>
+    public long NormalizerWarmupSamples { get; set; }
+
     /// <summary>larger (AM-RADIO), smaller, student or teacher.</summary>
     public string GridMatching { get; set; } = "larger";
 }

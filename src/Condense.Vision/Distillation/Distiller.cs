@@ -37,7 +37,7 @@ public static class Distiller
         using var session = DistillSession.Open(recipe, data, run.Progress);
 
         var model = session.CreateModel(recipe);
-        var loss = session.CreateLoss(recipe);
+        var loss = session.CreateLoss(recipe, model);
         var trainer = new Trainer(model, new TrainerOptions
         {
             RunDir = run.RunDir,
@@ -64,6 +64,8 @@ public static class Distiller
         {
             var output = model.call(batch.StudentImages);
             var targets = session.Train.ToDictionary(t => t.Teacher.Name, t => t.Get(batch.Indices));
+            if (model.FeatureNormalizers is { } normalizers)
+                foreach (var name in normalizers.Teachers) normalizers.Observe(name, targets[name].Features!);
             var l = loss.Compute(output, targets);
             return new LossOutput(l.Total, l.PerTeacher.ToDictionary(kv => $"loss_{kv.Key}", kv => kv.Value));
         }, b => b.Indices.Length, cancellation);
@@ -184,14 +186,18 @@ internal sealed class DistillSession : IDisposable
         var config = new RadioStudentConfig(s.PatchSize, s.EmbedDim, s.Depth, s.NumHeads, s.MlpRatio, s.MaxResolution,
             NumRegisters: s.NumRegisters < 0 ? null : s.NumRegisters);
         torch.manual_seed(recipe.Train.Seed);
+        var l = recipe.Loss;
+        var normalizers = l.FeatureNormalizer == "none" ? null : new Normalization.TeacherNormalizers(l.FeatureNormalizer,
+            Teachers.Where(t => t.FeatureDim is not null).ToDictionary(t => t.Name, t => t.FeatureDim!.Value),
+            l.NormalizerUpdatePeriod, l.NormalizerWarmupSamples > 0 ? l.NormalizerWarmupSamples : null);
         return new RadioDistillModel(config, Teachers.Select(TeacherHeadSpec.From).ToList(),
-            recipe.Adaptor.Hidden > 0 ? recipe.Adaptor.Hidden : null, recipe.Adaptor.NumInner);
+            recipe.Adaptor.Hidden > 0 ? recipe.Adaptor.Hidden : null, recipe.Adaptor.NumInner, featureNormalizers: normalizers);
     }
 
-    public DistillationLoss CreateLoss(DistillRecipe recipe) => new(
+    public DistillationLoss CreateLoss(DistillRecipe recipe, RadioDistillModel model) => new(
         recipe.Teachers.ToDictionary(t => t.Name, t => new TeacherLossWeights(t.SummaryWeight, t.FeatureWeight)),
         GridMatching.ParseMode(recipe.Loss.GridMatching), recipe.Loss.FeatureCosineWeight, recipe.Loss.FeatureSmoothL1Weight,
-        recipe.Loss.SmoothL1Beta);
+        recipe.Loss.SmoothL1Beta, featureNormalizers: model.FeatureNormalizers);
 
     public void Dispose()
     {

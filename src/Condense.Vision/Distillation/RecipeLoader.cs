@@ -168,6 +168,10 @@ public static partial class RecipeLoader
             Require(t.Mosaic >= 1, $"teachers[{i}].mosaic", t.Mosaic, "must be at least 1 (1 = off)");
             Require(t.SummaryWeight >= 0 && t.FeatureWeight >= 0, $"teachers[{i}].summary_weight/feature_weight", $"{t.SummaryWeight}/{t.FeatureWeight}", "must be non-negative");
         }
+        Require(r.Loss.FeatureNormalizer is "none" or "mse" or "global-std" or "std" or "pca-w" or "zca" or "hca" or "phi-s",
+            "loss.feature_normalizer", r.Loss.FeatureNormalizer, "must be none, mse, global-std, std, pca-w, zca, hca or phi-s");
+        Require(r.Loss.NormalizerUpdatePeriod > 0, "loss.normalizer_update_period", r.Loss.NormalizerUpdatePeriod, "must be positive");
+        Require(r.Loss.NormalizerWarmupSamples == 0 || r.Loss.NormalizerWarmupSamples >= 2, "loss.normalizer_warmup_samples", r.Loss.NormalizerWarmupSamples, "must be 0 (default) or at least 2");
         Require(r.Loss.GridMatching is "larger" or "smaller" or "student" or "teacher", "loss.grid_matching", r.Loss.GridMatching, "must be larger, smaller, student or teacher");
         Require(r.Train.Steps > 0, "train.steps", r.Train.Steps, "must be positive");
         Require(r.Train.BatchSize > 0, "train.batch_size", r.Train.BatchSize, "must be positive");

@@ -40,8 +40,9 @@ public sealed class DistillationLoss
     /// <param name="alignCorners">Bilinear grid matching with align_corners (true as TAO).</param>
     public DistillationLoss(IReadOnlyDictionary<string, TeacherLossWeights>? weights = null,
         GridMatchMode gridMode = GridMatchMode.Larger, double cosineWeight = 0.9, double smoothL1Weight = 0.1,
-        double smoothL1Beta = 1.0, bool alignCorners = true)
+        double smoothL1Beta = 1.0, bool alignCorners = true, Normalization.TeacherNormalizers? featureNormalizers = null)
     {
+        FeatureNormalizers = featureNormalizers;
         if (smoothL1Beta <= 0) throw new ArgumentException($"SmoothL1 beta must be positive, got {smoothL1Beta}.");
         this.weights = weights ?? new Dictionary<string, TeacherLossWeights>();
         GridMode = gridMode;
@@ -56,6 +57,12 @@ public sealed class DistillationLoss
     public double SmoothL1Weight { get; }
     public double SmoothL1Beta { get; }
     public bool AlignCorners { get; }
+
+    /// <summary>
+    /// When set, feature targets of the teachers it covers are normalized (PHI-S and co.) and the feature loss is
+    /// the MSE in normalized space (PHI-S, section 2), instead of the cosine + SmoothL1 mix on raw targets.
+    /// </summary>
+    public Normalization.TeacherNormalizers? FeatureNormalizers { get; }
 
     /// <summary>The weights used for a teacher.</summary>
     public TeacherLossWeights WeightsOf(string teacher) =>
@@ -98,6 +105,14 @@ public sealed class DistillationLoss
         return (CosineWeight * cos + SmoothL1Weight * smooth).MoveToOuterDisposeScope();
     }
 
+    /// <summary>MSE between the prediction and the normalized target, on the matched grid.</summary>
+    public Tensor NormalizedFeatureLoss(Normalization.TeacherNormalizers normalizers, string teacher, Tensor prediction, Tensor target)
+    {
+        using var scope = NewDisposeScope();
+        var (p, t) = GridMatching.Match(prediction, target, GridMode, AlignCorners);   // (B, Cf, H, W) each
+        return nn.functional.mse_loss(p, normalizers.Normalize(teacher, t).detach()).MoveToOuterDisposeScope();
+    }
+
     /// <summary>
     /// The total loss of a batch: for every teacher in <paramref name="output"/>, its summary term (when the
     /// adaptor predicts one and lambda is not 0) and its feature term (when predicted and gamma is not 0) against
@@ -127,8 +142,10 @@ public sealed class DistillationLoss
             }
             if (prediction.Features is not null && w.Feature != 0)
             {
-                var f = FeatureLoss(prediction.Features,
-                    target.Features ?? throw new ArgumentException($"Teacher '{name}' gave no features."));
+                var t = target.Features ?? throw new ArgumentException($"Teacher '{name}' gave no features.");
+                var f = FeatureNormalizers is { } n && n.Teachers.Contains(name)
+                    ? NormalizedFeatureLoss(n, name, prediction.Features, t)
+                    : FeatureLoss(prediction.Features, t);
                 features[name] = f.MoveToOuterDisposeScope();
                 teacherLoss = teacherLoss + w.Feature * f;
             }

@@ -32,14 +32,18 @@ public sealed class RadioDistillModel : Module<Tensor, DistillOutput>
     private readonly RadioStudent model;
     private readonly ModuleDict<TeacherAdaptor> adaptors;
     private readonly Dictionary<string, int> summarySlot = [];
+    private readonly Normalization.TeacherNormalizers? normalizers;
 
     /// <param name="studentConfig">Student sizes; NumClsTokens is replaced by the number of summary teachers.</param>
     /// <param name="teachers">The teachers, in order; names must be unique and free of '.'.</param>
     /// <param name="adaptorHiddenDim">Hidden width of every head; null for the largest teacher width.</param>
     /// <param name="numInner">Residual inner blocks per head (0 = the paper's 2-layer head).</param>
     /// <param name="preNorm">Whether every head starts with LayerNorm and GELU.</param>
+    /// <param name="featureNormalizers">PHI-S-style normalizers of the teachers' feature targets (the feature heads
+    /// then predict in normalized space); kept here so their state travels with the model's checkpoints.</param>
     public RadioDistillModel(RadioStudentConfig studentConfig, IReadOnlyList<TeacherHeadSpec> teachers,
-        int? adaptorHiddenDim = null, int numInner = 0, bool preNorm = false) : base(nameof(RadioDistillModel))
+        int? adaptorHiddenDim = null, int numInner = 0, bool preNorm = false,
+        Normalization.TeacherNormalizers? featureNormalizers = null) : base(nameof(RadioDistillModel))
     {
         ArgumentNullException.ThrowIfNull(studentConfig);
         ArgumentNullException.ThrowIfNull(teachers);
@@ -63,11 +67,15 @@ public sealed class RadioDistillModel : Module<Tensor, DistillOutput>
         adaptors = ModuleDict(teachers
             .Select(t => (t.Name, new TeacherAdaptor(t, config.EmbedDim, hidden, numInner, preNorm))).ToArray());
         Teachers = teachers.ToArray();
+        normalizers = featureNormalizers;
         RegisterComponents();
     }
 
     /// <summary>The student backbone.</summary>
     public RadioStudent Student => model;
+
+    /// <summary>The feature-target normalizers, or null for AM-RADIO's raw targets.</summary>
+    public Normalization.TeacherNormalizers? FeatureNormalizers => normalizers;
 
     /// <summary>The teachers, in order.</summary>
     public IReadOnlyList<TeacherHeadSpec> Teachers { get; }

@@ -70,6 +70,31 @@ public sealed class DistillerTests : IDisposable
     }
 
     [Theory]
+    [InlineData("phi-s")]
+    [InlineData("std")]
+    public void NormalizedTargetsTrainAndTheirStatisticsResumeExactly(string normalizer)
+    {
+        string[] settings = ["train.steps=20", "train.checkpoint_every=10", $"loss.feature_normalizer={normalizer}",
+            "loss.normalizer_update_period=3", "loss.normalizer_warmup_samples=100000"];
+        var full = Distiller.Run(Recipe(settings), new DistillRunOptions(Path.Combine(_root, "full"), Progress: ProgressMode.None));
+        Assert.All(full.Training!.Losses, l => Assert.True(double.IsFinite(l)));
+        Assert.Contains(full.Fidelity, f => f.Teacher == "hog" && f.Output == "features" && f.Fidelity > 0);   // mapped back to HOG units
+        var keys = Condense.Core.Checkpoints.Safetensors.ReadHeader(full.Training.ModelPath).Tensors.Select(t => t.Name).ToList();
+        Assert.Contains(keys, k => k.StartsWith("normalizers.hog__normalizer_", StringComparison.Ordinal));
+        using (var saved = Condense.Core.Checkpoints.Safetensors.Load(full.Training.ModelPath))
+            Assert.True(saved.Tensors["normalizers.hog__estimator_fits"].item<long>() >= 6, "fitted every 3 of 20 steps");
+
+        // a run that stopped at step 10 (its checkpoint) and is resumed continues with the same statistics
+        var resumedDir = Path.Combine(_root, "resumed");
+        Directory.CreateDirectory(Path.Combine(resumedDir, "checkpoints"));
+        File.Copy(TrainingCheckpoint.PathFor(Path.Combine(_root, "full"), 10), TrainingCheckpoint.PathFor(resumedDir, 10));
+        var resumed = Distiller.Run(Recipe(settings), new DistillRunOptions(resumedDir, Progress: ProgressMode.None));
+        Assert.Equal(10, resumed.Training!.ResumedFromStep);
+        Assert.Equal(full.Training.Losses.Skip(10), MetricsLog.Read(Path.Combine(resumedDir, "metrics.jsonl")).Select(r => r["loss"]));
+    }
+
+    [Theory]
+    [InlineData("loss.feature_normalizer=whiten", "loss.feature_normalizer")]
     [InlineData("teachers[1].kind=dinov9", "unknown teacher 'dinov9'")]
     [InlineData("data.resolution=30", "data.resolution = 30")]
     [InlineData("student.model=convnext", "student.model = convnext")]
