@@ -110,6 +110,9 @@ public sealed class LossRecipe
     /// </summary>
     public string FeatureNormalizer { get; set; } = "none";
 
+    /// <summary>How teacher losses are combined: equal (AM-RADIO), adaloss (1 / EMA of each loss) or uncertainty.</summary>
+    public string Balancing { get; set; } = "equal";
+
     /// <summary>Steps between re-fits of the online normalizer statistics.</summary>
     public int NormalizerUpdatePeriod { get; set; } = 100;
 

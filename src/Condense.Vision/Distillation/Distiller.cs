@@ -190,14 +190,16 @@ internal sealed class DistillSession : IDisposable
         var normalizers = l.FeatureNormalizer == "none" ? null : new Normalization.TeacherNormalizers(l.FeatureNormalizer,
             Teachers.Where(t => t.FeatureDim is not null).ToDictionary(t => t.Name, t => t.FeatureDim!.Value),
             l.NormalizerUpdatePeriod, l.NormalizerWarmupSamples > 0 ? l.NormalizerWarmupSamples : null);
+        var balancer = l.Balancing == TeacherLossBalancer.Equal ? null : new TeacherLossBalancer(l.Balancing, Teachers.Select(t => t.Name).ToList());
         return new RadioDistillModel(config, Teachers.Select(TeacherHeadSpec.From).ToList(),
-            recipe.Adaptor.Hidden > 0 ? recipe.Adaptor.Hidden : null, recipe.Adaptor.NumInner, featureNormalizers: normalizers);
+            recipe.Adaptor.Hidden > 0 ? recipe.Adaptor.Hidden : null, recipe.Adaptor.NumInner, featureNormalizers: normalizers,
+            lossBalancer: balancer);
     }
 
     public DistillationLoss CreateLoss(DistillRecipe recipe, RadioDistillModel model) => new(
         recipe.Teachers.ToDictionary(t => t.Name, t => new TeacherLossWeights(t.SummaryWeight, t.FeatureWeight)),
         GridMatching.ParseMode(recipe.Loss.GridMatching), recipe.Loss.FeatureCosineWeight, recipe.Loss.FeatureSmoothL1Weight,
-        recipe.Loss.SmoothL1Beta, featureNormalizers: model.FeatureNormalizers);
+        recipe.Loss.SmoothL1Beta, featureNormalizers: model.FeatureNormalizers, balancer: model.LossBalancer);
 
     public void Dispose()
     {

@@ -40,9 +40,11 @@ public sealed class DistillationLoss
     /// <param name="alignCorners">Bilinear grid matching with align_corners (true as TAO).</param>
     public DistillationLoss(IReadOnlyDictionary<string, TeacherLossWeights>? weights = null,
         GridMatchMode gridMode = GridMatchMode.Larger, double cosineWeight = 0.9, double smoothL1Weight = 0.1,
-        double smoothL1Beta = 1.0, bool alignCorners = true, Normalization.TeacherNormalizers? featureNormalizers = null)
+        double smoothL1Beta = 1.0, bool alignCorners = true, Normalization.TeacherNormalizers? featureNormalizers = null,
+        TeacherLossBalancer? balancer = null)
     {
         FeatureNormalizers = featureNormalizers;
+        Balancer = balancer;
         if (smoothL1Beta <= 0) throw new ArgumentException($"SmoothL1 beta must be positive, got {smoothL1Beta}.");
         this.weights = weights ?? new Dictionary<string, TeacherLossWeights>();
         GridMode = gridMode;
@@ -63,6 +65,9 @@ public sealed class DistillationLoss
     /// the MSE in normalized space (PHI-S, section 2), instead of the cosine + SmoothL1 mix on raw targets.
     /// </summary>
     public Normalization.TeacherNormalizers? FeatureNormalizers { get; }
+
+    /// <summary>Combines the per-teacher losses (AdaLoss, uncertainty weighting); null for the plain sum.</summary>
+    public TeacherLossBalancer? Balancer { get; }
 
     /// <summary>The weights used for a teacher.</summary>
     public TeacherLossWeights WeightsOf(string teacher) =>
@@ -152,6 +157,7 @@ public sealed class DistillationLoss
             perTeacher[name] = teacherLoss.MoveToOuterDisposeScope();
             total = total + teacherLoss;
         }
+        if (Balancer is not null && Balancer.Mode != TeacherLossBalancer.Equal) total = Balancer.Combine(perTeacher);
         return new DistillationLossResult(total.MoveToOuterDisposeScope(), perTeacher, summaries, features);
     }
 

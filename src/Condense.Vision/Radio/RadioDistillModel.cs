@@ -33,6 +33,7 @@ public sealed class RadioDistillModel : Module<Tensor, DistillOutput>
     private readonly ModuleDict<TeacherAdaptor> adaptors;
     private readonly Dictionary<string, int> summarySlot = [];
     private readonly Normalization.TeacherNormalizers? normalizers;
+    private readonly TeacherLossBalancer? balancer;
 
     /// <param name="studentConfig">Student sizes; NumClsTokens is replaced by the number of summary teachers.</param>
     /// <param name="teachers">The teachers, in order; names must be unique and free of '.'.</param>
@@ -43,7 +44,7 @@ public sealed class RadioDistillModel : Module<Tensor, DistillOutput>
     /// then predict in normalized space); kept here so their state travels with the model's checkpoints.</param>
     public RadioDistillModel(RadioStudentConfig studentConfig, IReadOnlyList<TeacherHeadSpec> teachers,
         int? adaptorHiddenDim = null, int numInner = 0, bool preNorm = false,
-        Normalization.TeacherNormalizers? featureNormalizers = null) : base(nameof(RadioDistillModel))
+        Normalization.TeacherNormalizers? featureNormalizers = null, TeacherLossBalancer? lossBalancer = null) : base(nameof(RadioDistillModel))
     {
         ArgumentNullException.ThrowIfNull(studentConfig);
         ArgumentNullException.ThrowIfNull(teachers);
@@ -68,6 +69,7 @@ public sealed class RadioDistillModel : Module<Tensor, DistillOutput>
             .Select(t => (t.Name, new TeacherAdaptor(t, config.EmbedDim, hidden, numInner, preNorm))).ToArray());
         Teachers = teachers.ToArray();
         normalizers = featureNormalizers;
+        balancer = lossBalancer;
         RegisterComponents();
     }
 
@@ -76,6 +78,9 @@ public sealed class RadioDistillModel : Module<Tensor, DistillOutput>
 
     /// <summary>The feature-target normalizers, or null for AM-RADIO's raw targets.</summary>
     public Normalization.TeacherNormalizers? FeatureNormalizers => normalizers;
+
+    /// <summary>How per-teacher losses are combined (null: equal weights); its state is part of the model.</summary>
+    public TeacherLossBalancer? LossBalancer => balancer;
 
     /// <summary>The teachers, in order.</summary>
     public IReadOnlyList<TeacherHeadSpec> Teachers { get; }

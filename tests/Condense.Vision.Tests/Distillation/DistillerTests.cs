@@ -70,6 +70,21 @@ public sealed class DistillerTests : IDisposable
     }
 
     [Theory]
+    [InlineData("adaloss")]
+    [InlineData("uncertainty")]
+    public void BalancedLossesTrainAndResumeExactly(string balancing)
+    {
+        string[] settings = ["train.steps=20", "train.checkpoint_every=10", $"loss.balancing={balancing}"];
+        var full = Distiller.Run(Recipe(settings), new DistillRunOptions(Path.Combine(_root, "full"), Progress: ProgressMode.None));
+        Assert.All(full.Training!.Losses, l => Assert.True(double.IsFinite(l)));
+        var resumedDir = Path.Combine(_root, "resumed");
+        Directory.CreateDirectory(Path.Combine(resumedDir, "checkpoints"));
+        File.Copy(TrainingCheckpoint.PathFor(Path.Combine(_root, "full"), 10), TrainingCheckpoint.PathFor(resumedDir, 10));
+        Distiller.Run(Recipe(settings), new DistillRunOptions(resumedDir, Progress: ProgressMode.None));
+        Assert.Equal(full.Training.Losses.Skip(10), MetricsLog.Read(Path.Combine(resumedDir, "metrics.jsonl")).Select(r => r["loss"]));
+    }
+
+    [Theory]
     [InlineData("phi-s")]
     [InlineData("std")]
     public void NormalizedTargetsTrainAndTheirStatisticsResumeExactly(string normalizer)
@@ -95,6 +110,7 @@ public sealed class DistillerTests : IDisposable
 
     [Theory]
     [InlineData("loss.feature_normalizer=whiten", "loss.feature_normalizer")]
+    [InlineData("loss.balancing=gradnorm", "loss.balancing")]
     [InlineData("teachers[1].kind=dinov9", "unknown teacher 'dinov9'")]
     [InlineData("data.resolution=30", "data.resolution = 30")]
     [InlineData("student.model=convnext", "student.model = convnext")]
