@@ -16,8 +16,9 @@ internal static class StudyCommand
 {
     public static Command Create()
     {
-        var study = new Command("study", "Measurement studies: token-compression.");
+        var study = new Command("study", "Measurement studies: token-compression, mode-switch.");
         study.Subcommands.Add(TokenCompression());
+        study.Subcommands.Add(ModeSwitch());
         return study;
     }
 
@@ -58,6 +59,44 @@ internal static class StudyCommand
             if (pr.GetValue(doc) is string path)
                 MarkdownSection.Write(path, $"token-compression-{size}", $"### ResNet8 tokens at {size} px ({h}x{w} = {h * w} tokens)\n\n" +
                     $"```\n./condense study token-compression --input-size {size} --doc {path}\n```\n\n{table}");
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    /// <summary>
+    /// The resolution mode-switch diagnostic (AM-RADIO section 6, RADIOv2.5): sweep the student's input resolution
+    /// on a distilled checkpoint and report every adaptor's fidelity to its teacher; plot fidelity vs resolution.
+    /// </summary>
+    private static Command ModeSwitch()
+    {
+        var json = CommonOptions.Json();
+        var checkpoint = new Argument<string>("checkpoint") { Description = "A run folder or its model.safetensors (from condense distill)." };
+        var resolutions = new Option<string>("--resolutions") { Description = "Comma-separated student resolutions.", DefaultValueFactory = _ => "16,24,32,40,48,56,64,80,96" };
+        var outDir = new Option<string?>("--out") { Description = "Where the plot goes (default: <run folder>/eval)." };
+        var progress = CommonOptions.Progress();
+        var cmd = new Command("mode-switch", "Adaptor fidelity per teacher vs student resolution on a distilled checkpoint (PNG plot).")
+        {
+            checkpoint, resolutions, outDir, progress, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var path = pr.GetValue(checkpoint)!;
+            if (!File.Exists(path) && !Directory.Exists(path)) throw new Condense.Core.InputException($"checkpoint not found: {path}");
+            var list = new List<int>();
+            foreach (var part in pr.GetValue(resolutions)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                list.Add(int.TryParse(part, out var r) && r > 0 ? r : throw new Condense.Core.InputException($"--resolutions: '{part}' is not a positive integer"));
+            var (rows, plot) = Condense.Vision.Distillation.Distiller.ModeSwitch(path, list, pr.GetValue(outDir), pr.GetValue(progress));
+            output.Result(new { plot, rows });
+            if (!output.Json)
+            {
+                var table = new MarkdownTable(["teacher / output", .. list.Select(r => $"{r} px")]) { DoubleFormat = "F2" };
+                foreach (var g in rows.GroupBy(r => $"{r.Teacher} {r.Output}"))
+                    table.AddRow([g.Key, .. g.Select(r => (object)r.Fidelity)]);
+                output.Human.WriteLine(table.ToString());
+                output.Human.WriteLine($"plot: {plot}");
+            }
             return ExitCodes.Ok;
         });
         return cmd;

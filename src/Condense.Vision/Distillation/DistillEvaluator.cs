@@ -87,6 +87,41 @@ internal static class DistillEvaluator
         return result;
     }
 
+    /// <summary>
+    /// Per-teacher fidelity of the adaptors on the held-out images with the student run at each resolution in
+    /// <paramref name="resolutions"/> (teachers stay at their own input sizes): the "mode switch" diagnostic of
+    /// AM-RADIO section 6 / RADIO's mode_switching.py. A sudden drop at some resolution means the student learned a
+    /// different mode there.
+    /// </summary>
+    public static List<ModeSwitchRow> ModeSwitch(RadioDistillModel model, DistillSession session, DistillData data, IReadOnlyList<int> resolutions)
+    {
+        model.eval();
+        using var _ = torch.no_grad();
+        var rows = new List<ModeSwitchRow>();
+        var teachers = Enumerable.Range(0, session.Teachers.Count).Select(i => (session.Teachers[i].Name, Targets(session.Test[i], data.Test.Count))).ToList();
+        foreach (int r in resolutions)
+        {
+            using var scope = torch.NewDisposeScope();
+            var student = Embed(model, data.Test, r, keepFeatures: true);
+            foreach (var (name, target) in teachers)
+            {
+                if (target.Summary is not null && student.Adaptors[name].Summary is Tensor s)
+                {
+                    var f = Fidelity.Compute(s, target.Summary);
+                    rows.Add(new ModeSwitchRow(r, name, "summary", f.Fidelity, f.Cosine));
+                }
+                if (target.Features is not null && student.Adaptors[name].Features is Tensor predicted)
+                {
+                    var p = GridMatching.Resize(predicted, target.Features.shape[2], target.Features.shape[3]);
+                    if (model.FeatureNormalizers is { } n && n.Teachers.Contains(name)) p = n.Denormalize(name, p);
+                    var f = Fidelity.Compute(p, target.Features);
+                    rows.Add(new ModeSwitchRow(r, name, "features", f.Fidelity, f.Cosine));
+                }
+            }
+        }
+        return rows;
+    }
+
     private sealed record StudentEmbeddings(Tensor Backbone, Dictionary<string, TeacherOutput> Adaptors);
 
     /// <summary>Student outputs over a whole split, in chunks (eval mode: CPE top-left window, no dropout).</summary>

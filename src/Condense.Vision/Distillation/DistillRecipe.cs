@@ -37,8 +37,14 @@ public sealed class DataRecipe
     /// <summary>Held-out images for kNN/probe queries, fidelity and the PCA figure.</summary>
     public int TestImages { get; set; } = 1000;
 
-    /// <summary>Student input resolution (a multiple of the student's patch size).</summary>
+    /// <summary>Student input resolution (a multiple of the student's patch size); evaluation runs at it.</summary>
     public int Resolution { get; set; } = 32;
+
+    /// <summary>
+    /// Multi-resolution training (RADIOv2.5): each step's batch is split evenly into one partition per listed
+    /// resolution, all trained at once. Empty = one partition at <see cref="Resolution"/>.
+    /// </summary>
+    public List<int> TrainResolutions { get; set; } = [];
 }
 
 public sealed class StudentRecipe
@@ -77,6 +83,12 @@ public sealed class TeacherRecipe
 
     /// <summary>Resolution the teacher runs at; null = the kind's default.</summary>
     public int? InputSize { get; set; }
+
+    /// <summary>
+    /// The training partitions (student resolutions) this teacher is matched in; empty = all. Listing only the high
+    /// resolution reproduces AM-RADIO's SAM-only-at-1024 setup, whose resolution "mode switch" RADIOv2.5 fixes.
+    /// </summary>
+    public List<int> Resolutions { get; set; } = [];
 
     /// <summary>λ: weight of this teacher's summary loss (ignored for teachers without a summary).</summary>
     public double SummaryWeight { get; set; } = 1.0;

@@ -28,3 +28,6 @@ public sealed record DistillResult(
     IReadOnlyList<FidelityRow> Fidelity,
     IReadOnlyList<TeacherCostRow> TeacherCost,
     TrainResult? Training);
+
+/// <summary>One point of the mode-switch sweep: adaptor fidelity for a teacher output at a student resolution.</summary>
+public sealed record ModeSwitchRow(int Resolution, string Teacher, string Output, double Fidelity, double Cosine);

@@ -57,24 +57,60 @@ public static class Distiller
             ModelMetadata = new Dictionary<string, string> { ["recipe"] = RecipeLoader.ToYaml(recipe) },
         });
         var train = data.Train;
-        int resolution = recipe.Data.Resolution;
+        var resolutions = recipe.Data.TrainResolutions.Count > 0 ? recipe.Data.TrainResolutions : [recipe.Data.Resolution];
+        var activeAt = recipe.Teachers.ToDictionary(t => t.Name, t => t.Resolutions.Count == 0 ? resolutions : t.Resolutions);
         var loader = new BatchLoader<DistillBatch>(train.Count, recipe.Train.BatchSize, dropLast: true, (ulong)recipe.Train.Seed,
-            idx => new DistillBatch(idx, DistillData.Images(train, idx, resolution)));
+            idx => DistillBatch.Create(train, idx, resolutions));
         var result = trainer.Fit(step => loader.FromStep(step, cancellation), batch =>
         {
-            var output = model.call(batch.StudentImages);
             var targets = session.Train.ToDictionary(t => t.Teacher.Name, t => t.Get(batch.Indices));
             if (model.FeatureNormalizers is { } normalizers)
                 foreach (var name in normalizers.Teachers) normalizers.Observe(name, targets[name].Features!);
-            var l = loss.Compute(output, targets);
-            return new LossOutput(l.Total, l.PerTeacher.ToDictionary(kv => $"loss_{kv.Key}", kv => kv.Value));
+            // every partition at once; each contributes in proportion to its share of the batch
+            Tensor total = torch.zeros(Array.Empty<long>());
+            var parts = new Dictionary<string, Tensor>();
+            foreach (var p in batch.Partitions)
+            {
+                long b = p.Images.shape[0];
+                var output = model.call(p.Images);
+                var active = output.Teachers.Where(kv => activeAt[kv.Key].Contains(p.Resolution)).ToDictionary(kv => kv.Key, kv => kv.Value);
+                if (active.Count == 0) continue;
+                var slice = active.Keys.ToDictionary(n => n, n => new TeacherOutput(
+                    targets[n].Summary?.narrow(0, p.Start, b), targets[n].Features?.narrow(0, p.Start, b)));
+                var l = loss.Compute(output with { Teachers = active }, slice);
+                double share = (double)b / batch.Indices.Length;
+                total = total + share * l.Total;
+                foreach (var (name, value) in l.PerTeacher)
+                    parts[$"loss_{name}"] = parts.TryGetValue($"loss_{name}", out var acc) ? acc + share * value : share * value;
+            }
+            return new LossOutput(total, parts);
         }, b => b.Indices.Length, cancellation);
 
         return DistillEvaluator.Evaluate(model, session, data, recipe, run.RunDir, result);
     }
 
-    /// <summary>Evaluates a saved student (model.safetensors with its recipe in the metadata, or a run folder).</summary>
-    public static DistillResult Evaluate(string checkpoint, string? outputDir, ProgressMode progress)
+    /// <summary>
+    /// The mode-switch sweep on a saved student: adaptor fidelity per teacher vs student resolution, as a table,
+    /// a PNG plot (plots/mode_switch.png in <paramref name="outputDir"/>) and rows.
+    /// </summary>
+    public static (List<ModeSwitchRow> Rows, string PlotPath) ModeSwitch(string checkpoint, IReadOnlyList<int> resolutions, string? outputDir, ProgressMode progress)
+    {
+        var (model, session, data, _, path) = Load(checkpoint, progress);
+        using (session)
+        {
+            var dir = outputDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "eval");
+            var rows = DistillEvaluator.ModeSwitch(model, session, data, resolutions);
+            var plot = Path.Combine(dir, "plots", "mode_switch.png");
+            var series = rows.GroupBy(r => $"{r.Teacher} {r.Output}")
+                .Select(g => new Condense.Core.Reports.PlotSeries(g.Key, g.Select(r => (double)r.Resolution).ToList(), g.Select(r => r.Fidelity).ToList()))
+                .ToList();
+            Condense.Core.Reports.Plots.LineChart(plot, "Adaptor fidelity vs student resolution (mode switch)", "student input resolution (px)",
+                "fidelity = Var(teacher) / MSE", series, logY: true);
+            return (rows, plot);
+        }
+    }
+
+    private static (RadioDistillModel Model, DistillSession Session, DistillData Data, DistillRecipe Recipe, string Path) Load(string checkpoint, ProgressMode progress)
     {
         TorchRuntime.EnsureLoaded();
         var path = Directory.Exists(checkpoint) ? Path.Combine(checkpoint, "model.safetensors") : checkpoint;
@@ -93,11 +129,29 @@ public static class Distiller
             File.Delete(recipeFile);
         }
         var data = DistillData.Load(recipe.Data);
-        using var session = DistillSession.Open(recipe, data, progress);
-        var model = session.CreateModel(recipe);
-        Condense.Core.Checkpoints.ModuleCheckpoint.LoadSafetensors(model, path);
-        var dir = outputDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "eval");
-        return DistillEvaluator.Evaluate(model, session, data, recipe, dir, null);
+        var session = DistillSession.Open(recipe, data, progress);
+        try
+        {
+            var model = session.CreateModel(recipe);
+            Condense.Core.Checkpoints.ModuleCheckpoint.LoadSafetensors(model, path);
+            return (model, session, data, recipe, path);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Evaluates a saved student (model.safetensors with its recipe in the metadata, or a run folder).</summary>
+    public static DistillResult Evaluate(string checkpoint, string? outputDir, ProgressMode progress)
+    {
+        var (model, session, data, recipe, path) = Load(checkpoint, progress);
+        using (session)
+        {
+            var dir = outputDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "eval");
+            return DistillEvaluator.Evaluate(model, session, data, recipe, dir, null);
+        }
     }
 }
 

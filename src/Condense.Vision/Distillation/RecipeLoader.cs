@@ -157,6 +157,10 @@ public static partial class RecipeLoader
             $"must be a positive multiple of the patch size {r.Student.PatchSize}");
         Require(r.Student.MaxResolution >= r.Data.Resolution && r.Student.MaxResolution % r.Student.PatchSize == 0,
             "student.max_resolution", r.Student.MaxResolution, "must be a multiple of the patch size and at least data.resolution");
+        foreach (var res in r.Data.TrainResolutions)
+            Require(res > 0 && res % r.Student.PatchSize == 0 && res <= r.Student.MaxResolution, "data.train_resolutions", res,
+                $"must be a positive multiple of the patch size {r.Student.PatchSize}, at most student.max_resolution");
+        Require(r.Data.TrainResolutions.Count <= r.Train.BatchSize, "data.train_resolutions", r.Data.TrainResolutions.Count, "more partitions than images per batch");
         Require(r.Teachers.Count > 0, "teachers", r.Teachers.Count, "at least one teacher is needed");
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < r.Teachers.Count; i++)
@@ -165,6 +169,9 @@ public static partial class RecipeLoader
             Require(t.Name.Length > 0 && ValidName().IsMatch(t.Name), $"teachers[{i}].name", t.Name, "must be a non-empty identifier");
             Require(names.Add(t.Name), $"teachers[{i}].name", t.Name, "is used twice");
             Require(t.Kind.Length > 0, $"teachers[{i}].kind", t.Kind, "must name a teacher kind");
+            foreach (var res in t.Resolutions)
+                Require((r.Data.TrainResolutions.Count == 0 ? [r.Data.Resolution] : r.Data.TrainResolutions).Contains(res),
+                    $"teachers[{i}].resolutions", res, "must be one of the training resolutions");
             Require(t.Mosaic >= 1, $"teachers[{i}].mosaic", t.Mosaic, "must be at least 1 (1 = off)");
             Require(t.SummaryWeight >= 0 && t.FeatureWeight >= 0, $"teachers[{i}].summary_weight/feature_weight", $"{t.SummaryWeight}/{t.FeatureWeight}", "must be non-negative");
         }

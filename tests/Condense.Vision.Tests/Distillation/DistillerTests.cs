@@ -69,6 +69,22 @@ public sealed class DistillerTests : IDisposable
         Assert.Equal(16, result.TeacherCost.Single(c => c.Teacher == "hog").InputSize);   // each image is a 16-px tile of a 32-px canvas
     }
 
+    [Fact]
+    public void MultiResolutionPartitionsTrainAndTheModeSwitchSweepReportsEveryResolution()
+    {
+        var dir = Path.Combine(_root, "multires");
+        var result = Distiller.Run(Recipe("train.steps=6", "data.train_resolutions=[16,32]", "teachers[2].resolutions=[32]"),
+            new DistillRunOptions(dir, Progress: ProgressMode.None));
+        Assert.All(result.Training!.Losses, l => Assert.True(double.IsFinite(l)));
+        var (rows, plot) = Distiller.ModeSwitch(dir, [16, 24, 32], Path.Combine(_root, "ms"), ProgressMode.None);
+        Assert.True(File.Exists(plot));
+        foreach (var r in new[] { 16, 24, 32 })
+        {
+            Assert.Contains(rows, x => x.Resolution == r && x.Teacher == "hog" && x.Output == "features" && x.Fidelity > 0);
+            Assert.Contains(rows, x => x.Resolution == r && x.Teacher == "resnet8" && x.Output == "summary");
+        }
+    }
+
     [Theory]
     [InlineData("adaloss")]
     [InlineData("uncertainty")]
@@ -111,6 +127,8 @@ public sealed class DistillerTests : IDisposable
     [Theory]
     [InlineData("loss.feature_normalizer=whiten", "loss.feature_normalizer")]
     [InlineData("loss.balancing=gradnorm", "loss.balancing")]
+    [InlineData("data.train_resolutions=[32,30]", "data.train_resolutions = 30")]
+    [InlineData("teachers[2].resolutions=[64]", "teachers[2].resolutions = 64")]
     [InlineData("teachers[1].kind=dinov9", "unknown teacher 'dinov9'")]
     [InlineData("data.resolution=30", "data.resolution = 30")]
     [InlineData("student.model=convnext", "student.model = convnext")]
