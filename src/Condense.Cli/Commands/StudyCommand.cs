@@ -16,7 +16,8 @@ internal static class StudyCommand
 {
     public static Command Create()
     {
-        var study = new Command("study", "Measurement studies: token-compression, mode-switch.");
+        var study = new Command("study", "Measurement studies: phi-s, token-compression, mode-switch.");
+        study.Subcommands.Add(PhiS());
         study.Subcommands.Add(TokenCompression());
         study.Subcommands.Add(ModeSwitch());
         return study;
@@ -96,6 +97,51 @@ internal static class StudyCommand
                     table.AddRow([g.Key, .. g.Select(r => (object)r.Fidelity)]);
                 output.Human.WriteLine(table.ToString());
                 output.Human.WriteLine($"plot: {plot}");
+            }
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    /// <summary>
+    /// The PHI-S reproduction study: the same student under each feature-target treatment (raw MSE, cosine,
+    /// hybrids, standardizations, whitenings, PHI-S), several seeds each, ranked across metrics with ties.
+    /// </summary>
+    private static Command PhiS()
+    {
+        var json = CommonOptions.Json();
+        var seeds = new Option<int>("--seeds") { Description = "Seeds per arm.", DefaultValueFactory = _ => 3 };
+        var arms = new Option<string?>("--arms") { Description = "Comma-separated arms (default: all ten)." };
+        var teachers = new Option<string?>("--teachers") { Description = "Comma-separated teacher names of the default recipe (default: all)." };
+        var set = new Option<string[]>("--set") { Description = "Override a recipe key for every run (repeatable)." };
+        var runDir = new Option<string>("--run-dir") { Description = "Where the runs go (resumable).", DefaultValueFactory = _ => Path.Combine("runs", "study-phi-s") };
+        var doc = new Option<string?>("--doc") { Description = "Write the table, the plot and the command into this Markdown file." };
+        var progress = CommonOptions.Progress();
+        var cmd = new Command("phi-s", "Train the same student under each feature normalizer (PHI-S paper Table 1) and rank them.")
+        {
+            seeds, arms, teachers, set, runDir, doc, progress, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            static IReadOnlyList<string>? List(string? s) => s?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var result = Condense.Vision.Distillation.PhiSStudy.Run(pr.GetValue(runDir)!, pr.GetValue(seeds), pr.GetValue(set) ?? [],
+                List(pr.GetValue(arms)), List(pr.GetValue(teachers)), pr.GetValue(progress), line => Console.Error.WriteLine(line));
+            var table = Condense.Vision.Distillation.PhiSStudy.ToMarkdown(result);
+            var plot = Path.Combine(pr.GetValue(runDir)!, "phi-s-ranks.png");
+            Condense.Vision.Distillation.PhiSStudy.Plot(plot, result);
+            output.Result(new
+            {
+                plot = Path.GetFullPath(plot),
+                arms = result.Select(a => new { arm = a.Name, average_rank = a.AverageRank, metrics = a.Metrics }),
+            });
+            if (!output.Json) output.Human.WriteLine(table);
+            if (pr.GetValue(doc) is string path)
+            {
+                var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+                File.Copy(plot, Path.Combine(dir, "phi-s-ranks.png"), overwrite: true);
+                var command = "./condense study phi-s " + string.Join(' ', Environment.GetCommandLineArgs().Skip(3));
+                MarkdownSection.Write(path, "phi-s-table", $"```\n{command}\n```\n\n{table}\n\n![average rank per arm](phi-s-ranks.png)");
             }
             return ExitCodes.Ok;
         });

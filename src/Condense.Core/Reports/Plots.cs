@@ -53,6 +53,33 @@ public static class Plots
         AtomicFile.WriteAllBytes(path, png);
     }
 
+    /// <summary>
+    /// One bar per label with an optional error bar (e.g. mean ± std over seeds); non-finite values draw no bar.
+    /// </summary>
+    public static void BarChart(string path, string title, string yLabel, IReadOnlyList<string> labels,
+        IReadOnlyList<double> values, IReadOnlyList<double>? errors = null, int width = 900, int height = 500)
+    {
+        if (labels.Count != values.Count || (errors is not null && errors.Count != values.Count))
+            throw new ArgumentException("labels, values and errors must have the same length", nameof(values));
+        using var plot = new Plot();
+        var ticks = new List<Tick>();
+        for (int i = 0; i < labels.Count; i++)
+        {
+            ticks.Add(new Tick(i, labels[i]));
+            if (!double.IsFinite(values[i])) continue;
+            var bar = new Bar { Position = i, Value = values[i] };
+            if (errors is not null && double.IsFinite(errors[i])) bar.Error = errors[i];
+            plot.Add.Bar(bar);
+        }
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. ticks]);
+        plot.Axes.Bottom.TickLabelStyle.Rotation = -30;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+        plot.Axes.Margins(bottom: 0);
+        plot.Title(title);
+        plot.YLabel(yLabel);
+        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(width, height, ImageFormat.Png));
+    }
+
     private static List<(double X, double Y)> Plottable(PlotSeries series, bool logY)
     {
         var points = new List<(double X, double Y)>(series.X.Count);

@@ -116,6 +116,9 @@ public sealed class LossRecipe
 
     public double SmoothL1Beta { get; set; } = 1.0;
 
+    /// <summary>The magnitude term of the hybrid feature loss: smooth_l1 (AM-RADIO) or mse (PHI-S "Hyb-MSE").</summary>
+    public string FeatureDistance { get; set; } = "smooth_l1";
+
     /// <summary>
     /// Normalization of teacher feature targets: "none" (AM-RADIO: cosine + SmoothL1 on raw targets) or a PHI-S
     /// paper normalizer with an MSE loss in normalized space: mse, global-std, std, pca-w, zca, hca, phi-s.

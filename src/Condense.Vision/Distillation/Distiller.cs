@@ -253,7 +253,8 @@ internal sealed class DistillSession : IDisposable
     public DistillationLoss CreateLoss(DistillRecipe recipe, RadioDistillModel model) => new(
         recipe.Teachers.ToDictionary(t => t.Name, t => new TeacherLossWeights(t.SummaryWeight, t.FeatureWeight)),
         GridMatching.ParseMode(recipe.Loss.GridMatching), recipe.Loss.FeatureCosineWeight, recipe.Loss.FeatureSmoothL1Weight,
-        recipe.Loss.SmoothL1Beta, featureNormalizers: model.FeatureNormalizers, balancer: model.LossBalancer);
+        recipe.Loss.SmoothL1Beta, featureNormalizers: model.FeatureNormalizers, balancer: model.LossBalancer,
+        mseDistance: recipe.Loss.FeatureDistance == "mse");
 
     public void Dispose()
     {

@@ -177,6 +177,7 @@ public static partial class RecipeLoader
         }
         Require(r.Loss.FeatureNormalizer is "none" or "mse" or "global-std" or "std" or "pca-w" or "zca" or "hca" or "phi-s",
             "loss.feature_normalizer", r.Loss.FeatureNormalizer, "must be none, mse, global-std, std, pca-w, zca, hca or phi-s");
+        Require(r.Loss.FeatureDistance is "smooth_l1" or "mse", "loss.feature_distance", r.Loss.FeatureDistance, "must be smooth_l1 or mse");
         Require(r.Loss.Balancing is "equal" or "adaloss" or "uncertainty", "loss.balancing", r.Loss.Balancing, "must be equal, adaloss or uncertainty (PHI-S balancing: loss.feature_normalizer=phi-s)");
         Require(r.Loss.NormalizerUpdatePeriod > 0, "loss.normalizer_update_period", r.Loss.NormalizerUpdatePeriod, "must be positive");
         Require(r.Loss.NormalizerWarmupSamples == 0 || r.Loss.NormalizerWarmupSamples >= 2, "loss.normalizer_warmup_samples", r.Loss.NormalizerWarmupSamples, "must be 0 (default) or at least 2");

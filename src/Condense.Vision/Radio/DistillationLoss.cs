@@ -41,8 +41,9 @@ public sealed class DistillationLoss
     public DistillationLoss(IReadOnlyDictionary<string, TeacherLossWeights>? weights = null,
         GridMatchMode gridMode = GridMatchMode.Larger, double cosineWeight = 0.9, double smoothL1Weight = 0.1,
         double smoothL1Beta = 1.0, bool alignCorners = true, Normalization.TeacherNormalizers? featureNormalizers = null,
-        TeacherLossBalancer? balancer = null)
+        TeacherLossBalancer? balancer = null, bool mseDistance = false)
     {
+        MseDistance = mseDistance;
         FeatureNormalizers = featureNormalizers;
         Balancer = balancer;
         if (smoothL1Beta <= 0) throw new ArgumentException($"SmoothL1 beta must be positive, got {smoothL1Beta}.");
@@ -65,6 +66,9 @@ public sealed class DistillationLoss
     /// the MSE in normalized space (PHI-S, section 2), instead of the cosine + SmoothL1 mix on raw targets.
     /// </summary>
     public Normalization.TeacherNormalizers? FeatureNormalizers { get; }
+
+    /// <summary>Use MSE instead of SmoothL1 as the magnitude term of the hybrid feature loss (PHI-S "Hyb-MSE").</summary>
+    public bool MseDistance { get; }
 
     /// <summary>Combines the per-teacher losses (AdaLoss, uncertainty weighting); null for the plain sum.</summary>
     public TeacherLossBalancer? Balancer { get; }
@@ -106,7 +110,9 @@ public sealed class DistillationLoss
         using var scope = NewDisposeScope();
         var (p, t) = GridMatching.Match(prediction, target, GridMode, AlignCorners);   // (B, Cf, H, W) each
         var cos = CosineLoss(p, t, dim: 1);
-        var smooth = nn.functional.smooth_l1_loss(p, t, reduction: nn.Reduction.Mean, beta: SmoothL1Beta);
+        var smooth = MseDistance
+            ? nn.functional.mse_loss(p, t)
+            : nn.functional.smooth_l1_loss(p, t, reduction: nn.Reduction.Mean, beta: SmoothL1Beta);
         return (CosineWeight * cos + SmoothL1Weight * smooth).MoveToOuterDisposeScope();
     }
 
