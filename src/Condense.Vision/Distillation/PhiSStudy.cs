@@ -38,7 +38,8 @@ public static class PhiSStudy
     public static readonly string[] BaseOverrides =
     [
         "name=phi-s-study", "data.train_images=3000", "data.test_images=500", "student.embed_dim=64", "student.depth=4",
-        "train.steps=200", "train.warmup_steps=20", "train.checkpoint_every=0", "eval.probe_steps=200", "eval.pca_images=2",
+        "train.steps=200", "train.warmup_steps=20", "train.checkpoint_every=0", "eval.probe_steps=100", "eval.pca_images=2",
+        "adaptor.hidden=128",
         "teachers[0].input_size=64", "loss.normalizer_update_period=20", "loss.normalizer_warmup_samples=200000",
     ];
 
