@@ -86,7 +86,53 @@ public static class Distiller
             return new LossOutput(total, parts);
         }, b => b.Indices.Length, cancellation);
 
+        if (model.FeatureNormalizers is not null) ExportFolded(model, session, recipe, run.RunDir);
         return DistillEvaluator.Evaluate(model, session, data, recipe, run.RunDir, result);
+    }
+
+    /// <summary>
+    /// With normalized feature targets the feature heads predict in normalized space. For inference the inverse is
+    /// folded into each feature head's last Linear (W ← ΘW, b ← Θb + μ; PHI-S appendix A.6), so the exported
+    /// model_folded.safetensors outputs teacher units at no extra cost; its recipe says feature_normalizer: none,
+    /// so `condense eval` evaluates it like any raw-target model (and must give the same fidelities).
+    /// </summary>
+    private static void ExportFolded(RadioDistillModel model, DistillSession session, DistillRecipe recipe, string runDir)
+    {
+        var plainRecipe = RecipeLoaderYaml(recipe);
+        plainRecipe.Loss.FeatureNormalizer = "none";
+        using var folded = session.CreateModel(plainRecipe);
+        using (torch.no_grad())
+        {
+            var source = model.state_dict();
+            foreach (var (name, target) in folded.state_dict()) target.copy_(source[name]);
+            foreach (var teacher in model.FeatureNormalizers!.Teachers)
+            {
+                var last = folded.Adaptor(teacher).FeatMlp!.named_modules().Single(m => m.name == "final.2").module as TorchSharp.Modules.Linear
+                    ?? throw new InvalidOperationException("feature head has no final Linear");
+                model.FeatureNormalizers.Estimator(teacher).Normalizer.FoldInto(last);
+            }
+        }
+        Condense.Core.Checkpoints.ModuleCheckpoint.SaveSafetensors(folded, Path.Combine(runDir, "model_folded.safetensors"), new Dictionary<string, string>
+        {
+            ["format"] = "condense.model.v1",
+            ["recipe"] = RecipeLoader.ToYaml(plainRecipe),
+            ["folded_from"] = recipe.Loss.FeatureNormalizer,
+        });
+    }
+
+    // a deep copy of a recipe through its YAML
+    private static DistillRecipe RecipeLoaderYaml(DistillRecipe recipe)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"condense-recipe-{Guid.NewGuid():N}.yaml");
+        try
+        {
+            File.WriteAllText(file, RecipeLoader.ToYaml(recipe));
+            return RecipeLoader.Load(file);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     /// <summary>

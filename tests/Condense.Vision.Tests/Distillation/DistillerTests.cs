@@ -115,6 +115,11 @@ public sealed class DistillerTests : IDisposable
         using (var saved = Condense.Core.Checkpoints.Safetensors.Load(full.Training.ModelPath))
             Assert.True(saved.Tensors["normalizers.hog__estimator_fits"].item<long>() >= 6, "fitted every 3 of 20 steps");
 
+        // the inverse folded into the feature heads gives the same fidelity with no normalizer at inference
+        var folded = Distiller.Evaluate(Path.Combine(_root, "full", "model_folded.safetensors"), Path.Combine(_root, "folded-eval"), ProgressMode.None);
+        var plain = full.Fidelity.Single(f => f.Teacher == "hog" && f.Output == "features");
+        Assert.Equal(plain.Mse, folded.Fidelity.Single(f => f.Teacher == "hog" && f.Output == "features").Mse, 4);
+
         // a run that stopped at step 10 (its checkpoint) and is resumed continues with the same statistics
         var resumedDir = Path.Combine(_root, "resumed");
         Directory.CreateDirectory(Path.Combine(resumedDir, "checkpoints"));
