@@ -98,7 +98,7 @@ public static class Distiller
     /// </summary>
     private static void ExportFolded(RadioDistillModel model, DistillSession session, DistillRecipe recipe, string runDir)
     {
-        var plainRecipe = RecipeLoaderYaml(recipe);
+        var plainRecipe = RecipeLoader.Parse(RecipeLoader.ToYaml(recipe), "<copy>");
         plainRecipe.Loss.FeatureNormalizer = "none";
         using var folded = session.CreateModel(plainRecipe);
         using (torch.no_grad())
@@ -118,21 +118,6 @@ public static class Distiller
             ["recipe"] = RecipeLoader.ToYaml(plainRecipe),
             ["folded_from"] = recipe.Loss.FeatureNormalizer,
         });
-    }
-
-    // a deep copy of a recipe through its YAML
-    private static DistillRecipe RecipeLoaderYaml(DistillRecipe recipe)
-    {
-        var file = Path.Combine(Path.GetTempPath(), $"condense-recipe-{Guid.NewGuid():N}.yaml");
-        try
-        {
-            File.WriteAllText(file, RecipeLoader.ToYaml(recipe));
-            return RecipeLoader.Load(file);
-        }
-        finally
-        {
-            File.Delete(file);
-        }
     }
 
     /// <summary>
@@ -163,17 +148,7 @@ public static class Distiller
         var header = Condense.Core.Checkpoints.Safetensors.ReadHeader(path);
         if (!header.Metadata.TryGetValue("recipe", out var yaml))
             throw new Condense.Core.InputException($"{path}: no distillation recipe in the checkpoint metadata (not a `condense distill` model)");
-        var recipeFile = Path.Combine(Path.GetTempPath(), $"condense-recipe-{Guid.NewGuid():N}.yaml");
-        DistillRecipe recipe;
-        try
-        {
-            File.WriteAllText(recipeFile, yaml);
-            recipe = RecipeLoader.Load(recipeFile);
-        }
-        finally
-        {
-            File.Delete(recipeFile);
-        }
+        var recipe = RecipeLoader.Parse(yaml, $"{path} (recipe metadata)");
         var data = DistillData.Load(recipe.Data);
         var session = DistillSession.Open(recipe, data, progress);
         try

@@ -27,12 +27,14 @@ public static partial class RecipeLoader
     /// <summary>Reads <paramref name="path"/> (or the built-in defaults when null) and applies overrides.</summary>
     public static DistillRecipe Load(string? path, IEnumerable<string>? overrides = null)
     {
-        string source = path ?? "<defaults>";
-        string text;
-        if (path is null) text = Serializer.Serialize(new DistillRecipe());
-        else if (!File.Exists(path)) throw new InputException($"recipe not found: {path}");
-        else text = File.ReadAllText(path);
+        if (path is not null && !File.Exists(path)) throw new InputException($"recipe not found: {path}");
+        var text = path is null ? Serializer.Serialize(new DistillRecipe()) : File.ReadAllText(path);
+        return Parse(text, path ?? "<defaults>", overrides);
+    }
 
+    /// <summary>Parses recipe YAML held in memory (<paramref name="source"/> names it in errors).</summary>
+    public static DistillRecipe Parse(string text, string source, IEnumerable<string>? overrides = null)
+    {
         var stream = new YamlStream();
         try
         {
@@ -62,7 +64,7 @@ public static partial class RecipeLoader
             if (!unknown.Success && KeyAt(merged, ex.Start) is string badKey)
                 message = $"{badKey}: {message}";
             if (unknown.Success) message = $"unknown key '{unknown.Groups[1].Value}' in {unknown.Groups[2].Value.Replace("Recipe", "", StringComparison.Ordinal).ToLowerInvariant() switch { "distill" => "the recipe", var s => $"'{s}'" }}";
-            throw new InputException(overrides?.Any() == true && path is null ? $"recipe: {message}" : $"{source}: {message}");
+            throw new InputException($"{source}: {message}");
         }
     }
 
@@ -77,16 +79,8 @@ public static partial class RecipeLoader
         if (file is not null && File.Exists(file)) return Load(file, overrides);
         using var stream = typeof(RecipeLoader).Assembly.GetManifestResourceStream("Condense.Vision.configs.radio.default.yaml")
             ?? throw new InvalidOperationException("the default recipe is not embedded in Condense.Vision");
-        var temp = Path.Combine(Path.GetTempPath(), $"condense-default-{Environment.ProcessId}.yaml");
-        try
-        {
-            using (var f = File.Create(temp)) stream.CopyTo(f);
-            return Load(temp, overrides);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
+        using var reader = new StreamReader(stream);
+        return Parse(reader.ReadToEnd(), "<embedded default recipe>", overrides);
     }
 
     /// <summary>The recipe as YAML (for the run folder and reports).</summary>
