@@ -54,8 +54,8 @@ public static class SubsetContrast
         int n = game.Players, k = game.ValueNames.Count;
         var presentSum = new double[k, n];
         var absentSum = new double[k, n];
-        var presentCount = new long[n];
-        var absentCount = new long[n];
+        var presentCount = new long[k, n];
+        var absentCount = new long[k, n];
         long evaluations = 0;
         for (int sample = 0; sample < game.Samples; sample++)
         {
@@ -66,12 +66,12 @@ public static class SubsetContrast
                 for (int i = 0; i < n; i++)
                 {
                     bool present = (mask & (1UL << i)) != 0;
-                    if (present) presentCount[i]++;
-                    else absentCount[i]++;
                     for (int g = 0; g < k; g++)
                     {
-                        if (present) presentSum[g, i] += v[g];
-                        else absentSum[g, i] += v[g];
+                        // A sample without tokens of a kind (no dialogue in a window) has no value: skip it.
+                        if (!double.IsFinite(v[g])) continue;
+                        if (present) { presentSum[g, i] += v[g]; presentCount[g, i]++; }
+                        else { absentSum[g, i] += v[g]; absentCount[g, i]++; }
                     }
                 }
             }
@@ -85,9 +85,9 @@ public static class SubsetContrast
             for (int i = 0; i < n; i++)
             {
                 // A player never seen absent (or present) has no contrast: NaN says so instead of a made-up 0.
-                phi[i] = presentCount[i] == 0 || absentCount[i] == 0
+                phi[i] = presentCount[g, i] == 0 || absentCount[g, i] == 0
                     ? double.NaN
-                    : presentSum[g, i] / presentCount[i] - absentSum[g, i] / absentCount[i];
+                    : presentSum[g, i] / presentCount[g, i] - absentSum[g, i] / absentCount[g, i];
             }
             results.Add(new ShapleyEstimate(name, game.ValueNames[g], phi, new double[n], full[g], empty[g],
                 evaluations));
