@@ -16,6 +16,15 @@ public abstract class UnitReplacement : Module<Tensor, Tensor>
 {
     protected UnitReplacement(string name) : base(name) { }
 
+    /// <summary>
+    /// Takes the parameters out of any enclosing dispose scope: replacements are built inside per-unit scopes and
+    /// must outlive them (tensors made in a scope, parameters included, die with it).
+    /// </summary>
+    protected void DetachFromDisposeScopes()
+    {
+        foreach (var p in parameters()) p.DetachFromDisposeScope();
+    }
+
     /// <summary>Recovery kind as written in checkpoints and reports.</summary>
     public abstract string Kind { get; }
 }
@@ -30,6 +39,7 @@ public sealed class MeanUpdateBias : UnitReplacement
         ArgumentNullException.ThrowIfNull(meanUpdate);
         bias = Parameter(meanUpdate.detach().clone(), requires_grad: false);
         RegisterComponents();
+        DetachFromDisposeScopes();
     }
 
     public override string Kind => "mean-bias";
@@ -52,6 +62,7 @@ public sealed class LowRankAdapter : UnitReplacement
         down = Linear(dim, rank, hasBias: false);
         up = Linear(rank, dim, hasBias: true);
         RegisterComponents();
+        DetachFromDisposeScopes();
         using var noGrad = no_grad();
         init.zeros_(up.weight!);
     }
