@@ -3,9 +3,7 @@
 // The loop over layers lives here (not in the model) so that any subset of units can be run, activations at
 // unit boundaries can be observed, and coalitions that share a prefix can share its computation.
 using Condense.Language.Models;
-using TorchSharp;
 using static TorchSharp.torch;
-using static TorchSharp.torch.nn;
 
 namespace Condense.Language.DepthPruning;
 
@@ -13,13 +11,11 @@ namespace Condense.Language.DepthPruning;
 public sealed class UnitNetwork
 {
     private readonly LlamaForCausalLM model;
-    private readonly SubLayer[] attention;
-    private readonly SubLayer[] mlp;
-    private readonly Module<Tensor, Tensor> finalNorm;
-    private readonly Tensor outputWeight;
+    private readonly SubLayer?[] attention;
+    private readonly SubLayer?[] mlp;
 
-    /// <summary>One residual sub-layer: its norm and its body; null where the checkpoint has none (pruned).</summary>
-    private sealed record SubLayer(Module<Tensor, Tensor> Norm, Module Body, bool IsAttention);
+    /// <summary>One residual sub-layer, norm and body (attention or MLP); null where the checkpoint has none.</summary>
+    private sealed record SubLayer(LlamaRMSNorm Norm, LlamaAttention? Attention, LlamaMLP? Mlp);
 
     public UnitNetwork(LlamaForCausalLM model, UnitGranularity granularity)
     {
@@ -28,16 +24,14 @@ public sealed class UnitNetwork
         Granularity = granularity;
         Config = model.Config;
         Units = DepthUnit.For(Config.NLayers, granularity);
-        attention = new SubLayer[Config.NLayers];
-        mlp = new SubLayer[Config.NLayers];
+        attention = new SubLayer?[Config.NLayers];
+        mlp = new SubLayer?[Config.NLayers];
         for (int i = 0; i < Config.NLayers; i++)
         {
             var layer = model.Model.Layers[i];
-            attention[i] = Find(layer, "input_layernorm", "self_attn", true)!;
-            mlp[i] = Find(layer, "post_attention_layernorm", "mlp", false)!;
+            if (layer.SelfAttn is { } attn) attention[i] = new SubLayer(layer.InputLayerNorm!, attn, null);
+            if (layer.Mlp is { } m) mlp[i] = new SubLayer(layer.PostAttentionLayerNorm!, null, m);
         }
-        finalNorm = (Module<Tensor, Tensor>)Child(model.Model, "norm")!;
-        outputWeight = Child(model, "lm_head") is TorchSharp.Modules.Linear head ? head.weight! : model.Model.EmbedTokens.weight!;
     }
 
     /// <summary>The wrapped model.</summary>
@@ -62,7 +56,7 @@ public sealed class UnitNetwork
     public (Tensor X, Tensor Cos, Tensor Sin) Embed(Tensor tokens)
     {
         var x = model.Model.EmbedTokens.call(tokens);                          // (B, T, C)
-        var (cos, sin) = Rope.CosSin(0, tokens.shape[1], Config.HeadDim, x.device);
+        var (cos, sin) = Rope.CosSin(0, tokens.shape[1], Config.HeadDim, x.device, Config.RopeLayout);
         return (x, cos, sin);
     }
 
@@ -80,7 +74,7 @@ public sealed class UnitNetwork
         Replacements.TryGetValue(unit, out var r) ? x + r.call(x) : x;
 
     /// <summary>Logits (B, T, V) from the residual stream after the last layer (B, T, C).</summary>
-    public Tensor Head(Tensor x) => functional.linear(finalNorm.call(x), outputWeight);
+    public Tensor Head(Tensor x) => model.Logits(model.Model.Norm.call(x));
 
     /// <summary>
     /// Logits (B, T, V) of tokens (B, T) keeping the units whose bit is set in <paramref name="keep"/>. The
@@ -115,20 +109,7 @@ public sealed class UnitNetwork
     {
         if (sub is null) return x;                                            // pruned in the checkpoint itself
         var h = sub.Norm.call(x);                                             // (B, T, C)
-        var update = sub.IsAttention
-            ? ((Module<Tensor, Tensor, Tensor, Tensor>)sub.Body).call(h, cos, sin)
-            : ((Module<Tensor, Tensor>)sub.Body).call(h);
+        var update = sub.Attention is not null ? sub.Attention.call(h, cos, sin) : sub.Mlp!.call(h);
         return x + update;                                                    // (B, T, C)
     }
-
-    private static SubLayer? Find(Module layer, string norm, string body, bool isAttention)
-    {
-        var n = Child(layer, norm);
-        var b = Child(layer, body);
-        return n is null || b is null ? null : new SubLayer((Module<Tensor, Tensor>)n, b, isAttention);
-    }
-
-    // By state-dict name, so the loop needs nothing from the model classes beyond their Hugging Face names.
-    private static Module? Child(Module parent, string name) =>
-        parent.named_children().FirstOrDefault(c => c.name == name).module;
 }
