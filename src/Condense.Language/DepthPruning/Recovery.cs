@@ -96,6 +96,7 @@ public static class Recovery
 
     private static void Train(LowRankAdapter adapter, Tensor x, Tensor target, AdapterOptions options)
     {
+        using var grad = enable_grad();
         manual_seed(options.Seed);
         var optimizer = new AdamW(adapter.named_parameters().Select(p => (p.name, p.parameter)), weightDecay: 0)
         {

@@ -1,0 +1,108 @@
+using System.CommandLine;
+using System.Globalization;
+using Condense.Core;
+using Condense.Core.Runtime;
+using Condense.Language.DepthPruning;
+using Spectre.Console;
+
+namespace Condense.Cli.Commands;
+
+/// <summary>
+/// <c>condense prune-depth</c>: block / attention / MLP importance (cosine, relative update norms, leave-one-out,
+/// exact and Monte-Carlo Shapley, the reference code's subset contrast), pruning, recovery and evaluation.
+/// </summary>
+internal static class PruneDepthCommand
+{
+    public static Command Create()
+    {
+        var json = CommonOptions.Json();
+        var model = new Option<string>("--model") { Description = "LLaMA checkpoint: llama2.c .bin or Hugging Face folder.", Required = true };
+        var metric = new Option<string>("--metric") { Description = $"Pruning order: {string.Join(", ", ImportanceMetric.All)}.", DefaultValueFactory = _ => ImportanceMetric.LossShapley };
+        var remove = new Option<int>("--remove") { Description = "Units to remove.", DefaultValueFactory = _ => 1 };
+        var units = new Option<string>("--units") { Description = "block, attention, mlp or sublayer (attention and MLP both).", DefaultValueFactory = _ => "sublayer" };
+        var recovery = new Option<string>("--recovery") { Description = "none, mean-bias or adapter.", DefaultValueFactory = _ => "none" };
+        recovery.AcceptOnlyFromAmong("none", "mean-bias", "adapter");
+        var iterative = new Option<bool>("--iterative") { Description = "Re-measure the metric after every removal." };
+        var output = new Option<string>("--out") { Description = "Output folder (model/, recovery.safetensors, plots, report.md).", DefaultValueFactory = _ => Path.Combine("runs", "prune-depth") };
+        var calibration = new Option<string?>("--calibration") { Description = "Calibration text (default: shared TinyStories train_partA.txt)." };
+        var samples = new Option<int>("--calibration-samples") { Description = "Calibration windows.", DefaultValueFactory = _ => 16 };
+        var length = new Option<int>("--calibration-length") { Description = "Tokens per calibration window.", DefaultValueFactory = _ => 256 };
+        var eval = new Option<string?>("--eval") { Description = "Evaluation text (default: shared TinyStories valid_first794KB.txt)." };
+        var evalDocs = new Option<int>("--eval-docs") { Description = "Evaluate on the first N documents (0 = all).", DefaultValueFactory = _ => 0 };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "llama2.c tokenizer (default: shared tok512.bin)." };
+        var permutations = new Option<int>("--permutations") { Description = "Monte-Carlo Shapley permutations (0 = skip).", DefaultValueFactory = _ => 32 };
+        var fraction = new Option<double>("--subset-fraction") { Description = "Size of the contrast's random sub-networks (fraction of units).", DefaultValueFactory = _ => 0.5 };
+        var perSample = new Option<int>("--subsets-per-sample") { Description = "Random sub-networks per calibration window.", DefaultValueFactory = _ => 10 };
+        var rank = new Option<int>("--adapter-rank") { Description = "Rank of the linear adapter.", DefaultValueFactory = _ => 8 };
+        var adapterSteps = new Option<int>("--adapter-steps") { Description = "Adam steps fitting each adapter.", DefaultValueFactory = _ => 300 };
+        var curves = new Option<string>("--curves") { Description = "Metrics whose PPL curve is traced: all, none, or a comma list.", DefaultValueFactory = _ => "all" };
+        var noSingle = new Option<bool>("--no-single-unit-recovery") { Description = "Skip the per-unit recovery table." };
+        var generate = new Option<int>("--generate-steps") { Description = "Tokens generated for the KV-cache timing (0 = skip).", DefaultValueFactory = _ => 200 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the Monte-Carlo and subset draws and adapter init.", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "libtorch threads (1 is fastest for these tiny models on a shared CPU).", DefaultValueFactory = _ => 1 };
+
+        var cmd = new Command("prune-depth", "Depth pruning: unit importance incl. exact/Monte-Carlo Shapley, pruning, recovery, evaluation.")
+        {
+            model, metric, remove, units, recovery, iterative, output, calibration, samples, length, eval, evalDocs, tokenizer,
+            permutations, fraction, perSample, rank, adapterSteps, curves, noSingle, generate, seed, threads, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var cli = new CliOutput(pr.GetValue(json));
+            var curveText = pr.GetValue(curves)!;
+            var options = new DepthPruningOptions
+            {
+                ModelPath = pr.GetValue(model)!,
+                OutputDir = pr.GetValue(output)!,
+                Metric = pr.GetValue(metric)!,
+                Remove = pr.GetValue(remove),
+                Units = pr.GetValue(units)!,
+                Recovery = pr.GetValue(recovery) switch { "mean-bias" => RecoveryKind.MeanBias, "adapter" => RecoveryKind.Adapter, _ => RecoveryKind.None },
+                Iterative = pr.GetValue(iterative),
+                CalibrationPath = pr.GetValue(calibration),
+                CalibrationSamples = pr.GetValue(samples),
+                CalibrationLength = pr.GetValue(length),
+                EvalPath = pr.GetValue(eval),
+                EvalDocuments = pr.GetValue(evalDocs),
+                TokenizerPath = pr.GetValue(tokenizer),
+                Importance = new ImportanceOptions(Permutations: pr.GetValue(permutations), SubsetFraction: pr.GetValue(fraction),
+                    SubsetsPerSample: pr.GetValue(perSample), Seed: pr.GetValue(seed)),
+                Adapter = new AdapterOptions(Rank: pr.GetValue(rank), Steps: pr.GetValue(adapterSteps), Seed: pr.GetValue(seed)),
+                CurveMetrics = curveText switch
+                {
+                    "all" => null,
+                    "none" => [],
+                    _ => curveText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                },
+                SingleUnitRecovery = !pr.GetValue(noSingle),
+                GenerationSteps = pr.GetValue(generate),
+            };
+            if (pr.GetValue(threads) < 1) throw new InputException($"--threads must be at least 1, got {pr.GetValue(threads)}");
+            if (pr.GetValue(rank) < 1) throw new InputException($"--adapter-rank must be at least 1, got {pr.GetValue(rank)}");
+            DepthPruningJob.Parse(options);                                   // bad options fail before libtorch loads
+            if (!File.Exists(options.ModelPath) && !Directory.Exists(options.ModelPath))
+                throw new InputException($"model not found: {options.ModelPath}");
+            TorchRuntime.EnsureLoaded();
+            TorchSharp.torch.set_num_threads(pr.GetValue(threads));
+            var result = DepthPruningJob.Run(options, line => Console.Error.WriteLine($"[prune-depth] {line}"));
+            cli.Result(result);
+            if (!cli.Json) Render(cli.Human, result);
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    private static void Render(IAnsiConsole console, DepthPruningResult r)
+    {
+        var metrics = r.UnitMetrics[0].Importance.Keys.ToList();
+        var table = new Table().AddColumn("unit");
+        foreach (var m in metrics) table.AddColumn(m);
+        foreach (var u in r.UnitMetrics)
+            table.AddRow([u.Unit, .. metrics.Select(m => u.Importance[m]?.ToString("G3", CultureInfo.InvariantCulture) ?? "-")]);
+        console.Write(table);
+        foreach (var rec in r.RecoveryResults)
+            console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                $"removed [bold]{Markup.Escape(string.Join(", ", r.Removed))}[/], recovery {rec.Recovery}: PPL {rec.Perplexity:F3}"));
+        console.MarkupLine($"checkpoint: {Markup.Escape(r.OutputDir)}; report: {Markup.Escape(r.Report)}");
+    }
+}

@@ -1,0 +1,253 @@
+// One depth-pruning run end to end (the `condense prune-depth` command): measure every importance metric of the
+// units on calibration text, compare the estimators with exact Shapley, trace PPL as units are removed in each
+// metric's order, prune by the chosen metric (one-shot or iterative), fit the recovery stand-ins, evaluate, time
+// the KV-cache generation before/after, and write the checkpoint, plots, report and result.
+using System.Diagnostics;
+using Condense.Core;
+using Condense.Core.IO;
+using Condense.Language.Checkpoints;
+using Condense.Language.Models;
+using Condense.Language.Tokenizers;
+
+namespace Condense.Language.DepthPruning;
+
+/// <summary>Settings of a depth-pruning run.</summary>
+public sealed record DepthPruningOptions
+{
+    public required string ModelPath { get; init; }
+    public required string OutputDir { get; init; }
+
+    /// <summary>block, attention, mlp or sublayer.</summary>
+    public string Units { get; init; } = "sublayer";
+    public string Metric { get; init; } = ImportanceMetric.LossShapley;
+    public int Remove { get; init; } = 1;
+    public RecoveryKind Recovery { get; init; } = RecoveryKind.None;
+    public bool Iterative { get; init; }
+    public string? TokenizerPath { get; init; }
+    public string? CalibrationPath { get; init; }
+    public string? EvalPath { get; init; }
+    public int CalibrationSamples { get; init; } = 16;
+    public int CalibrationLength { get; init; } = 256;
+
+    /// <summary>Evaluate on the first N documents of the evaluation text (0: all).</summary>
+    public int EvalDocuments { get; init; }
+    public ImportanceOptions Importance { get; init; } = new();
+    public AdapterOptions Adapter { get; init; } = new();
+
+    /// <summary>Metrics whose pruning curve is traced (null: every metric computed).</summary>
+    public IReadOnlyList<string>? CurveMetrics { get; init; }
+    public bool SingleUnitRecovery { get; init; } = true;
+
+    /// <summary>Generation length for the KV-cache timing (0: skip).</summary>
+    public int GenerationSteps { get; init; } = 200;
+}
+
+public static class DepthPruningJob
+{
+    public const string DefaultCalibration = "data/tinystories/train_partA.txt";
+    public const string DefaultEval = "data/tinystories/valid_first794KB.txt";
+    public const string DefaultTokenizer = "models/llama2c/tok512.bin";
+    public const string SensitivityPlotFile = "sensitivity.png";
+    public const string CurvePlotFile = "pruning_curve.png";
+    public const string ReportFile = "report.md";
+
+    /// <summary>Checks the options that do not need the model, so bad input fails before any work.</summary>
+    public static (UnitGranularity Granularity, PruneScope Scope) Parse(DepthPruningOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ImportanceMetric.Parse(options.Metric);
+        foreach (var m in options.CurveMetrics ?? []) ImportanceMetric.Parse(m);
+        if (options.Remove < 0) throw new InputException($"--remove must be at least 0, got {options.Remove}");
+        return options.Units switch
+        {
+            "block" => (UnitGranularity.Block, PruneScope.All),
+            "sublayer" => (UnitGranularity.Sublayer, PruneScope.All),
+            "attention" => (UnitGranularity.Sublayer, PruneScope.Attention),
+            "mlp" => (UnitGranularity.Sublayer, PruneScope.Mlp),
+            _ => throw new InputException($"unknown --units '{options.Units}' (expected block, attention, mlp or sublayer)"),
+        };
+    }
+
+    public static DepthPruningResult Run(DepthPruningOptions options, Action<string>? log = null)
+    {
+        var (granularity, scope) = Parse(options);
+        log ??= _ => { };
+        var clock = Stopwatch.StartNew();
+
+        // Model and units. Bad counts and metrics fail before any expensive step.
+        using var model = LlamaCheckpoint.Load(options.ModelPath);
+        model.eval();
+        var network = new UnitNetwork(model, granularity);
+        ulong all = Enumerable.Range(0, network.Units.Count).Where(network.HasWeights).Aggregate(0UL, (m, u) => m | (1UL << u));
+        var candidates = DepthPruner.Candidates(network, scope, all);
+        DepthPruner.CheckCount(options.Remove, candidates.Length, ScopeName(options.Units));
+        int players = System.Numerics.BitOperations.PopCount(all);
+        bool exact = options.Importance.Exact && players <= ExactShapley.MaxPlayers;
+        if (ImportanceMetric.NeedsExact(options.Metric) && !exact)
+            throw new InputException($"--metric {options.Metric} needs exact Shapley values, which enumerate all " +
+                $"coalitions of at most {ExactShapley.MaxPlayers} units; this model has {players} (use mc-loss-shapley)");
+        if (options.Metric is ImportanceMetric.McLossShapley or ImportanceMetric.McLogitShapley && options.Importance.Permutations < 2)
+            throw new InputException($"--metric {options.Metric} needs --permutations of at least 2");
+
+        // Data.
+        var tokenizerPath = options.TokenizerPath ?? AssetPaths.RequireShared(DefaultTokenizer);
+        var tokenizer = Llama2cTokenizer.Load(tokenizerPath, model.Config.VocabSize);
+        var calPath = options.CalibrationPath ?? AssetPaths.RequireShared(DefaultCalibration);
+        var evalPath = options.EvalPath ?? AssetPaths.RequireShared(DefaultEval);
+        if (options.CalibrationLength > model.Config.MaxSeqLen)
+            throw new InputException($"--calibration-length {options.CalibrationLength} exceeds the model's sequence length {model.Config.MaxSeqLen}");
+        long needTokens = (long)options.CalibrationSamples * (options.CalibrationLength + 1);
+        var (ids, labels) = TokenStream.FromFile(calPath, tokenizer, needTokens);
+        using var calibration = CalibrationSet.FromStream(ids, labels, options.CalibrationSamples, options.CalibrationLength, calPath);
+        var evaluation = EvalDocuments.Load(evalPath, tokenizer, model.Config.MaxSeqLen, options.EvalDocuments);
+        if (evaluation.Sequences.Count == 0) throw new InputException($"{evalPath}: no document to evaluate on");
+        log($"{network.Units.Count} units ({options.Units}), calibration {calibration.Sequences}x{calibration.Length} tokens, " +
+            $"evaluation {evaluation.Sequences.Count} documents");
+
+        // Importance of every unit under every metric.
+        log(exact ? $"importance: all metrics, exact Shapley over {1 << players} coalitions" : "importance: all metrics (no exact Shapley: too many units)");
+        var importance = DepthImportance.Measure(network, calibration, all, options.Importance with { Exact = exact });
+        var metricNames = ImportanceMetric.All.Where(m => importance.Metrics.ContainsKey(m)).ToArray();
+        var comparison = Compare(importance, metricNames);
+
+        // PPL as units are removed in each metric's order (plain skip).
+        var curveMetrics = (options.CurveMetrics ?? metricNames).Where(metricNames.Contains).ToArray();
+        var curves = new List<CurveRow>();
+        foreach (var metric in curveMetrics)
+        {
+            var order = DepthPruner.OneShotOrder(importance.Metrics[metric], candidates);
+            log($"curve: {metric} removes {string.Join(", ", order.Select(u => network.Units[u].Name))}");
+            var points = DepthPruner.Curve(network, evaluation, order, all);
+            curves.Add(new CurveRow(metric, [.. order.Select(u => network.Units[u].Name)],
+                DepthPruningResult.F(points.Select(p => p.Score.Perplexity)),
+                DepthPruningResult.F(points.Select(p => p.Score.DialogueAccuracy)),
+                DepthPruningResult.F(points.Select(p => p.Score.NarrativeAccuracy))));
+        }
+
+        // The pruning decision.
+        int[] removed = options.Iterative
+            ? DepthPruner.IterativeOrder(network, calibration, options.Metric, scope, all, options.Remove,
+                options.Importance with { Exact = exact }, step => log($"iterative: {step}/{options.Remove} removed"))
+            : [.. DepthPruner.OneShotOrder(importance.Metrics[options.Metric], candidates).Take(options.Remove)];
+        ulong keep = DepthPruner.Without(all, removed);
+        log($"removing {string.Join(", ", removed.Select(u => network.Units[u].Name))} by {options.Metric}" + (options.Iterative ? " (iterative)" : ""));
+
+        // Recovery: the final model under each technique, then the chosen one stays installed.
+        var recoveryRows = new List<RecoveryRow>();
+        long evalTokens = 0;
+        foreach (var kind in new[] { RecoveryKind.None, RecoveryKind.MeanBias, RecoveryKind.Adapter })
+        {
+            if (removed.Length == 0 && kind != RecoveryKind.None) continue;
+            Recovery.Fit(network, calibration, keep, kind, options.Adapter, options.Importance.RowsPerBatch);
+            var s = LmEvaluation.Evaluate(network, evaluation, keep);
+            evalTokens = s.Tokens;
+            recoveryRows.Add(new RecoveryRow(KindName(kind), DepthPruningResult.F(s.Perplexity), DepthPruningResult.F(s.Loss),
+                DepthPruningResult.F(s.DialogueAccuracy), DepthPruningResult.F(s.NarrativeAccuracy)));
+        }
+
+        var single = new List<SingleUnitRecoveryRow>();
+        if (options.SingleUnitRecovery)
+        {
+            foreach (var u in candidates)
+            {
+                ulong k = all & ~(1UL << u);
+                var ppl = new double[3];
+                foreach (var kind in new[] { RecoveryKind.None, RecoveryKind.MeanBias, RecoveryKind.Adapter })
+                {
+                    Recovery.Fit(network, calibration, k, kind, options.Adapter, options.Importance.RowsPerBatch);
+                    ppl[(int)kind] = LmEvaluation.Evaluate(network, evaluation, k).Perplexity;
+                }
+                single.Add(new SingleUnitRecoveryRow(network.Units[u].Name, DepthPruningResult.F(ppl[0]),
+                    DepthPruningResult.F(ppl[1]), DepthPruningResult.F(ppl[2])));
+                log($"single-unit recovery: {network.Units[u].Name} PPL none {ppl[0]:F3}, mean-bias {ppl[1]:F3}, adapter {ppl[2]:F3}");
+            }
+        }
+        Recovery.Fit(network, calibration, keep, options.Recovery, options.Adapter, options.Importance.RowsPerBatch);
+
+        // Checkpoint, then the KV cache and decode speed of the full and the pruned model.
+        Directory.CreateDirectory(options.OutputDir);
+        PrunedCheckpoint.Save(options.OutputDir, network, keep);
+        var kv = new List<KvRow>();
+        if (options.GenerationSteps > 0)
+        {
+            int steps = Math.Min(options.GenerationSteps, model.Config.MaxSeqLen);
+            var prompt = tokenizer.Encode("Once upon a time", bos: true);
+            var before = KvCacheMeasurement.Measure(model, prompt, steps);
+            using var pruned = PrunedCheckpoint.BuildPruned(network, keep);
+            var after = KvCacheMeasurement.Measure(pruned, prompt, steps);
+            kv.Add(new KvRow("full", before.CachedLayers, before.CacheBytes, before.GeneratedTokens, DepthPruningResult.F(before.TokensPerSecond)));
+            kv.Add(new KvRow("pruned", after.CachedLayers, after.CacheBytes, after.GeneratedTokens, DepthPruningResult.F(after.TokensPerSecond)));
+        }
+
+        var result = new DepthPruningResult(
+            Model: Path.GetFullPath(options.ModelPath),
+            Units: options.Units,
+            Metric: options.Metric,
+            Iterative: options.Iterative,
+            Recovery: KindName(options.Recovery),
+            UnitNames: [.. network.Units.Select(u => u.Name)],
+            ValueNames: NetworkGame.Values,
+            VAll: DepthPruningResult.F(importance.Full),
+            VNone: DepthPruningResult.F(importance.Empty),
+            UnitMetrics: [.. network.Units.Select((u, i) => new UnitMetricsRow(u.Name,
+                metricNames.ToDictionary(m => m, m => DepthPruningResult.F(importance.Metrics[m][i]))))],
+            Estimates: [.. importance.Estimates.Select(e => new EstimateRow(e.Estimator, e.ValueName, DepthPruningResult.F(e.Phi),
+                DepthPruningResult.F(e.StandardError), DepthPruningResult.F(e.Full), DepthPruningResult.F(e.Empty),
+                DepthPruningResult.F(e.EfficiencyGap), e.Evaluations))],
+            EstimatorComparison: comparison,
+            PruningCurve: curves,
+            Removed: [.. removed.Select(u => network.Units[u].Name)],
+            RecoveryResults: recoveryRows,
+            SingleUnitRecovery: single,
+            KvCache: kv,
+            CalibrationTokens: calibration.Sequences * calibration.Length,
+            EvalTokens: evalTokens,
+            EvalDocuments: evaluation.Sequences.Count,
+            OutputDir: Path.GetFullPath(options.OutputDir),
+            Checkpoint: Path.GetFullPath(Path.Combine(options.OutputDir, PrunedCheckpoint.ModelFolder)),
+            SensitivityPlot: Path.GetFullPath(Path.Combine(options.OutputDir, SensitivityPlotFile)),
+            CurvePlot: Path.GetFullPath(Path.Combine(options.OutputDir, CurvePlotFile)),
+            Report: Path.GetFullPath(Path.Combine(options.OutputDir, ReportFile)),
+            ElapsedSeconds: clock.Elapsed.TotalSeconds);
+        DepthPruningReport.Write(result);
+        return result with { ElapsedSeconds = clock.Elapsed.TotalSeconds };
+    }
+
+    /// <summary>Rank agreement (and, for Shapley-scale metrics, mean absolute error) of every metric with exact Shapley.</summary>
+    private static List<ComparisonRow> Compare(DepthImportance importance, string[] metrics)
+    {
+        var rows = new List<ComparisonRow>();
+        var units = importance.Players;
+        foreach (var reference in new[] { ImportanceMetric.LossShapley, ImportanceMetric.LogitShapley })
+        {
+            if (!importance.Metrics.TryGetValue(reference, out var exact)) continue;
+            var exactOn = units.Select(u => exact[u]).ToArray();
+            foreach (var m in metrics)
+            {
+                if (m == reference) continue;
+                var values = units.Select(u => importance.Metrics[m][u]).ToArray();
+                bool sameScale = reference == ImportanceMetric.LossShapley
+                    ? m is ImportanceMetric.McLossShapley or ImportanceMetric.ContrastLoss or ImportanceMetric.LeaveOneOut
+                    : m is ImportanceMetric.McLogitShapley or ImportanceMetric.ContrastLogit;
+                double? mae = sameScale ? DepthPruningResult.F(values.Zip(exactOn, (a, b) => Math.Abs(a - b)).Average()) : null;
+                rows.Add(new ComparisonRow(m, reference, DepthPruningResult.F(RankCorrelation.Spearman(values, exactOn)), mae));
+            }
+        }
+        return rows;
+    }
+
+    private static string KindName(RecoveryKind kind) => kind switch
+    {
+        RecoveryKind.MeanBias => "mean-bias",
+        RecoveryKind.Adapter => "adapter",
+        _ => "none",
+    };
+
+    private static string ScopeName(string units) => units switch
+    {
+        "block" => "blocks",
+        "attention" => "attention sub-layers",
+        "mlp" => "MLP sub-layers",
+        _ => "sub-layers",
+    };
+}
