@@ -7,6 +7,9 @@ namespace Condense.Language.Tests.DepthPruning;
 /// <summary>Depth pruning on the real stories260K with a few calibration tokens (fast on CPU).</summary>
 public sealed class Stories260KDepthTests
 {
+    // Tiny models on a shared 2-core machine: one libtorch thread avoids spin-waiting between ops.
+    public Stories260KDepthTests() => set_num_threads(1);
+
     internal static CalibrationSet Calibration(int sequences, int length)
     {
         var (ids, labels) = TokenStream.FromFile(AssetPaths.RequireShared("data/tinystories/train_partA.txt"),
@@ -21,7 +24,6 @@ public sealed class Stories260KDepthTests
         using var model = SharedModels.LoadStories260K();
         var net = new UnitNetwork(model, UnitGranularity.Sublayer);
         using var data = Calibration(sequences: 2, length: 48);
-        TorchSharp.torch.set_num_threads(1);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var importance = DepthImportance.Measure(net, data, net.AllUnits, new ImportanceOptions(Permutations: 8, SubsetsPerSample: 4));
         var elapsed = clock.Elapsed;
