@@ -3,7 +3,6 @@
 // tokens, PPL = exp(mean NLL). It is re-done here because a network with removed units and stand-in updates is
 // not a LlamaForCausalLM; a test checks both give the same number on the unpruned model. The same pass scores the
 // second task: greedy next-token accuracy on dialogue vs narrative targets (DialogueLabels).
-using System.Text;
 using Condense.Core.Data;
 using Condense.Language.Evaluation;
 using Condense.Language.Tokenizers;
@@ -29,8 +28,7 @@ public sealed record EvalDocuments(IReadOnlyList<int[]> Sequences, IReadOnlyList
         var docs = TextCorpus.ReadDocuments(path);
         if (maxDocuments > 0) docs = [.. docs.Take(maxDocuments)];
         var (sequences, truncated) = Perplexity.Tokenize(tokenizer, docs, maxSeqLen);
-        var labels = sequences.Select(ids => DialogueLabels.Label([.. ids.Select((id, i) =>
-            Encoding.Latin1.GetString(tokenizer.DecodePiece(i > 0 ? ids[i - 1] : -1, id)))])).ToList();
+        var labels = sequences.Select(ids => TokenStream.Labels(tokenizer, ids)).ToList();
         return new EvalDocuments(sequences, labels, truncated);
     }
 }

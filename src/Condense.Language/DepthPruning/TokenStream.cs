@@ -25,12 +25,21 @@ public static class TokenStream
         {
             if (ids.Count >= maxTokens) break;
             var tokens = tokenizer.Encode(doc, bos: true);
-            var pieces = new string[tokens.Length];
-            for (int i = 0; i < tokens.Length; i++)
-                pieces[i] = Encoding.Latin1.GetString(tokenizer.DecodePiece(i > 0 ? tokens[i - 1] : -1, tokens[i]));
             ids.AddRange(tokens);
-            labels.AddRange(DialogueLabels.Label(pieces));
+            labels.AddRange(Labels(tokenizer, tokens));
         }
         return (ids.ToArray(), labels.ToArray());
+    }
+
+    /// <summary>Dialogue/narrative labels of one document's tokens, from the text each token prints.</summary>
+    public static sbyte[] Labels(Llama2cTokenizer tokenizer, IReadOnlyList<int> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(tokens);
+        // Latin-1 keeps one char per byte: quote marks and newlines are ASCII, so they are found wherever they are.
+        var pieces = new string[tokens.Count];
+        for (int i = 0; i < tokens.Count; i++)
+            pieces[i] = Encoding.Latin1.GetString(tokenizer.DecodePiece(i > 0 ? tokens[i - 1] : -1, tokens[i]));
+        return DialogueLabels.Label(pieces);
     }
 }

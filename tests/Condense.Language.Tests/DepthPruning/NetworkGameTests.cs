@@ -21,13 +21,14 @@ public sealed class NetworkGameTests
         return CalibrationSet.FromStream(ids, labels, sequences, length, "random");
     }
 
-    private static LlamaForCausalLM MicroModel(int seed)
+    internal static LlamaForCausalLM MicroModel(int seed)
     {
         manual_seed(seed);
         var model = new LlamaForCausalLM(Micro);
         // HF's std 0.02 init makes every update tiny; larger weights give the units real, distinct effects.
         using var noGrad = no_grad();
         foreach (var p in model.parameters()) if (p.dim() == 2) p.mul_(10);
+        model.eval();
         return model;
     }
 

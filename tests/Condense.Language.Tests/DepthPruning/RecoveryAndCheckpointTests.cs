@@ -12,9 +12,6 @@ public sealed class RecoveryAndCheckpointTests : IDisposable
     // Tiny models on a shared 2-core machine: one libtorch thread avoids spin-waiting between ops.
     public RecoveryAndCheckpointTests() => set_num_threads(1);
 
-    private static readonly LlamaConfig Micro = new(Dim: 16, HiddenDim: 24, NLayers: 3, NHeads: 4, NKvHeads: 2,
-        VocabSize: 40, MaxSeqLen: 32);
-
     private readonly string dir = Path.Combine(Path.GetTempPath(), $"condense-depth-{Guid.NewGuid():N}");
 
     public void Dispose()
@@ -22,21 +19,11 @@ public sealed class RecoveryAndCheckpointTests : IDisposable
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
     }
 
-    private static LlamaForCausalLM MicroModel(int seed)
-    {
-        manual_seed(seed);
-        var model = new LlamaForCausalLM(Micro);
-        using var noGrad = no_grad();
-        foreach (var p in model.parameters()) if (p.dim() == 2) p.mul_(10);
-        model.eval();
-        return model;
-    }
-
     [Fact]
     public void Mean_bias_is_the_mean_update_and_the_adapter_fits_at_least_as_well()
     {
         using var scope = NewDisposeScope();
-        using var model = MicroModel(5);
+        using var model = NetworkGameTests.MicroModel(5);
         var net = new UnitNetwork(model, UnitGranularity.Sublayer);
         using var data = NetworkGameTests.RandomData(sequences: 4, length: 12, seed: 5);
         ulong keep = net.AllUnits & ~(1UL << 2) & ~(1UL << 5);            // attn1 and mlp2 removed
@@ -68,7 +55,7 @@ public sealed class RecoveryAndCheckpointTests : IDisposable
     public void Pruned_checkpoint_round_trips_with_its_stand_ins_and_drops_removed_weights()
     {
         using var scope = NewDisposeScope();
-        using var model = MicroModel(6);
+        using var model = NetworkGameTests.MicroModel(6);
         var net = new UnitNetwork(model, UnitGranularity.Sublayer);
         using var data = NetworkGameTests.RandomData(sequences: 2, length: 10, seed: 6);
         ulong keep = net.AllUnits & ~(1UL << 0) & ~(1UL << 3);            // attn0, mlp1
@@ -104,7 +91,7 @@ public sealed class RecoveryAndCheckpointTests : IDisposable
     public void Kv_cache_shrinks_with_removed_attention()
     {
         using var scope = NewDisposeScope();
-        using var model = MicroModel(7);
+        using var model = NetworkGameTests.MicroModel(7);
         var net = new UnitNetwork(model, UnitGranularity.Sublayer);
         using var pruned = PrunedCheckpoint.BuildPruned(net, net.AllUnits & ~1UL & ~(1UL << 4));
         var full = KvCacheMeasurement.Measure(model, [1, 5, 6], steps: 12, repeats: 1);
@@ -119,7 +106,7 @@ public sealed class RecoveryAndCheckpointTests : IDisposable
     public void Iterative_and_one_shot_orders_stay_within_the_scope()
     {
         using var scope = NewDisposeScope();
-        using var model = MicroModel(8);
+        using var model = NetworkGameTests.MicroModel(8);
         var net = new UnitNetwork(model, UnitGranularity.Sublayer);
         using var data = NetworkGameTests.RandomData(sequences: 2, length: 8, seed: 8);
         var mlps = DepthPruner.Candidates(net, PruneScope.Mlp, net.AllUnits);
