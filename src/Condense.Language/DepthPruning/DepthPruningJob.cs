@@ -2,6 +2,22 @@
 // units on calibration text, compare the estimators with exact Shapley, trace PPL as units are removed in each
 // metric's order, prune by the chosen metric (one-shot or iterative), fit the recovery stand-ins, evaluate, time
 // the KV-cache generation before/after, and write the checkpoint, plots, report and result.
+// Paper: Siddiqui et al., "A deeper look at depth pruning of LLMs", arXiv:2407.16286; reference code
+// shoaibahmed/llm_depth_pruning (read for the estimator and pruning loop; no code copied).
+//
+// Deviations from the paper and its code:
+// - Scale: 5-layer TinyStories LLaMAs (dim 64) instead of 7B models; calibration is TinyStories text (16 windows
+//   of 256 tokens by default) instead of OpenWebText 2048-token sequences; perplexity uses the repository's
+//   per-document protocol on TinyStories validation text, not an OpenWebText test split.
+// - The second task is next-token accuracy on quoted speech vs narration (DialogueLabels) instead of MMLU; the
+//   "task-adaptive" Shapley metrics use its 0-1 error as the value, like the paper's MMLU Shapley.
+// - Exact Shapley (all 2^n coalitions) and Monte-Carlo permutation Shapley are added next to the reference code's
+//   estimator (SubsetContrast), which the paper calls Shapley; all three are reported and compared.
+// - Update metrics of a sub-layer use the residual stream before and after that sub-layer (x, x + update).
+// - The low-rank adapter has a bias started at the mean update (UnitReplacement); recovery is fitted unit by
+//   unit on the pruned network's own activations.
+// - KV-cache timing runs the runtime's pruned model without stand-ins (adding a constant or rank-r update per
+//   removed unit is a negligible cost next to a sub-layer).
 using System.Diagnostics;
 using Condense.Core;
 using Condense.Core.IO;
