@@ -30,24 +30,18 @@ if (args[0] != "train-step")
 var options = new TrainStepOptions(BenchModels.Names);
 try
 {
-    for (int i = 1; i < args.Length; i++)
+    options = BenchArgs.Parse(args, options, (key, r, o) => key switch
     {
-        string key = args[i];
-        string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{key} needs a value");
-        int Int() => int.Parse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture);
-        options = key switch
-        {
-            "--models" => options with { Models = Value().Split(',', StringSplitOptions.RemoveEmptyEntries) },
-            "--rounds" => options with { Rounds = Int() },
-            "--steps" => options with { Steps = Int() },
-            "--warmup" => options with { Warmup = Int() },
-            "--threads" => options with { Threads = Int() },
-            "--seed" => options with { Seed = Int() },
-            "--python" => options with { Python = Value() },
-            "--out" => options with { MarkdownOut = Value() },
-            _ => throw new ArgumentException($"unknown option '{key}'"),
-        };
-    }
+        "--models" => o with { Models = r.Value().Split(',', StringSplitOptions.RemoveEmptyEntries) },
+        "--rounds" => o with { Rounds = r.Int() },
+        "--steps" => o with { Steps = r.Int() },
+        "--warmup" => o with { Warmup = r.Int() },
+        "--threads" => o with { Threads = r.Int() },
+        "--seed" => o with { Seed = r.Int() },
+        "--python" => o with { Python = r.Value() },
+        "--out" => o with { MarkdownOut = r.Value() },
+        _ => throw new ArgumentException($"unknown option '{key}'"),
+    });
     foreach (string model in options.Models)
         if (!BenchModels.Names.Contains(model))
             throw new ArgumentException($"unknown model '{model}'; known: {string.Join(", ", BenchModels.Names)}");
@@ -70,26 +64,20 @@ int LmMain(string[] lmArgs)
     var lm = new LmOptions(LmBenchmark.Names);
     try
     {
-        for (int i = 1; i < lmArgs.Length; i++)
+        lm = BenchArgs.Parse(lmArgs, lm, (key, r, o) => key switch
         {
-            string key = lmArgs[i];
-            string Value() => i + 1 < lmArgs.Length ? lmArgs[++i] : throw new ArgumentException($"{key} needs a value");
-            int Int() => int.Parse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture);
-            lm = key switch
-            {
-                "--models" => lm with { Models = Value().Split(',', StringSplitOptions.RemoveEmptyEntries) },
-                "--rounds" => lm with { Rounds = Int() },
-                "--batch" => lm with { Batch = Int() },
-                "--seq" => lm with { Seq = Int() },
-                "--warmup" => lm with { Warmup = Int() },
-                "--steps" => lm with { Steps = Int() },
-                "--gen-tokens" => lm with { GenTokens = Int() },
-                "--threads" => lm with { Threads = Int() },
-                "--python" => lm with { Python = Value() },
-                "--out" => lm with { MarkdownOut = Value() },
-                _ => throw new ArgumentException($"unknown option '{key}'"),
-            };
-        }
+            "--models" => o with { Models = r.Value().Split(',', StringSplitOptions.RemoveEmptyEntries) },
+            "--rounds" => o with { Rounds = r.Int() },
+            "--batch" => o with { Batch = r.Int() },
+            "--seq" => o with { Seq = r.Int() },
+            "--warmup" => o with { Warmup = r.Int() },
+            "--steps" => o with { Steps = r.Int() },
+            "--gen-tokens" => o with { GenTokens = r.Int() },
+            "--threads" => o with { Threads = r.Int() },
+            "--python" => o with { Python = r.Value() },
+            "--out" => o with { MarkdownOut = r.Value() },
+            _ => throw new ArgumentException($"unknown option '{key}'"),
+        });
         foreach (string model in lm.Models)
             if (!LmBenchmark.Names.Contains(model))
                 throw new ArgumentException($"unknown model '{model}'; known: {string.Join(", ", LmBenchmark.Names)}");
