@@ -22,7 +22,7 @@ internal static class GenerateCommand
         var model = new Option<string?>("--model") { Description = $"llama2.c .bin file or Hugging Face directory (default: ../shared/{LanguageModelFiles.DefaultModel})." };
         var tokenizer = new Option<string?>("--tokenizer") { Description = $"llama2.c tokenizer (default: ../shared/{LanguageModelFiles.DefaultTokenizer})." };
         var prompt = new Option<string>("--prompt") { Description = "Text to continue (may be empty).", DefaultValueFactory = _ => "" };
-        var steps = new Option<int>("--steps") { Description = "Positions to run, counting BOS and the prompt (at most the model's sequence length).", DefaultValueFactory = _ => 256 };
+        var steps = new Option<int?>("--steps") { Description = "Positions to run, counting BOS and the prompt (default: 256 or the model's sequence length if shorter)." };
         var temperature = new Option<double>("--temperature") { Description = "0 = greedy; otherwise softmax(logits / T) is sampled.", DefaultValueFactory = _ => 0.0 };
         var topP = new Option<double>("--top-p") { Description = "Nucleus mass for sampling; 1 = sample the full distribution.", DefaultValueFactory = _ => 0.9 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the sampler's random generator.", DefaultValueFactory = _ => 42UL };
@@ -40,7 +40,7 @@ internal static class GenerateCommand
             LanguageOptions.ApplyThreads(pr.GetValue(threads));
             var (lm, tok, modelPath, _) = LanguageModelFiles.Load(pr.GetValue(model), pr.GetValue(tokenizer));
             using var _ = lm;
-            int n = pr.GetValue(steps);
+            int n = pr.GetValue(steps) ?? Math.Min(256, lm.Config.MaxSeqLen);
             if (n < 1 || n > lm.Config.MaxSeqLen)
                 throw new InputException($"--steps {n} is outside 1..{lm.Config.MaxSeqLen}, the sequence length of {modelPath}");
             var promptIds = tok.Encode(pr.GetValue(prompt)!, bos: true);
