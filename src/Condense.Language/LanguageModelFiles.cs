@@ -24,12 +24,13 @@ public static class LanguageModelFiles
     public static (LlamaForCausalLM Model, Llama2cTokenizer Tokenizer, string ModelPath, string TokenizerPath) Load(
         string? modelPath, string? tokenizerPath)
     {
-        var model = LlamaCheckpoint.Load(Resolve(modelPath, DefaultModel));
+        var path = Resolve(modelPath, DefaultModel);
+        var model = LlamaCheckpoint.Load(path);
         try
         {
             var tokPath = Resolve(tokenizerPath, DefaultTokenizer);
             var tokenizer = Llama2cTokenizer.Load(tokPath, model.Config.VocabSize);
-            return (model, tokenizer, Resolve(modelPath, DefaultModel), tokPath);
+            return (model, tokenizer, path, tokPath);
         }
         catch
         {
