@@ -20,10 +20,6 @@
 //   removed unit is a negligible cost next to a sub-layer).
 using System.Diagnostics;
 using Condense.Core;
-using Condense.Core.IO;
-using Condense.Language.Checkpoints;
-using Condense.Language.Models;
-using Condense.Language.Tokenizers;
 
 namespace Condense.Language.DepthPruning;
 
@@ -60,9 +56,6 @@ public sealed record DepthPruningOptions
 
 public static class DepthPruningJob
 {
-    public const string DefaultCalibration = "data/tinystories/train_partA.txt";
-    public const string DefaultEval = "data/tinystories/valid_first794KB.txt";
-    public const string DefaultTokenizer = "models/llama2c/tok512.bin";
     public const string SensitivityPlotFile = "sensitivity.png";
     public const string CurvePlotFile = "pruning_curve.png";
     public const string ReportFile = "report.md";
@@ -91,7 +84,8 @@ public static class DepthPruningJob
         var clock = Stopwatch.StartNew();
 
         // Model and units. Bad counts and metrics fail before any expensive step.
-        using var model = LlamaCheckpoint.Load(options.ModelPath);
+        var (loaded, tokenizer, _, _) = LanguageModelFiles.Load(options.ModelPath, options.TokenizerPath);
+        using var model = loaded;
         model.eval();
         var network = new UnitNetwork(model, granularity);
         ulong all = Enumerable.Range(0, network.Units.Count).Where(network.HasWeights).Aggregate(0UL, (m, u) => m | (1UL << u));
@@ -106,10 +100,8 @@ public static class DepthPruningJob
             throw new InputException($"--metric {options.Metric} needs --permutations of at least 2");
 
         // Data.
-        var tokenizerPath = options.TokenizerPath ?? AssetPaths.RequireShared(DefaultTokenizer);
-        var tokenizer = Llama2cTokenizer.Load(tokenizerPath, model.Config.VocabSize);
-        var calPath = options.CalibrationPath ?? AssetPaths.RequireShared(DefaultCalibration);
-        var evalPath = options.EvalPath ?? AssetPaths.RequireShared(DefaultEval);
+        var calPath = LanguageModelFiles.Resolve(options.CalibrationPath, LanguageModelFiles.DefaultCalibrationText);
+        var evalPath = LanguageModelFiles.Resolve(options.EvalPath, LanguageModelFiles.DefaultEvalText);
         if (options.CalibrationLength > model.Config.MaxSeqLen)
             throw new InputException($"--calibration-length {options.CalibrationLength} exceeds the model's sequence length {model.Config.MaxSeqLen}");
         long needTokens = (long)options.CalibrationSamples * (options.CalibrationLength + 1);

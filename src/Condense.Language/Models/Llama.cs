@@ -305,6 +305,33 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
     /// <summary>The final RMSNorm.</summary>
     public LlamaRMSNorm Norm => norm;
 
+    // cos/sin for all MaxSeqLen positions, made once per device: per-call recomputation was a large share of a
+    // one-token decode step. Plain fields, not buffers, so the state dict holds weights only.
+    private (Tensor Cos, Tensor Sin)? ropeTable;
+
+    private (Tensor Cos, Tensor Sin) RopeTable(Device device)
+    {
+        if (ropeTable is { } table && table.Cos.device == device) return table;
+        ropeTable?.Cos.Dispose();
+        ropeTable?.Sin.Dispose();
+        var (cos, sin) = Rope.CosSin(0, config.MaxSeqLen, config.HeadDim, device, config.RopeLayout);
+        cos.DetachFromDisposeScope();
+        sin.DetachFromDisposeScope();
+        ropeTable = (cos, sin);
+        return (cos, sin);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && ropeTable is { } table)
+        {
+            table.Cos.Dispose();
+            table.Sin.Dispose();
+            ropeTable = null;
+        }
+        base.Dispose(disposing);
+    }
+
     public override Tensor forward(Tensor tokens) => Forward(tokens, null);
 
     /// <summary>
@@ -319,7 +346,9 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
         if (start + T > config.MaxSeqLen)
             throw new ArgumentException($"Sequence length {start + T} exceeds MaxSeqLen {config.MaxSeqLen}.");
         var x = embed_tokens.call(tokens);                              // (B, T, C)
-        var (cos, sin) = Rope.CosSin(start, T, config.HeadDim, x.device, config.RopeLayout); // (T, hd) each
+        var (cosAll, sinAll) = RopeTable(x.device);                     // (S, hd) each
+        var cos = cosAll.narrow(0, start, T);                           // (T, hd)
+        var sin = sinAll.narrow(0, start, T);                           // (T, hd)
         for (int i = 0; i < layers.Count; i++)
             x = layers[i].Forward(x, cos, sin, cache?.Layer(i));        // (B, T, C)
         cache?.Advance(T);
