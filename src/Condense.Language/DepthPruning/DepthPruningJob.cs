@@ -138,7 +138,8 @@ public static class DepthPruningJob
                 options.Importance with { Exact = exact }, step => log($"iterative: {step}/{options.Remove} removed"))
             : [.. DepthPruner.OneShotOrder(importance.Metrics[options.Metric], candidates).Take(options.Remove)];
         ulong keep = DepthPruner.Without(all, removed);
-        log($"removing {string.Join(", ", removed.Select(u => network.Units[u].Name))} by {options.Metric}" + (options.Iterative ? " (iterative)" : ""));
+        log(removed.Length == 0 ? "removing nothing" :
+            $"removing {string.Join(", ", removed.Select(u => network.Units[u].Name))} by {options.Metric}" + (options.Iterative ? " (iterative)" : ""));
 
         // Recovery: the final model under each technique, then the chosen one stays installed.
         var recoveryRows = new List<RecoveryRow>();
