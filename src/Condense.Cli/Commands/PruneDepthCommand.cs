@@ -94,15 +94,19 @@ internal static class PruneDepthCommand
 
     private static void Render(IAnsiConsole console, DepthPruningResult r)
     {
-        var metrics = r.UnitMetrics[0].Importance.Keys.ToList();
+        // The main metrics only, so the table fits a terminal; report.md and --json have all of them.
+        string[] shown = [ImportanceMetric.Cosine, ImportanceMetric.RelativeL2, ImportanceMetric.LeaveOneOut,
+            ImportanceMetric.LossShapley, ImportanceMetric.McLossShapley, ImportanceMetric.ContrastLoss];
+        var metrics = shown.Where(r.UnitMetrics[0].Importance.ContainsKey).ToList();
         var table = new Table().AddColumn("unit");
         foreach (var m in metrics) table.AddColumn(m);
         foreach (var u in r.UnitMetrics)
             table.AddRow([u.Unit, .. metrics.Select(m => u.Importance[m]?.ToString("G3", CultureInfo.InvariantCulture) ?? "-")]);
         console.Write(table);
-        foreach (var rec in r.RecoveryResults)
-            console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                $"removed [bold]{Markup.Escape(string.Join(", ", r.Removed))}[/], recovery {rec.Recovery}: PPL {rec.Perplexity:F3}"));
+        var ppl = string.Join(", ", r.RecoveryResults.Select(x =>
+            string.Create(CultureInfo.InvariantCulture, $"{x.Perplexity:F3} ({x.Recovery})")));
+        console.MarkupLine($"removed [bold]{Markup.Escape(r.Removed.Count > 0 ? string.Join(", ", r.Removed) : "nothing")}[/] by " +
+            $"{Markup.Escape(r.Metric)}: PPL {Markup.Escape(ppl)}; saved with recovery {Markup.Escape(r.Recovery)}");
         console.MarkupLine($"checkpoint: {Markup.Escape(r.OutputDir)}; report: {Markup.Escape(r.Report)}");
     }
 }

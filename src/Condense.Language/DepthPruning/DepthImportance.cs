@@ -55,8 +55,9 @@ public sealed class DepthImportance
 
     /// <summary>Measures every metric (or only <paramref name="only"/>) on the units kept in <paramref name="keep"/>.</summary>
     public static DepthImportance Measure(UnitNetwork network, CalibrationSet data, ulong keep,
-        ImportanceOptions options, IReadOnlyCollection<string>? only = null)
+        ImportanceOptions options, IReadOnlyCollection<string>? only = null, Action<string>? log = null)
     {
+        log ??= _ => { };
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(options);
         bool Wants(string m) => only is null || only.Contains(m);
@@ -80,7 +81,10 @@ public sealed class DepthImportance
             metrics[ImportanceMetric.RelativeL2] = m.RelativeL2;
         }
 
-        using var game = new NetworkGame(network, data, players, fixedKeep: 0, options.RowsPerBatch);
+        using var game = new NetworkGame(network, data, players, fixedKeep: 0, options.RowsPerBatch)
+        {
+            Progress = (done, total) => log($"exact Shapley: {done}/{total} coalition evaluations"),
+        };
         var estimates = new List<ShapleyEstimate>();
         var full = game.Value(game.All);
         var empty = game.Value(0);
@@ -101,6 +105,8 @@ public sealed class DepthImportance
             AddEstimates(ExactShapley.FromTable(players.Length, game.ValueNames, game.AllValues()),
                 (ImportanceMetric.LossShapley, 0), (ImportanceMetric.LogitShapley, 1),
                 (ImportanceMetric.DialogueShapley, 2), (ImportanceMetric.NarrativeShapley, 3));
+        if (options.Permutations >= 2 && (Wants(ImportanceMetric.McLossShapley) || Wants(ImportanceMetric.McLogitShapley)))
+            log($"Monte-Carlo Shapley: {options.Permutations} permutations");
         if (options.Permutations >= 2 && (Wants(ImportanceMetric.McLossShapley) || Wants(ImportanceMetric.McLogitShapley)))
             AddEstimates(PermutationShapley.Estimate(game, options.Permutations, options.Seed),
                 (ImportanceMetric.McLossShapley, 0), (ImportanceMetric.McLogitShapley, 1));

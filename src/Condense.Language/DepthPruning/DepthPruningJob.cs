@@ -114,7 +114,7 @@ public static class DepthPruningJob
 
         // Importance of every unit under every metric.
         log(exact ? $"importance: all metrics, exact Shapley over {1 << players} coalitions" : "importance: all metrics (no exact Shapley: too many units)");
-        var importance = DepthImportance.Measure(network, calibration, all, options.Importance with { Exact = exact });
+        var importance = DepthImportance.Measure(network, calibration, all, options.Importance with { Exact = exact }, log: log);
         var metricNames = ImportanceMetric.All.Where(m => importance.Metrics.ContainsKey(m)).ToArray();
         var comparison = Compare(importance, metricNames);
 

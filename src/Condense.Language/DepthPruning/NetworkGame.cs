@@ -45,6 +45,9 @@ public sealed class NetworkGame : CoalitionGame, IDisposable
         reference = new Tensor?[data.Sequences];
     }
 
+    /// <summary>Called with (coalitions done, total) while <see cref="AllValues"/> runs, every 1/8 of the work.</summary>
+    public Action<long, long>? Progress { get; set; }
+
     public override int Players => players.Length;
     public override IReadOnlyList<string> ValueNames => Values;
     public override int Samples => data.Sequences;
@@ -73,6 +76,8 @@ public sealed class NetworkGame : CoalitionGame, IDisposable
         for (int j = 0; j < players.Length; j++) playerOf[players[j]] = j;
 
         using var noGrad = no_grad();
+        long total = (long)sums.Length * ((data.Sequences + rowsPerBatch - 1) / rowsPerBatch), done = 0;
+        long every = Math.Max(1, total / 8);
         for (int start = 0; start < data.Sequences; start += rowsPerBatch)
         {
             int n = Math.Min(rowsPerBatch, data.Sequences - start);
@@ -87,6 +92,7 @@ public sealed class NetworkGame : CoalitionGame, IDisposable
                 {
                     using var leaf = NewDisposeScope();
                     Accumulate(sums[coalition], network.Head(h), refLogits, targets, labels);
+                    if (++done % every == 0 || done == total) Progress?.Invoke(done, total);
                     return;
                 }
                 int j = playerOf[unit];
