@@ -51,6 +51,7 @@ public static class Recovery
                 replacement = new MeanUpdateBias(mean);
             else
             {
+                manual_seed(adapter.Seed + unit);                                          // reproducible init
                 var a = new LowRankAdapter((int)x.shape[1], adapter.Rank);
                 a.SetBias(mean);
                 Train(a, x, update, adapter);
@@ -97,7 +98,6 @@ public static class Recovery
     private static void Train(LowRankAdapter adapter, Tensor x, Tensor target, AdapterOptions options)
     {
         using var grad = enable_grad();
-        manual_seed(options.Seed);
         var optimizer = new AdamW(adapter.named_parameters().Select(p => (p.name, p.parameter)), weightDecay: 0)
         {
             LearningRate = options.LearningRate,

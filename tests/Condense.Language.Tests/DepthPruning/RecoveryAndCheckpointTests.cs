@@ -46,6 +46,8 @@ public sealed class RecoveryAndCheckpointTests : IDisposable
 
         var adapter = Recovery.Fit(net, data, keep, RecoveryKind.Adapter, new AdapterOptions(Rank: 4, Steps: 200));
         for (int i = 0; i < 2; i++) Assert.True(adapter[i].FitMse <= bias[i].FitMse * 1.0001, $"{adapter[i]} vs {bias[i]}");
+        var again = Recovery.Fit(net, data, keep, RecoveryKind.Adapter, new AdapterOptions(Rank: 4, Steps: 200));
+        Assert.Equal(adapter, again);                                      // seeded: the same fit twice
         Assert.IsType<LowRankAdapter>(net.Replacements[5]);
         Assert.Empty(Recovery.Fit(net, data, keep, RecoveryKind.None));
         Assert.Empty(net.Replacements);
