@@ -6,7 +6,7 @@
 // 32-px Fashion-MNIST images. Without mosaic (k = 1) every image is upsampled to fill the canvas, one image per
 // teacher pass; with k×k mosaic, k² different images share one canvas, each at canvas/k px, and the teacher's
 // feature map is cut back into per-image tiles. A cheap summary teacher (MLPerf Tiny ResNet8 at 32 px) is kept
-// identical in every arm so the kNN through its adaptor and the combined summary compare the same thing; the
+// identical in every arm so the kNN through its adaptor and of the backbone summary compare the same thing; the
 // ResNet18's own summary loss is off in every arm (a mosaic has no per-image summary).
 //
 // Deviations:
@@ -33,15 +33,15 @@ namespace Condense.Vision.Distillation;
 /// <param name="FeatureGrid">Teacher feature tokens per side for each image.</param>
 /// <param name="MsPerImage">Teacher milliseconds per student image (median of the repeats).</param>
 /// <param name="TileVsAloneCosine">Mean cosine between mosaic tile features and the teacher run on the image alone
-/// at the tile size (1 = no leakage across tiles); NaN where not applicable.</param>
-/// <param name="TileVsAloneRelativeError">‖tile − alone‖² / ‖alone − mean‖², NaN where not applicable.</param>
+/// at the tile size (1 = no leakage across tiles); null where not applicable.</param>
+/// <param name="TileVsAloneRelativeError">‖tile − alone‖² / ‖alone − mean‖², null where not applicable.</param>
 public sealed record MosaicCostRow(string Arm, int ImagesPerPass, int TeacherInput, int PixelsPerImage, int FeatureGrid,
-    double MsPerImage, double TileVsAloneCosine, double TileVsAloneRelativeError);
+    double MsPerImage, double? TileVsAloneCosine, double? TileVsAloneRelativeError);
 
 /// <summary>One distillation arm over seeds: mean ± std of each metric.</summary>
 public sealed record MosaicArmRow(string Arm, int TilesPerSide, int Seeds,
     double OwnFidelity, double OwnFidelityStd, double CanvasFidelity, double CanvasFidelityStd,
-    double Resnet8Knn, double Resnet8KnnStd, double CombinedKnn, double CombinedKnnStd,
+    double Resnet8Knn, double Resnet8KnnStd, double BackboneKnn, double BackboneKnnStd,
     double TeacherMsPerImage);
 
 /// <summary>Everything the mosaic study reports.</summary>
@@ -83,7 +83,7 @@ public static class MosaicStudy
         var arms = new List<MosaicArmRow>();
         foreach (int k in tiles)
         {
-            var runs = new List<(double Own, double Canvas, double R8, double Combined, double Ms)>();
+            var runs = new List<(double Own, double Canvas, double R8, double Backbone, double Ms)>();
             for (int seed = 0; seed < seeds; seed++)
             {
                 log?.Invoke($"[mosaic study] mosaic {k}x{k} seed {seed}");
@@ -92,11 +92,11 @@ public static class MosaicStudy
                 double own = result.Fidelity.Single(f => f.Teacher == Teacher && f.Output == "features").Fidelity;
                 double r8 = result.Knn.Single(r => r.Teacher == "resnet8").StudentKnn;
                 double ms = result.TeacherCost.Single(c => c.Teacher == Teacher).MsPerImage;
-                runs.Add((own, CanvasFidelity(dir, RecipeFor(1, seed), progress), r8, result.Combined.Knn, ms));
+                runs.Add((own, CanvasFidelity(dir, RecipeFor(1, seed), progress), r8, result.BackboneSummary.Knn, ms));
             }
             arms.Add(new MosaicArmRow(k == 1 ? "canvas (no mosaic)" : $"mosaic {k}x{k}", k, seeds,
                 Mean(runs.Select(r => r.Own)), Std(runs.Select(r => r.Own)), Mean(runs.Select(r => r.Canvas)), Std(runs.Select(r => r.Canvas)),
-                Mean(runs.Select(r => r.R8)), Std(runs.Select(r => r.R8)), Mean(runs.Select(r => r.Combined)), Std(runs.Select(r => r.Combined)),
+                Mean(runs.Select(r => r.R8)), Std(runs.Select(r => r.R8)), Mean(runs.Select(r => r.Backbone)), Std(runs.Select(r => r.Backbone)),
                 runs[0].Ms));
         }
         return new MosaicStudyResult(canvas, cost, arms);
@@ -127,7 +127,7 @@ public static class MosaicStudy
             var (ms, features) = Time(teacher, batch);
             if (k == 1)
             {
-                rows.Add(new MosaicCostRow("canvas (no mosaic)", 1, canvas, canvas, grid, ms, double.NaN, double.NaN));
+                rows.Add(new MosaicCostRow("canvas (no mosaic)", 1, canvas, canvas, grid, ms, null, null));
                 continue;
             }
             using var alone = TeacherRegistry.Create(new TeacherSpec(spec.Name, spec.Kind, canvas / k, spec.Options));
@@ -138,7 +138,7 @@ public static class MosaicStudy
             double relative = (features - aloneFeatures).pow(2).sum().item<float>()
                 / (aloneFeatures - aloneFeatures.mean([0, 2, 3], keepdim: true)).pow(2).sum().item<float>();
             rows.Add(new MosaicCostRow($"mosaic {k}x{k}", k * k, canvas, canvas / k, grid / k, ms, cosine, relative));
-            rows.Add(new MosaicCostRow($"alone at tile size ({canvas / k} px)", 1, canvas / k, canvas / k, grid / k, aloneMs, double.NaN, double.NaN));
+            rows.Add(new MosaicCostRow($"alone at tile size ({canvas / k} px)", 1, canvas / k, canvas / k, grid / k, aloneMs, null, null));
         }
         return rows;
 
@@ -199,12 +199,12 @@ public static class MosaicStudy
         double baseline = result.Cost.First(c => c.ImagesPerPass == 1 && c.TeacherInput == result.Canvas).MsPerImage;
         foreach (var c in result.Cost)
             cost.AddRow([c.Arm, c.ImagesPerPass, c.TeacherInput, c.PixelsPerImage, $"{c.FeatureGrid}x{c.FeatureGrid}",
-                F(c.MsPerImage, "F2"), F(baseline / c.MsPerImage, "F1") + "x faster", F(c.TileVsAloneCosine, "F3"), F(c.TileVsAloneRelativeError, "F3")]);
+                F(c.MsPerImage, "F2"), F(baseline / c.MsPerImage, "F1") + "x faster", F(c.TileVsAloneCosine ?? double.NaN, "F3"), F(c.TileVsAloneRelativeError ?? double.NaN, "F3")]);
         var arms = new MarkdownTable(["arm", "seeds", "resnet18 fidelity (own targets)", "resnet18 fidelity (canvas targets)",
-            "resnet8 kNN", "combined kNN"]);
+            "resnet8 adaptor kNN", "backbone summary kNN"]);
         foreach (var a in result.Arms)
             arms.AddRow([a.Arm, a.Seeds, Pm(a.OwnFidelity, a.OwnFidelityStd, 1, "F3"), Pm(a.CanvasFidelity, a.CanvasFidelityStd, 1, "F3"),
-                Pm(a.Resnet8Knn, a.Resnet8KnnStd, 100, "F1"), Pm(a.CombinedKnn, a.CombinedKnnStd, 100, "F1")]);
+                Pm(a.Resnet8Knn, a.Resnet8KnnStd, 100, "F1"), Pm(a.BackboneKnn, a.BackboneKnnStd, 100, "F1")]);
         return $"{cost}\n\n{arms}";
 
         static string F(double v, string format) => double.IsNaN(v) ? "-" : v.ToString(format, CultureInfo.InvariantCulture);
