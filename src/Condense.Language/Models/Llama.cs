@@ -6,12 +6,19 @@
 // `model.embed_tokens.weight`, `model.layers.0.self_attn.q_proj.weight`, `lm_head.weight`, ... exactly as there.
 //
 // Deviations from Hugging Face's LlamaForCausalLM:
-// - RoPE is the plain theta = 10000 variant in HF's rotate-half layout (no rope_scaling); cos/sin are computed
+// - RoPE is the plain theta = 10000 variant (no rope_scaling), in HF's rotate-half layout or, with
+//   RopeLayout.Interleaved, in llama2.c's layout (pairs 2i, 2i+1 rotated together), so llama2.c checkpoints run
+//   with their q/k rows as stored; LlamaConversion permutes the rows between the two. cos/sin are computed
 //   for the positions of each call instead of being kept in a non-persistent `inv_freq` buffer, so the state
 //   dict holds weights only (HF's `inv_freq` is non-persistent too, so the keys are the same). The angles are
 //   computed in float64 and cast to float32; HF (and llama2.c) form them in float32, whose rounding moves cos/sin
 //   by up to 9e-6 at position 255 and 1.5e-4 at position 4095 (head dim 48).
-// - No attention or MLP biases, no dropout, no KV cache, no attention mask other than the causal one.
+// - No attention or MLP biases, no dropout, no attention mask other than the causal one (padding goes at the
+//   end of a row, where causality keeps it from reaching earlier positions). The KV cache is preallocated per
+//   layer for the whole sequence length (llama2.c's layout) instead of HF's growing DynamicCache.
+// - Pruned sub-layers: LlamaConfig.RemovedAttention / RemovedMlp list layers whose attention or MLP block (with
+//   its norm) was removed; such a block passes the residual through and has no parameters and no KV cache.
+//   HF has no such option; it is written to config.json as extra fields.
 // - With tied embeddings there is no `lm_head` module: logits use `model.embed_tokens.weight` directly, which is
 //   what HF checkpoints of tied models store (they drop `lm_head.weight`).
 // - Weight init is HF's `_init_weights`: normal(std=0.02) for Linear and Embedding weights, ones for RMSNorm.
@@ -32,6 +39,9 @@ namespace Condense.Language.Models;
 /// <param name="MaxSeqLen">Longest sequence the model accepts.</param>
 /// <param name="NormEps">RMSNorm epsilon.</param>
 /// <param name="TiedEmbeddings">Share the token embedding with the output projection.</param>
+/// <param name="RopeLayout">Which dimensions RoPE rotates together; it must match how q/k rows are stored.</param>
+/// <param name="RemovedAttention">Layers whose attention block (and input_layernorm) was pruned away.</param>
+/// <param name="RemovedMlp">Layers whose MLP block (and post_attention_layernorm) was pruned away.</param>
 public sealed record LlamaConfig(
     int Dim,
     int HiddenDim,
@@ -41,13 +51,22 @@ public sealed record LlamaConfig(
     int VocabSize,
     int MaxSeqLen,
     double NormEps = 1e-5,
-    bool TiedEmbeddings = false)
+    bool TiedEmbeddings = false,
+    RopeLayout RopeLayout = RopeLayout.RotateHalf,
+    IReadOnlyList<int>? RemovedAttention = null,
+    IReadOnlyList<int>? RemovedMlp = null)
 {
     /// <summary>RoPE base frequency.</summary>
     public const double RopeTheta = 10000.0;
 
     /// <summary>Width of one attention head.</summary>
     public int HeadDim => Dim / NHeads;
+
+    /// <summary>Whether layer <paramref name="layer"/> still has its attention block.</summary>
+    public bool HasAttention(int layer) => RemovedAttention is null || !RemovedAttention.Contains(layer);
+
+    /// <summary>Whether layer <paramref name="layer"/> still has its MLP block.</summary>
+    public bool HasMlp(int layer) => RemovedMlp is null || !RemovedMlp.Contains(layer);
 
     /// <summary>Throws <see cref="ArgumentException"/> when the sizes do not fit together.</summary>
     public void Validate()
@@ -61,7 +80,22 @@ public sealed record LlamaConfig(
             throw new ArgumentException($"NHeads {NHeads} is not a multiple of NKvHeads {NKvHeads}.");
         if (HeadDim % 2 != 0)
             throw new ArgumentException($"RoPE needs an even head dimension, got {HeadDim}.");
+        foreach (var (name, list) in new[] { ("RemovedAttention", RemovedAttention), ("RemovedMlp", RemovedMlp) })
+        {
+            if (list is null) continue;
+            foreach (var i in list)
+            {
+                if (i < 0 || i >= NLayers)
+                    throw new ArgumentException($"{name} holds layer {i}, outside 0..{NLayers - 1}.");
+            }
+            if (list.Distinct().Count() != list.Count)
+                throw new ArgumentException($"{name} lists a layer twice: [{string.Join(", ", list)}].");
+        }
     }
+
+    /// <summary>Stable text for RemovedAttention/RemovedMlp (records compare lists by reference).</summary>
+    public string PrunedSummary() =>
+        $"attention [{string.Join(", ", RemovedAttention ?? [])}], mlp [{string.Join(", ", RemovedMlp ?? [])}]";
 }
 
 /// <summary>Root-mean-square layer norm, computed in fp32 (HF LlamaRMSNorm).</summary>
@@ -77,6 +111,9 @@ public sealed class LlamaRMSNorm : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The per-channel scale.</summary>
+    public Parameter Weight => weight;
+
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -84,35 +121,6 @@ public sealed class LlamaRMSNorm : Module<Tensor, Tensor>
         var variance = h.pow(2).mean([-1L], keepdim: true);                   // (B, T, 1)
         h = h * rsqrt(variance + eps);                                        // (B, T, C)
         return (weight * h.to_type(x.dtype)).MoveToOuterDisposeScope();
-    }
-}
-
-/// <summary>Rotary position embedding in HF's rotate-half layout (LlamaRotaryEmbedding + apply_rotary_pos_emb).</summary>
-public static class Rope
-{
-    /// <summary>cos and sin for positions [start, start + length), each (length, headDim).</summary>
-    public static (Tensor Cos, Tensor Sin) CosSin(long start, long length, int headDim, Device device,
-        double theta = LlamaConfig.RopeTheta)
-    {
-        using var scope = NewDisposeScope();
-        var invFreq = 1.0 / pow(theta, arange(0, headDim, 2, float64, device) / headDim); // (hd/2)
-        var positions = arange(start, start + length, 1, float64, device);                // (T)
-        var freqs = outer(positions, invFreq);                                             // (T, hd/2)
-        var emb = cat([freqs, freqs], dim: -1);                                            // (T, hd)
-        var cos = emb.cos().to_type(ScalarType.Float32);
-        var sin = emb.sin().to_type(ScalarType.Float32);
-        return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
-    }
-
-    /// <summary>x * cos + rotate_half(x) * sin, where x is (B, nh, T, hd) and cos/sin are (T, hd).</summary>
-    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
-    {
-        using var scope = NewDisposeScope();
-        long half = x.shape[^1] / 2;
-        var x1 = x.narrow(-1, 0, half);                                // (B, nh, T, hd/2)
-        var x2 = x.narrow(-1, half, half);                             // (B, nh, T, hd/2)
-        var rotated = cat([-x2, x1], dim: -1);                         // (B, nh, T, hd)
-        return (x * cos.to_type(x.dtype) + rotated * sin.to_type(x.dtype)).MoveToOuterDisposeScope();
     }
 }
 
@@ -126,12 +134,14 @@ public sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
     private readonly int nHeads;
     private readonly int nKvHeads;
     private readonly int headDim;
+    private readonly RopeLayout layout;
 
     public LlamaAttention(LlamaConfig config) : base(nameof(LlamaAttention))
     {
         nHeads = config.NHeads;
         nKvHeads = config.NKvHeads;
         headDim = config.HeadDim;
+        layout = config.RopeLayout;
         q_proj = Linear(config.Dim, nHeads * headDim, hasBias: false);
         k_proj = Linear(config.Dim, nKvHeads * headDim, hasBias: false);
         v_proj = Linear(config.Dim, nKvHeads * headDim, hasBias: false);
@@ -139,18 +149,45 @@ public sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x, Tensor cos, Tensor sin)
+    public Linear QProj => q_proj;
+    public Linear KProj => k_proj;
+    public Linear VProj => v_proj;
+    public Linear OProj => o_proj;
+
+    public override Tensor forward(Tensor x, Tensor cos, Tensor sin) => Forward(x, cos, sin, null);
+
+    /// <summary>
+    /// Attention of x (B, T, C) at positions cache.Length .. +T (0 without a cache); cos/sin are (T, hd) for
+    /// those positions. With a cache, this call's keys/values are appended and attention reads all cached ones.
+    /// </summary>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, LayerKvCache? cache)
     {
         using var scope = NewDisposeScope();
         long B = x.shape[0], T = x.shape[1];
         var q = q_proj.call(x).view(B, T, nHeads, headDim).transpose(1, 2);    // (B, nh, T, hd)
         var k = k_proj.call(x).view(B, T, nKvHeads, headDim).transpose(1, 2);  // (B, nkv, T, hd)
         var v = v_proj.call(x).view(B, T, nKvHeads, headDim).transpose(1, 2);  // (B, nkv, T, hd)
-        q = Rope.Apply(q, cos, sin);
-        k = Rope.Apply(k, cos, sin);
-        k = RepeatKv(k, nHeads / nKvHeads);                                     // (B, nh, T, hd)
-        v = RepeatKv(v, nHeads / nKvHeads);                                     // (B, nh, T, hd)
-        var y = functional.scaled_dot_product_attention(q, k, v, is_casual: true); // (B, nh, T, hd)
+        q = Rope.Apply(q, cos, sin, layout);
+        k = Rope.Apply(k, cos, sin, layout);
+        long past = 0;
+        if (cache is not null)
+        {
+            past = cache.Length;
+            (k, v) = cache.Append(k, v);                                        // (B, nkv, past + T, hd)
+        }
+        k = RepeatKv(k, nHeads / nKvHeads);                                     // (B, nh, S, hd)
+        v = RepeatKv(v, nHeads / nKvHeads);                                     // (B, nh, S, hd)
+        Tensor y;
+        if (past == 0)
+            y = functional.scaled_dot_product_attention(q, k, v, is_casual: true);   // (B, nh, T, hd)
+        else if (T == 1)
+            y = functional.scaled_dot_product_attention(q, k, v);                   // the newest token sees all
+        else
+        {
+            // SDPA's is_causal aligns the mask top-left when T < S; query i sits at position past + i.
+            var allowed = ones(T, past + T, ScalarType.Bool, x.device).tril(past);  // (T, S)
+            y = functional.scaled_dot_product_attention(q, k, v, allowed);
+        }
         y = y.transpose(1, 2).reshape(B, T, nHeads * headDim);                 // (B, T, C)
         return o_proj.call(y).MoveToOuterDisposeScope();
     }
@@ -181,6 +218,10 @@ public sealed class LlamaMLP : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    public Linear GateProj => gate_proj;
+    public Linear UpProj => up_proj;
+    public Linear DownProj => down_proj;
+
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -189,29 +230,50 @@ public sealed class LlamaMLP : Module<Tensor, Tensor>
     }
 }
 
-/// <summary>Pre-norm decoder layer: x + attn(norm(x)), then x + mlp(norm(x)) (HF LlamaDecoderLayer).</summary>
+/// <summary>
+/// Pre-norm decoder layer: x + attn(norm(x)), then x + mlp(norm(x)) (HF LlamaDecoderLayer). A pruned block
+/// (see <see cref="LlamaConfig.RemovedAttention"/>) is absent: its accessors return null and x passes through.
+/// </summary>
 public sealed class LlamaDecoderLayer : Module<Tensor, Tensor, Tensor, Tensor>
 {
-    private readonly LlamaAttention self_attn;
-    private readonly LlamaMLP mlp;
-    private readonly LlamaRMSNorm input_layernorm;
-    private readonly LlamaRMSNorm post_attention_layernorm;
+    // Null fields are skipped by RegisterComponents, so a pruned block leaves no state-dict keys.
+    private readonly LlamaAttention? self_attn;
+    private readonly LlamaMLP? mlp;
+    private readonly LlamaRMSNorm? input_layernorm;
+    private readonly LlamaRMSNorm? post_attention_layernorm;
 
-    public LlamaDecoderLayer(LlamaConfig config) : base(nameof(LlamaDecoderLayer))
+    public LlamaDecoderLayer(LlamaConfig config, int layerIndex = 0) : base(nameof(LlamaDecoderLayer))
     {
-        self_attn = new LlamaAttention(config);
-        mlp = new LlamaMLP(config);
-        input_layernorm = new LlamaRMSNorm(config.Dim, config.NormEps);
-        post_attention_layernorm = new LlamaRMSNorm(config.Dim, config.NormEps);
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.HasAttention(layerIndex))
+        {
+            self_attn = new LlamaAttention(config);
+            input_layernorm = new LlamaRMSNorm(config.Dim, config.NormEps);
+        }
+        if (config.HasMlp(layerIndex))
+        {
+            mlp = new LlamaMLP(config);
+            post_attention_layernorm = new LlamaRMSNorm(config.Dim, config.NormEps);
+        }
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x, Tensor cos, Tensor sin)
+    public LlamaRMSNorm? InputLayerNorm => input_layernorm;
+    public LlamaAttention? SelfAttn => self_attn;
+    public LlamaRMSNorm? PostAttentionLayerNorm => post_attention_layernorm;
+    public LlamaMLP? Mlp => mlp;
+
+    public override Tensor forward(Tensor x, Tensor cos, Tensor sin) => Forward(x, cos, sin, null);
+
+    /// <summary>One layer over x (B, T, C); <paramref name="cache"/> is this layer's KV cache or null.</summary>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, LayerKvCache? cache)
     {
         using var scope = NewDisposeScope();
-        x = x + self_attn.call(input_layernorm.call(x), cos, sin);     // (B, T, C)
-        x = x + mlp.call(post_attention_layernorm.call(x));            // (B, T, C)
-        return x.MoveToOuterDisposeScope();
+        if (self_attn is not null)
+            x = x + self_attn.Forward(input_layernorm!.call(x), cos, sin, cache);  // (B, T, C)
+        if (mlp is not null)
+            x = x + mlp.call(post_attention_layernorm!.call(x));                 // (B, T, C)
+        return x.alias().MoveToOuterDisposeScope();
     }
 }
 
@@ -225,10 +287,11 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
 
     public LlamaModel(LlamaConfig config) : base(nameof(LlamaModel))
     {
+        ArgumentNullException.ThrowIfNull(config);
         this.config = config;
         embed_tokens = Embedding(config.VocabSize, config.Dim);
         layers = new ModuleList<LlamaDecoderLayer>(
-            Enumerable.Range(0, config.NLayers).Select(_ => new LlamaDecoderLayer(config)).ToArray());
+            Enumerable.Range(0, config.NLayers).Select(i => new LlamaDecoderLayer(config, i)).ToArray());
         norm = new LlamaRMSNorm(config.Dim, config.NormEps);
         RegisterComponents();
     }
@@ -239,16 +302,27 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
     /// <summary>The decoder layers, in order.</summary>
     public ModuleList<LlamaDecoderLayer> Layers => layers;
 
-    public override Tensor forward(Tensor tokens)
+    /// <summary>The final RMSNorm.</summary>
+    public LlamaRMSNorm Norm => norm;
+
+    public override Tensor forward(Tensor tokens) => Forward(tokens, null);
+
+    /// <summary>
+    /// Hidden states (B, T, C) of tokens (B, T) at positions cache.Length .. +T (0 .. T without a cache);
+    /// with a cache, the tokens' keys and values are appended to it.
+    /// </summary>
+    public Tensor Forward(Tensor tokens, LlamaKvCache? cache)
     {
         using var scope = NewDisposeScope();
         long T = tokens.shape[1];
-        if (T > config.MaxSeqLen)
-            throw new ArgumentException($"Sequence length {T} exceeds MaxSeqLen {config.MaxSeqLen}.");
+        long start = cache?.Length ?? 0;
+        if (start + T > config.MaxSeqLen)
+            throw new ArgumentException($"Sequence length {start + T} exceeds MaxSeqLen {config.MaxSeqLen}.");
         var x = embed_tokens.call(tokens);                              // (B, T, C)
-        var (cos, sin) = Rope.CosSin(0, T, config.HeadDim, x.device);  // (T, hd) each
-        foreach (var layer in layers)
-            x = layer.call(x, cos, sin);                                // (B, T, C)
+        var (cos, sin) = Rope.CosSin(start, T, config.HeadDim, x.device, config.RopeLayout); // (T, hd) each
+        for (int i = 0; i < layers.Count; i++)
+            x = layers[i].Forward(x, cos, sin, cache?.Layer(i));        // (B, T, C)
+        cache?.Advance(T);
         return norm.call(x).MoveToOuterDisposeScope();
     }
 }
@@ -280,14 +354,28 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
     /// <summary>The decoder body (embedding, layers, final norm).</summary>
     public LlamaModel Model => model;
 
-    public override Tensor forward(Tensor tokens)
+    /// <summary>The output projection's weight (V, C): lm_head's, or the embedding's when tied.</summary>
+    public Tensor OutputWeight => lm_head?.weight ?? model.EmbedTokens.weight!;
+
+    public override Tensor forward(Tensor tokens) => Forward(tokens, null);
+
+    /// <summary>Logits (B, T, V) of tokens (B, T), appending to <paramref name="cache"/> when given.</summary>
+    public Tensor Forward(Tensor tokens, LlamaKvCache? cache)
     {
         using var scope = NewDisposeScope();
-        var h = model.call(tokens);                                     // (B, T, C)
-        var logits = lm_head is null
-            ? functional.linear(h, model.EmbedTokens.weight!)           // (B, T, V)
-            : lm_head.call(h);                                          // (B, T, V)
-        return logits.MoveToOuterDisposeScope();
+        var h = model.Forward(tokens, cache);                           // (B, T, C)
+        return Logits(h).MoveToOuterDisposeScope();                     // (B, T, V)
+    }
+
+    /// <summary>Logits (..., V) from final hidden states (..., C), i.e. after the final norm.</summary>
+    public Tensor Logits(Tensor hidden) =>
+        lm_head is null ? functional.linear(hidden, model.EmbedTokens.weight!) : lm_head.call(hidden);
+
+    /// <summary>An empty KV cache for <paramref name="batch"/> rows of up to <paramref name="capacity"/> tokens.</summary>
+    public LlamaKvCache NewCache(long batch, long? capacity = null)
+    {
+        var weight = model.EmbedTokens.weight!;
+        return new LlamaKvCache(Config, batch, capacity ?? Config.MaxSeqLen, weight.dtype, weight.device);
     }
 
     private void InitWeights()
