@@ -39,6 +39,8 @@ public sealed record MaskLlmOptions
     public long CheckpointEvery { get; init; } = 100;
     public bool Resume { get; init; } = true;
     public ProgressMode Progress { get; init; } = ProgressMode.Auto;
+    /// <summary>Write TensorBoard events and loss plots into the run folder.</summary>
+    public bool Plots { get; init; } = true;
 
     /// <summary>Linear interpolation from <paramref name="start"/> to <paramref name="end"/> at step <paramref name="step"/> of <see cref="Steps"/>.</summary>
     public double Linear(double start, double end, long step) => start + (end - start) * step / Math.Max(1, Steps);
@@ -89,6 +91,8 @@ public static class MaskLlmTraining
             CheckpointEvery = options.CheckpointEvery,
             Resume = options.Resume,
             Progress = options.Progress,
+            Plots = options.Plots,
+            TensorBoard = options.Plots,
             Description = "maskllm",
             LogEvery = Math.Max(1, options.Steps / 20),
         });

@@ -43,7 +43,7 @@ public sealed class MaskLlmTrainingTests : IDisposable
         var result = MaskLlmTraining.Train(dense, text, prior, new MaskLlmOptions
         {
             RunDir = _dir, Steps = 30, BatchSize = 4, SeqLen = 64, LearningRate = 2e-3, Progress = ProgressMode.None,
-            CheckpointEvery = 0,
+            CheckpointEvery = 0, Plots = false,
         });
         Assert.Equal(30, result.Steps);
         double first = result.Losses.Take(5).Average(), last = result.Losses.TakeLast(5).Average();
