@@ -1,0 +1,269 @@
+// Hugging Face LLaMA directories: config.json (LlamaConfig fields of transformers) plus model.safetensors, or
+// shards listed in model.safetensors.index.json ({"metadata": {...}, "weight_map": {tensor: file}}). Tensor
+// names are LlamaForCausalLM's (model.layers.N.self_attn.q_proj.weight, ...), q/k rows in rotate-half layout.
+//
+// Deviations: only what this runtime models is accepted: model_type "llama", hidden_act "silu", no biases,
+// rope_theta 10000 without rope_scaling, head_dim = hidden_size / num_attention_heads; anything else is an
+// error naming the field. Pruned sub-layers are stored in the extra config fields
+// "condense_removed_attention" / "condense_removed_mlp" (lists of layer indices), which transformers ignores.
+// A tied model's file may also hold lm_head.weight (some exporters write it); it is ignored.
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Condense.Core;
+using Condense.Core.Checkpoints;
+using Condense.Core.IO;
+using Condense.Language.Models;
+using static TorchSharp.torch;
+
+namespace Condense.Language.Checkpoints;
+
+/// <summary>Reads and writes Hugging Face LLaMA checkpoint directories.</summary>
+public static class HfLlamaCheckpoint
+{
+    public const string ConfigFile = "config.json";
+    public const string WeightsFile = "model.safetensors";
+    public const string IndexFile = "model.safetensors.index.json";
+    public const string RemovedAttentionKey = "condense_removed_attention";
+    public const string RemovedMlpKey = "condense_removed_mlp";
+
+    /// <summary>The configuration in <paramref name="dir"/>/config.json (RopeLayout.RotateHalf).</summary>
+    public static LlamaConfig ReadConfig(string dir)
+    {
+        var path = Path.Combine(dir, ConfigFile);
+        if (!File.Exists(path)) throw new InputException($"{path}: config.json not found (not a Hugging Face model directory)");
+        JsonObject json;
+        try
+        {
+            json = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
+                ?? throw new InputException($"{path}: config.json is not a JSON object");
+        }
+        catch (JsonException ex)
+        {
+            throw new InputException($"{path}: invalid JSON ({ex.Message.Split('\n')[0]})", ex);
+        }
+        string? Str(string key) => json[key]?.GetValueKind() == JsonValueKind.String ? json[key]!.GetValue<string>() : null;
+        int Int(string key, int? fallback = null)
+        {
+            var node = json[key];
+            if (node is null || node.GetValueKind() == JsonValueKind.Null)
+                return fallback ?? throw new InputException($"{path}: missing field \"{key}\"");
+            return node.GetValueKind() == JsonValueKind.Number && node.AsValue().TryGetValue<int>(out var v)
+                ? v : throw new InputException($"{path}: field \"{key}\" is {node.ToJsonString()}, expected an integer");
+        }
+        double Num(string key, double fallback)
+        {
+            var node = json[key];
+            if (node is null || node.GetValueKind() == JsonValueKind.Null) return fallback;
+            return node.GetValueKind() == JsonValueKind.Number ? node.GetValue<double>()
+                : throw new InputException($"{path}: field \"{key}\" is {node.ToJsonString()}, expected a number");
+        }
+        bool Flag(string key, bool fallback)
+        {
+            var node = json[key];
+            if (node is null || node.GetValueKind() == JsonValueKind.Null) return fallback;
+            return node.GetValueKind() is JsonValueKind.True or JsonValueKind.False ? node.GetValue<bool>()
+                : throw new InputException($"{path}: field \"{key}\" is {node.ToJsonString()}, expected true or false");
+        }
+        int[]? Layers(string key)
+        {
+            var node = json[key];
+            if (node is null || node.GetValueKind() == JsonValueKind.Null) return null;
+            try
+            {
+                return node.AsArray().Select(n => n!.GetValue<int>()).ToArray();
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or FormatException or NullReferenceException)
+            {
+                throw new InputException($"{path}: field \"{key}\" is {node.ToJsonString()}, expected a list of layer indices", ex);
+            }
+        }
+
+        if (Str("model_type") is { } type && type != "llama")
+            throw new InputException($"{path}: model_type \"{type}\" is not supported (only \"llama\")");
+        if (Str("hidden_act") is { } act && act != "silu")
+            throw new InputException($"{path}: hidden_act \"{act}\" is not supported (only \"silu\")");
+        if (Flag("attention_bias", false) || Flag("mlp_bias", false))
+            throw new InputException($"{path}: attention_bias/mlp_bias are not supported");
+        double theta = Num("rope_theta", LlamaConfig.RopeTheta);
+        if (theta != LlamaConfig.RopeTheta)
+            throw new InputException($"{path}: rope_theta {theta} is not supported (only {LlamaConfig.RopeTheta})");
+        if (json["rope_scaling"] is { } scaling && scaling.GetValueKind() != JsonValueKind.Null)
+            throw new InputException($"{path}: rope_scaling {scaling.ToJsonString()} is not supported");
+        int hidden = Int("hidden_size"), heads = Int("num_attention_heads");
+        var config = new LlamaConfig(
+            Dim: hidden,
+            HiddenDim: Int("intermediate_size"),
+            NLayers: Int("num_hidden_layers"),
+            NHeads: heads,
+            NKvHeads: Int("num_key_value_heads", heads),
+            VocabSize: Int("vocab_size"),
+            MaxSeqLen: Int("max_position_embeddings"),
+            NormEps: Num("rms_norm_eps", 1e-6),
+            TiedEmbeddings: Flag("tie_word_embeddings", false),
+            RopeLayout: RopeLayout.RotateHalf,
+            RemovedAttention: Layers(RemovedAttentionKey),
+            RemovedMlp: Layers(RemovedMlpKey));
+        if (hidden > 0 && heads > 0 && Int("head_dim", hidden / heads) != hidden / heads)
+            throw new InputException($"{path}: head_dim {Int("head_dim")} differs from hidden_size / num_attention_heads = {hidden / heads}");
+        try
+        {
+            config.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InputException($"{path}: {ex.Message}", ex);
+        }
+        return config;
+    }
+
+    /// <summary>Loads a Hugging Face LLaMA directory (single file or sharded) into an eval-mode model.</summary>
+    public static LlamaForCausalLM Read(string dir)
+    {
+        var config = ReadConfig(dir);
+        var files = WeightFiles(dir);
+        var model = new LlamaForCausalLM(config);
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var targets = model.state_dict();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (file, expected) in files)
+        {
+            using var content = Safetensors.Load(file);
+            foreach (var (name, source) in content.Tensors)
+            {
+                if (expected is not null && !expected.Contains(name)) continue;
+                if (config.TiedEmbeddings && name == "lm_head.weight") continue;
+                if (!targets.TryGetValue(name, out var target))
+                    throw new InputException($"{file}: unexpected tensor '{name}' for this config ({ConfigFile} in {dir})");
+                if (!source.shape.SequenceEqual(target.shape))
+                    throw new InputException($"{file}: tensor '{name}' has shape [{string.Join(", ", source.shape)}], " +
+                        $"{ConfigFile} implies [{string.Join(", ", target.shape)}]");
+                target.copy_(source.to_type(target.dtype));
+                seen.Add(name);
+            }
+        }
+        var missing = targets.Keys.Where(k => !seen.Contains(k)).ToList();
+        if (missing.Count > 0)
+            throw new InputException($"{dir}: {missing.Count} tensors missing from the weights ({string.Join(", ", missing.Take(3))}{(missing.Count > 3 ? ", ..." : "")})");
+        return model;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="model"/> to <paramref name="dir"/> (created if needed) as config.json plus
+    /// model.safetensors, or, when <paramref name="maxShardBytes"/> is given and exceeded, as numbered shards
+    /// with model.safetensors.index.json. Interleaved q/k rows are permuted to rotate-half. Files are atomic.
+    /// </summary>
+    public static void Write(LlamaForCausalLM model, string dir, long? maxShardBytes = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Directory.CreateDirectory(dir);
+        var hf = model.Config.RopeLayout == RopeLayout.RotateHalf ? model : LlamaConversion.ToLayout(model, RopeLayout.RotateHalf);
+        try
+        {
+            var tensors = hf.state_dict().OrderBy(t => t.Key, StringComparer.Ordinal).ToList();
+            var metadata = new Dictionary<string, string> { ["format"] = "pt" };
+            long total = tensors.Sum(t => t.Value.numel() * t.Value.ElementSize);
+            foreach (var stale in new[] { WeightsFile, IndexFile })
+                if (File.Exists(Path.Combine(dir, stale))) File.Delete(Path.Combine(dir, stale));
+            if (maxShardBytes is not long limit || total <= limit)
+            {
+                Safetensors.Save(Path.Combine(dir, WeightsFile), tensors.ToDictionary(), metadata);
+            }
+            else
+            {
+                var shards = new List<List<KeyValuePair<string, Tensor>>> { new() };
+                long size = 0;
+                foreach (var t in tensors)
+                {
+                    long bytes = t.Value.numel() * t.Value.ElementSize;
+                    if (size > 0 && size + bytes > limit)
+                    {
+                        shards.Add([]);
+                        size = 0;
+                    }
+                    shards[^1].Add(t);
+                    size += bytes;
+                }
+                var weightMap = new JsonObject();
+                for (int i = 0; i < shards.Count; i++)
+                {
+                    var name = $"model-{i + 1:D5}-of-{shards.Count:D5}.safetensors";
+                    Safetensors.Save(Path.Combine(dir, name), shards[i].ToDictionary(), metadata);
+                    foreach (var (key, _) in shards[i]) weightMap[key] = name;
+                }
+                var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = weightMap };
+                AtomicFile.WriteAllText(Path.Combine(dir, IndexFile), index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            }
+            AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), ConfigJson(model.Config));
+        }
+        finally
+        {
+            if (!ReferenceEquals(hf, model)) hf.Dispose();
+        }
+    }
+
+    /// <summary>The config.json text for <paramref name="config"/> (transformers' LlamaConfig field names).</summary>
+    public static string ConfigJson(LlamaConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var json = new JsonObject
+        {
+            ["architectures"] = new JsonArray("LlamaForCausalLM"),
+            ["model_type"] = "llama",
+            ["hidden_size"] = config.Dim,
+            ["intermediate_size"] = config.HiddenDim,
+            ["num_hidden_layers"] = config.NLayers,
+            ["num_attention_heads"] = config.NHeads,
+            ["num_key_value_heads"] = config.NKvHeads,
+            ["vocab_size"] = config.VocabSize,
+            ["max_position_embeddings"] = config.MaxSeqLen,
+            ["rms_norm_eps"] = config.NormEps,
+            ["rope_theta"] = LlamaConfig.RopeTheta,
+            ["hidden_act"] = "silu",
+            ["tie_word_embeddings"] = config.TiedEmbeddings,
+            ["bos_token_id"] = 1,
+            ["eos_token_id"] = 2,
+            ["attention_bias"] = false,
+            ["mlp_bias"] = false,
+            ["torch_dtype"] = "float32",
+        };
+        if (config.RemovedAttention is { Count: > 0 } attn)
+            json[RemovedAttentionKey] = new JsonArray(attn.Order().Select(i => (JsonNode)i).ToArray());
+        if (config.RemovedMlp is { Count: > 0 } mlp)
+            json[RemovedMlpKey] = new JsonArray(mlp.Order().Select(i => (JsonNode)i).ToArray());
+        return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+    }
+
+    /// <summary>The weight files to read and, for shards, which tensors each should hold per the index.</summary>
+    private static List<(string File, HashSet<string>? Names)> WeightFiles(string dir)
+    {
+        var single = Path.Combine(dir, WeightsFile);
+        var indexPath = Path.Combine(dir, IndexFile);
+        if (File.Exists(single)) return [(single, null)];
+        if (!File.Exists(indexPath))
+            throw new InputException($"{dir}: neither {WeightsFile} nor {IndexFile} found");
+        JsonObject map;
+        try
+        {
+            map = (JsonNode.Parse(File.ReadAllText(indexPath))?["weight_map"] as JsonObject)
+                ?? throw new InputException($"{indexPath}: no \"weight_map\" object");
+        }
+        catch (JsonException ex)
+        {
+            throw new InputException($"{indexPath}: invalid JSON ({ex.Message.Split('\n')[0]})", ex);
+        }
+        var byFile = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (var (name, fileNode) in map)
+        {
+            var file = fileNode?.GetValueKind() == JsonValueKind.String ? fileNode.GetValue<string>()
+                : throw new InputException($"{indexPath}: weight_map entry '{name}' is not a file name");
+            if (file.Contains('/') || file.Contains('\\') || file.Contains(".."))
+                throw new InputException($"{indexPath}: weight_map entry '{name}' points outside the directory: {file}");
+            if (!byFile.TryGetValue(file, out var names)) byFile[file] = names = new HashSet<string>(StringComparer.Ordinal);
+            names.Add(name);
+        }
+        return byFile.OrderBy(f => f.Key, StringComparer.Ordinal)
+            .Select(f => (Path.Combine(dir, f.Key), (HashSet<string>?)f.Value)).ToList();
+    }
+}
