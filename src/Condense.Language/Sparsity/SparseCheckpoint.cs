@@ -28,10 +28,16 @@ public static class SparseCheckpoint
     public static void Save(string modelPath, IReadOnlyDictionary<string, Tensor> stateDict,
         IReadOnlyDictionary<string, Tensor> masks, IReadOnlyDictionary<string, string>? metadata = null)
     {
-        using var scope = NewDisposeScope();
         var meta = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>()) { [SparsityKey] = "2:4 along the input dimension" };
-        var packed = masks.ToDictionary(m => m.Key + ".weight", m => TwoFour.Pack(TwoFour.ToIndices(m.Value)));
         Safetensors.Save(modelPath, stateDict, meta);
+        SaveMasks(modelPath, masks);
+    }
+
+    /// <summary>Writes the packed <paramref name="masks"/> (weight-shaped 0/1, by linear module name) beside <paramref name="modelPath"/>.</summary>
+    public static void SaveMasks(string modelPath, IReadOnlyDictionary<string, Tensor> masks)
+    {
+        using var scope = NewDisposeScope();
+        var packed = masks.ToDictionary(m => m.Key + ".weight", m => TwoFour.Pack(TwoFour.ToIndices(m.Value)));
         Safetensors.Save(MaskPath(modelPath), packed, new Dictionary<string, string>
         {
             [SparsityKey] = "2:4 along the input dimension",

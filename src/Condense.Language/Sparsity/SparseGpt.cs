@@ -38,8 +38,13 @@ public static class SparseGpt
         H += eye(cols, dtype: float64) * (damping * H.diag().mean().item<double>());
 
         var Hinv = linalg.cholesky(linalg.inv(H)).t().contiguous();             // upper U, H⁻¹ = Uᵀ U
+        if (!update)
+        {
+            // Without updates the weights never change, so every group's saliency is known up front.
+            var noUpdateMask = TwoFour.KeepTopTwo(W.pow(2) / Hinv.diag().pow(2).unsqueeze(0));
+            return ((W * noUpdateMask).to_type(weight.dtype).MoveToOuterDisposeScope(), noUpdateMask.to_type(ScalarType.Float32).MoveToOuterDisposeScope());
+        }
         var mask = zeros(rows, cols, float64);
-        var original = W.clone();
 
         for (long i1 = 0; i1 < cols; i1 += BlockSize)
         {
@@ -56,7 +61,6 @@ public static class SparseGpt
                     var saliency = w4.pow(2) / d1.narrow(0, i, TwoFour.M).pow(2).unsqueeze(0);
                     mask.narrow(1, i1 + i, TwoFour.M).copy_(TwoFour.KeepTopTwo(saliency));
                 }
-                if (!update) continue;
                 var w = W1[.., i];                                               // (out)
                 var q = w * mask[.., i1 + i];
                 var err = (w - q) / d1[i];                                       // (out)
@@ -64,13 +68,12 @@ public static class SparseGpt
                 W1[.., i] = q;
                 Err1[.., i] = err;
             }
-            if (!update) continue;
             W.narrow(1, i1, count).copy_(W1);
             if (i1 + count < cols)
                 W.narrow(1, i1 + count, cols - i1 - count)
                     .sub_(Err1.matmul(Hinv.narrow(0, i1, count).narrow(1, i1 + count, cols - i1 - count)));
         }
-        var result = (update ? W : original) * mask;
+        var result = W * mask;
         return (result.to_type(weight.dtype).MoveToOuterDisposeScope(), mask.to_type(ScalarType.Float32).MoveToOuterDisposeScope());
     }
 }

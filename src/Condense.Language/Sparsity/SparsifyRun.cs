@@ -73,21 +73,19 @@ public static class SparsifyRun
         bool priorIsMethod = MethodNames.Contains(o.Prior) && o.Prior != "maskllm";
         if (!priorIsMethod && !File.Exists(o.Prior))
             throw new InputException($"--prior '{o.Prior}' is neither a one-shot method ({string.Join(", ", MethodNames.SkipLast(1))}) nor an existing mask file");
-        var config = Llama2cCheckpoint.ReadConfig(o.ModelPath);
-        var tokenizer = Llama2cTokenizer.Load(o.TokenizerPath, config.VocabSize);
-        int seqLen = config.MaxSeqLen;
+        using var dense = LlamaCheckpoint.Load(o.ModelPath);
+        var tokenizer = Llama2cTokenizer.Load(o.TokenizerPath, dense.Config.VocabSize);
+        int seqLen = dense.Config.MaxSeqLen;
 
         var evalDocs = TextCorpus.ReadDocuments(o.EvalText);
         if (o.EvalDocs > 0) evalDocs = evalDocs.Take(o.EvalDocs).ToList();
-        var evalSeqs = evalDocs.Select(d => (IReadOnlyList<int>)tokenizer.Encode(d, bos: true).Take(seqLen).ToArray())
-            .Where(s => s.Count >= 2).ToList();
+        var (evalSeqs, truncated) = Evaluation.Perplexity.Tokenize(tokenizer, evalDocs, seqLen);
         var calibration = Windows(tokenizer, o.CalibrationText);
         int calibLen = Math.Min(o.CalibrationSeqLen, seqLen);
         using var calibTokens = calibration.Sample(o.CalibrationSamples, calibLen, o.Seed);
         var train = o.TrainText is null ? calibration : Windows(tokenizer, o.TrainText);
 
-        using var dense = Llama2cCheckpoint.Read(o.ModelPath);
-        var (denseNll, evalTokens) = Perplexity(dense, evalSeqs, o.Progress, "dense ppl");
+        var (denseNll, evalTokens) = Ppl(dense, evalSeqs, truncated, o.Progress, "dense ppl");
         log(string.Create(CultureInfo.InvariantCulture, $"dense: ppl {Math.Exp(denseNll):F4} over {evalTokens} tokens"));
 
         Directory.CreateDirectory(o.OutDir);
@@ -96,7 +94,7 @@ public static class SparsifyRun
         {
             cancellation.ThrowIfCancellationRequested();
             var clock = Stopwatch.StartNew();
-            using var model = Llama2cCheckpoint.Read(o.ModelPath);
+            using var model = LlamaCheckpoint.Load(o.ModelPath);
             Dictionary<string, Tensor> masks;
             long calibUsed, trainUsed = 0;
             string? detail = null;
@@ -110,7 +108,7 @@ public static class SparsifyRun
                 Dictionary<string, Tensor> prior;
                 if (priorIsMethod)
                 {
-                    using var priorModel = Llama2cCheckpoint.Read(o.ModelPath);
+                    using var priorModel = LlamaCheckpoint.Load(o.ModelPath);
                     (prior, calibUsed) = PruneWithProgress(priorModel, Parse(o.Prior)!.Value, calibTokens, o.Progress, $"prior {o.Prior}");
                 }
                 else
@@ -127,8 +125,8 @@ public static class SparsifyRun
                 detail = string.Create(CultureInfo.InvariantCulture,
                     $"prior {Path.GetFileName(o.Prior)}; {trained.Steps} steps; final LM loss {trained.FinalLmLoss:F4}; {changed} of {groups} groups ({100.0 * changed / groups:F1}%) moved off the prior");
             }
-            var (nll, _) = Perplexity(model, evalSeqs, o.Progress, $"{name} ppl");
-            var path = Export(model, masks, Path.Combine(o.OutDir, name), name);
+            var (nll, _) = Ppl(model, evalSeqs, truncated, o.Progress, $"{name} ppl");
+            var path = Export(model, masks, Path.Combine(o.OutDir, name));
             var verify = SparseCheckpoint.Verify(path);
             if (!verify.Ok) throw new InvalidOperationException($"{name}: exported model fails 2:4 verification: {verify.Problem}");
             var r = new MethodResult(name, nll, Math.Exp(nll), calibUsed, trainUsed, clock.Elapsed.TotalSeconds, path, verify.Ok, detail);
@@ -142,24 +140,14 @@ public static class SparsifyRun
         return report;
     }
 
-    /// <summary>Mean NLL per predicted token over documents (BOS first, truncated to the model's length), and the token count.</summary>
-    public static (double Nll, long Tokens) Perplexity(LlamaForCausalLM model, IReadOnlyList<IReadOnlyList<int>> sequences,
-        ProgressMode progress, string description, int batch = 16)
+    /// <summary>The repository's perplexity protocol (Evaluation.Perplexity) with a progress bar: mean NLL and predicted tokens.</summary>
+    private static (double Nll, long Tokens) Ppl(LlamaForCausalLM model, List<int[]> sequences, int truncated,
+        ProgressMode progress, string description)
     {
-        double sum = 0;
-        long count = 0;
-        TrainingProgress.RunItems(progress, description, sequences.Count, report =>
-        {
-            for (int i = 0; i < sequences.Count; i += batch)
-            {
-                var chunk = sequences.Skip(i).Take(batch).ToList();
-                var (mean, n) = TokenScoring.MeanNll(model, chunk);
-                sum += mean * n;
-                count += n;
-                report(chunk.Count);
-            }
-        });
-        return (sum / count, count);
+        PerplexityResult? result = null;
+        TrainingProgress.RunItems(progress, description, sequences.Count,
+            report => result = Evaluation.Perplexity.Evaluate(model, sequences, truncated, progress: report));
+        return (result!.MeanNll, result.Tokens);
     }
 
     private static TokenWindows Windows(Llama2cTokenizer tokenizer, string path) =>
@@ -174,28 +162,31 @@ public static class SparsifyRun
         return result;
     }
 
-    /// <summary>Writes <c>DIR/model.bin</c> (llama2.c) and <c>DIR/model.safetensors</c> (HF names and rotate-half q/k) with its mask file; returns the safetensors path.</summary>
-    public static string Export(LlamaForCausalLM model, IReadOnlyDictionary<string, Tensor> masks, string dir, string method)
+    /// <summary>
+    /// Writes <c>DIR/model.bin</c> (llama2.c) and a Hugging Face directory (<c>DIR/config.json</c>,
+    /// <c>DIR/model.safetensors</c>, rotate-half q/k) with the packed mask file beside it; returns the safetensors path.
+    /// </summary>
+    public static string Export(LlamaForCausalLM model, IReadOnlyDictionary<string, Tensor> masks, string dir)
     {
         Directory.CreateDirectory(dir);
         Llama2cCheckpoint.Write(model, Path.Combine(dir, "model.bin"));
+        HfLlamaCheckpoint.Write(model, dir);
         using var scope = NewDisposeScope();
-        using var hf = LlamaConversion.ToLayout(model, RopeLayout.RotateHalf);
-        var hfMasks = new Dictionary<string, Tensor>();
-        foreach (var (name, mask) in masks)
-        {
-            bool q = name.EndsWith("q_proj", StringComparison.Ordinal), k = name.EndsWith("k_proj", StringComparison.Ordinal);
-            hfMasks[name] = model.Config.RopeLayout == RopeLayout.Interleaved && (q || k)
-                ? LlamaConversion.InterleavedToRotateHalf(mask, q ? model.Config.NHeads : model.Config.NKvHeads)
-                : mask;
-        }
+        var hfMasks = masks.ToDictionary(m => m.Key, m => ToLayout(m.Key, m.Value, model.Config, RopeLayout.RotateHalf));
         var path = Path.Combine(dir, "model.safetensors");
-        SparseCheckpoint.Save(path, hf.state_dict(), hfMasks, new Dictionary<string, string>
-        {
-            [ModuleCheckpoint.ConfigKey] = JsonSerializer.Serialize(hf.Config),
-            ["method"] = method,
-        });
+        SparseCheckpoint.SaveMasks(path, hfMasks);
         return path;
+    }
+
+    /// <summary>A q/k mask moved between RoPE row layouts (other masks unchanged): 2:4 groups lie within a row, so rows can move freely.</summary>
+    private static Tensor ToLayout(string name, Tensor mask, LlamaConfig config, RopeLayout target)
+    {
+        bool q = name.EndsWith("q_proj", StringComparison.Ordinal), k = name.EndsWith("k_proj", StringComparison.Ordinal);
+        if (config.RopeLayout == target || !(q || k)) return mask;
+        int heads = q ? config.NHeads : config.NKvHeads;
+        return target == RopeLayout.RotateHalf
+            ? LlamaConversion.InterleavedToRotateHalf(mask, heads)
+            : LlamaConversion.RotateHalfToInterleaved(mask, heads);
     }
 
     /// <summary>Masks of an earlier run's mask file (HF layout) in the layout of <paramref name="config"/>.</summary>
@@ -205,12 +196,8 @@ public static class SparsifyRun
             ? maskFile[..^".mask24.safetensors".Length] + ".safetensors"
             : throw new InputException($"{maskFile}: a prior mask file must be named *.mask24.safetensors (beside its model.safetensors)");
         var masks = SparseCheckpoint.LoadMasks(modelFile);
-        if (config.RopeLayout == RopeLayout.Interleaved)
-            foreach (var name in masks.Keys.ToList())
-            {
-                bool q = name.EndsWith("q_proj", StringComparison.Ordinal), k = name.EndsWith("k_proj", StringComparison.Ordinal);
-                if (q || k) masks[name] = LlamaConversion.RotateHalfToInterleaved(masks[name], q ? config.NHeads : config.NKvHeads);
-            }
+        foreach (var name in masks.Keys.ToList())
+            masks[name] = ToLayout(name, masks[name], config with { RopeLayout = RopeLayout.RotateHalf }, config.RopeLayout);
         return masks;
     }
 }
