@@ -22,7 +22,7 @@ internal static class SparsifyCommand
         var progress = CommonOptions.Progress();
         var model = new Option<string>("--model") { Description = "llama2.c checkpoint (.bin).", Required = true };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "llama2.c tokenizer (default: tok512.bin beside the model)." };
-        var methods = new Option<string>("--method") { Description = "Comma-separated: magnitude, wanda, sparsegpt, sparsegpt-noupdate, maskllm.", Required = true };
+        var methods = new Option<string>("--method") { Description = "Comma-separated: magnitude, wanda, sparsegpt, sparsegpt-noupdate, maskllm, prior (the --prior mask as it is).", Required = true };
         var outDir = new Option<string>("--out") { Description = "Output folder (one subfolder per method, report.json).", Required = true };
         var calib = new Option<string?>("--calib-text") { Description = "Calibration (and default mask-training) text (default: ../shared/data/tinystories/train_partA.txt)." };
         var trainText = new Option<string?>("--train-text") { Description = "MaskLLM mask-training text (default: the calibration text)." };
@@ -36,10 +36,11 @@ internal static class SparsifyCommand
         var seqLen = new Option<int>("--seq-len") { Description = "MaskLLM tokens per window (at most the model's length).", DefaultValueFactory = _ => 256 };
         var lr = new Option<double>("--lr") { Description = "MaskLLM base learning rate (the gates use 10x).", DefaultValueFactory = _ => 5e-4 };
         var seed = new Option<long>("--seed") { Description = "Seed for calibration windows, gate init and Gumbel noise." };
+        var filter = new Option<string?>("--doc-filter") { Description = "Keep only documents matching this .NET regex in all texts (a domain subset)." };
         var threads = new Option<int>("--threads") { Description = "Torch intra-op threads (0: libtorch's default)." };
         var cmd = new Command("sparsify", "2:4 sparsity (magnitude, Wanda, SparseGPT, MaskLLM) with a perplexity report and sparse exports.")
         {
-            model, tokenizer, methods, outDir, calib, trainText, evalText, samples, calibLen, evalDocs, prior, steps, batch, seqLen, lr, seed, threads, progress, json,
+            model, tokenizer, methods, outDir, calib, trainText, evalText, samples, calibLen, evalDocs, prior, filter, steps, batch, seqLen, lr, seed, threads, progress, json,
         };
         cmd.SetAction((pr, cancellation) =>
         {
@@ -66,6 +67,7 @@ internal static class SparsifyCommand
                 CalibrationSeqLen = Positive(pr.GetValue(calibLen), "--calib-seq-len"),
                 EvalDocs = pr.GetValue(evalDocs),
                 Prior = pr.GetValue(prior)!,
+                DocumentFilter = ValidRegex(pr.GetValue(filter)),
                 Seed = pr.GetValue(seed),
                 Progress = pr.GetValue(progress),
                 MaskLlm = new MaskLlmOptions
@@ -112,6 +114,20 @@ internal static class SparsifyCommand
             return Task.FromResult(ExitCodes.Ok);
         });
         return cmd;
+    }
+
+    private static string? ValidRegex(string? pattern)
+    {
+        if (pattern is null) return null;
+        try
+        {
+            _ = new System.Text.RegularExpressions.Regex(pattern);
+            return pattern;
+        }
+        catch (ArgumentException e)
+        {
+            throw new InputException($"--doc-filter '{pattern}' is not a valid regex: {e.Message}");
+        }
     }
 
     private static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);

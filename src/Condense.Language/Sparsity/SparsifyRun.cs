@@ -36,6 +36,8 @@ public sealed record SparsifyOptions
     public int EvalDocs { get; init; }
     /// <summary>MaskLLM prior: a one-shot method name or the path of a <c>.mask24.safetensors</c> file.</summary>
     public string Prior { get; init; } = "sparsegpt-noupdate";
+    /// <summary>Keep only documents (of the calibration, training and evaluation texts) matching this regex: a domain subset.</summary>
+    public string? DocumentFilter { get; init; }
     public long Seed { get; init; }
     public required MaskLlmOptions MaskLlm { get; init; }
     public ProgressMode Progress { get; init; } = ProgressMode.Auto;
@@ -53,16 +55,22 @@ public sealed record SparsifyReport(string Model, double DenseNll, double DenseP
 public static class SparsifyRun
 {
     /// <summary>The methods <c>--method</c> accepts.</summary>
-    public static readonly IReadOnlyList<string> MethodNames = ["magnitude", "wanda", "sparsegpt", "sparsegpt-noupdate", "maskllm"];
+    public static readonly IReadOnlyList<string> MethodNames = ["magnitude", "wanda", "sparsegpt", "sparsegpt-noupdate", "maskllm", "prior"];
 
-    /// <summary>The one-shot method of a name, or null for maskllm; throws <see cref="InputException"/> on an unknown one.</summary>
+    /// <summary>The one-shot methods, which may also serve as MaskLLM's prior.</summary>
+    public static readonly IReadOnlyList<string> OneShotNames = ["magnitude", "wanda", "sparsegpt", "sparsegpt-noupdate"];
+
+    /// <summary>
+    /// The one-shot method of a name, or null for maskllm and prior (the prior mask applied as it is, e.g. a general
+    /// mask evaluated on a domain); throws <see cref="InputException"/> on an unknown one.
+    /// </summary>
     public static OneShotMethod? Parse(string method) => method switch
     {
         "magnitude" => OneShotMethod.Magnitude,
         "wanda" => OneShotMethod.Wanda,
         "sparsegpt" => OneShotMethod.SparseGpt,
         "sparsegpt-noupdate" => OneShotMethod.SparseGptNoUpdate,
-        "maskllm" => null,
+        "maskllm" or "prior" => null,
         _ => throw new InputException($"unknown method '{method}' (expected one of {string.Join(", ", MethodNames)})"),
     };
 
@@ -70,20 +78,21 @@ public static class SparsifyRun
     {
         log ??= _ => { };
         foreach (var m in o.Methods) Parse(m);
-        bool priorIsMethod = MethodNames.Contains(o.Prior) && o.Prior != "maskllm";
+        bool priorIsMethod = OneShotNames.Contains(o.Prior);
         if (!priorIsMethod && !File.Exists(o.Prior))
-            throw new InputException($"--prior '{o.Prior}' is neither a one-shot method ({string.Join(", ", MethodNames.SkipLast(1))}) nor an existing mask file");
+            throw new InputException($"--prior '{o.Prior}' is neither a one-shot method ({string.Join(", ", OneShotNames)}) nor an existing mask file");
+        var filter = o.DocumentFilter is null ? null : new System.Text.RegularExpressions.Regex(o.DocumentFilter);
         using var dense = LlamaCheckpoint.Load(o.ModelPath);
         var tokenizer = Llama2cTokenizer.Load(o.TokenizerPath, dense.Config.VocabSize);
         int seqLen = dense.Config.MaxSeqLen;
 
-        var evalDocs = TextCorpus.ReadDocuments(o.EvalText);
+        var evalDocs = Documents(o.EvalText, filter);
         if (o.EvalDocs > 0) evalDocs = evalDocs.Take(o.EvalDocs).ToList();
         var (evalSeqs, truncated) = Evaluation.Perplexity.Tokenize(tokenizer, evalDocs, seqLen);
-        var calibration = Windows(tokenizer, o.CalibrationText);
+        var calibration = Windows(tokenizer, o.CalibrationText, filter);
         int calibLen = Math.Min(o.CalibrationSeqLen, seqLen);
         using var calibTokens = calibration.Sample(o.CalibrationSamples, calibLen, o.Seed);
-        var train = o.TrainText is null ? calibration : Windows(tokenizer, o.TrainText);
+        var train = o.TrainText is null ? calibration : Windows(tokenizer, o.TrainText, filter);
 
         var (denseNll, evalTokens) = Ppl(dense, evalSeqs, truncated, o.Progress, "dense ppl");
         log(string.Create(CultureInfo.InvariantCulture, $"dense: ppl {Math.Exp(denseNll):F4} over {evalTokens} tokens"));
@@ -116,14 +125,25 @@ public static class SparsifyRun
                     prior = LoadPrior(o.Prior, model.Config);
                     calibUsed = 0;
                 }
-                var mo = o.MaskLlm with { RunDir = Path.Combine(o.OutDir, "maskllm-run"), Progress = o.Progress, Seed = o.Seed };
-                var trained = MaskLlmTraining.Train(model, train, prior, mo, cancellation);
-                masks = trained.Masks;
-                trainUsed = trained.TokensSeen;
-                int changed = masks.Sum(kv => (int)(kv.Value != prior[kv.Key]).reshape(-1, TwoFour.M).any(-1).sum().item<long>());
-                long groups = masks.Values.Sum(m => m.numel() / TwoFour.M);
-                detail = string.Create(CultureInfo.InvariantCulture,
-                    $"prior {Path.GetFileName(o.Prior)}; {trained.Steps} steps; final LM loss {trained.FinalLmLoss:F4}; {changed} of {groups} groups ({100.0 * changed / groups:F1}%) moved off the prior");
+                if (name == "prior")
+                {
+                    masks = prior;
+                    using (no_grad())
+                        foreach (var l in PrunableLinears.Of(model)) l.Weight.mul_(masks[l.Name]);
+                    detail = $"prior {Path.GetFileName(o.Prior)} applied as it is";
+                }
+                else
+                {
+                    var mo = o.MaskLlm with { RunDir = Path.Combine(o.OutDir, "maskllm-run"), Progress = o.Progress, Seed = o.Seed };
+                    var trained = MaskLlmTraining.Train(model, train, prior, mo, cancellation);
+                    masks = trained.Masks;
+                    trainUsed = trained.TokensSeen;
+                    int changed = masks.Sum(kv => (int)(kv.Value != prior[kv.Key]).reshape(-1, TwoFour.M).any(-1).sum().item<long>());
+                    long groups = masks.Values.Sum(m => m.numel() / TwoFour.M);
+                    detail = string.Create(CultureInfo.InvariantCulture,
+                        $"prior {Path.GetFileName(o.Prior)}; {trained.Steps} steps; final LM loss {trained.FinalLmLoss:F4}; {changed} of {groups} groups ({100.0 * changed / groups:F1}%) moved off the prior");
+                    foreach (var m in prior.Values) m.Dispose();
+                }
             }
             var (nll, _) = Ppl(model, evalSeqs, truncated, o.Progress, $"{name} ppl");
             var path = Export(model, masks, Path.Combine(o.OutDir, name));
@@ -150,8 +170,18 @@ public static class SparsifyRun
         return (result!.MeanNll, result.Tokens);
     }
 
-    private static TokenWindows Windows(Llama2cTokenizer tokenizer, string path) =>
-        new(TextCorpus.ReadDocuments(path).Select(d => (IReadOnlyList<int>)tokenizer.Encode(d, bos: true)));
+    private static TokenWindows Windows(Llama2cTokenizer tokenizer, string path, System.Text.RegularExpressions.Regex? filter) =>
+        new(Documents(path, filter).Select(d => (IReadOnlyList<int>)tokenizer.Encode(d, bos: true)));
+
+    /// <summary>The documents of <paramref name="path"/> that match <paramref name="filter"/> (all without one).</summary>
+    private static IReadOnlyList<string> Documents(string path, System.Text.RegularExpressions.Regex? filter)
+    {
+        var docs = TextCorpus.ReadDocuments(path);
+        if (filter is null) return docs;
+        var kept = docs.Where(d => filter.IsMatch(d)).ToList();
+        if (kept.Count == 0) throw new InputException($"{path}: no document matches the document filter '{filter}'");
+        return kept;
+    }
 
     private static (Dictionary<string, Tensor>, long) PruneWithProgress(LlamaForCausalLM model, OneShotMethod method,
         Tensor calibration, ProgressMode progress, string description)

@@ -40,6 +40,13 @@ public sealed class SparsifyCommandTests : IDisposable
         // The exported llama2.c file loads in eval-ppl's loader too: sizes checked by the verifier's sibling.
         Assert.True(File.Exists(Path.Combine(Path.GetDirectoryName(checkpoint)!, "model.bin")));
 
+        // The exported mask file as a prior applied as it is (the transfer path) gives back MaskLLM's model exactly.
+        var maskFile = Path.ChangeExtension(maskllm.GetProperty("checkpoint").GetString()!, ".mask24.safetensors");
+        var again = CliProcess.Run("sparsify", "--model", Model, "--method", "prior", "--prior", maskFile, "--out", Path.Combine(_root, "again"),
+            "--calib-samples", "4", "--calib-seq-len", "64", "--eval-docs", "40", "--threads", "1", "--progress", "none", "--json");
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        Assert.Equal(maskllm.GetProperty("ppl").GetDouble(), again.Json().GetProperty("methods").GetProperty("prior").GetProperty("ppl").GetDouble(), 9);
+
         // A dense checkpoint fails, naming the first tensor, row and group.
         var dense2 = Path.Combine(_root, "dense.safetensors");
         using (var content = Safetensors.Load(AssetPaths.RequireShared("models/hf/stories260K/model.safetensors")))
