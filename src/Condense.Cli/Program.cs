@@ -66,6 +66,8 @@ public static class Program
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(StudyCommand.Create());
+        root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(EvalPplCommand.Create());
         root.Subcommands.Add(SparsifyCommand.Create());
         root.Subcommands.Add(VerifySparsityCommand.Create());
         return root;

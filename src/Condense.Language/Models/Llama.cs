@@ -175,15 +175,21 @@ public sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
             past = cache.Length;
             (k, v) = cache.Append(k, v);                                        // (B, nkv, past + T, hd)
         }
-        k = RepeatKv(k, nHeads / nKvHeads);                                     // (B, nh, S, hd)
-        v = RepeatKv(v, nHeads / nKvHeads);                                     // (B, nh, S, hd)
+        int nRep = nHeads / nKvHeads;
         Tensor y;
-        if (past == 0)
-            y = functional.scaled_dot_product_attention(q, k, v, is_casual: true);   // (B, nh, T, hd)
-        else if (T == 1)
-            y = functional.scaled_dot_product_attention(q, k, v);                   // the newest token sees all
+        if (past > 0 && T == 1)
+        {
+            // One new token sees every cached position: its nRep query heads per kv head attend as nRep rows
+            // against that kv head, so the cache is read in place instead of being repeated per query head.
+            var grouped = q.view(B, nKvHeads, nRep, headDim);                         // (B, nkv, nRep, hd)
+            y = functional.scaled_dot_product_attention(grouped, k, v).view(B, nHeads, 1, headDim);
+        }
+        else if (past == 0)
+            y = functional.scaled_dot_product_attention(q, RepeatKv(k, nRep), RepeatKv(v, nRep), is_casual: true); // (B, nh, T, hd)
         else
         {
+            k = RepeatKv(k, nRep);                                              // (B, nh, S, hd)
+            v = RepeatKv(v, nRep);                                              // (B, nh, S, hd)
             // SDPA's is_causal aligns the mask top-left when T < S; query i sits at position past + i.
             var allowed = ones(T, past + T, ScalarType.Bool, x.device).tril(past);  // (T, S)
             y = functional.scaled_dot_product_attention(q, k, v, allowed);
@@ -305,6 +311,33 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
     /// <summary>The final RMSNorm.</summary>
     public LlamaRMSNorm Norm => norm;
 
+    // cos/sin for all MaxSeqLen positions, made once per device: per-call recomputation was a large share of a
+    // one-token decode step. Plain fields, not buffers, so the state dict holds weights only.
+    private (Tensor Cos, Tensor Sin)? ropeTable;
+
+    private (Tensor Cos, Tensor Sin) RopeTable(Device device)
+    {
+        if (ropeTable is { } table && table.Cos.device == device) return table;
+        ropeTable?.Cos.Dispose();
+        ropeTable?.Sin.Dispose();
+        var (cos, sin) = Rope.CosSin(0, config.MaxSeqLen, config.HeadDim, device, config.RopeLayout);
+        cos.DetachFromDisposeScope();
+        sin.DetachFromDisposeScope();
+        ropeTable = (cos, sin);
+        return (cos, sin);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && ropeTable is { } table)
+        {
+            table.Cos.Dispose();
+            table.Sin.Dispose();
+            ropeTable = null;
+        }
+        base.Dispose(disposing);
+    }
+
     public override Tensor forward(Tensor tokens) => Forward(tokens, null);
 
     /// <summary>
@@ -319,7 +352,9 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
         if (start + T > config.MaxSeqLen)
             throw new ArgumentException($"Sequence length {start + T} exceeds MaxSeqLen {config.MaxSeqLen}.");
         var x = embed_tokens.call(tokens);                              // (B, T, C)
-        var (cos, sin) = Rope.CosSin(start, T, config.HeadDim, x.device, config.RopeLayout); // (T, hd) each
+        var (cosAll, sinAll) = RopeTable(x.device);                     // (S, hd) each
+        var cos = cosAll.narrow(0, start, T);                           // (T, hd)
+        var sin = sinAll.narrow(0, start, T);                           // (T, hd)
         for (int i = 0; i < layers.Count; i++)
             x = layers[i].Forward(x, cos, sin, cache?.Layer(i));        // (B, T, C)
         cache?.Advance(T);
