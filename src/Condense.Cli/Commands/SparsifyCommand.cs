@@ -1,11 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using Condense.Core;
-using Condense.Core.IO;
+using Condense.Language;
 using Condense.Core.Runtime;
 using Condense.Language.Sparsity;
 using Spectre.Console;
-using TorchSharp;
 
 namespace Condense.Cli.Commands;
 
@@ -37,7 +36,7 @@ internal static class SparsifyCommand
         var lr = new Option<double>("--lr") { Description = "MaskLLM base learning rate (the gates use 10x).", DefaultValueFactory = _ => 5e-4 };
         var seed = new Option<long>("--seed") { Description = "Seed for calibration windows, gate init and Gumbel noise." };
         var filter = new Option<string?>("--doc-filter") { Description = "Keep only documents matching this .NET regex in all texts (a domain subset)." };
-        var threads = new Option<int>("--threads") { Description = "Torch intra-op threads (0: libtorch's default)." };
+        var threads = LanguageOptions.Threads();
         var cmd = new Command("sparsify", "2:4 sparsity (magnitude, Wanda, SparseGPT, MaskLLM) with a perplexity report and sparse exports.")
         {
             model, tokenizer, methods, outDir, calib, trainText, evalText, samples, calibLen, evalDocs, prior, filter, steps, batch, seqLen, lr, seed, threads, progress, json,
@@ -53,16 +52,16 @@ internal static class SparsifyCommand
             var tokPath = pr.GetValue(tokenizer) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, "tok512.bin");
             if (!File.Exists(tokPath)) throw new InputException($"{tokPath}: tokenizer file not found (give --tokenizer)");
             TorchRuntime.EnsureLoaded();
-            if (pr.GetValue(threads) > 0) torch.set_num_threads(pr.GetValue(threads));
+            LanguageOptions.ApplyThreads(pr.GetValue(threads));
             var options = new SparsifyOptions
             {
                 ModelPath = modelPath,
                 TokenizerPath = tokPath,
                 OutDir = pr.GetValue(outDir)!,
                 Methods = methodList,
-                CalibrationText = Existing(pr.GetValue(calib) ?? AssetPaths.RequireShared("data/tinystories/train_partA.txt")),
+                CalibrationText = Existing(LanguageModelFiles.Resolve(pr.GetValue(calib), LanguageModelFiles.DefaultCalibrationText)),
                 TrainText = pr.GetValue(trainText) is { } t ? Existing(t) : null,
-                EvalText = Existing(pr.GetValue(evalText) ?? AssetPaths.RequireShared("data/tinystories/valid_first794KB.txt")),
+                EvalText = Existing(LanguageModelFiles.Resolve(pr.GetValue(evalText), LanguageModelFiles.DefaultEvalText)),
                 CalibrationSamples = Positive(pr.GetValue(samples), "--calib-samples"),
                 CalibrationSeqLen = Positive(pr.GetValue(calibLen), "--calib-seq-len"),
                 EvalDocs = pr.GetValue(evalDocs),

@@ -35,7 +35,6 @@ public sealed class MaskLlmTrainingTests : IDisposable
     [Fact]
     public void Mask_loss_falls_over_a_few_steps_and_the_export_is_two_four()
     {
-        using var threads = SparsityFixtures.OneThread();
         using var scope = NewDisposeScope();
         using var model = SparsityFixtures.LoadStories260K();
         var text = SparsityFixtures.RealText();

@@ -12,7 +12,6 @@ public sealed class OneShotPrunerTests
     [InlineData(OneShotMethod.SparseGptNoUpdate)]
     public void Every_method_makes_every_decoder_linear_exactly_two_four(OneShotMethod method)
     {
-        using var threads = SparsityFixtures.OneThread();
         using var scope = NewDisposeScope();
         using var model = SparsityFixtures.LoadStories260K();
         var embedding = model.Model.EmbedTokens.weight!.clone();
@@ -45,7 +44,6 @@ public sealed class OneShotPrunerTests
     [Fact]
     public void SparseGpt_with_update_reconstructs_a_real_layer_better_than_without_and_than_magnitude()
     {
-        using var threads = SparsityFixtures.OneThread();
         using var scope = NewDisposeScope();
         using var model = SparsityFixtures.LoadStories260K();
         var linears = PrunableLinears.Of(model).Where(l => l.Layer == 1).ToList();

@@ -13,7 +13,6 @@ public sealed class SparseCheckpointTests : IDisposable
     [Fact]
     public void Export_round_trips_masks_and_the_verifier_catches_a_corrupted_group()
     {
-        using var threads = SparsityFixtures.OneThread();
         using var scope = NewDisposeScope();
         using var model = SparsityFixtures.LoadStories260K();
         var (masks, _) = OneShotPruner.Prune(model, OneShotMethod.Magnitude, null);
@@ -47,7 +46,6 @@ public sealed class SparseCheckpointTests : IDisposable
     [Fact]
     public void Verifier_catches_a_weight_the_mask_file_drops()
     {
-        using var threads = SparsityFixtures.OneThread();
         using var scope = NewDisposeScope();
         using var model = SparsityFixtures.LoadStories260K();
         var (masks, _) = OneShotPruner.Prune(model, OneShotMethod.Magnitude, null);

@@ -23,20 +23,4 @@ internal static class SparsityFixtures
 
     /// <summary>The first 100 stories of train_partA.txt, tokenized with tok512.</summary>
     public static TokenWindows RealText() => realText.Value;
-
-    /// <summary>
-    /// One torch thread until disposed: on a loaded 2-core machine libtorch's spinning worker threads make these
-    /// small ops several times slower than one thread.
-    /// </summary>
-    public static IDisposable OneThread()
-    {
-        int old = TorchSharp.torch.get_num_threads();
-        TorchSharp.torch.set_num_threads(1);
-        return new Restore(() => TorchSharp.torch.set_num_threads(old));
-    }
-
-    private sealed class Restore(Action restore) : IDisposable
-    {
-        public void Dispose() => restore();
-    }
 }
