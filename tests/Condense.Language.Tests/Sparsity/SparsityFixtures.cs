@@ -19,8 +19,8 @@ internal static class SparsityFixtures
 
     private static readonly Lazy<TokenWindows> realText = new(() => new TokenWindows(
         TextCorpus.ReadDocuments(AssetPaths.RequireShared("data/tinystories/train_partA.txt"))
-            .Take(100).Select(d => (IReadOnlyList<int>)SharedModels.Tok512.Encode(d, bos: true))));
+            .Take(40).Select(d => (IReadOnlyList<int>)SharedModels.Tok512.Encode(d, bos: true))));
 
-    /// <summary>The first 100 stories of train_partA.txt, tokenized with tok512.</summary>
+    /// <summary>The first 40 stories of train_partA.txt, tokenized with tok512.</summary>
     public static TokenWindows RealText() => realText.Value;
 }
