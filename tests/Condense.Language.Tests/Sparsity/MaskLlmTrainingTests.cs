@@ -36,10 +36,10 @@ public sealed class MaskLlmTrainingTests : IDisposable
     public void Mask_loss_falls_over_a_few_steps_and_the_export_is_two_four()
     {
         using var scope = NewDisposeScope();
-        using var model = SparsityFixtures.LoadStories260K();
+        using var model = SharedModels.LoadStories260K();
         var text = SparsityFixtures.RealText();
         var (prior, _) = OneShotPruner.Prune(model, OneShotMethod.Magnitude, null);
-        using var dense = SparsityFixtures.LoadStories260K();   // the trainer needs the dense weights back
+        using var dense = SharedModels.LoadStories260K();   // the trainer needs the dense weights back
         var result = MaskLlmTraining.Train(dense, text, prior, new MaskLlmOptions
         {
             RunDir = _dir, Steps = 16, BatchSize = 4, SeqLen = 64, LearningRate = 2e-3, Progress = ProgressMode.None,

@@ -13,7 +13,7 @@ public sealed class OneShotPrunerTests
     public void Every_method_makes_every_decoder_linear_exactly_two_four(OneShotMethod method)
     {
         using var scope = NewDisposeScope();
-        using var model = SparsityFixtures.LoadStories260K();
+        using var model = SharedModels.LoadStories260K();
         var embedding = model.Model.EmbedTokens.weight!.clone();
         var (masks, _) = OneShotPruner.Prune(model, method, SparsityFixtures.RandomTokens(4, 64, 0));
         var linears = PrunableLinears.Of(model);
@@ -45,7 +45,7 @@ public sealed class OneShotPrunerTests
     public void SparseGpt_with_update_reconstructs_a_real_layer_better_than_without_and_than_magnitude()
     {
         using var scope = NewDisposeScope();
-        using var model = SparsityFixtures.LoadStories260K();
+        using var model = SharedModels.LoadStories260K();
         var linears = PrunableLinears.Of(model).Where(l => l.Layer == 1).ToList();
         var (hessians, tokens) = InputHessians.Collect(model, linears, SparsityFixtures.RandomTokens(8, 64, 1));
         Assert.Equal(8 * 64, tokens);

@@ -14,7 +14,7 @@ public sealed class SparseCheckpointTests : IDisposable
     public void Export_round_trips_masks_and_the_verifier_catches_a_corrupted_group()
     {
         using var scope = NewDisposeScope();
-        using var model = SparsityFixtures.LoadStories260K();
+        using var model = SharedModels.LoadStories260K();
         var (masks, _) = OneShotPruner.Prune(model, OneShotMethod.Magnitude, null);
         var path = Path.Combine(_dir, "model.safetensors");
         SparseCheckpoint.Save(path, model.state_dict(), masks);
@@ -47,7 +47,7 @@ public sealed class SparseCheckpointTests : IDisposable
     public void Verifier_catches_a_weight_the_mask_file_drops()
     {
         using var scope = NewDisposeScope();
-        using var model = SparsityFixtures.LoadStories260K();
+        using var model = SharedModels.LoadStories260K();
         var (masks, _) = OneShotPruner.Prune(model, OneShotMethod.Magnitude, null);
         // Still 2:4, but not the mask that the mask file claims: shift layer 0's q_proj mask of row 0, group 0.
         var q = masks["model.layers.0.self_attn.q_proj"];

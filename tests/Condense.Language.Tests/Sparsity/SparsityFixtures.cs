@@ -1,16 +1,13 @@
 using Condense.Core.Data;
 using Condense.Core.IO;
-using Condense.Language.Models;
 using Condense.Language.Sparsity;
 using static TorchSharp.torch;
 
 namespace Condense.Language.Tests.Sparsity;
 
-/// <summary>The real stories260K model, real TinyStories text and random calibration tokens.</summary>
+/// <summary>Real TinyStories text and random calibration tokens for the sparsity tests.</summary>
 internal static class SparsityFixtures
 {
-    public static LlamaForCausalLM LoadStories260K() => SharedModels.LoadStories260K();
-
     public static Tensor RandomTokens(int batch, int length, long seed)
     {
         var g = new TorchSharp.torch.Generator((ulong)seed);
