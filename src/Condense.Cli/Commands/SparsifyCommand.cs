@@ -30,7 +30,7 @@ internal static class SparsifyCommand
         var calibLen = new Option<int>("--calib-seq-len") { Description = "Tokens per calibration window (at most the model's length).", DefaultValueFactory = _ => 256 };
         var evalDocs = new Option<int>("--eval-docs") { Description = "Evaluate on the first N documents (0: all)." };
         var prior = new Option<string>("--prior") { Description = "MaskLLM prior: a one-shot method or a *.mask24.safetensors file (transfer).", DefaultValueFactory = _ => "sparsegpt-noupdate" };
-        var steps = new Option<long>("--steps") { Description = "MaskLLM steps.", DefaultValueFactory = _ => 300 };
+        var steps = new Option<long>("--steps") { Description = "MaskLLM steps.", DefaultValueFactory = _ => 200 };
         var batch = new Option<int>("--batch-size") { Description = "MaskLLM windows per step.", DefaultValueFactory = _ => 8 };
         var seqLen = new Option<int>("--seq-len") { Description = "MaskLLM tokens per window (at most the model's length).", DefaultValueFactory = _ => 256 };
         var lr = new Option<double>("--lr") { Description = "MaskLLM base learning rate (the gates use 10x).", DefaultValueFactory = _ => 5e-4 };

@@ -22,7 +22,7 @@ namespace Condense.Language.Sparsity;
 public sealed record MaskLlmOptions
 {
     public required string RunDir { get; init; }
-    public long Steps { get; init; } = 300;
+    public long Steps { get; init; } = 200;
     public int BatchSize { get; init; } = 8;
     public int SeqLen { get; init; } = 256;
     /// <summary>Base learning rate; the gates use <see cref="LrMult"/> times it.</summary>
