@@ -39,6 +39,8 @@ public sealed record MaskLlmOptions
     public long CheckpointEvery { get; init; } = 100;
     public bool Resume { get; init; } = true;
     public ProgressMode Progress { get; init; } = ProgressMode.Auto;
+    /// <summary>Called with each step's 0-based index just before the step runs (e.g. to cancel a run at a known step).</summary>
+    public Action<long>? BeforeStep { get; init; }
     /// <summary>Write TensorBoard events and loss plots into the run folder.</summary>
     public bool Plots { get; init; } = true;
 
@@ -100,7 +102,10 @@ public static class MaskLlmTraining
         IEnumerable<MaskLlmBatch> BatchesFrom(long step)
         {
             for (long s = step; s < options.Steps; s++)
+            {
+                options.BeforeStep?.Invoke(s);
                 yield return new MaskLlmBatch(s, text.Sample(options.BatchSize, options.SeqLen + 1, options.Seed, s * options.BatchSize));
+            }
         }
 
         LossOutput Loss(MaskLlmBatch batch)

@@ -50,4 +50,44 @@ public sealed class MaskLlmTrainingTests : IDisposable
         Assert.True(last < first - 0.05, $"LM loss {first:F3} -> {last:F3}");
         foreach (var l in PrunableLinears.Of(dense)) Assert.Null(TwoFour.FirstViolation(l.Weight));
     }
+
+    [Fact]
+    public void A_run_cancelled_mid_way_resumes_to_exactly_the_masks_of_an_uninterrupted_run()
+    {
+        using var scope = NewDisposeScope();
+        var text = SparsityFixtures.RealText();
+        MaskLlmOptions Options(string dir) => new()
+        {
+            RunDir = dir, Steps = 8, BatchSize = 2, SeqLen = 32, LearningRate = 2e-3, Progress = ProgressMode.None,
+            CheckpointEvery = 0, Plots = false, Seed = 5,
+        };
+        Dictionary<string, Tensor> Prior()
+        {
+            using var pruned = SharedModels.LoadStories260K();
+            return OneShotPruner.Prune(pruned, OneShotMethod.Magnitude, null).Masks;
+        }
+        Dictionary<string, Tensor> Run(MaskLlmOptions o, out long resumedFrom)
+        {
+            using var model = SharedModels.LoadStories260K();
+            var prior = Prior();
+            var r = MaskLlmTraining.Train(model, text, prior, o);
+            resumedFrom = r.ResumedFromStep;
+            return r.Masks;
+        }
+
+        var whole = Run(Options(Path.Combine(_dir, "whole")), out _);
+        var split = Path.Combine(_dir, "split");
+        using var cts = new CancellationTokenSource();
+        using (var model = SharedModels.LoadStories260K())
+        {
+            var prior = Prior();
+            Assert.Throws<OperationCanceledException>(() => MaskLlmTraining.Train(model, text, prior,
+                Options(split) with { BeforeStep = s => { if (s == 3) cts.Cancel(); } }, cts.Token));
+        }
+        var resumed = Run(Options(split), out long from);
+        Assert.Equal(4, from);
+        foreach (var (name, mask) in whole) Assert.True(resumed[name].eq(mask).all().item<bool>(), name);
+        var prior0 = Prior();
+        Assert.True(whole.Sum(kv => (kv.Value != prior0[kv.Key]).sum().item<long>()) > 100);    // training moved masks
+    }
 }
