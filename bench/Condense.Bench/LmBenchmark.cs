@@ -139,6 +139,7 @@ public static class LmBenchmark
             nll = nn.functional.cross_entropy(logits.narrow(1, 0, seq - 1).reshape(-1, model.Config.VocabSize),
                 tokens.narrow(1, 1, seq - 1).reshape(-1)).item<float>();
         }
+        LlamaGenerator.Generate(model, [1], Math.Min(8, gen), new SamplingOptions(Temperature: 0));   // untimed warmup (JIT)
         var result = LlamaGenerator.Generate(model, [1], gen, new SamplingOptions(Temperature: 0));
         GC.Collect();
         return new LmMeasurement((double)options.Batch * seq * options.Steps / (stepMs.Sum() / 1000), nll,
@@ -184,7 +185,7 @@ public static class LmBenchmark
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"- **forward**: logits of a training-shaped batch ({o.Batch} x seq {o.Seq}, or the model's sequence length if shorter) of a fixed token grid; tokens/s over {o.Steps} timed passes after {o.Warmup} warmup."));
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"- **decode**: greedy generation from BOS with a KV cache, batch 1, {o.GenTokens} tokens; tokens/s of the one-token steps after the first."));
+            $"- **decode**: greedy generation from BOS with a KV cache, batch 1, {o.GenTokens} tokens; tokens/s of the one-token steps after the first, after an untimed 8-token warmup generation."));
         sb.AppendLine();
         sb.AppendLine("Condense runs in process (`LlamaForCausalLM`, `LlamaGenerator`); PyTorch runs `bench/peers/pytorch_llama_bench.py`");
         sb.AppendLine("(the same architecture written out in torch, preallocated KV cache, RoPE table made once) as a subprocess right");

@@ -68,6 +68,8 @@ public static class Program
         root.Subcommands.Add(StudyCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(EvalPplCommand.Create());
+        root.Subcommands.Add(SparsifyCommand.Create());
+        root.Subcommands.Add(VerifySparsityCommand.Create());
         root.Subcommands.Add(PruneDepthCommand.Create());
         return root;
     }

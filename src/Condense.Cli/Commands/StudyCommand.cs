@@ -16,8 +16,9 @@ internal static class StudyCommand
 {
     public static Command Create()
     {
-        var study = new Command("study", "Measurement studies: phi-s, token-compression, mode-switch.");
+        var study = new Command("study", "Measurement studies: phi-s, token-compression, mode-switch, mosaic.");
         study.Subcommands.Add(PhiS());
+        study.Subcommands.Add(MosaicCommand());
         study.Subcommands.Add(TokenCompression());
         study.Subcommands.Add(ModeSwitch());
         return study;
@@ -142,6 +143,50 @@ internal static class StudyCommand
                 File.Copy(plot, Path.Combine(dir, "phi-s-ranks.png"), overwrite: true);
                 var command = "./condense study phi-s " + string.Join(' ', Environment.GetCommandLineArgs().Skip(3));
                 MarkdownSection.Write(path, "phi-s-table", $"```\n{command}\n```\n\n{table}\n\n![average rank per arm](phi-s-ranks.png)");
+            }
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+    /// <summary>
+    /// RADIOv2.5's mosaic augmentation measured: teacher cost per student image with and without k×k mosaic, tile
+    /// features vs the teacher on each image alone, and the fidelity/kNN a student distilled from each reaches.
+    /// </summary>
+    private static Command MosaicCommand()
+    {
+        var json = CommonOptions.Json();
+        var canvas = new Option<int>("--canvas") { Description = "The high-resolution teacher's canvas (px).", DefaultValueFactory = _ => 256 };
+        var tiles = new Option<string>("--tiles") { Description = "Comma-separated tiles per side (1 = no mosaic).", DefaultValueFactory = _ => "1,2,4" };
+        var seeds = new Option<int>("--seeds") { Description = "Seeds per arm.", DefaultValueFactory = _ => 3 };
+        var set = new Option<string[]>("--set") { Description = "Override a recipe key for every run (repeatable)." };
+        var runDir = new Option<string>("--run-dir") { Description = "Where the runs go (resumable).", DefaultValueFactory = _ => Path.Combine("runs", "study-mosaic") };
+        var doc = new Option<string?>("--doc") { Description = "Write the tables, the plot and the command into this Markdown file." };
+        var progress = CommonOptions.Progress();
+        var cmd = new Command("mosaic", "Teacher cost per sample and student fidelity with and without k x k mosaic (RADIOv2.5).")
+        {
+            canvas, tiles, seeds, set, runDir, doc, progress, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var list = new List<int>();
+            foreach (var part in pr.GetValue(tiles)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                list.Add(int.TryParse(part, out var k) && k > 0 ? k : throw new Condense.Core.InputException($"--tiles: '{part}' is not a positive integer"));
+            int c = pr.GetValue(canvas);
+            if (c <= 0) throw new Condense.Core.InputException($"--canvas {c}: must be positive");
+            var result = Condense.Vision.Distillation.MosaicStudy.Run(pr.GetValue(runDir)!, c, list, pr.GetValue(seeds), pr.GetValue(set) ?? [],
+                pr.GetValue(progress), line => Console.Error.WriteLine(line));
+            var tables = Condense.Vision.Distillation.MosaicStudy.ToMarkdown(result);
+            var plot = Path.Combine(pr.GetValue(runDir)!, "mosaic-cost.png");
+            Condense.Vision.Distillation.MosaicStudy.Plot(plot, result);
+            output.Result(new { plot = Path.GetFullPath(plot), canvas = result.Canvas, cost = result.Cost, arms = result.Arms });
+            if (!output.Json) output.Human.WriteLine(tables);
+            if (pr.GetValue(doc) is string path)
+            {
+                var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+                File.Copy(plot, Path.Combine(dir, "mosaic-cost.png"), overwrite: true);
+                var command = "./condense study mosaic " + string.Join(' ', Environment.GetCommandLineArgs().Skip(3));
+                MarkdownSection.Write(path, "mosaic-tables", $"```\n{command}\n```\n\n{tables}\n\n![teacher cost per image](mosaic-cost.png)");
             }
             return ExitCodes.Ok;
         });

@@ -122,6 +122,21 @@ public static class HfLlamaCheckpoint
         var config = ReadConfig(dir);
         var files = WeightFiles(dir);
         var model = new LlamaForCausalLM(config);
+        try
+        {
+            LoadWeights(model, files, dir);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return model;
+    }
+
+    private static void LoadWeights(LlamaForCausalLM model, List<(string File, HashSet<string>? Names)> files, string dir)
+    {
+        var config = model.Config;
         model.eval();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -146,7 +161,6 @@ public static class HfLlamaCheckpoint
         var missing = targets.Keys.Where(k => !seen.Contains(k)).ToList();
         if (missing.Count > 0)
             throw new InputException($"{dir}: {missing.Count} tensors missing from the weights ({string.Join(", ", missing.Take(3))}{(missing.Count > 3 ? ", ..." : "")})");
-        return model;
     }
 
     /// <summary>

@@ -175,15 +175,21 @@ public sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
             past = cache.Length;
             (k, v) = cache.Append(k, v);                                        // (B, nkv, past + T, hd)
         }
-        k = RepeatKv(k, nHeads / nKvHeads);                                     // (B, nh, S, hd)
-        v = RepeatKv(v, nHeads / nKvHeads);                                     // (B, nh, S, hd)
+        int nRep = nHeads / nKvHeads;
         Tensor y;
-        if (past == 0)
-            y = functional.scaled_dot_product_attention(q, k, v, is_casual: true);   // (B, nh, T, hd)
-        else if (T == 1)
-            y = functional.scaled_dot_product_attention(q, k, v);                   // the newest token sees all
+        if (past > 0 && T == 1)
+        {
+            // One new token sees every cached position: its nRep query heads per kv head attend as nRep rows
+            // against that kv head, so the cache is read in place instead of being repeated per query head.
+            var grouped = q.view(B, nKvHeads, nRep, headDim);                         // (B, nkv, nRep, hd)
+            y = functional.scaled_dot_product_attention(grouped, k, v).view(B, nHeads, 1, headDim);
+        }
+        else if (past == 0)
+            y = functional.scaled_dot_product_attention(q, RepeatKv(k, nRep), RepeatKv(v, nRep), is_casual: true); // (B, nh, T, hd)
         else
         {
+            k = RepeatKv(k, nRep);                                              // (B, nh, S, hd)
+            v = RepeatKv(v, nRep);                                              // (B, nh, S, hd)
             // SDPA's is_causal aligns the mask top-left when T < S; query i sits at position past + i.
             var allowed = ones(T, past + T, ScalarType.Bool, x.device).tril(past);  // (T, S)
             y = functional.scaled_dot_product_attention(q, k, v, allowed);

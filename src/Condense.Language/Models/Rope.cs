@@ -38,6 +38,13 @@ public static class Rope
         return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
     }
 
+    /// <summary>cos and sin (length, hd) for positions [start, start + length) of a model with <paramref name="config"/>.</summary>
+    public static (Tensor Cos, Tensor Sin) CosSin(LlamaConfig config, long start, long length, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return CosSin(start, length, config.HeadDim, device, config.RopeLayout);
+    }
+
     /// <summary>x * cos + rotate(x) * sin, where x is (B, nh, T, hd) and cos/sin are (T, hd) from <see cref="CosSin"/>.</summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin, RopeLayout layout = RopeLayout.RotateHalf)
     {

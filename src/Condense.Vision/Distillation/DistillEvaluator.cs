@@ -122,10 +122,10 @@ internal static class DistillEvaluator
         return rows;
     }
 
-    private sealed record StudentEmbeddings(Tensor Backbone, Dictionary<string, TeacherOutput> Adaptors);
+    internal sealed record StudentEmbeddings(Tensor Backbone, Dictionary<string, TeacherOutput> Adaptors);
 
     /// <summary>Student outputs over a whole split, in chunks (eval mode: CPE top-left window, no dropout).</summary>
-    private static StudentEmbeddings Embed(RadioDistillModel model, LabelledImages set, int resolution, bool keepFeatures)
+    internal static StudentEmbeddings Embed(RadioDistillModel model, LabelledImages set, int resolution, bool keepFeatures)
     {
         var backbone = new List<Tensor>();
         var summaries = new Dictionary<string, List<Tensor>>();
@@ -147,7 +147,7 @@ internal static class DistillEvaluator
         return new StudentEmbeddings(torch.cat(backbone, 0), adaptors);
     }
 
-    private static TeacherOutput Targets(TeacherTargets targets, int count)
+    internal static TeacherOutput Targets(TeacherTargets targets, int count)
     {
         var summaries = new List<Tensor>();
         var features = new List<Tensor>();

@@ -141,7 +141,7 @@ public static class Distiller
         }
     }
 
-    private static (RadioDistillModel Model, DistillSession Session, DistillData Data, DistillRecipe Recipe, string Path) Load(string checkpoint, ProgressMode progress)
+    internal static (RadioDistillModel Model, DistillSession Session, DistillData Data, DistillRecipe Recipe, string Path) Load(string checkpoint, ProgressMode progress)
     {
         TorchRuntime.EnsureLoaded();
         var path = Directory.Exists(checkpoint) ? Path.Combine(checkpoint, "model.safetensors") : checkpoint;
@@ -205,9 +205,7 @@ internal sealed class DistillSession : IDisposable
                 var teacher = TeacherRegistry.Create(new TeacherSpec(t.Name, t.Kind, t.InputSize, t.Options));
                 teachers.Add(t.Mosaic > 1 ? new MosaicTeacher(teacher, t.Mosaic) : teacher);
             }
-            string? cacheRoot = recipe.Train.Cache
-                ? (recipe.Train.CacheDir.Length > 0 ? recipe.Train.CacheDir : Path.Combine(AssetPaths.RepositoryRoot() ?? ".", "artifacts", "teacher-cache"))
-                : null;
+            string? cacheRoot = CacheRoot(recipe);
             foreach (var teacher in teachers)
             {
                 train.Add(new TeacherTargets(teacher, data.Train, data.TrainKey, cacheRoot));
@@ -252,6 +250,11 @@ internal sealed class DistillSession : IDisposable
             throw;
         }
     }
+
+    /// <summary>The teacher cache folder of a recipe, or null when the recipe runs teachers online.</summary>
+    public static string? CacheRoot(DistillRecipe recipe) => recipe.Train.Cache
+        ? (recipe.Train.CacheDir.Length > 0 ? recipe.Train.CacheDir : Path.Combine(AssetPaths.RepositoryRoot() ?? ".", "artifacts", "teacher-cache"))
+        : null;
 
     public RadioDistillModel CreateModel(DistillRecipe recipe)
     {

@@ -7,9 +7,6 @@ namespace Condense.Language.Tests.DepthPruning;
 
 public sealed class NetworkGameTests
 {
-    // Tiny models on a shared 2-core machine: one libtorch thread avoids spin-waiting between ops.
-    public NetworkGameTests() => set_num_threads(1);
-
     private static readonly LlamaConfig Micro = new(Dim: 16, HiddenDim: 24, NLayers: 3, NHeads: 4, NKvHeads: 2,
         VocabSize: 40, MaxSeqLen: 32);
 

@@ -9,9 +9,6 @@ namespace Condense.Language.Tests.DepthPruning;
 
 public sealed class RecoveryAndCheckpointTests : IDisposable
 {
-    // Tiny models on a shared 2-core machine: one libtorch thread avoids spin-waiting between ops.
-    public RecoveryAndCheckpointTests() => set_num_threads(1);
-
     private readonly string dir = Path.Combine(Path.GetTempPath(), $"condense-depth-{Guid.NewGuid():N}");
 
     public void Dispose()

@@ -7,9 +7,6 @@ namespace Condense.Language.Tests.DepthPruning;
 /// <summary>Depth pruning on the real stories260K with a few calibration tokens (fast on CPU).</summary>
 public sealed class Stories260KDepthTests
 {
-    // Tiny models on a shared 2-core machine: one libtorch thread avoids spin-waiting between ops.
-    public Stories260KDepthTests() => set_num_threads(1);
-
     internal static CalibrationSet Calibration(int sequences, int length)
     {
         var (ids, labels) = TokenStream.FromFile(AssetPaths.RequireShared("data/tinystories/train_partA.txt"),

@@ -183,4 +183,21 @@ public sealed class LlamaTests
         Assert.Throws<ArgumentException>(() => (Micro with { NKvHeads = 3 }).Validate());
         Assert.Throws<ArgumentException>(() => (Micro with { Dim = 30 }).Validate());
     }
+
+    [Fact]
+    public void Layers_called_one_by_one_with_public_rope_give_the_model_output()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(12);
+        var config = Micro with { NKvHeads = 2, RopeLayout = RopeLayout.Interleaved };
+        using var model = new LlamaForCausalLM(config);
+        using var noGrad = no_grad();
+        var tokens = randint(0, 50, [2, 9], dtype: int64);
+        // What layer-wise calibration does: embed, run each layer with the config's RoPE, norm, project.
+        var (cos, sin) = Rope.CosSin(config, 0, 9, CPU);
+        var x = model.Model.EmbedTokens.call(tokens);
+        foreach (var layer in model.Model.Layers) x = layer.call(x, cos, sin);
+        var logits = model.Logits(model.Model.Norm.call(x));
+        Assert.True(logits.allclose(model.call(tokens), rtol: 0, atol: 1e-6));
+    }
 }

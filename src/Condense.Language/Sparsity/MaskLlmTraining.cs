@@ -1,0 +1,164 @@
+// MaskLLM mask-only training (NVlabs/MaskLLM `--mask-only`): the model's weights W stay frozen, only the gates
+// learn. Each step samples soft masks M̃ with the linear schedules τ 4 → 0.05 and κ 1e2 → 5e2, runs the model
+// with weights W ⊙ M̃, and minimises L = L_LM − λ_t Σ ‖W ⊙ M̃‖² with λ_t = λ (1 − t/T) (the regulariser rewards
+// masks that keep large weights; W is detached so it only moves the gates). The gates' learning rate is 10x the
+// base rate (`--lr-mult 10`); Adam β (0.9, 0.95), eps 1e-5, weight decay 0.1 (which the reference applies to the
+// gates too), clip 1.0, cosine to a tenth of the peak with no warmup.
+//
+// How the gradient reaches the gates without changing the model's code: the masked weights W ⊙ M̃ are written
+// into the Linear's own (grad-requiring) weight, the LM loss is back-propagated to that weight (G = ∂L/∂W_eff),
+// and then the chain rule ∂L/∂M̃ = G ⊙ W is applied by back-propagating the surrogate Σ M̃ ⊙ (G ⊙ W) through the
+// tiny gate graph. That is the exact gradient of L_LM w.r.t. the gates, with no extra model forward.
+//
+// Deviations (scale): the paper trains LLaMA-2 7B for 2,000 steps × 256 × 4096 tokens on C4; here the budget is
+// steps × batch × seq on TinyStories text (reported by the caller). The base LR is a parameter, since the
+// reference's 5e-5 is tuned for 2,000 steps of 1M tokens.
+using Condense.Core.Training;
+using static TorchSharp.torch;
+
+namespace Condense.Language.Sparsity;
+
+/// <summary>Settings of a MaskLLM run. Defaults are the released LLaMA-2 scripts' where they apply.</summary>
+public sealed record MaskLlmOptions
+{
+    public required string RunDir { get; init; }
+    public long Steps { get; init; } = 200;
+    public int BatchSize { get; init; } = 8;
+    public int SeqLen { get; init; } = 256;
+    /// <summary>Base learning rate; the gates use <see cref="LrMult"/> times it.</summary>
+    public double LearningRate { get; init; } = 5e-4;
+    public double LrMult { get; init; } = 10;
+    public double WeightDecay { get; init; } = 0.1;
+    public double TauStart { get; init; } = 4;
+    public double TauEnd { get; init; } = 0.05;
+    public double ScaleStart { get; init; } = 1e2;
+    public double ScaleEnd { get; init; } = 5e2;
+    public double PriorStrength { get; init; } = 3;
+    public double WeightReg { get; init; } = 1e-5;
+    public long Seed { get; init; }
+    public long CheckpointEvery { get; init; } = 100;
+    public bool Resume { get; init; } = true;
+    public ProgressMode Progress { get; init; } = ProgressMode.Auto;
+    /// <summary>Called with each step's 0-based index just before the step runs (e.g. to cancel a run at a known step).</summary>
+    public Action<long>? BeforeStep { get; init; }
+    /// <summary>Write TensorBoard events and loss plots into the run folder.</summary>
+    public bool Plots { get; init; } = true;
+
+    /// <summary>Linear interpolation from <paramref name="start"/> to <paramref name="end"/> at step <paramref name="step"/> of <see cref="Steps"/>.</summary>
+    public double Linear(double start, double end, long step) => start + (end - start) * step / Math.Max(1, Steps);
+}
+
+/// <summary>What a MaskLLM run did.</summary>
+public sealed record MaskLlmResult(Dictionary<string, Tensor> Masks, long Steps, long TokensSeen, double FinalLmLoss,
+    IReadOnlyList<double> Losses, double ElapsedSeconds, long ResumedFromStep);
+
+/// <summary>One training batch: its step (0-based) and (B, T + 1) tokens.</summary>
+public sealed record MaskLlmBatch(long Step, Tensor Tokens) : IDisposable
+{
+    public void Dispose() => Tokens.Dispose();
+}
+
+/// <summary>Learns 2:4 masks for a LLaMA model's decoder linears with frozen weights.</summary>
+public static class MaskLlmTraining
+{
+    /// <summary>
+    /// Trains gates for every pruned linear of <paramref name="model"/>, starting from <paramref name="priorMasks"/>
+    /// (weight-shaped 0/1 masks, e.g. SparseGPT without update), on windows of <paramref name="text"/>. On return
+    /// the model's pruned weights are the original weights under the hard (argmax) masks.
+    /// </summary>
+    public static MaskLlmResult Train(nn.Module<Tensor, Tensor> model, TokenWindows text,
+        IReadOnlyDictionary<string, Tensor> priorMasks, MaskLlmOptions options, CancellationToken cancellation = default)
+    {
+        var linears = PrunableLinears.Of(model);
+        var frozen = linears.ToDictionary(l => l.Name, l => l.Weight.detach().clone()); // W, (out, in)
+        foreach (var p in model.parameters()) p.requires_grad = false;
+        foreach (var l in linears) l.Weight.requires_grad = true;  // receives ∂L/∂(W ⊙ M̃), never stepped
+
+        Determinism.Seed(options.Seed);
+        using var gates = new MaskGates(linears.Select(l => (l.Name, l.Weight.shape)).ToList());
+        gates.InjectPrior(priorMasks, options.PriorStrength);
+
+        var trainer = new Trainer(gates, new TrainerOptions
+        {
+            RunDir = options.RunDir,
+            MaxSteps = options.Steps,
+            Seed = options.Seed,
+            LearningRate = options.LearningRate * options.LrMult,
+            MinLearningRate = options.LearningRate * options.LrMult * 0.1,
+            WeightDecay = options.WeightDecay,
+            Beta1 = 0.9,
+            Beta2 = 0.95,
+            Eps = 1e-5,
+            GradClip = 1.0,
+            CheckpointEvery = options.CheckpointEvery,
+            Resume = options.Resume,
+            Progress = options.Progress,
+            Plots = options.Plots,
+            TensorBoard = options.Plots,
+            Description = "maskllm",
+            LogEvery = Math.Max(1, options.Steps / 20),
+        });
+
+        IEnumerable<MaskLlmBatch> BatchesFrom(long step)
+        {
+            for (long s = step; s < options.Steps; s++)
+            {
+                options.BeforeStep?.Invoke(s);
+                yield return new MaskLlmBatch(s, text.Sample(options.BatchSize, options.SeqLen + 1, options.Seed, s * options.BatchSize));
+            }
+        }
+
+        LossOutput Loss(MaskLlmBatch batch)
+        {
+            double tau = options.Linear(options.TauStart, options.TauEnd, batch.Step);
+            double scale = options.Linear(options.ScaleStart, options.ScaleEnd, batch.Step);
+            double lambda = options.Linear(options.WeightReg, 0, batch.Step);
+            var soft = gates.SoftMasks(scale, tau);                                      // (out, in) each, graph to gates
+            using (no_grad())
+            {
+                foreach (var l in linears)
+                {
+                    l.Weight.copy_(frozen[l.Name] * soft[l.Name]);
+                    l.Weight.grad?.zero_();
+                }
+            }
+            long T = batch.Tokens.shape[1] - 1;
+            var logits = model.call(batch.Tokens.narrow(1, 0, T));                       // (B, T, V)
+            var lm = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), batch.Tokens.narrow(1, 1, T).reshape(-1));
+            lm.backward();
+            Tensor surrogate = zeros(1), reg = zeros(1);
+            foreach (var l in linears)
+            {
+                var w = frozen[l.Name];
+                surrogate = surrogate + (soft[l.Name] * (l.Weight.grad! * w)).sum();    // ∂L/∂M̃ = G ⊙ W
+                reg = reg + (w * soft[l.Name]).pow(2).sum();
+            }
+            var objective = surrogate - lambda * reg;
+            // Gradient of the objective, value of the true loss L_LM − λ_t R (what the logs should show).
+            var loss = objective - objective.detach() + (lm.detach() - lambda * reg.detach());
+            return new LossOutput(loss.squeeze(), new Dictionary<string, Tensor>
+            {
+                ["lm_loss"] = lm.detach(), ["weight_reg"] = reg.detach().squeeze(), ["tau"] = tensor((float)tau), ["scale"] = tensor((float)scale),
+            });
+        }
+
+        TrainResult result;
+        try
+        {
+            result = trainer.Fit(BatchesFrom, Loss, b => (int)b.Tokens.shape[0] * options.SeqLen, cancellation);
+        }
+        finally
+        {
+            foreach (var l in linears) l.Weight.requires_grad = false;
+        }
+
+        var masks = gates.HardMasks();
+        using (no_grad())
+            foreach (var l in linears) l.Weight.copy_(frozen[l.Name] * masks[l.Name]);
+        foreach (var w in frozen.Values) w.Dispose();
+        var lmLosses = MetricsLog.Read(System.IO.Path.Combine(options.RunDir, "metrics.jsonl"))
+            .Select(r => r.GetValueOrDefault("lm_loss", double.NaN)).ToList();
+        return new MaskLlmResult(masks, result.Steps, result.Steps * options.BatchSize * (long)options.SeqLen,
+            lmLosses.LastOrDefault(double.NaN), lmLosses, result.ElapsedSeconds, result.ResumedFromStep);
+    }
+}

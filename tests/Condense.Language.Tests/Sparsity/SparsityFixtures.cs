@@ -1,0 +1,23 @@
+using Condense.Core.Data;
+using Condense.Core.IO;
+using Condense.Language.Sparsity;
+using static TorchSharp.torch;
+
+namespace Condense.Language.Tests.Sparsity;
+
+/// <summary>Real TinyStories text and random calibration tokens for the sparsity tests.</summary>
+internal static class SparsityFixtures
+{
+    public static Tensor RandomTokens(int batch, int length, long seed)
+    {
+        var g = new TorchSharp.torch.Generator((ulong)seed);
+        return randint(3, 512, [batch, length], dtype: int64, generator: g);
+    }
+
+    private static readonly Lazy<TokenWindows> realText = new(() => new TokenWindows(
+        TextCorpus.ReadDocuments(AssetPaths.RequireShared("data/tinystories/train_partA.txt"))
+            .Take(40).Select(d => (IReadOnlyList<int>)SharedModels.Tok512.Encode(d, bos: true))));
+
+    /// <summary>The first 40 stories of train_partA.txt, tokenized with tok512.</summary>
+    public static TokenWindows RealText() => realText.Value;
+}
