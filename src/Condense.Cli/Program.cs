@@ -71,6 +71,7 @@ public static class Program
         root.Subcommands.Add(SparsifyCommand.Create());
         root.Subcommands.Add(VerifySparsityCommand.Create());
         root.Subcommands.Add(PruneDepthCommand.Create());
+        root.Subcommands.Add(ModelsCommand.Create());
         return root;
     }
 }

@@ -14,8 +14,9 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var bench = new Command("bench", "Benchmarks (not run in CI): distill.");
+        var bench = new Command("bench", "Benchmarks (not run in CI): distill, backbones.");
         bench.Subcommands.Add(Distill());
+        bench.Subcommands.Add(Backbones());
         return bench;
     }
 
@@ -75,6 +76,84 @@ internal static class BenchCommand
                     .Table(cost);
                 MarkdownSection.Write(docPath, "distill-throughput", section.ToString());
             }
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    private static Command Backbones()
+    {
+        var json = CommonOptions.Json();
+        var models = new Option<string>("--models") { Description = "Comma-separated registry names (see `condense models`).", DefaultValueFactory = _ => "vit_small,fastervit_0,eradio_xt" };
+        var resolutions = new Option<string>("--resolutions") { Description = "Comma-separated square input sides.", DefaultValueFactory = _ => "224,512,1024" };
+        var maxBatch = new Option<int>("--max-batch") { Description = "Large batch at 224 px; higher resolutions keep its pixel budget.", DefaultValueFactory = _ => 32 };
+        var seconds = new Option<double>("--seconds") { Description = "Timed seconds per measurement (at least 2 calls).", DefaultValueFactory = _ => 3 };
+        var threads = new Option<int?>("--threads") { Description = "Torch intra-op threads (default: torch's)." };
+        var noTrain = new Option<bool>("--no-train") { Description = "Skip the training-step measurements." };
+        var doc = new Option<string?>("--doc") { Description = "Write the table into this Markdown file (e.g. docs/benchmarks.md) and the plot beside it (results/backbones-throughput.png)." };
+        var cmd = new Command("backbones", "Throughput and peak memory of ViT, FasterViT and E-RADIO vs resolution (inference batch 1 and large, training step).")
+        {
+            models, resolutions, maxBatch, seconds, threads, noTrain, doc, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var names = pr.GetValue(models)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            foreach (var n in names) Condense.Vision.Models.ModelRegistry.Info(n);   // unknown names fail before any work
+            var sides = pr.GetValue(resolutions)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(v => int.TryParse(v, CultureInfo.InvariantCulture, out int r) && r >= 32 ? r
+                    : throw new Condense.Core.InputException($"--resolutions: '{v}' is not a side of at least 32 px")).ToList();
+            if (pr.GetValue(maxBatch) < 1) throw new Condense.Core.InputException($"--max-batch = {pr.GetValue(maxBatch)}: must be at least 1");
+            Condense.Core.Runtime.TorchRuntime.EnsureLoaded();
+            if (pr.GetValue(threads) is int t) TorchSharp.torch.set_num_threads(t);
+            var rows = Condense.Vision.Models.BackboneBenchmark.Run(names, sides, pr.GetValue(maxBatch), pr.GetValue(seconds), !pr.GetValue(noTrain),
+                line => output.Human.MarkupLine(Markup.Escape(line)));
+            var command = "./condense bench backbones " + string.Join(' ', Environment.GetCommandLineArgs().Skip(3));
+            var table = new MarkdownTable("model", "params", "px", "mode", "batch", "images/s", "peak extra MiB", "vs " + names[0]) { DoubleFormat = "F2" };
+            double Baseline(Condense.Vision.Models.BackboneBenchRow r) =>
+                rows.FirstOrDefault(b => b.Model == names[0] && b.Resolution == r.Resolution && b.Mode == r.Mode && b.Batch == r.Batch)?.ImagesPerSecond ?? double.NaN;
+            foreach (var r in rows.OrderBy(r => r.Resolution).ThenBy(r => r.Mode).ThenBy(r => r.Batch).ThenBy(r => Array.IndexOf(names, r.Model)))
+                table.AddRow(r.Model, (r.Parameters / 1e6).ToString("F1", CultureInfo.InvariantCulture) + "M", r.Resolution, r.Mode, r.Batch,
+                    r.ImagesPerSecond, r.PeakMemoryMiB.ToString("F0", CultureInfo.InvariantCulture),
+                    (r.ImagesPerSecond / Baseline(r)).ToString("F2", CultureInfo.InvariantCulture));
+            string? plot = null;
+            if (pr.GetValue(doc) is string docPath)
+            {
+                plot = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(docPath))!, "results", "backbones-throughput.png");
+                var series = new List<PlotSeries>();
+                foreach (var m in names.Skip(1))
+                    foreach (var (mode, large) in new[] { ("infer", false), ("infer", true), ("train", true) })
+                    {
+                        var pts = sides.Select(res => (res, row: rows.FirstOrDefault(r => r.Model == m && r.Resolution == res && r.Mode == mode
+                                && (large ? r.Batch == Condense.Vision.Models.BackboneBenchmark.LargeBatch(res, pr.GetValue(maxBatch)) : r.Batch == 1))))
+                            .Where(p => p.row is not null).ToList();
+                        if (pts.Count == 0 || (large && mode == "infer" && pts.All(p => p.row!.Batch == 1))) continue;
+                        series.Add(new PlotSeries($"{m} / {names[0]} {mode} {(large ? "large batch" : "batch 1")}",
+                            pts.Select(p => (double)p.res).ToList(), pts.Select(p => p.row!.ImagesPerSecond / Baseline(p.row)).ToList()));
+                    }
+                Plots.LineChart(plot, $"Throughput relative to {names[0]} vs resolution", "input side (px)", $"images/s ÷ {names[0]} images/s", series, logY: true);
+                var section = new MarkdownReport()
+                    .Heading(2, "Backbones: throughput and memory vs resolution (ViT vs FasterViT vs E-RADIO)")
+                    .Paragraph($"{TorchSharp.torch.get_num_threads()} threads, {Condense.Core.Runtime.MachineInfo.Describe()}, fp32, random weights. " +
+                               $"Large batch = {pr.GetValue(maxBatch)} at 224 px, then the same pixel budget (fewer images) at higher resolutions, " +
+                               "since batch 32 at 1024 px would take many minutes per call on this CPU; where the large batch is 1 only batch 1 is shown. " +
+                               "Training = forward, loss on summary and features, backward and an AdamW step at the large batch. " +
+                               "Peak extra MiB = peak resident memory during the timed calls minus the resident memory before them (activations, workspace, gradients, optimizer state).")
+                    .CodeBlock("", command)
+                    .Table(table)
+                    .Image("throughput ratio vs resolution", "results/backbones-throughput.png");
+                MarkdownSection.Write(docPath, "backbones-throughput", section.ToString());
+            }
+            output.Result(new
+            {
+                rows = rows.Select(r => new
+                {
+                    model = r.Model, family = r.Family, parameters = r.Parameters, resolution = r.Resolution, mode = r.Mode, batch = r.Batch,
+                    images_per_s = r.ImagesPerSecond, peak_extra_mib = double.IsNaN(r.PeakMemoryMiB) ? (double?)null : r.PeakMemoryMiB, calls = r.Calls,
+                }),
+                plot,
+            });
+            if (!output.Json) output.Human.WriteLine(table.ToString());
             return ExitCodes.Ok;
         });
         return cmd;

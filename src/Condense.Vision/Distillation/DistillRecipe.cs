@@ -49,7 +49,10 @@ public sealed class DataRecipe
 
 public sealed class StudentRecipe
 {
-    /// <summary>Registry name of the student backbone.</summary>
+    /// <summary>
+    /// Registry name of the student backbone: radio_vit (the AM-RADIO ViT sized by the fields below) or any
+    /// Condense.Vision.Models.ModelRegistry name (fastervit_*, eradio*, vit_*), built at its registry size.
+    /// </summary>
     public string Model { get; set; } = "radio_vit";
     public int PatchSize { get; set; } = 4;
     public int EmbedDim { get; set; } = 128;

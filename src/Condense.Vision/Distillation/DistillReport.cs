@@ -26,7 +26,9 @@ internal static class DistillReport
         var report = new MarkdownReport()
             .Heading(1, $"Distillation report: {recipe.Name}")
             .Paragraph($"Data: {r.DataSource}. Teachers: {string.Join(", ", recipe.Teachers.Select(t => $"{t.Name} ({t.Kind})"))}. " +
-                       $"Student: {recipe.Student.Model}, patch {recipe.Student.PatchSize}, dim {recipe.Student.EmbedDim}, depth {recipe.Student.Depth}, at {recipe.Data.Resolution} px.");
+                       (recipe.Student.Model == "radio_vit"
+                           ? $"Student: {recipe.Student.Model}, patch {recipe.Student.PatchSize}, dim {recipe.Student.EmbedDim}, depth {recipe.Student.Depth}, at {recipe.Data.Resolution} px."
+                           : $"Student: {recipe.Student.Model} (model registry size), at {recipe.Data.Resolution} px."));
         if (r.Training is { } t)
             report.Paragraph(string.Create(CultureInfo.InvariantCulture,
                 $"Training: {t.Steps} steps (resumed from {t.ResumedFromStep}), final loss {t.FinalLoss:F4}, {t.ElapsedSeconds:F0} s this run."));

@@ -259,18 +259,26 @@ internal sealed class DistillSession : IDisposable
     public RadioDistillModel CreateModel(DistillRecipe recipe)
     {
         var s = recipe.Student;
-        if (s.Model != "radio_vit")
-            throw new Condense.Core.InputException($"student.model = {s.Model}: unknown student (available: radio_vit)");
-        var config = new RadioStudentConfig(s.PatchSize, s.EmbedDim, s.Depth, s.NumHeads, s.MlpRatio, s.MaxResolution,
-            NumRegisters: s.NumRegisters < 0 ? null : s.NumRegisters);
         torch.manual_seed(recipe.Train.Seed);
         var l = recipe.Loss;
         var normalizers = l.FeatureNormalizer == "none" ? null : new Normalization.TeacherNormalizers(l.FeatureNormalizer,
             Teachers.Where(t => t.FeatureDim is not null).ToDictionary(t => t.Name, t => t.FeatureDim!.Value),
             l.NormalizerUpdatePeriod, l.NormalizerWarmupSamples > 0 ? l.NormalizerWarmupSamples : null);
         var balancer = l.Balancing == TeacherLossBalancer.Equal ? null : new TeacherLossBalancer(l.Balancing, Teachers.Select(t => t.Name).ToList());
-        return new RadioDistillModel(config, Teachers.Select(TeacherHeadSpec.From).ToList(),
-            recipe.Adaptor.Hidden > 0 ? recipe.Adaptor.Hidden : null, recipe.Adaptor.NumInner, featureNormalizers: normalizers,
+        var heads = Teachers.Select(TeacherHeadSpec.From).ToList();
+        int? hidden = recipe.Adaptor.Hidden > 0 ? recipe.Adaptor.Hidden : null;
+        if (s.Model != "radio_vit")
+        {
+            // any registered backbone (FasterViT, E-RADIO, timm ViT) behind the same adaptors; the student's sizes
+            // are the registry entry's, built for the recipe's resolution, without a classifier head
+            var backbone = Condense.Vision.Models.ModelRegistry.Create(s.Model,
+                new Condense.Vision.Models.BackboneOptions(Resolution: recipe.Data.Resolution, NumClasses: 0));
+            return new RadioDistillModel(new BackboneStudent(backbone), backbone.SummaryDim, backbone.FeatureDim, heads,
+                hidden, recipe.Adaptor.NumInner, featureNormalizers: normalizers, lossBalancer: balancer);
+        }
+        var config = new RadioStudentConfig(s.PatchSize, s.EmbedDim, s.Depth, s.NumHeads, s.MlpRatio, s.MaxResolution,
+            NumRegisters: s.NumRegisters < 0 ? null : s.NumRegisters);
+        return new RadioDistillModel(config, heads, hidden, recipe.Adaptor.NumInner, featureNormalizers: normalizers,
             lossBalancer: balancer);
     }
 

@@ -168,7 +168,7 @@ public sealed class Block : Module<Tensor, Tensor>
 /// Plain ViT classifier: images (B, C, H, W) to logits (B, NumClasses). With NumClasses = 0 the head is the
 /// identity and <see cref="Module{T, TResult}.forward"/> returns the pooled class token (B, EmbedDim).
 /// </summary>
-public sealed class VisionTransformer : Module<Tensor, Tensor>
+public sealed class VisionTransformer : Module<Tensor, Tensor>, IBackbone
 {
     private readonly PatchEmbed patch_embed;
     private readonly Parameter cls_token;
@@ -222,6 +222,33 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         return ForwardHead(ForwardFeatures(images)).MoveToOuterDisposeScope();
+    }
+
+    public int SummaryDim => Config.EmbedDim;
+    public int FeatureDim => Config.EmbedDim;
+    public int FeatureStride => Config.PatchSize;
+    public Module Module => this;
+
+    /// <summary>
+    /// The backbone contract: summary = the normalized class token (B, D), features = the normalized patch tokens as
+    /// a map (B, D, H/P, W/P), intermediates = the patch tokens after every quarter of the blocks (before the last).
+    /// </summary>
+    public BackboneOutput ForwardBackbone(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        long B = images.shape[0], h = images.shape[2] / Config.PatchSize, w = images.shape[3] / Config.PatchSize;
+        Tensor Map(Tensor t) => t.narrow(1, 1, h * w).transpose(1, 2).reshape(B, Config.EmbedDim, h, w);   // (B, D, h, w)
+        var x = patch_embed.call(images);                                                     // (B, N, C)
+        x = cat([cls_token.expand(B, -1, -1), x], dim: 1) + pos_embed;                       // (B, 1 + N, C)
+        var intermediates = new List<Tensor>();
+        int every = Math.Max(1, Config.Depth / 4);
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            x = blocks[i].call(x);
+            if ((i + 1) % every == 0 && i + 1 < blocks.Count) intermediates.Add(Map(x).MoveToOuterDisposeScope());
+        }
+        x = norm.call(x);
+        return new BackboneOutput(x.select(1, 0).MoveToOuterDisposeScope(), Map(x).MoveToOuterDisposeScope(), intermediates);
     }
 
     private void InitWeights()

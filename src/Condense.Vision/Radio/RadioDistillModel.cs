@@ -11,6 +11,8 @@
 //   i-th such teacher in the given order (the reference's head_idx). Teachers without a summary get no token.
 // - The backbone summary concatenates every summary token (the reference selects summary_idxs).
 // - The adaptor hidden width defaults to the largest teacher width (summary or feature), as the paper.
+// - The student may also be any registered backbone (BackboneStudent); its one summary vector then feeds every
+//   summary head.
 using Condense.Vision.Teachers;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -29,9 +31,9 @@ public sealed record DistillOutput(Tensor Summary, StudentOutput Student,
 /// <summary>The AM-RADIO student with one adaptor (summary head and feature head) per teacher.</summary>
 public sealed class RadioDistillModel : Module<Tensor, DistillOutput>
 {
-    private readonly RadioStudent model;
+    private readonly Module<Tensor, StudentOutput> model;
     private readonly ModuleDict<TeacherAdaptor> adaptors;
-    private readonly Dictionary<string, int> summarySlot = [];
+    private readonly Dictionary<string, int> summarySlot;
     private readonly Normalization.TeacherNormalizers? normalizers;
     private readonly TeacherLossBalancer? balancer;
 
@@ -44,11 +46,44 @@ public sealed class RadioDistillModel : Module<Tensor, DistillOutput>
     /// then predict in normalized space); kept here so their state travels with the model's checkpoints.</param>
     public RadioDistillModel(RadioStudentConfig studentConfig, IReadOnlyList<TeacherHeadSpec> teachers,
         int? adaptorHiddenDim = null, int numInner = 0, bool preNorm = false,
+        Normalization.TeacherNormalizers? featureNormalizers = null, TeacherLossBalancer? lossBalancer = null)
+        : this(CreateStudent(studentConfig, teachers), studentConfig.EmbedDim, studentConfig.EmbedDim, teachers,
+            adaptorHiddenDim, numInner, preNorm, featureNormalizers, lossBalancer)
+    {
+    }
+
+    /// <summary>
+    /// Any student module (e.g. <see cref="BackboneStudent"/>) whose summary is (B, T, <paramref name="summaryDim"/>)
+    /// and patches (B, N, <paramref name="featureDim"/>); with T = 1 every summary teacher reads that one vector.
+    /// </summary>
+    public RadioDistillModel(Module<Tensor, StudentOutput> student, int summaryDim, int featureDim,
+        IReadOnlyList<TeacherHeadSpec> teachers, int? adaptorHiddenDim = null, int numInner = 0, bool preNorm = false,
         Normalization.TeacherNormalizers? featureNormalizers = null, TeacherLossBalancer? lossBalancer = null) : base(nameof(RadioDistillModel))
     {
+        ArgumentNullException.ThrowIfNull(student);
+        summarySlot = SummarySlots(teachers);
+        int hidden = adaptorHiddenDim ?? teachers.Max(t => Math.Max(t.SummaryDim ?? 0, t.FeatureDim ?? 0));
+        model = student;
+        adaptors = ModuleDict(teachers
+            .Select(t => (t.Name, new TeacherAdaptor(t, summaryDim, hidden, numInner, preNorm, featureDim))).ToArray());
+        Teachers = teachers.ToArray();
+        normalizers = featureNormalizers;
+        balancer = lossBalancer;
+        RegisterComponents();
+    }
+
+    private static RadioStudent CreateStudent(RadioStudentConfig studentConfig, IReadOnlyList<TeacherHeadSpec> teachers)
+    {
         ArgumentNullException.ThrowIfNull(studentConfig);
+        return new RadioStudent(studentConfig with { NumClsTokens = SummarySlots(teachers).Count });
+    }
+
+    // Checks the teachers; summary slot i belongs to the i-th teacher with a summary.
+    private static Dictionary<string, int> SummarySlots(IReadOnlyList<TeacherHeadSpec> teachers)
+    {
         ArgumentNullException.ThrowIfNull(teachers);
         if (teachers.Count == 0) throw new ArgumentException("AM-RADIO needs at least one teacher.");
+        var slots = new Dictionary<string, int>();
         foreach (var t in teachers)
         {
             if (string.IsNullOrWhiteSpace(t.Name) || t.Name.Contains('.', StringComparison.Ordinal))
@@ -57,24 +92,19 @@ public sealed class RadioDistillModel : Module<Tensor, DistillOutput>
                 throw new ArgumentException($"Teacher '{t.Name}' has neither a summary nor features.");
             if (t.SummaryDim <= 0 || t.FeatureDim <= 0)
                 throw new ArgumentException($"Teacher '{t.Name}' has a non-positive width.");
-            if (summarySlot.ContainsKey(t.Name) || teachers.Count(o => o.Name == t.Name) > 1)
+            if (slots.ContainsKey(t.Name) || teachers.Count(o => o.Name == t.Name) > 1)
                 throw new ArgumentException($"Teacher name '{t.Name}' is used twice.");
-            if (t.SummaryDim is not null) summarySlot[t.Name] = summarySlot.Count;
+            if (t.SummaryDim is not null) slots[t.Name] = slots.Count;
         }
-
-        var config = studentConfig with { NumClsTokens = summarySlot.Count };
-        int hidden = adaptorHiddenDim ?? teachers.Max(t => Math.Max(t.SummaryDim ?? 0, t.FeatureDim ?? 0));
-        model = new RadioStudent(config);
-        adaptors = ModuleDict(teachers
-            .Select(t => (t.Name, new TeacherAdaptor(t, config.EmbedDim, hidden, numInner, preNorm))).ToArray());
-        Teachers = teachers.ToArray();
-        normalizers = featureNormalizers;
-        balancer = lossBalancer;
-        RegisterComponents();
+        return slots;
     }
 
-    /// <summary>The student backbone.</summary>
-    public RadioStudent Student => model;
+    /// <summary>The ViT student; throws for a model built around another backbone (see <see cref="StudentModule"/>).</summary>
+    public RadioStudent Student => model as RadioStudent
+        ?? throw new InvalidOperationException($"the student is a {model.GetType().Name}, not the RADIO ViT");
+
+    /// <summary>The student: a RadioStudent, or a BackboneStudent around a registered backbone.</summary>
+    public Module<Tensor, StudentOutput> StudentModule => model;
 
     /// <summary>The feature-target normalizers, or null for AM-RADIO's raw targets.</summary>
     public Normalization.TeacherNormalizers? FeatureNormalizers => normalizers;
@@ -100,7 +130,8 @@ public sealed class RadioDistillModel : Module<Tensor, DistillOutput>
         var predictions = new Dictionary<string, TeacherOutput>();
         foreach (var t in Teachers)
         {
-            var token = SummaryTokenIndex(t.Name) is int i ? student.Summary.select(1, i) : null;   // (B, D)
+            // one summary vector (a backbone student) is shared by every summary head
+            var token = SummaryTokenIndex(t.Name) is int i ? student.Summary.select(1, student.Summary.shape[1] == 1 ? 0 : i) : null;   // (B, D)
             var p = adaptors[t.Name].Forward(token, student);
             p.Summary?.MoveToOuterDisposeScope();
             p.Features?.MoveToOuterDisposeScope();

@@ -43,7 +43,7 @@ public sealed record StudentOutput(Tensor Summary, Tensor Patches, int GridH, in
 /// <summary>
 /// RGB images (B, 3, H, W) in [0, 1], H and W multiples of the patch size, to summary tokens and patch tokens.
 /// </summary>
-public sealed class RadioStudent : Module<Tensor, StudentOutput>
+public sealed class RadioStudent : Module<Tensor, StudentOutput>, IBackbone
 {
     private readonly InputConditioner input_conditioner;
     private readonly ViTPatchGenerator patch_generator;
@@ -88,6 +88,20 @@ public sealed class RadioStudent : Module<Tensor, StudentOutput>
         var patches = tokens.narrow(1, numSkip, tokens.shape[1] - numSkip);  // (B, h*w, D)
         return new StudentOutput(summary.MoveToOuterDisposeScope(), patches.MoveToOuterDisposeScope(),
             (int)(images.shape[2] / p), (int)(images.shape[3] / p));
+    }
+
+    public int SummaryDim => Config.NumClsTokens * Config.EmbedDim;
+    public int FeatureDim => Config.EmbedDim;
+    public int FeatureStride => Config.PatchSize;
+    public Module Module => this;
+
+    /// <summary>The backbone contract: every summary token concatenated, patch tokens as a map, no intermediates.</summary>
+    public BackboneOutput ForwardBackbone(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        var output = forward(images);
+        var summary = output.Summary.reshape(output.Summary.shape[0], -1);   // (B, NumCls * D)
+        return new BackboneOutput(summary.MoveToOuterDisposeScope(), output.Features().MoveToOuterDisposeScope(), []);
     }
 
     private void InitBlocks()

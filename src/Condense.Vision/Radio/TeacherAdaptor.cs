@@ -32,13 +32,15 @@ public sealed class TeacherAdaptor : Module
     private readonly Mlp2? head_mlp;
     private readonly Mlp2? feat_mlp;
 
+    /// <param name="studentFeatureDim">Width of the student's patch tokens when it differs from its summary width
+    /// <paramref name="studentDim"/> (e.g. E-RADIO's neck); null = the same.</param>
     public TeacherAdaptor(TeacherHeadSpec spec, int studentDim, int hiddenDim, int numInner = 0,
-        bool preNorm = false) : base(nameof(TeacherAdaptor))
+        bool preNorm = false, int? studentFeatureDim = null) : base(nameof(TeacherAdaptor))
     {
         ArgumentNullException.ThrowIfNull(spec);
         Spec = spec;
         if (spec.SummaryDim is int cs) head_mlp = new Mlp2(studentDim, hiddenDim, cs, numInner, preNorm);
-        if (spec.FeatureDim is int cf) feat_mlp = new Mlp2(studentDim, hiddenDim, cf, numInner, preNorm);
+        if (spec.FeatureDim is int cf) feat_mlp = new Mlp2(studentFeatureDim ?? studentDim, hiddenDim, cf, numInner, preNorm);
         RegisterComponents();
     }
 

@@ -1,0 +1,76 @@
+using Condense.Core;
+using Condense.Vision.Models;
+using Condense.Vision.Radio;
+using static TorchSharp.torch;
+
+namespace Condense.Vision.Tests.Models;
+
+public sealed class ModelRegistryTests
+{
+    [Fact]
+    public void Lists_every_family_with_parameter_counts()
+    {
+        var list = ModelRegistry.List();
+        foreach (var name in new[] { "vit_tiny", "vit_small", "vit_base", "radio_vit", "fastervit_0", "fastervit_6", "eradio", "eradio_xt", "eradio_micro", "fastervit_micro" })
+            Assert.Contains(list, m => m.Name == name);
+        Assert.Equal(31_404_840, ModelRegistry.Info("fastervit_0").Parameters);
+        Assert.Equal(22_050_664, ModelRegistry.Info("vit_small").Parameters);   // timm's count
+        Assert.All(list, m => Assert.True(m.Parameters > 0));
+    }
+
+    [Theory]
+    [InlineData("vit_tiny")]
+    [InlineData("radio_vit")]
+    [InlineData("fastervit_micro")]
+    [InlineData("eradio_micro")]
+    [InlineData("eradio_xxxtiny")]
+    public void Built_models_have_the_listed_parameter_count(string name)
+    {
+        using var scope = NewDisposeScope();
+        using var model = ModelRegistry.Create(name);
+        Assert.Equal(ModelRegistry.Info(name).Parameters, model.Module.parameters().Sum(p => p.numel()));
+    }
+
+    [Theory]
+    [InlineData("vit_tiny", 64, 192, 4)]
+    [InlineData("radio_vit", 64, 128, 16)]
+    [InlineData("fastervit_micro", 64, 128, 2)]
+    [InlineData("eradio_micro", 64, 128, 4)]
+    public void Every_backbone_follows_the_contract(string name, int side, int featureDim, int grid)
+    {
+        using var scope = NewDisposeScope();
+        using var model = ModelRegistry.Create(name, new BackboneOptions(Resolution: side, NumClasses: 0));
+        model.Module.eval();
+        using var noGrad = no_grad();
+        var output = model.ForwardBackbone(rand(2, 3, side, side));
+        Assert.Equal(new long[] { 2, model.SummaryDim }, output.Summary.shape);
+        Assert.Equal(new long[] { 2, featureDim, grid, grid }, output.Features.shape);
+        Assert.Equal(featureDim, model.FeatureDim);
+        Assert.Equal(side / grid, model.FeatureStride);
+        Assert.All(output.Intermediates, t => Assert.Equal(2, t.shape[0]));
+    }
+
+    [Fact]
+    public void Unknown_names_are_input_errors_listing_the_names()
+    {
+        var e = Assert.Throws<InputException>(() => ModelRegistry.Create("fastervit_9"));
+        Assert.Contains("fastervit_0", e.Message, StringComparison.Ordinal);
+        Assert.Throws<InputException>(() => ModelRegistry.Create("vit_tiny", new BackboneOptions(Resolution: 100)));   // not a multiple of 16
+    }
+
+    [Fact]
+    public void A_backbone_student_keeps_the_reference_names_under_backbone()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new RadioDistillModel(new BackboneStudent(ModelRegistry.Create("fastervit_micro")), 128, 128,
+            [new TeacherHeadSpec("a", 10, 8), new TeacherHeadSpec("b", null, 5)]);
+        var sd = model.state_dict();
+        Assert.Contains("model.backbone.levels.2.blocks.0.hat_attn.qkv.weight", sd.Keys);
+        Assert.Contains("model.input_conditioner.norm_mean", sd.Keys);
+        Assert.Contains("adaptors.a.head_mlp.fc1.weight", sd.Keys);
+        var output = model.call(rand(2, 3, 64, 64));
+        Assert.Equal(new long[] { 2, 10 }, output.Teachers["a"].Summary!.shape);
+        Assert.Equal(new long[] { 2, 5, 2, 2 }, output.Teachers["b"].Features!.shape);
+        Assert.Equal(new long[] { 2, 128 }, output.Summary.shape);
+    }
+}
