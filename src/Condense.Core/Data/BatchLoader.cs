@@ -53,9 +53,16 @@ public sealed class BatchLoader<TBatch>
         if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, "must be non-negative");
         int epoch = checked((int)(step / BatchesPerEpoch));
         int start = (int)(step % BatchesPerEpoch);
-        for (; ; epoch++, start = 0)
-            foreach (var batch in Epoch(epoch, start, cancellationToken))
-                yield return batch;
+        // One worker for the whole stream: it prefetches across epoch boundaries, so a new epoch costs no worker
+        // restart (a new thread, and libtorch's per-thread pools, every epoch stalled long runs by seconds).
+        return Run(Endless(epoch, start), cancellationToken);
+
+        IEnumerable<int[]> Endless(int e, int b)
+        {
+            for (; ; e++, b = 0)
+                foreach (var indices in Sampler.Batches(e, b))
+                    yield return indices;
+        }
     }
 
     /// <summary>
@@ -69,10 +76,10 @@ public sealed class BatchLoader<TBatch>
         ArgumentOutOfRangeException.ThrowIfNegative(epoch);
         ArgumentOutOfRangeException.ThrowIfNegative(startBatch);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(startBatch, BatchesPerEpoch);
-        return Run(epoch, startBatch, cancellationToken);
+        return Run(Sampler.Batches(epoch, startBatch), cancellationToken);
     }
 
-    private IEnumerable<TBatch> Run(int epoch, int startBatch, CancellationToken cancellationToken)
+    private IEnumerable<TBatch> Run(IEnumerable<int[]> batches, CancellationToken cancellationToken)
     {
         var channel = Channel.CreateBounded<TBatch>(new BoundedChannelOptions(Prefetch)
         {
@@ -82,7 +89,7 @@ public sealed class BatchLoader<TBatch>
         });
         var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // LongRunning: a dedicated thread, so a slow collate never starves the thread pool.
-        var worker = Task.Factory.StartNew(() => Produce(epoch, startBatch, channel.Writer, stop.Token),
+        var worker = Task.Factory.StartNew(() => Produce(batches, channel.Writer, stop.Token),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         try
         {
@@ -117,11 +124,11 @@ public sealed class BatchLoader<TBatch>
         }
     }
 
-    private void Produce(int epoch, int startBatch, ChannelWriter<TBatch> writer, CancellationToken stop)
+    private void Produce(IEnumerable<int[]> batches, ChannelWriter<TBatch> writer, CancellationToken stop)
     {
         try
         {
-            foreach (var indices in Sampler.Batches(epoch, startBatch))
+            foreach (var indices in batches)
             {
                 if (stop.IsCancellationRequested) return;
                 var batch = _collate(indices);

@@ -36,6 +36,24 @@ public class BatchLoaderTests
     }
 
     [Fact]
+    public void FromStep_crosses_epoch_boundaries_with_one_worker_and_the_exact_stream()
+    {
+        var threads = new HashSet<int>();
+        var loader = new BatchLoader<int[]>(20, 8, dropLast: true, seed: 7, idx =>
+        {
+            lock (threads) threads.Add(Environment.CurrentManagedThreadId);
+            return idx;
+        });
+        var sampler = new EpochSampler(20, 8, true, 7);
+
+        var stream = loader.FromStep(3).Take(5).ToList();                 // 2 batches per epoch: epoch 1 batch 1 on
+
+        var expected = sampler.Batches(1, 1).Concat(sampler.Batches(2)).Concat(sampler.Batches(3)).ToList();
+        Assert.Equal(expected, stream);
+        Assert.Single(threads);                                           // no worker restart per epoch
+    }
+
+    [Fact]
     public void Every_index_appears_once_per_epoch()
     {
         var loader = Indices(101, 10, prefetch: 3);
