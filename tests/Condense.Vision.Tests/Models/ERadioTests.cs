@@ -88,11 +88,7 @@ public sealed class ERadioTests
         model.train();
         var output = model.ForwardBackbone(randn(2, 3, 128, 128));   // window 4: several windows per map
         (output.Features.square().mean() + model.call(randn(2, 3, 128, 128)).sum()).backward();
-        foreach (var (name, p) in model.named_parameters())
-        {
-            Assert.NotNull(p.grad);
-            Assert.True(p.grad!.abs().sum().item<float>() > 0, $"no gradient reaches {name}");
-        }
+        BackboneAssert.EveryParameterGetsGradient(model);
     }
 
     [Fact]

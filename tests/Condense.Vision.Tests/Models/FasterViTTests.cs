@@ -102,11 +102,7 @@ public sealed class FasterViTTests
         model.train();
         var output = model.ForwardBackbone(randn(2, 3, 64, 64));
         (output.Features.square().mean() + output.Summary.sum() + model.call(randn(2, 3, 64, 64)).sum()).backward();
-        foreach (var (name, p) in model.named_parameters())
-        {
-            Assert.NotNull(p.grad);
-            Assert.True(p.grad!.abs().sum().item<float>() > 0, $"no gradient reaches {name}");
-        }
+        BackboneAssert.EveryParameterGetsGradient(model);
     }
 
     [Fact]
