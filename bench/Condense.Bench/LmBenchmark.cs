@@ -148,18 +148,9 @@ public static class LmBenchmark
 
     private static (LmMeasurement, string Version) MeasurePyTorch(string dir, LmOptions options, int seq, int gen, string peer)
     {
-        var psi = new ProcessStartInfo(options.Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         string I(int v) => v.ToString(CultureInfo.InvariantCulture);
-        foreach (var arg in new[] { peer, "--model-dir", dir, "--threads", I(options.Threads), "--batch", I(options.Batch),
-                     "--seq", I(seq), "--warmup", I(options.Warmup), "--steps", I(options.Steps), "--gen-tokens", I(gen) })
-            psi.ArgumentList.Add(arg);
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {options.Python}");
-        var stderr = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"PyTorch peer failed (exit {process.ExitCode}): {stderr.Result.Trim()}");
-        using var doc = JsonDocument.Parse(stdout.Split('\n').Last(l => l.TrimStart().StartsWith('{')));
+        using var doc = PeerProcess.RunJson(options.Python, [peer, "--model-dir", dir, "--threads", I(options.Threads),
+            "--batch", I(options.Batch), "--seq", I(seq), "--warmup", I(options.Warmup), "--steps", I(options.Steps), "--gen-tokens", I(gen)]);
         var root = doc.RootElement;
         return (new LmMeasurement(root.GetProperty("forward_tokens_per_s").GetDouble(), root.GetProperty("forward_nll").GetDouble(),
                 root.GetProperty("decode_tokens_per_s").GetDouble(),

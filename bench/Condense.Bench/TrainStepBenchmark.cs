@@ -139,29 +139,9 @@ public static class TrainStepBenchmark
     private static (Measurement Result, string Version) MeasurePyTorch(string name, TrainStepOptions options,
         string peer)
     {
-        var psi = new ProcessStartInfo(options.Python)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string arg in new[]
-                 {
-                     peer, "--model", name, "--threads", string.Create(CultureInfo.InvariantCulture, $"{options.Threads}"),
-                     "--warmup", string.Create(CultureInfo.InvariantCulture, $"{options.Warmup}"), "--steps", string.Create(CultureInfo.InvariantCulture, $"{options.Steps}"),
-                     "--seed", string.Create(CultureInfo.InvariantCulture, $"{options.Seed}"),
-                 })
-            psi.ArgumentList.Add(arg);
-        using var process = Process.Start(psi)
-            ?? throw new InvalidOperationException($"Could not start {options.Python}.");
-        var stderr = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException(
-                $"PyTorch peer failed (exit {process.ExitCode}): {stderr.Result.Trim()}");
-        string line = stdout.Split('\n').Last(l => l.TrimStart().StartsWith('{'));
-        using var doc = JsonDocument.Parse(line);
+        string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+        using var doc = PeerProcess.RunJson(options.Python,
+            [peer, "--model", name, "--threads", I(options.Threads), "--warmup", I(options.Warmup), "--steps", I(options.Steps), "--seed", I(options.Seed)]);
         var root = doc.RootElement;
         var measurement = new Measurement("pytorch", name, root.GetProperty("items_per_s").GetDouble(),
             root.GetProperty("step_ms").EnumerateArray().Select(e => e.GetDouble()).ToArray(),
