@@ -79,7 +79,6 @@ public static class MosaicStudy
         log?.Invoke("[mosaic study] teacher cost and tile leakage");
         var cost = MeasureCost(RecipeFor(1, 0), canvas, tiles);
 
-        // Reference targets: the teacher on the full canvas, one image per pass (what mosaic approximates cheaply).
         var arms = new List<MosaicArmRow>();
         foreach (int k in tiles)
         {
@@ -94,10 +93,12 @@ public static class MosaicStudy
                 double ms = result.TeacherCost.Single(c => c.Teacher == Teacher).MsPerImage;
                 runs.Add((own, CanvasFidelity(dir, RecipeFor(1, seed), progress), r8, result.BackboneSummary.Knn, ms));
             }
-            arms.Add(new MosaicArmRow(k == 1 ? "canvas (no mosaic)" : $"mosaic {k}x{k}", k, seeds,
-                Mean(runs.Select(r => r.Own)), Std(runs.Select(r => r.Own)), Mean(runs.Select(r => r.Canvas)), Std(runs.Select(r => r.Canvas)),
-                Mean(runs.Select(r => r.R8)), Std(runs.Select(r => r.R8)), Mean(runs.Select(r => r.Backbone)), Std(runs.Select(r => r.Backbone)),
-                runs[0].Ms));
+            var ownStats = SeedStatistics.MeanStd(runs.Select(r => r.Own));
+            var canvasStats = SeedStatistics.MeanStd(runs.Select(r => r.Canvas));
+            var r8Stats = SeedStatistics.MeanStd(runs.Select(r => r.R8));
+            var backboneStats = SeedStatistics.MeanStd(runs.Select(r => r.Backbone));
+            arms.Add(new MosaicArmRow(k == 1 ? "canvas (no mosaic)" : $"mosaic {k}x{k}", k, seeds, ownStats.Mean, ownStats.Std,
+                canvasStats.Mean, canvasStats.Std, r8Stats.Mean, r8Stats.Std, backboneStats.Mean, backboneStats.Std, runs[0].Ms));
         }
         return new MosaicStudyResult(canvas, cost, arms);
     }
@@ -179,16 +180,6 @@ public static class MosaicStudy
             var p = GridMatching.Resize(predicted, target.shape[2], target.shape[3]);
             return Fidelity.Compute(p, target).Fidelity;
         }
-    }
-
-    private static double Mean(IEnumerable<double> v) => v.Average();
-
-    private static double Std(IEnumerable<double> values)
-    {
-        var v = values.ToList();
-        if (v.Count < 2) return 0;
-        double m = v.Average();
-        return Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / (v.Count - 1));
     }
 
     /// <summary>The two result tables in Markdown.</summary>

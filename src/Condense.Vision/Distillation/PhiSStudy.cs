@@ -83,13 +83,7 @@ public static class PhiSStudy
         metrics.Add(("combined kNN", true, r => r.Combined.Knn));
         metrics.Add(("combined probe", true, r => r.Combined.Probe));
 
-        var stats = arms.Select(a => metrics.Select(m =>
-        {
-            var v = a.Runs.Select(m.Value).ToList();
-            double mean = v.Average();
-            double std = v.Count > 1 ? Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Count - 1)) : 0;
-            return (Mean: mean, Std: std);
-        }).ToList()).ToList();
+        var stats = arms.Select(a => metrics.Select(m => SeedStatistics.MeanStd(a.Runs.Select(m.Value))).ToList()).ToList();
 
         var ranks = new double[arms.Count, metrics.Count];
         for (int m = 0; m < metrics.Count; m++)
