@@ -71,8 +71,12 @@ public sealed class MemoryTests : IDisposable
             using var scope = torch.NewDisposeScope();
             kept.Add(torch.randn(256, 256).MoveToOuterDisposeScope());   // 256 KB a step never released
         }
-        long after = ResidentBytes();
-        Assert.True((after - before) / 1e6 > 60, $"a 100 MB leak showed as only {(after - before) / 1e6:F1} MB");
+        long withLeak = ResidentBytes();
         foreach (var t in kept) t.Dispose();
+        long released = ResidentBytes();
+        // Growth can be masked by memory other code frees meanwhile (finalizers, worker threads); the drop when the
+        // leak is released cannot, so the measurement counts as seeing the leak if either shows it.
+        double seenMb = Math.Max(withLeak - before, withLeak - released) / 1e6;
+        Assert.True(seenMb > 60, $"a 100 MB leak showed as only {seenMb:F1} MB");
     }
 }
