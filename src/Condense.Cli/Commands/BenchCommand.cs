@@ -14,9 +14,10 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var bench = new Command("bench", "Benchmarks (not run in CI): distill, backbones.");
+        var bench = new Command("bench", "Benchmarks (not run in CI): distill, backbones, conv-paths.");
         bench.Subcommands.Add(Distill());
         bench.Subcommands.Add(Backbones());
+        bench.Subcommands.Add(ConvPaths());
         return bench;
     }
 
@@ -158,4 +159,83 @@ internal static class BenchCommand
         });
         return cmd;
     }
+
+    private static Command ConvPaths()
+    {
+        var json = CommonOptions.Json();
+        var models = new Option<string>("--models") { Description = "Comma-separated registry names to time.", DefaultValueFactory = _ => "vit_small,fastervit_0,eradio_xt" };
+        var resolution = new Option<int>("--resolution") { Description = "Square input side.", DefaultValueFactory = _ => 224 };
+        var trainBatch = new Option<int>("--train-batch") { Description = "Images per training step.", DefaultValueFactory = _ => 8 };
+        var rounds = new Option<int>("--rounds") { Description = "Alternated rounds (one call per path each).", DefaultValueFactory = _ => 5 };
+        var threads = new Option<int?>("--threads") { Description = "Torch intra-op threads (default: torch's)." };
+        var doc = new Option<string?>("--doc") { Description = "Write the tables into this Markdown file (e.g. docs/benchmarks.md) and the JSON to results/conv-paths.json beside it." };
+        var cmd = new Command("conv-paths", "libtorch's convolution paths: oneDNN vs native kernels, correctness against float64 (junk-filled memory) and speed.")
+        {
+            models, resolution, trainBatch, rounds, threads, doc, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var names = pr.GetValue(models)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            foreach (var n in names) Condense.Vision.Models.ModelRegistry.Info(n);
+            if (pr.GetValue(resolution) < 32) throw new Condense.Core.InputException($"--resolution = {pr.GetValue(resolution)}: must be at least 32");
+            if (pr.GetValue(trainBatch) < 1) throw new Condense.Core.InputException($"--train-batch = {pr.GetValue(trainBatch)}: must be at least 1");
+            if (pr.GetValue(rounds) < 1) throw new Condense.Core.InputException($"--rounds = {pr.GetValue(rounds)}: must be at least 1");
+            Condense.Core.Runtime.TorchRuntime.EnsureLoaded();
+            if (pr.GetValue(threads) is int t) TorchSharp.torch.set_num_threads(t);
+            var errors = Condense.Vision.Models.ConvPathBenchmark.CheckShapes(Condense.Vision.Models.ConvPathBenchmark.DefaultShapes);
+            var timings = Condense.Vision.Models.ConvPathBenchmark.Time(names, pr.GetValue(resolution), pr.GetValue(trainBatch), pr.GetValue(rounds),
+                line => output.Human.MarkupLine(Markup.Escape(line)));
+            string E(double v) => double.IsPositiveInfinity(v) ? "NaN" : v.ToString("0.0e+0", CultureInfo.InvariantCulture);
+            var correctness = new MarkdownTable("shape", "native: output / input grad / weight grad", "oneDNN: output / input grad / weight grad", "oneDNN ok");
+            foreach (var g in errors.GroupBy(e => e.Shape))
+            {
+                var native = g.Single(e => e.Path == "native");
+                var onednn = g.Single(e => e.Path == "oneDNN");
+                correctness.AddRow(g.Key.ToString(), $"{E(native.Output)} / {E(native.InputGradient)} / {E(native.WeightGradient)}",
+                    $"{E(onednn.Output)} / {E(onednn.InputGradient)} / {E(onednn.WeightGradient)}", onednn.Worst <= 1e-4 ? "yes" : "**no**");
+            }
+            var speed = new MarkdownTable("model", "px", "mode", "batch", "native ms", "oneDNN ms", "oneDNN speed-up") { DoubleFormat = "F0" };
+            foreach (var r in timings)
+                speed.AddRow(r.Model, r.Resolution, r.Mode, r.Batch, r.NativeSeconds * 1e3, r.OneDnnSeconds * 1e3,
+                    r.OneDnnSpeedup.ToString("F2", CultureInfo.InvariantCulture) + "x");
+            var result = new
+            {
+                threads = TorchSharp.torch.get_num_threads(),
+                machine = Condense.Core.Runtime.MachineInfo.Describe(),
+                correctness = errors.Select(e => new
+                {
+                    shape = e.Shape.ToString(), path = e.Path,
+                    output = Finite(e.Output), input_gradient = Finite(e.InputGradient), weight_gradient = Finite(e.WeightGradient),
+                }),
+                timings = timings.Select(r => new
+                {
+                    model = r.Model, resolution = r.Resolution, mode = r.Mode, batch = r.Batch, native_s = r.NativeSeconds, onednn_s = r.OneDnnSeconds,
+                    onednn_speedup = r.OneDnnSpeedup, native_per_round = r.NativePerRound, onednn_per_round = r.OneDnnPerRound,
+                }),
+            };
+            if (pr.GetValue(doc) is string docPath)
+            {
+                var command = "./condense bench conv-paths " + string.Join(' ', Environment.GetCommandLineArgs().Skip(3));
+                var section = new MarkdownReport()
+                    .Heading(2, "Convolution paths: oneDNN vs libtorch's own kernels")
+                    .Paragraph($"{TorchSharp.torch.get_num_threads()} threads, {Condense.Core.Runtime.MachineInfo.Describe()}. Correctness: float32 with junk-filled " +
+                               "allocations (fresh memory is NaN) against float64, max |error| / max |float64| of the output and both gradients " +
+                               "(NaN: not finite). Speed: median of the alternated rounds, random weights. Condense runs the native path (NativeKernels).")
+                    .CodeBlock("", command)
+                    .Table(correctness)
+                    .Table(speed);
+                MarkdownSection.Write(docPath, "conv-paths", section.ToString());
+                var jsonPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(docPath))!, "results", "conv-paths.json");
+                Directory.CreateDirectory(Path.GetDirectoryName(jsonPath)!);
+                Condense.Core.IO.AtomicFile.WriteAllText(jsonPath, System.Text.Json.JsonSerializer.Serialize(result, CliOutput.JsonOptions) + "\n");
+            }
+            output.Result(result);
+            if (!output.Json) output.Human.WriteLine(correctness.ToString() + "\n" + speed);
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 }

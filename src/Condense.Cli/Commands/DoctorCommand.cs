@@ -39,6 +39,7 @@ internal static class DoctorCommand
         string? LibtorchVersion,
         string? TorchsharpError,
         int TorchThreads,
+        NativeKernelReport? Kernels,
         int ProcessorCount,
         IReadOnlyList<string> CpuVectorExtensions,
         bool OnnxruntimeLoaded,
@@ -75,6 +76,7 @@ internal static class DoctorCommand
             LibtorchVersion: torchOk ? TorchRuntime.LibTorchVersion : null,
             TorchsharpError: torchError,
             TorchThreads: torchOk ? torch.get_num_threads() : 0,
+            Kernels: torchOk ? NativeKernels.Report() : null,
             ProcessorCount: Environment.ProcessorCount,
             CpuVectorExtensions: VectorExtensions(),
             OnnxruntimeLoaded: ortVersion is not null,
@@ -140,6 +142,13 @@ internal static class DoctorCommand
         table.AddRow("TorchSharp", Mark(r.TorchsharpLoaded, r.TorchsharpLoaded ? $"{r.TorchsharpVersion} loaded" : $"NOT loaded: {r.TorchsharpError}"));
         table.AddRow("libtorch", Markup.Escape(r.LibtorchVersion ?? "-"));
         table.AddRow("torch threads", $"{r.TorchThreads} (of {r.ProcessorCount} processors)");
+        if (r.Kernels is { } k)
+        {
+            table.AddRow("convolution path", Markup.Escape(k.ConvolutionPath + (k.OneDnnAvailable
+                ? $" (oneDNN {k.OneDnnVersion ?? "present"}: off, it gave NaN and wrong results on some channel counts; see NativeKernels)"
+                : " (this libtorch has no oneDNN)")));
+            table.AddRow("ATen kernels", Markup.Escape($"{k.AtenCpuCapability ?? "unknown"} (ATEN_CPU_CAPABILITY overrides); NNPACK {(k.NnpackEnabled ? "on" : "off")}"));
+        }
         table.AddRow("CPU vector extensions", Markup.Escape(string.Join(' ', r.CpuVectorExtensions)));
         table.AddRow("ONNX Runtime", Mark(r.OnnxruntimeLoaded, r.OnnxruntimeVersion ?? $"not loaded: {r.OnnxruntimeError}"));
         table.AddRow("shared folder", Markup.Escape(r.SharedRoot ?? "not found (set CONDENSE_SHARED)"));

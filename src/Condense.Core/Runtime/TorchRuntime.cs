@@ -28,6 +28,7 @@ public static class TorchRuntime
                 torch.InitializeDeviceType(DeviceType.CPU);
                 using var probe = torch.ones(1);
                 _loaded = true;
+                NativeKernels.Apply();
             }
             catch (Exception ex) when (ex is TypeInitializationException or NotSupportedException or DllNotFoundException)
             {

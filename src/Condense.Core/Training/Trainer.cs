@@ -3,6 +3,7 @@ using System.Globalization;
 using Condense.Core.Checkpoints;
 using Condense.Core.IO;
 using Condense.Core.Reports;
+using Condense.Core.Runtime;
 using Condense.Core.Training.Optimizers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -27,6 +28,7 @@ public sealed class Trainer
     public Trainer(nn.Module model, TrainerOptions options)
     {
         options.Validate();
+        TorchRuntime.EnsureLoaded();   // libtorch's kernel settings (NativeKernels) before the first step
         Options = options;
         _model = model;
         var named = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();

@@ -23,6 +23,7 @@
 //   (stride 16), intermediates = each stage's pre-downsample map: the backbone contract (IBackbone).
 // - Init: trunc_normal(std 0.02) Linear weights, zero biases, BN 1/0, PyTorch defaults for convs (as the
 //   reference's _init_weights). No DropPath, no BN folding. See ERadioBlocks for block-level deviations.
+using Condense.Core.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -122,6 +123,7 @@ public sealed class ERadio : Module<Tensor, Tensor>, IBackbone
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
+        TorchRuntime.EnsureLoaded();   // libtorch's kernel settings (NativeKernels) before the first forward
         Config = config;
         patch_embed = new ERadioPatchEmbed(config.InChannels, config.InDim, config.Dim);
         levels = new ModuleList<ERadioLayer>(Enumerable.Range(0, 4).Select(i => new ERadioLayer(config, i)).ToArray());

@@ -25,6 +25,7 @@
 // - Summary, features and intermediates for the backbone contract (IBackbone) are additions: summary = the pooled
 //   normalized last map (what feeds the head), features = that map (stride 32), intermediates = each stage's
 //   output before its downsampler.
+using Condense.Core.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -100,6 +101,7 @@ public sealed class FasterViT : Module<Tensor, Tensor>, IBackbone
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
+        TorchRuntime.EnsureLoaded();   // libtorch's kernel settings (NativeKernels) before the first forward
         Config = config;
         patch_embed = new FasterViTPatchEmbed(config.InChannels, config.InDim, config.Dim);
         levels = new ModuleList<FasterViTLayer>(Enumerable.Range(0, 4).Select(i => new FasterViTLayer(config, i)).ToArray());

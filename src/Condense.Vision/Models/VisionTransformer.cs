@@ -13,6 +13,7 @@
 //   projection keeps PyTorch's default Conv2d init. timm's truncation bounds are absolute (+-2), as here.
 //   TorchSharp 0.107's `nn.init.trunc_normal_` returns values near zero (std 1e-9 instead of 0.02), so
 //   VisionTransformer.TruncNormal_ re-implements PyTorch's inverse-CDF sampler.
+using Condense.Core.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -181,6 +182,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IBackbone
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
+        TorchRuntime.EnsureLoaded();   // libtorch's kernel settings (NativeKernels) before the first forward
         Config = config;
         patch_embed = new PatchEmbed(config);
         cls_token = Parameter(zeros(1, 1, config.EmbedDim));

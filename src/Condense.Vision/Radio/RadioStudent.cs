@@ -19,6 +19,7 @@
 //   and starts from pretrained weights. No σReparam, ViTDet windowing, dropout or stochastic depth.
 // - The summary is every summary token, (B, NumCls, D); RADIOModel's summary_idxs selection is left to callers.
 using Condense.Vision.Models;
+using Condense.Core.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -53,6 +54,7 @@ public sealed class RadioStudent : Module<Tensor, StudentOutput>, IBackbone
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
+        TorchRuntime.EnsureLoaded();   // libtorch's kernel settings (NativeKernels) before the first forward
         Config = config;
         input_conditioner = new InputConditioner();
         patch_generator = new ViTPatchGenerator(config);

@@ -9,6 +9,7 @@
 //   order is moot; at other sizes the global average keeps the head defined.
 // - Logits are returned before the Dense layer's softmax.
 using Condense.Core;
+using Condense.Core.Runtime;
 using static TorchSharp.torch;
 
 namespace Condense.Vision.Teachers;
@@ -43,6 +44,7 @@ public abstract class KerasClassifier : nn.Module<Tensor, Tensor>
         float inputScale, IReadOnlyList<string> classNames, string lastFeatureLayer, KerasPaddingRule paddingRule)
         : base(name)
     {
+        TorchRuntime.EnsureLoaded();   // libtorch's kernel settings (NativeKernels) before the first forward
         PaddingRule = paddingRule;
         (FeatureStride, FeatureDim, InputScale, ClassNames) = (featureStride, featureDim, inputScale, classNames);
         WeightsSha256 = weights.Sha256;
