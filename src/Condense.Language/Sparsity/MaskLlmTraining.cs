@@ -62,6 +62,35 @@ public sealed record MaskLlmBatch(long Step, Tensor Tokens) : IDisposable
 public static class MaskLlmTraining
 {
     /// <summary>
+    /// The two-stage gradient (see the file header): writes W ⊙ M̃ into each linear's weight, back-propagates
+    /// <paramref name="loss"/> to those weights (G = ∂L/∂(W ⊙ M̃)), and returns the loss and the surrogate
+    /// Σ M̃ ⊙ (G ⊙ W), whose gradient with respect to whatever produced the soft masks M̃ equals the loss's.
+    /// The linears' weights must require grad; <paramref name="soft"/> carries the graph to the gates.
+    /// </summary>
+    public static (Tensor Loss, Tensor Surrogate) MaskedLossAndSurrogate(IReadOnlyList<PrunedLinear> linears,
+        IReadOnlyDictionary<string, Tensor> frozen, IReadOnlyDictionary<string, Tensor> soft, Func<Tensor> loss)
+    {
+        ArgumentNullException.ThrowIfNull(linears);
+        ArgumentNullException.ThrowIfNull(frozen);
+        ArgumentNullException.ThrowIfNull(soft);
+        ArgumentNullException.ThrowIfNull(loss);
+        using (no_grad())
+        {
+            foreach (var l in linears)
+            {
+                l.Weight.copy_(frozen[l.Name] * soft[l.Name]);
+                l.Weight.grad?.zero_();
+            }
+        }
+        var value = loss();
+        value.backward();
+        Tensor surrogate = zeros(1);
+        foreach (var l in linears)
+            surrogate = surrogate + (soft[l.Name] * (l.Weight.grad! * frozen[l.Name])).sum();   // ∂L/∂M̃ = G ⊙ W
+        return (value, surrogate);
+    }
+
+    /// <summary>
     /// Trains gates for every pruned linear of <paramref name="model"/>, starting from <paramref name="priorMasks"/>
     /// (weight-shaped 0/1 masks, e.g. SparseGPT without update), on windows of <paramref name="text"/>. On return
     /// the model's pruned weights are the original weights under the hard (argmax) masks.
@@ -114,25 +143,14 @@ public static class MaskLlmTraining
             double scale = options.Linear(options.ScaleStart, options.ScaleEnd, batch.Step);
             double lambda = options.Linear(options.WeightReg, 0, batch.Step);
             var soft = gates.SoftMasks(scale, tau);                                      // (out, in) each, graph to gates
-            using (no_grad())
-            {
-                foreach (var l in linears)
-                {
-                    l.Weight.copy_(frozen[l.Name] * soft[l.Name]);
-                    l.Weight.grad?.zero_();
-                }
-            }
             long T = batch.Tokens.shape[1] - 1;
-            var logits = model.call(batch.Tokens.narrow(1, 0, T));                       // (B, T, V)
-            var lm = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), batch.Tokens.narrow(1, 1, T).reshape(-1));
-            lm.backward();
-            Tensor surrogate = zeros(1), reg = zeros(1);
-            foreach (var l in linears)
+            var (lm, surrogate) = MaskedLossAndSurrogate(linears, frozen, soft, () =>
             {
-                var w = frozen[l.Name];
-                surrogate = surrogate + (soft[l.Name] * (l.Weight.grad! * w)).sum();    // ∂L/∂M̃ = G ⊙ W
-                reg = reg + (w * soft[l.Name]).pow(2).sum();
-            }
+                var logits = model.call(batch.Tokens.narrow(1, 0, T));                   // (B, T, V)
+                return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), batch.Tokens.narrow(1, 1, T).reshape(-1));
+            });
+            Tensor reg = zeros(1);
+            foreach (var l in linears) reg = reg + (frozen[l.Name] * soft[l.Name]).pow(2).sum();
             var objective = surrogate - lambda * reg;
             // Gradient of the objective, value of the true loss L_LM − λ_t R (what the logs should show).
             var loss = objective - objective.detach() + (lm.detach() - lambda * reg.detach());

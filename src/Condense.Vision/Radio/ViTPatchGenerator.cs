@@ -8,7 +8,8 @@
 // - training: per sample, a random crop of the table (side scale ~ U(CropScaleMin, 1), aspect ratio log-uniform
 //   in [CropAspectMin, CropAspectMax], x side = scale * aspect and y side = scale / aspect, clamped to 1, offset
 //   ~ U(0, 1 - side)), resampled to h x w with grid_sample (bilinear, zero padding, align_corners=True);
-// - evaluation: the table bilinearly resized (align_corners=True) to max(h, w)^2, then its top-left h x w window.
+// - evaluation: the table bilinearly resized (align_corners=False, as the reference since its CPE video change of
+//   2025-06) to max(h, w)^2, then its top-left h x w window.
 // In training a whole sample's position embedding is dropped with probability PosDropout.
 //
 // Deviations:
@@ -105,7 +106,7 @@ public sealed class ViTPatchGenerator : Module<Tensor, Tensor>
         {
             long side = Math.Max(gridH, gridW);
             var resized = side == G ? table : nn.functional.interpolate(table, size: [side, side],
-                mode: InterpolationMode.Bilinear, align_corners: true);    // (1, D, side, side)
+                mode: InterpolationMode.Bilinear, align_corners: false);   // (1, D, side, side)
             pos = resized.narrow(2, 0, gridH).narrow(3, 0, gridW);         // (1, D, h, w)
         }
         return pos.flatten(2).permute(0, 2, 1).MoveToOuterDisposeScope();  // (B|1, h*w, D)

@@ -91,3 +91,49 @@ public sealed class MaskLlmTrainingTests : IDisposable
         Assert.True(whole.Sum(kv => (kv.Value != prior0[kv.Key]).sum().item<long>()) > 100);    // training moved masks
     }
 }
+
+/// <summary>MaskLLM's two-stage gradient (G = ∂L/∂(W ⊙ M̃), then the surrogate Σ M̃ ⊙ G ⊙ W) against plain autograd.</summary>
+public sealed class MaskLlmGradientTests
+{
+    [Fact]
+    public void Two_stage_surrogate_gradient_equals_autograd_through_the_masked_weights()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(11);
+        using var fc1 = nn.Linear(16, 32, hasBias: false);
+        using var fc2 = nn.Linear(32, 8, hasBias: false);
+        var linears = new List<PrunedLinear> { new("layers.0.fc1", 0, fc1), new("layers.0.fc2", 0, fc2) };
+        var frozen = linears.ToDictionary(l => l.Name, l => l.Weight.detach().clone());
+        var x = randn(5, 16);
+        var target = randn(5, 8);
+        using var gates = new MaskGates(linears.Select(l => (l.Name, l.Weight.shape)).ToList());
+        Tensor Loss(Tensor w1, Tensor w2) =>
+            nn.functional.mse_loss(nn.functional.linear(nn.functional.gelu(nn.functional.linear(x, w1)), w2), target);
+
+        // plain autograd: the masked weights are graph tensors from the gates
+        manual_seed(3);
+        var soft = gates.SoftMasks(scale: 50, tau: 0.7);                                    // same Gumbel noise below
+        var plainLoss = Loss(frozen["layers.0.fc1"] * soft["layers.0.fc1"], frozen["layers.0.fc2"] * soft["layers.0.fc2"]);
+        plainLoss.backward();
+        var expected = gates.Linears.ToDictionary(n => n, n => gates.Gate(n).grad!.clone());
+        gates.zero_grad();
+
+        // two-stage: W ⊙ M̃ written into the linears' own weights, as MaskLlmTraining does
+        foreach (var l in linears) l.Weight.requires_grad = true;
+        manual_seed(3);
+        var soft2 = gates.SoftMasks(scale: 50, tau: 0.7);
+        var (loss, surrogate) = MaskLlmTraining.MaskedLossAndSurrogate(linears, frozen, soft2,
+            () => nn.functional.mse_loss(fc2.call(nn.functional.gelu(fc1.call(x))), target));
+        surrogate.backward();
+
+        Assert.Equal(plainLoss.item<float>(), loss.item<float>(), 5);
+        foreach (var name in gates.Linears)
+        {
+            var got = gates.Gate(name).grad!;
+            double scale = expected[name].abs().max().item<float>();
+            Assert.True(scale > 0, $"{name}: no gradient reached the gates");
+            double err = (got - expected[name]).abs().max().item<float>();
+            Assert.True(err <= 1e-5 * scale + 1e-9, $"{name}: max error {err:G3} (scale {scale:G3})");
+        }
+    }
+}

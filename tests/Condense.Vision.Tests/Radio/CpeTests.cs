@@ -39,11 +39,11 @@ public sealed class CpeTests
         using var scope = NewDisposeScope();
         using var gen = WithTable(Tiny, BilinearTable(8, v => v));
         gen.eval();
-        // 4 x 6 tokens: the table goes to 6 x 6 (align_corners: position i sits at i * 7/5 of the table), then
-        // rows 0..3 and columns 0..5 are kept.
+        // 4 x 6 tokens: the table goes to 6 x 6 (align_corners false, as the reference: position i sits at
+        // (i + 1/2) * 8/6 - 1/2 = i * 4/3 + 1/6 of the table), then rows 0..3 and columns 0..5 are kept.
         var pos = gen.PositionEmbedding(2, 4, 6);                            // (1, 24, 4)
         Assert.Equal(new long[] { 1, 24, 4 }, pos.shape);
-        var expected = BilinearTable(6, v => v * 7.0 / 5.0).reshape(6, 6, 4)
+        var expected = BilinearTable(6, v => v * 4.0 / 3.0 + 1.0 / 6.0).reshape(6, 6, 4)
             .narrow(0, 0, 4).reshape(1, 24, 4);                             // (1, 24, 4)
         Assert.True(allclose(pos, expected, rtol: 0, atol: 1e-4),
             $"max error {(pos - expected).abs().max().item<float>()}");
