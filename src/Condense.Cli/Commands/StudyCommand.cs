@@ -18,6 +18,7 @@ internal static class StudyCommand
     {
         var study = new Command("study", "Measurement studies: phi-s, token-compression, mode-switch, mosaic.");
         study.Subcommands.Add(PhiS());
+        study.Subcommands.Add(Agglomeration());
         study.Subcommands.Add(MosaicCommand());
         study.Subcommands.Add(TokenCompression());
         study.Subcommands.Add(ModeSwitch());
@@ -99,6 +100,37 @@ internal static class StudyCommand
                 output.Human.WriteLine(table.ToString());
                 output.Human.WriteLine($"plot: {plot}");
             }
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    /// <summary>
+    /// Students distilled from each teacher alone and from all teachers, same budget, several seeds, compared in
+    /// pairs on the same held-out images (McNemar, paired t interval).
+    /// </summary>
+    private static Command Agglomeration()
+    {
+        var json = CommonOptions.Json();
+        var seeds = new Option<int>("--seeds") { Description = "Seeds per arm.", DefaultValueFactory = _ => 3 };
+        var set = new Option<string[]>("--set") { Description = "Override a recipe key for every run (repeatable)." };
+        var runDir = new Option<string>("--run-dir") { Description = "Where the runs go (resumable).", DefaultValueFactory = _ => Path.Combine("runs", "study-agglomeration") };
+        var doc = new Option<string?>("--doc") { Description = "Write the tables and the command into this Markdown file, the JSON beside it." };
+        var progress = CommonOptions.Progress();
+        var cmd = new Command("agglomeration", "Single-teacher students vs the all-teacher student, same budget, paired on the same queries.")
+        {
+            seeds, set, runDir, doc, progress, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            if (pr.GetValue(seeds) < 1) throw new Condense.Core.InputException($"--seeds {pr.GetValue(seeds)}: must be at least 1");
+            var result = Condense.Vision.Distillation.AgglomerationStudy.Run(pr.GetValue(runDir)!, pr.GetValue(seeds), pr.GetValue(set) ?? [],
+                pr.GetValue(progress), line => Console.Error.WriteLine(line));
+            var markdown = Condense.Vision.Distillation.AgglomerationStudy.ToMarkdown(result);
+            output.Result(result);
+            if (!output.Json) output.Human.WriteLine(markdown);
+            if (pr.GetValue(doc) is string path) GeneratedDoc.Write(path, "agglomeration", markdown, result);
             return ExitCodes.Ok;
         });
         return cmd;

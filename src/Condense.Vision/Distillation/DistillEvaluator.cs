@@ -46,11 +46,15 @@ internal static class DistillEvaluator
             {
                 var sTrain = trainStudent.Adaptors[teacher.Name].Summary!;
                 var sTest = testStudent.Adaptors[teacher.Name].Summary!;
-                knnRows.Add(new TeacherKnnRow(teacher.Name,
-                    KnnClassifier.Accuracy(trainTeacher.Summary, data.Train.Labels, testTeacher.Summary, data.Test.Labels, classes, e.KnnK, e.KnnTemperature),
-                    KnnClassifier.Accuracy(sTrain, data.Train.Labels, sTest, data.Test.Labels, classes, e.KnnK, e.KnnTemperature),
+                var teacherCorrect = KnnClassifier.Correct(trainTeacher.Summary, data.Train.Labels, testTeacher.Summary, data.Test.Labels, classes, e.KnnK, e.KnnTemperature);
+                var studentCorrect = KnnClassifier.Correct(sTrain, data.Train.Labels, sTest, data.Test.Labels, classes, e.KnnK, e.KnnTemperature);
+                knnRows.Add(new TeacherKnnRow(teacher.Name, Fraction(teacherCorrect), Fraction(studentCorrect),
                     LinearProbe.Accuracy(trainTeacher.Summary, data.Train.Labels, testTeacher.Summary, data.Test.Labels, classes, e.ProbeSteps),
-                    LinearProbe.Accuracy(sTrain, data.Train.Labels, sTest, data.Test.Labels, classes, e.ProbeSteps)));
+                    LinearProbe.Accuracy(sTrain, data.Train.Labels, sTest, data.Test.Labels, classes, e.ProbeSteps))
+                {
+                    TeacherKnnCorrect = teacherCorrect,
+                    StudentKnnCorrect = studentCorrect,
+                });
                 combinedTrain.Add(nn.functional.normalize(sTrain, dim: 1));
                 combinedTest.Add(nn.functional.normalize(sTest, dim: 1));
                 var f = Fidelity.Compute(sTest, testTeacher.Summary);
@@ -69,9 +73,14 @@ internal static class DistillEvaluator
 
         // The combined summary: every adaptor's summary output, L2-normalized, concatenated (each teacher
         // weighs the same in the cosine); and the raw backbone summary tokens for reference.
-        ClassificationRow Classify(string name, Tensor train, Tensor test) => new(name,
-            KnnClassifier.Accuracy(train, data.Train.Labels, test, data.Test.Labels, classes, e.KnnK, e.KnnTemperature),
-            LinearProbe.Accuracy(train, data.Train.Labels, test, data.Test.Labels, classes, e.ProbeSteps));
+        ClassificationRow Classify(string name, Tensor train, Tensor test)
+        {
+            var correct = KnnClassifier.Correct(train, data.Train.Labels, test, data.Test.Labels, classes, e.KnnK, e.KnnTemperature);
+            return new(name, Fraction(correct), LinearProbe.Accuracy(train, data.Train.Labels, test, data.Test.Labels, classes, e.ProbeSteps))
+            {
+                KnnCorrect = correct,
+            };
+        }
         var combined = combinedTrain.Count > 0
             ? Classify("student: all adaptor summaries", torch.cat(combinedTrain, 1), torch.cat(combinedTest, 1))
             : new ClassificationRow("student: all adaptor summaries", double.NaN, double.NaN);
@@ -86,6 +95,8 @@ internal static class DistillEvaluator
         DistillReport.Write(result, recipe);
         return result;
     }
+
+    private static double Fraction(bool[] correct) => correct.Count(c => c) / (double)correct.Length;
 
     /// <summary>
     /// Per-teacher fidelity of the adaptors on the held-out images with the student run at each resolution in
