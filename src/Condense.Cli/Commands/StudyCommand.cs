@@ -143,7 +143,7 @@ internal static class StudyCommand
     private static Command PhiS()
     {
         var json = CommonOptions.Json();
-        var seeds = new Option<int>("--seeds") { Description = "Seeds per arm.", DefaultValueFactory = _ => 3 };
+        var seeds = new Option<int>("--seeds") { Description = "Seeds per arm.", DefaultValueFactory = _ => 5 };
         var arms = new Option<string?>("--arms") { Description = "Comma-separated arms (default: all ten)." };
         var teachers = new Option<string?>("--teachers") { Description = "Comma-separated teacher names of the default recipe (default: all)." };
         var set = new Option<string[]>("--set") { Description = "Override a recipe key for every run (repeatable)." };
@@ -160,21 +160,24 @@ internal static class StudyCommand
             static IReadOnlyList<string>? List(string? s) => s?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var result = Condense.Vision.Distillation.PhiSStudy.Run(pr.GetValue(runDir)!, pr.GetValue(seeds), pr.GetValue(set) ?? [],
                 List(pr.GetValue(arms)), List(pr.GetValue(teachers)), pr.GetValue(progress), line => Console.Error.WriteLine(line));
-            var table = Condense.Vision.Distillation.PhiSStudy.ToMarkdown(result);
+            var table = Condense.Vision.Distillation.PhiSStudy.ToMarkdown(result.Arms);
+            var paired = Condense.Vision.Distillation.PhiSStudy.PairedToMarkdown(result.VsPhiS);
             var plot = Path.Combine(pr.GetValue(runDir)!, "phi-s-ranks.png");
-            Condense.Vision.Distillation.PhiSStudy.Plot(plot, result);
-            output.Result(new
+            Condense.Vision.Distillation.PhiSStudy.Plot(plot, result.Arms);
+            var raw = new
             {
                 plot = Path.GetFullPath(plot),
-                arms = result.Select(a => new { arm = a.Name, average_rank = a.AverageRank, metrics = a.Metrics }),
-            });
-            if (!output.Json) output.Human.WriteLine(table);
+                arms = result.Arms.Select(a => new { arm = a.Name, average_rank = a.AverageRank, metrics = a.Metrics }),
+                vs_phi_s = result.VsPhiS,
+            };
+            output.Result(raw);
+            if (!output.Json) output.Human.WriteLine(table + "\n" + paired);
             if (pr.GetValue(doc) is string path)
             {
                 var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
                 File.Copy(plot, Path.Combine(dir, "phi-s-ranks.png"), overwrite: true);
-                var command = "./condense study phi-s " + string.Join(' ', Environment.GetCommandLineArgs().Skip(3));
-                MarkdownSection.Write(path, "phi-s-table", $"```\n{command}\n```\n\n{table}\n\n![average rank per arm](phi-s-ranks.png)");
+                GeneratedDoc.Write(path, "phi-s-table", $"{table}\n\nPaired by seed against PHI-S (arm − PHI-S; kNN/probe in points, MSE in " +
+                    $"teacher units; 95% t interval; tie when it holds 0):\n\n{paired}\n\n![average rank per arm](phi-s-ranks.png)", raw);
             }
             return ExitCodes.Ok;
         });

@@ -137,6 +137,12 @@ public sealed class LossRecipe
     /// <summary>Feature vectors after which the statistics freeze; 0 = 1000 × channels.</summary>
     public long NormalizerWarmupSamples { get; set; }
 
+    /// <summary>
+    /// Training step from which every teacher's normalizer is fitted one last time and frozen, whatever its sample
+    /// count, so all teachers (and all arms of a study) freeze at the same point; 0 = only by sample count.
+    /// </summary>
+    public long NormalizerFreezeStep { get; set; }
+
     /// <summary>larger (AM-RADIO), smaller, student or teacher.</summary>
     public string GridMatching { get; set; } = "larger";
 }

@@ -65,7 +65,12 @@ public static class Distiller
         {
             var targets = session.Train.ToDictionary(t => t.Teacher.Name, t => t.Get(batch.Indices));
             if (model.FeatureNormalizers is { } normalizers)
-                foreach (var name in normalizers.Teachers) normalizers.Observe(name, targets[name].Features!);
+                foreach (var name in normalizers.Teachers)
+                {
+                    long freezeAt = recipe.Loss.NormalizerFreezeStep;
+                    if (freezeAt > 0 && trainer.CompletedSteps >= freezeAt) normalizers.Freeze(name);
+                    else normalizers.Observe(name, targets[name].Features!);
+                }
             // every partition at once; each contributes in proportion to its share of the batch
             Tensor total = torch.zeros(Array.Empty<long>());
             var parts = new Dictionary<string, Tensor>();

@@ -11,6 +11,16 @@ public sealed record StudyMetric(string Name, bool HigherIsBetter, double Mean, 
 public sealed record StudyArm(string Name, string Description, IReadOnlyList<StudyMetric> Metrics, double AverageRank);
 
 /// <summary>
+/// One arm against the reference arm on one metric, paired by seed (same seed, same images, same initialisation):
+/// the mean difference arm − reference, its 95% t interval, and "better", "worse" or "tie" (the interval holds 0).
+/// </summary>
+public sealed record PairedDifference(string Arm, string Reference, string Metric, bool HigherIsBetter, double Mean, double CiLow, double CiHigh,
+    string Verdict);
+
+/// <summary>The ranked arms and every arm's paired differences against PHI-S.</summary>
+public sealed record PhiSStudyResult(IReadOnlyList<StudyArm> Arms, IReadOnlyList<PairedDifference> VsPhiS);
+
+/// <summary>
 /// The PHI-S paper's Table 1 at Condense's scale: the same student, recipe and budget distilled under each way of
 /// treating the teachers' feature targets (raw MSE; cosine; the hybrid losses; global and per-channel
 /// standardization; PCA, ZCA and Hadamard whitening; PHI-S), several seeds each; per arm the teachers' feature MSE
@@ -40,10 +50,13 @@ public static class PhiSStudy
         "name=phi-s-study", "data.train_images=3000", "data.test_images=500", "student.embed_dim=64", "student.depth=4",
         "train.steps=200", "train.warmup_steps=20", "train.checkpoint_every=0", "eval.probe_steps=100", "eval.pca_images=2",
         "adaptor.hidden=128",
-        "teachers[0].input_size=64", "loss.normalizer_update_period=20", "loss.normalizer_warmup_samples=200000",
+        // every teacher's normalizer is re-fitted every 20 steps and frozen at step 50 in every arm: the targets of the
+        // rotation-based arms stop moving at the same point for all teachers (a sample-count rule froze the ResNet8
+        // and HOG normalizers at step 49 but never the ResNet18 one, 4 tokens per image at 64 px)
+        "teachers[0].input_size=64", "loss.normalizer_update_period=20", "loss.normalizer_freeze_step=50",
     ];
 
-    public static IReadOnlyList<StudyArm> Run(string runDir, int seeds, IEnumerable<string> extraOverrides, IReadOnlyList<string>? arms,
+    public static PhiSStudyResult Run(string runDir, int seeds, IEnumerable<string> extraOverrides, IReadOnlyList<string>? arms,
         IReadOnlyList<string>? teachers, ProgressMode progress, Action<string>? log = null)
     {
         var selected = arms is null ? Arms : Arms.Where(a => arms.Contains(a.Name)).ToList();
@@ -64,15 +77,53 @@ public static class PhiSStudy
                 results[name].Add(Distiller.Run(recipe, new DistillRunOptions(Path.Combine(runDir, name, $"seed{seed}"), Progress: progress)));
             }
         }
-        return Rank(selected.Select(a => (a.Name, a.Description, results[a.Name])).ToList());
+        var runs = selected.Select(a => (a.Name, a.Description, results[a.Name])).ToList();
+        return new PhiSStudyResult(Rank(runs), Paired(runs, "phi-s"));
     }
 
-    /// <summary>Aggregates runs into per-arm metric means/stds and tie-aware ranks.</summary>
-    public static IReadOnlyList<StudyArm> Rank(IReadOnlyList<(string Name, string Description, List<DistillResult> Runs)> arms)
+    /// <summary>Each arm against <paramref name="reference"/>, metric by metric, paired by seed (empty when the reference was not run).</summary>
+    public static IReadOnlyList<PairedDifference> Paired(IReadOnlyList<(string Name, string Description, List<DistillResult> Runs)> arms, string reference)
     {
-        // metric name → (higher is better, value of one run)
+        ArgumentNullException.ThrowIfNull(arms);
+        var refArm = arms.FirstOrDefault(a => a.Name == reference);
+        if (refArm.Runs is null) return [];
+        var rows = new List<PairedDifference>();
+        foreach (var arm in arms.Where(a => a.Name != reference))
+            foreach (var (metric, higher, value) in Metrics(refArm.Runs[0]))
+            {
+                int n = Math.Min(arm.Runs.Count, refArm.Runs.Count);
+                var (mean, low, high) = PairedStatistics.PairedInterval(arm.Runs.Take(n).Select(value).ToList(), refArm.Runs.Take(n).Select(value).ToList());
+                string verdict = double.IsNaN(low) || (low <= 0 && high >= 0) ? "tie" : (mean > 0) == higher ? "better" : "worse";
+                rows.Add(new PairedDifference(arm.Name, reference, metric, higher, mean, low, high, verdict));
+            }
+        return rows;
+    }
+
+    /// <summary>Paired differences as a table: one row per arm, one cell per metric (difference, interval, verdict).</summary>
+    public static string PairedToMarkdown(IReadOnlyList<PairedDifference> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Count == 0) return "";
+        var metrics = rows.Select(r => r.Metric).Distinct().ToList();
+        var table = new MarkdownTable(["arm − " + rows[0].Reference, .. metrics]);
+        foreach (var arm in rows.Select(r => r.Arm).Distinct())
+            table.AddRow([arm, .. metrics.Select(m => (object)Cell(rows.Single(r => r.Arm == arm && r.Metric == m)))]);
+        return table.ToString();
+
+        static string Cell(PairedDifference d)
+        {
+            double scale = d.HigherIsBetter ? 100 : 1;
+            string f = d.HigherIsBetter ? "+0.0;-0.0" : "+0.000;-0.000";
+            string text = string.Create(CultureInfo.InvariantCulture,
+                $"{(d.Mean * scale).ToString(f, CultureInfo.InvariantCulture)} ({(d.CiLow * scale).ToString(f, CultureInfo.InvariantCulture)}, {(d.CiHigh * scale).ToString(f, CultureInfo.InvariantCulture)})");
+            return d.Verdict == "tie" ? $"{text} tie" : $"{text} **{d.Verdict}**";
+        }
+    }
+
+    // metric name → (higher is better, value of one run)
+    private static List<(string Name, bool Higher, Func<DistillResult, double> Value)> Metrics(DistillResult first)
+    {
         var metrics = new List<(string Name, bool Higher, Func<DistillResult, double> Value)>();
-        var first = arms[0].Runs[0];
         foreach (var f in first.Fidelity.Where(f => f.Output == "features"))
             metrics.Add(($"{f.Teacher} feature MSE", false, r => r.Fidelity.Single(x => x.Teacher == f.Teacher && x.Output == "features").Mse));
         foreach (var k in first.Knn)
@@ -82,6 +133,14 @@ public static class PhiSStudy
         }
         metrics.Add(("combined kNN", true, r => r.Combined.Knn));
         metrics.Add(("combined probe", true, r => r.Combined.Probe));
+        return metrics;
+    }
+
+    /// <summary>Aggregates runs into per-arm metric means/stds and tie-aware ranks.</summary>
+    public static IReadOnlyList<StudyArm> Rank(IReadOnlyList<(string Name, string Description, List<DistillResult> Runs)> arms)
+    {
+        ArgumentNullException.ThrowIfNull(arms);
+        var metrics = Metrics(arms[0].Runs[0]);
 
         var stats = arms.Select(a => metrics.Select(m => SeedStatistics.MeanStd(a.Runs.Select(m.Value))).ToList()).ToList();
 

@@ -177,6 +177,7 @@ public static partial class RecipeLoader
         Require(r.Loss.Balancing is "equal" or "adaloss" or "uncertainty", "loss.balancing", r.Loss.Balancing, "must be equal, adaloss or uncertainty (PHI-S balancing: loss.feature_normalizer=phi-s)");
         Require(r.Loss.NormalizerUpdatePeriod > 0, "loss.normalizer_update_period", r.Loss.NormalizerUpdatePeriod, "must be positive");
         Require(r.Loss.NormalizerWarmupSamples == 0 || r.Loss.NormalizerWarmupSamples >= 2, "loss.normalizer_warmup_samples", r.Loss.NormalizerWarmupSamples, "must be 0 (default) or at least 2");
+        Require(r.Loss.NormalizerFreezeStep >= 0, "loss.normalizer_freeze_step", r.Loss.NormalizerFreezeStep, "must be 0 (off) or a step");
         Require(r.Loss.GridMatching is "larger" or "smaller" or "student" or "teacher", "loss.grid_matching", r.Loss.GridMatching, "must be larger, smaller, student or teacher");
         Require(r.Train.Steps > 0, "train.steps", r.Train.Steps, "must be positive");
         Require(r.Train.BatchSize > 0, "train.batch_size", r.Train.BatchSize, "must be positive");

@@ -108,6 +108,19 @@ public sealed class NormalizerEstimator : IDisposable
     }
 
     /// <summary>
+    /// Fits the normalizer one last time on everything seen and freezes it, whatever the sample count (a study's
+    /// "freeze every teacher at the same step"). A no-op when already frozen or fewer than 2 samples were seen.
+    /// Returns true when it froze the normalizer.
+    /// </summary>
+    public bool Freeze()
+    {
+        if (IsFrozen || Moments.Count < 2) return false;
+        FitNow();
+        IsFrozen = true;
+        return true;
+    }
+
+    /// <summary>
     /// Checkpoint tensors: "moments.*", "normalizer.*" (the fitted μ, W, Θ themselves, not re-derived) and
     /// "estimator.batches", "estimator.fits", "estimator.last_fit", "estimator.frozen"; in the caller's scope.
     /// </summary>

@@ -59,6 +59,20 @@ public sealed class TeacherNormalizers : nn.Module
         if (estimator.IsFrozen) return;
         using var scope = torch.NewDisposeScope();
         estimator.Observe(features.permute(0, 2, 3, 1));                                    // (B, h, w, C)
+        CopyToBuffers(teacher, estimator);
+    }
+
+    /// <summary>Fits a teacher's normalizer on everything seen and freezes it (no-op once frozen).</summary>
+    public void Freeze(string teacher)
+    {
+        var estimator = Estimator(teacher);
+        if (!estimator.Freeze()) return;
+        using var scope = torch.NewDisposeScope();
+        CopyToBuffers(teacher, estimator);
+    }
+
+    private void CopyToBuffers(string teacher, NormalizerEstimator estimator)
+    {
         using var _ = torch.no_grad();
         var buffers = named_buffers().ToDictionary(b => b.name, b => b.buffer);
         foreach (var (key, value) in estimator.State()) buffers[_bufferNames[teacher][key]].copy_(value);

@@ -44,6 +44,23 @@ public sealed class NormalizerEstimatorTests
     }
 
     [Fact]
+    public void Freeze_fits_on_everything_seen_before_the_warmup_and_stops_updates()
+    {
+        using var scope = NewDisposeScope();
+        var batches = Batches(6, 64, 8, seed: 2);
+        using var estimator = new NormalizerEstimator(new StandardizeNormalizer(8), updatePeriod: 100, warmupSamples: 1_000_000);
+        for (int i = 0; i < 5; i++) estimator.Observe(batches[i]);
+        Assert.Equal(1, estimator.Fits);                                    // only the first batch's fit so far
+        Assert.True(estimator.Freeze());
+        Assert.True(estimator.IsFrozen);
+        var seen = batches.narrow(0, 0, 5).reshape(-1, 8).to_type(ScalarType.Float64);
+        Assert.True(estimator.Normalizer.Mean.allclose(seen.mean([0]), rtol: 0, atol: 1e-9));
+        Assert.False(estimator.Observe(batches[5]));
+        Assert.False(estimator.Freeze());                                   // already frozen
+        Assert.Equal(320, estimator.Moments.Count);
+    }
+
+    [Fact]
     public void Default_warmup_is_a_thousand_samples_per_channel()
     {
         using var scope = NewDisposeScope();
