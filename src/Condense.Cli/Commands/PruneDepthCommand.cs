@@ -29,6 +29,7 @@ internal static class PruneDepthCommand
         var length = new Option<int>("--calibration-length") { Description = "Tokens per calibration window.", DefaultValueFactory = _ => 256 };
         var eval = new Option<string?>("--eval") { Description = "Evaluation text (default: shared TinyStories valid_first794KB.txt)." };
         var evalDocs = new Option<int>("--eval-docs") { Description = "Evaluate on the first N documents (0 = all).", DefaultValueFactory = _ => 0 };
+        var selectionDocs = new Option<int>("--selection-docs") { Description = "Pick the best metric order per count on the N documents after the evaluation ones (needs --eval-docs).", DefaultValueFactory = _ => 0 };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "llama2.c tokenizer (default: shared tok512.bin)." };
         var permutations = new Option<int>("--permutations") { Description = "Monte-Carlo Shapley permutations (0 = skip).", DefaultValueFactory = _ => 32 };
         var fraction = new Option<double>("--subset-fraction") { Description = "Size of the contrast's random sub-networks (fraction of units).", DefaultValueFactory = _ => 0.5 };
@@ -44,7 +45,7 @@ internal static class PruneDepthCommand
         var cmd = new Command("prune-depth", "Depth pruning: unit importance incl. exact/Monte-Carlo Shapley, pruning, recovery, evaluation.")
         {
             model, metric, remove, units, recovery, iterative, output, calibration, samples, length, eval, evalDocs, tokenizer,
-            permutations, fraction, perSample, rank, adapterSteps, curves, noSingle, generate, seed, threads, json,
+            permutations, fraction, perSample, rank, adapterSteps, curves, selectionDocs, noSingle, generate, seed, threads, json,
         };
         cmd.SetAction(pr =>
         {
@@ -64,6 +65,7 @@ internal static class PruneDepthCommand
                 CalibrationLength = pr.GetValue(length),
                 EvalPath = pr.GetValue(eval),
                 EvalDocuments = pr.GetValue(evalDocs),
+                SelectionDocuments = pr.GetValue(selectionDocs),
                 TokenizerPath = pr.GetValue(tokenizer),
                 Importance = new ImportanceOptions(Permutations: pr.GetValue(permutations), SubsetFraction: pr.GetValue(fraction),
                     SubsetsPerSample: pr.GetValue(perSample), Seed: pr.GetValue(seed)),

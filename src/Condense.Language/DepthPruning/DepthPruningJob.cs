@@ -43,6 +43,12 @@ public sealed record DepthPruningOptions
 
     /// <summary>Evaluate on the first N documents of the evaluation text (0: all).</summary>
     public int EvalDocuments { get; init; }
+
+    /// <summary>
+    /// Documents after the evaluation ones on which the best metric order per count is selected (0: no selection
+    /// split, no selected orders); needs EvalDocuments &gt; 0 so the two splits are disjoint.
+    /// </summary>
+    public int SelectionDocuments { get; init; }
     public ImportanceOptions Importance { get; init; } = new();
     public AdapterOptions Adapter { get; init; } = new();
 
@@ -67,6 +73,9 @@ public static class DepthPruningJob
         ImportanceMetric.Parse(options.Metric);
         foreach (var m in options.CurveMetrics ?? []) ImportanceMetric.Parse(m);
         if (options.Remove < 0) throw new InputException($"--remove must be at least 0, got {options.Remove}");
+        if (options.SelectionDocuments < 0) throw new InputException($"SelectionDocuments must be at least 0, got {options.SelectionDocuments}");
+        if (options.SelectionDocuments > 0 && options.EvalDocuments <= 0)
+            throw new InputException("SelectionDocuments needs EvalDocuments > 0: selection uses the documents after the evaluation ones");
         return options.Units switch
         {
             "block" => (UnitGranularity.Block, PruneScope.All),
@@ -109,6 +118,11 @@ public static class DepthPruningJob
         using var calibration = CalibrationSet.FromStream(ids, labels, options.CalibrationSamples, options.CalibrationLength, calPath);
         var evaluation = EvalDocuments.Load(evalPath, tokenizer, model.Config.MaxSeqLen, options.EvalDocuments);
         if (evaluation.Sequences.Count == 0) throw new InputException($"{evalPath}: no document to evaluate on");
+        var selection = options.SelectionDocuments > 0
+            ? EvalDocuments.Load(evalPath, tokenizer, model.Config.MaxSeqLen, options.SelectionDocuments, skipDocuments: options.EvalDocuments)
+            : null;
+        if (selection is { Sequences.Count: 0 })
+            throw new InputException($"{evalPath}: no document left for selection after the first {options.EvalDocuments}");
         log($"{network.Units.Count} units ({options.Units}), calibration {calibration.Sequences}x{calibration.Length} tokens, " +
             $"evaluation {evaluation.Sequences.Count} documents");
 
@@ -126,11 +140,16 @@ public static class DepthPruningJob
             var order = DepthPruner.OneShotOrder(importance.Metrics[metric], candidates);
             log($"curve: {metric} removes {string.Join(", ", order.Select(u => network.Units[u].Name))}");
             var points = DepthPruner.Curve(network, evaluation, order, all);
+            var selected = selection is null ? null : DepthPruner.Curve(network, selection, order, all);
             curves.Add(new CurveRow(metric, [.. order.Select(u => network.Units[u].Name)],
                 DepthPruningResult.F(points.Select(p => p.Score.Perplexity)),
                 DepthPruningResult.F(points.Select(p => p.Score.DialogueAccuracy)),
-                DepthPruningResult.F(points.Select(p => p.Score.NarrativeAccuracy))));
+                DepthPruningResult.F(points.Select(p => p.Score.NarrativeAccuracy)))
+            {
+                SelectionPerplexity = selected is null ? [] : DepthPruningResult.F(selected.Select(p => p.Score.Perplexity)),
+            });
         }
+        var selectedOrders = selection is null ? [] : SelectOrders(curves);
 
         // The pruning decision.
         int[] removed = options.Iterative
@@ -205,6 +224,7 @@ public static class DepthPruningJob
                 DepthPruningResult.F(e.EfficiencyGap), e.Evaluations))],
             EstimatorComparison: comparison,
             PruningCurve: curves,
+            SelectedOrders: selectedOrders,
             Removed: [.. removed.Select(u => network.Units[u].Name)],
             RecoveryResults: recoveryRows,
             SingleUnitRecovery: single,
@@ -241,6 +261,27 @@ public static class DepthPruningJob
                 double? mae = sameScale ? DepthPruningResult.F(values.Zip(exactOn, (a, b) => Math.Abs(a - b)).Average()) : null;
                 rows.Add(new ComparisonRow(m, reference, DepthPruningResult.F(RankCorrelation.Spearman(values, exactOn)), mae));
             }
+        }
+        return rows;
+    }
+
+    /// <summary>
+    /// Per count of removed units, the metric whose order has the lowest selection-split perplexity (first in curve
+    /// order on ties), with its evaluation-split perplexity, and the evaluation-split oracle for comparison.
+    /// </summary>
+    public static List<SelectedOrderRow> SelectOrders(IReadOnlyList<CurveRow> curves)
+    {
+        ArgumentNullException.ThrowIfNull(curves);
+        var rows = new List<SelectedOrderRow>();
+        if (curves.Count == 0 || curves.Any(c => c.SelectionPerplexity.Count != c.Perplexity.Count)) return rows;
+        int points = curves.Min(c => c.Perplexity.Count);
+        for (int k = 1; k < points; k++)
+        {
+            int count = k;
+            var chosen = curves.MinBy(c => c.SelectionPerplexity[count] ?? double.PositiveInfinity)!;
+            var oracle = curves.MinBy(c => c.Perplexity[count] ?? double.PositiveInfinity)!;
+            rows.Add(new SelectedOrderRow(count, chosen.Metric, chosen.SelectionPerplexity[count], chosen.Perplexity[count],
+                oracle.Metric, oracle.Perplexity[count]));
         }
         return rows;
     }

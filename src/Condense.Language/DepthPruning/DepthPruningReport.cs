@@ -68,6 +68,14 @@ public static class DepthPruningReport
             report.Heading(2, "Pruning curves").Table(curve).Image("pruning curve", Path.GetFileName(r.CurvePlot))
                 .Paragraph("Next-token accuracy on dialogue / narrative targets along the same orders:").Table(task);
         }
+        if (r.SelectedOrders.Count > 0)
+        {
+            var sel = new MarkdownTable(["removed", "order picked on the selection split", "selection PPL", "evaluation PPL",
+                "oracle on the evaluation split (biased)", "oracle PPL"]) { DoubleFormat = "G4" };
+            foreach (var o in r.SelectedOrders)
+                sel.AddRow(o.Removed, o.Metric, o.SelectionPerplexity, o.EvaluationPerplexity, o.OracleMetric, o.OraclePerplexity);
+            report.Heading(2, "Best order per count, selected on a separate split").Table(sel);
+        }
 
         if (r.RecoveryResults.Count > 0)
         {

@@ -13,7 +13,19 @@ public sealed record ComparisonRow(string Metric, string Reference, double? Spea
 
 /// <summary>Scores after removing the first k units of a metric's order.</summary>
 public sealed record CurveRow(string Metric, IReadOnlyList<string> Order, IReadOnlyList<double?> Perplexity,
-    IReadOnlyList<double?> DialogueAccuracy, IReadOnlyList<double?> NarrativeAccuracy);
+    IReadOnlyList<double?> DialogueAccuracy, IReadOnlyList<double?> NarrativeAccuracy)
+{
+    /// <summary>Perplexity along the same order on the selection documents (empty without a selection split).</summary>
+    public IReadOnlyList<double?> SelectionPerplexity { get; init; } = [];
+}
+
+/// <summary>
+/// For one count of removed units: the metric whose one-shot order scored best on the selection documents, and what
+/// that order gives on the evaluation documents (the honest number). Oracle* is the best order picked on the
+/// evaluation documents themselves, shown only to size the selection bias.
+/// </summary>
+public sealed record SelectedOrderRow(int Removed, string Metric, double? SelectionPerplexity, double? EvaluationPerplexity,
+    string OracleMetric, double? OraclePerplexity);
 
 /// <summary>Perplexity with one unit removed, plain and with each stand-in.</summary>
 public sealed record SingleUnitRecoveryRow(string Unit, double? None, double? MeanBias, double? Adapter);
@@ -40,6 +52,7 @@ public sealed record DepthPruningResult(
     IReadOnlyList<EstimateRow> Estimates,
     IReadOnlyList<ComparisonRow> EstimatorComparison,
     IReadOnlyList<CurveRow> PruningCurve,
+    IReadOnlyList<SelectedOrderRow> SelectedOrders,
     IReadOnlyList<string> Removed,
     IReadOnlyList<RecoveryRow> RecoveryResults,
     IReadOnlyList<SingleUnitRecoveryRow> SingleUnitRecovery,

@@ -19,13 +19,14 @@ public sealed record LmScore(double Loss, double Perplexity, double DialogueAccu
 public sealed record EvalDocuments(IReadOnlyList<int[]> Sequences, IReadOnlyList<sbyte[]> Labels, int Truncated)
 {
     /// <summary>
-    /// The first <paramref name="maxDocuments"/> documents of <paramref name="path"/> (0: all), tokenized as the
-    /// perplexity protocol does.
+    /// <paramref name="maxDocuments"/> documents of <paramref name="path"/> (0: all) after the first
+    /// <paramref name="skipDocuments"/>, tokenized as the perplexity protocol does.
     /// </summary>
-    public static EvalDocuments Load(string path, Llama2cTokenizer tokenizer, int maxSeqLen, int maxDocuments = 0)
+    public static EvalDocuments Load(string path, Llama2cTokenizer tokenizer, int maxSeqLen, int maxDocuments = 0, int skipDocuments = 0)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         var docs = TextCorpus.ReadDocuments(path);
+        if (skipDocuments > 0) docs = [.. docs.Skip(skipDocuments)];
         if (maxDocuments > 0) docs = [.. docs.Take(maxDocuments)];
         var (sequences, truncated) = Perplexity.Tokenize(tokenizer, docs, maxSeqLen);
         var labels = sequences.Select(ids => TokenStream.Labels(tokenizer, ids)).ToList();

@@ -154,3 +154,26 @@ public sealed class ShapleyTests
         Assert.True(double.IsNaN(RankCorrelation.Spearman([1, 1, 1], [1, 2, 3])));
     }
 }
+
+/// <summary>Best metric order per count: chosen on the selection split, reported on the evaluation split.</summary>
+public sealed class SelectedOrderTests
+{
+    [Fact]
+    public void The_order_is_picked_on_the_selection_split_not_on_the_evaluation_split()
+    {
+        var curves = new List<Condense.Language.DepthPruning.CurveRow>
+        {
+            new("cosine", ["a", "b"], [5.0, 6.0, 9.0], [0, 0, 0], [0, 0, 0]) { SelectionPerplexity = [5.1, 7.0, 8.0] },
+            new("loo-loss", ["b", "a"], [5.0, 5.5, 9.0], [0, 0, 0], [0, 0, 0]) { SelectionPerplexity = [5.1, 7.5, 8.0] },
+        };
+        var rows = Condense.Language.DepthPruning.DepthPruningJob.SelectOrders(curves);
+        Assert.Equal(2, rows.Count);
+        Assert.Equal("cosine", rows[0].Metric);               // 7.0 < 7.5 on selection
+        Assert.Equal(6.0, rows[0].EvaluationPerplexity);      // reported on evaluation, not the oracle's 5.5
+        Assert.Equal("loo-loss", rows[0].OracleMetric);
+        Assert.Equal(5.5, rows[0].OraclePerplexity);
+        Assert.Equal("cosine", rows[1].Metric);               // tie on selection: first in curve order
+        Assert.Empty(Condense.Language.DepthPruning.DepthPruningJob.SelectOrders(
+            [new("cosine", ["a"], [5.0, 6.0], [0, 0], [0, 0])]));   // no selection split
+    }
+}
