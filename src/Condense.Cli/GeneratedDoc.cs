@@ -7,20 +7,22 @@ namespace Condense.Cli;
 /// <summary>
 /// A results doc section written by the command that produced it: the command line, then the generated Markdown,
 /// between the section's markers (hand-written reading notes around them are kept), and the command's raw JSON
-/// result beside the doc (docs/results/NAME.md → docs/results/NAME.json) so a reviewer can rerun and diff.
+/// result beside the doc (docs/results/NAME.md → docs/results/NAME.json, or SECTION.json where one doc holds several
+/// generated sections) so a reviewer can rerun and diff.
 /// </summary>
 internal static class GeneratedDoc
 {
     /// <summary>The command as typed after `condense`, e.g. "study agglomeration --seeds 3".</summary>
     public static string CommandLine() => "./condense " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
 
-    public static void Write(string docPath, string section, string markdown, object json)
+    public static void Write(string docPath, string section, string markdown, object json, string? jsonName = null)
     {
         ArgumentNullException.ThrowIfNull(json);
         var dir = Path.GetDirectoryName(Path.GetFullPath(docPath))!;
         Directory.CreateDirectory(dir);
         MarkdownSection.Write(docPath, section, $"```\n{CommandLine()}\n```\n\n{markdown.TrimEnd('\n')}");
-        AtomicFile.WriteAllText(Path.ChangeExtension(Path.GetFullPath(docPath), ".json"),
+        var jsonPath = jsonName is null ? Path.ChangeExtension(Path.GetFullPath(docPath), ".json") : Path.Combine(dir, jsonName + ".json");
+        AtomicFile.WriteAllText(jsonPath,
             JsonSerializer.Serialize(json, json.GetType(), CliOutput.JsonOptions) + "\n");
     }
 }

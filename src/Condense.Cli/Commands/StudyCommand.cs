@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Condense.Core.Data;
 using Condense.Core.IO;
 using Condense.Core.Reports;
@@ -19,6 +20,7 @@ internal static class StudyCommand
         var study = new Command("study", "Measurement studies: phi-s, token-compression, mode-switch, mosaic.");
         study.Subcommands.Add(PhiS());
         study.Subcommands.Add(Agglomeration());
+        study.Subcommands.Add(MaskLlmSeeds());
         study.Subcommands.Add(MosaicCommand());
         study.Subcommands.Add(TokenCompression());
         study.Subcommands.Add(ModeSwitch());
@@ -132,6 +134,65 @@ internal static class StudyCommand
             if (!output.Json) output.Human.WriteLine(markdown);
             if (pr.GetValue(doc) is string path) GeneratedDoc.Write(path, "agglomeration", markdown, result);
             return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    /// <summary>MaskLLM's gap ratio (vs SparseGPT) over several seeds of the sparsify pipeline.</summary>
+    private static Command MaskLlmSeeds()
+    {
+        var json = CommonOptions.Json();
+        var model = new Option<string>("--model") { Description = "llama2.c checkpoint (.bin).", Required = true };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "llama2.c tokenizer (default: tok512.bin beside the model)." };
+        var seeds = new Option<int>("--seeds") { Description = "Seeds (each draws its own calibration windows, gates and noise).", DefaultValueFactory = _ => 3 };
+        var steps = new Option<long>("--steps") { Description = "MaskLLM steps.", DefaultValueFactory = _ => 200 };
+        var evalDocs = new Option<int>("--eval-docs") { Description = "Evaluate on the first N documents (0: all)." };
+        var outDir = new Option<string>("--out") { Description = "Output folder (one sparsify run per seed).", DefaultValueFactory = _ => Path.Combine("runs", "study-maskllm-seeds") };
+        var threads = LanguageOptions.Threads();
+        var doc = new Option<string?>("--doc") { Description = "Write the table and the command into this Markdown file, the JSON beside it." };
+        var progress = CommonOptions.Progress();
+        var cmd = new Command("maskllm-seeds", "MaskLLM's perplexity gap over SparseGPT's, several seeds, mean and std (target: at most 0.5).")
+        {
+            model, tokenizer, seeds, steps, evalDocs, outDir, threads, doc, progress, json,
+        };
+        cmd.SetAction((pr, cancellation) =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var modelPath = pr.GetValue(model)!;
+            if (!File.Exists(modelPath)) throw new Condense.Core.InputException($"{modelPath}: model file not found");
+            var tokPath = pr.GetValue(tokenizer) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, "tok512.bin");
+            if (!File.Exists(tokPath)) throw new Condense.Core.InputException($"{tokPath}: tokenizer file not found (give --tokenizer)");
+            if (pr.GetValue(steps) < 1) throw new Condense.Core.InputException($"--steps {pr.GetValue(steps)}: must be at least 1");
+            TorchRuntime.EnsureLoaded();
+            LanguageOptions.ApplyThreads(pr.GetValue(threads));
+            var options = new Condense.Language.Sparsity.SparsifyOptions
+            {
+                ModelPath = modelPath,
+                TokenizerPath = tokPath,
+                OutDir = pr.GetValue(outDir)!,
+                Methods = ["sparsegpt", "maskllm"],
+                CalibrationText = Condense.Language.LanguageModelFiles.Resolve(null, Condense.Language.LanguageModelFiles.DefaultCalibrationText),
+                EvalText = Condense.Language.LanguageModelFiles.Resolve(null, Condense.Language.LanguageModelFiles.DefaultEvalText),
+                EvalDocs = pr.GetValue(evalDocs),
+                Progress = pr.GetValue(progress),
+                MaskLlm = new Condense.Language.Sparsity.MaskLlmOptions { RunDir = "", Steps = pr.GetValue(steps) },
+            };
+            var result = Condense.Language.Sparsity.MaskLlmSeedStudy.Run(options, pr.GetValue(seeds), line => Console.Error.WriteLine(line), cancellation);
+            string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+            var table = new MarkdownTable("seed", "dense PPL", "SparseGPT PPL", "MaskLLM PPL", "MaskLLM gap / SparseGPT gap");
+            foreach (var r in result.Seeds) table.AddRow(r.Seed, F(r.DensePpl), F(r.SparseGptPpl), F(r.MaskLlmPpl), F(r.GapRatio));
+            var markdown = $"{table}\nGap ratio over {result.Seeds.Count} seeds: **{F(result.MeanGapRatio)} ± {F(result.StdGapRatio)}** " +
+                $"(mean ± sample std); target ≤ {result.Target.ToString(CultureInfo.InvariantCulture)}: " +
+                $"{(result.TargetMetOnAverage ? "met on average" : "not met on average")}, {result.SeedsMeetingTarget} of {result.Seeds.Count} seeds meet it. " +
+                $"{result.TrainingTokens:N0} training tokens per seed ({result.Steps} steps), {(result.EvalDocuments > 0 ? $"{result.EvalDocuments} evaluation documents" : "all evaluation documents")}.";
+            output.Result(result);
+            if (!output.Json) output.Human.WriteLine(markdown);
+            if (pr.GetValue(doc) is string path)
+            {
+                var section = "maskllm-seeds-" + Path.GetFileNameWithoutExtension(modelPath);
+                GeneratedDoc.Write(path, section, markdown, result, jsonName: section);
+            }
+            return Task.FromResult(ExitCodes.Ok);
         });
         return cmd;
     }
