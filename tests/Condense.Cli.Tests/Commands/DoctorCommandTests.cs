@@ -14,6 +14,10 @@ public sealed class DoctorCommandTests
         Assert.True(json.GetProperty("onnxruntime_loaded").GetBoolean());
         Assert.StartsWith("1.31", json.GetProperty("onnxruntime_version").GetString(), StringComparison.Ordinal);
         Assert.True(json.GetProperty("torch_threads").GetInt32() >= 1);
+        var kernels = json.GetProperty("kernels");
+        Assert.Equal("native im2col + GEMM", kernels.GetProperty("convolution_path").GetString());
+        Assert.False(kernels.GetProperty("nnpack_enabled").GetBoolean());
+        Assert.DoesNotContain("NNPACK", r.Stderr, StringComparison.Ordinal);
         var assets = json.GetProperty("assets").EnumerateArray().ToList();
         Assert.Contains(assets, a => a.GetProperty("name").GetString() == "llama2c stories260K" && a.GetProperty("found").GetBoolean());
     }
@@ -25,5 +29,6 @@ public sealed class DoctorCommandTests
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("TorchSharp", r.Stdout, StringComparison.Ordinal);
         Assert.Contains("ok: TorchSharp loaded", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("convolution path", r.Stdout, StringComparison.Ordinal);
     }
 }

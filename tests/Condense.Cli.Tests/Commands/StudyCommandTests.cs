@@ -21,4 +21,17 @@ public sealed class StudyCommandTests
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("--input-size 40", r.Stderr, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("study", "agglomeration", "--seeds", "0")]
+    [InlineData("study", "maskllm-seeds", "--model", "no-such-model.bin")]
+    [InlineData("bench", "conv-paths", "--rounds", "0")]
+    [InlineData("bench", "conv-paths", "--models", "no_such_model")]
+    public void Bad_input_to_the_new_studies_is_a_one_line_error(params string[] args)
+    {
+        var r = CliProcess.Run(args);
+        Assert.Equal(2, r.ExitCode);
+        var error = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("error:", StringComparison.Ordinal));
+        Assert.True(error.Contains(args[^1], StringComparison.Ordinal) || error.Contains(args[^2], StringComparison.Ordinal), error);
+    }
 }
