@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Condense.Core;
+using Condense.Core.Reports;
 using Condense.Core.Runtime;
 using Condense.Language.DepthPruning;
 using Spectre.Console;
@@ -41,11 +42,12 @@ internal static class PruneDepthCommand
         var generate = new Option<int>("--generate-steps") { Description = "Tokens generated for the KV-cache timing (0 = skip).", DefaultValueFactory = _ => 200 };
         var seed = new Option<int>("--seed") { Description = "Seed of the Monte-Carlo and subset draws and adapter init.", DefaultValueFactory = _ => 0 };
         var threads = new Option<int>("--threads") { Description = "libtorch threads (1 is fastest for these tiny models on a shared CPU).", DefaultValueFactory = _ => 1 };
+        var doc = new Option<string?>("--doc") { Description = "Write the selected-order table (needs --selection-docs) and the command into this Markdown file, the JSON beside it." };
 
         var cmd = new Command("prune-depth", "Depth pruning: unit importance incl. exact/Monte-Carlo Shapley, pruning, recovery, evaluation.")
         {
             model, metric, remove, units, recovery, iterative, output, calibration, samples, length, eval, evalDocs, tokenizer,
-            permutations, fraction, perSample, rank, adapterSteps, curves, selectionDocs, noSingle, generate, seed, threads, json,
+            permutations, fraction, perSample, rank, adapterSteps, curves, selectionDocs, noSingle, generate, seed, threads, doc, json,
         };
         cmd.SetAction(pr =>
         {
@@ -81,6 +83,7 @@ internal static class PruneDepthCommand
             };
             if (pr.GetValue(threads) < 1) throw new InputException($"--threads must be at least 1, got {pr.GetValue(threads)}");
             if (pr.GetValue(rank) < 1) throw new InputException($"--adapter-rank must be at least 1, got {pr.GetValue(rank)}");
+            if (pr.GetValue(doc) is not null && options.SelectionDocuments <= 0) throw new InputException("--doc needs --selection-docs (the table it writes is the selected orders)");
             DepthPruningJob.Parse(options);                                   // bad options fail before libtorch loads
             if (!File.Exists(options.ModelPath) && !Directory.Exists(options.ModelPath))
                 throw new InputException($"model not found: {options.ModelPath}");
@@ -89,6 +92,20 @@ internal static class PruneDepthCommand
             var result = DepthPruningJob.Run(options, line => Console.Error.WriteLine($"[prune-depth] {line}"));
             cli.Result(result);
             if (!cli.Json) Render(cli.Human, result);
+            if (pr.GetValue(doc) is string docPath)
+            {
+                var table = new MarkdownTable("removed", "order picked on the selection split", "selection PPL", "evaluation PPL",
+                    "oracle on the evaluation split (biased)", "oracle PPL") { DoubleFormat = "G4" };
+                foreach (var o in result.SelectedOrders)
+                    table.AddRow(o.Removed, o.Metric, o.SelectionPerplexity, o.EvaluationPerplexity, o.OracleMetric, o.OraclePerplexity);
+                var section = $"depth-selected-{options.Units}-{Path.GetFileNameWithoutExtension(options.ModelPath.TrimEnd('/'))}";
+                var removed = result.RecoveryResults.FirstOrDefault(x => x.Recovery == "none")?.Perplexity;
+                var markdown = $"{table}\nThe pruning decision ({options.Metric}{(options.Iterative ? ", iterative" : "")}) removes " +
+                    $"{(result.Removed.Count > 0 ? string.Join(", ", result.Removed) : "nothing")}: evaluation PPL " +
+                    $"{removed?.ToString("G4", CultureInfo.InvariantCulture) ?? "-"} (plain skip). Evaluation: {result.EvalDocuments} documents; " +
+                    $"selection: the next {options.SelectionDocuments}.";
+                GeneratedDoc.Write(docPath, section, markdown, result, jsonName: section);
+            }
             return ExitCodes.Ok;
         });
         return cmd;
