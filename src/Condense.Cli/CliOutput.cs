@@ -16,6 +16,8 @@ public sealed class CliOutput
         DictionaryKeyPolicy = null,
         WriteIndented = true,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        // a statistic that is undefined (a confidence interval from one seed) is written as "NaN", not an exception
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
     public CliOutput(bool json)

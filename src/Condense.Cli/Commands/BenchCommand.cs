@@ -51,7 +51,7 @@ internal static class BenchCommand
                     m.Mode == "student" ? "1.00" : (m.Mode == "cached" ? result.CachedOverStudent : result.OnlineOverStudent).ToString("F2", CultureInfo.InvariantCulture));
             var cost = new MarkdownTable("teacher", "input size", "teacher ms / image");
             foreach (var c in result.TeacherCost) cost.AddRow(c.Teacher, c.InputSize, c.MsPerImage.ToString("F2", CultureInfo.InvariantCulture));
-            output.Result(new
+            var raw = new
             {
                 batch_size = result.BatchSize,
                 steps = result.Steps,
@@ -60,7 +60,8 @@ internal static class BenchCommand
                 cached_over_student = result.CachedOverStudent,
                 online_over_student = result.OnlineOverStudent,
                 teacher_cost = result.TeacherCost.Select(c => new { teacher = c.Teacher, input_size = c.InputSize, ms_per_image = c.MsPerImage }),
-            });
+            };
+            output.Result(raw);
             if (!output.Json) output.Human.WriteLine(table.ToString() + "\n" + cost);
             if (pr.GetValue(doc) is string docPath)
             {
@@ -76,6 +77,7 @@ internal static class BenchCommand
                                "teacher inside the step. Target: cached ≥ 0.90 of student.")
                     .Table(cost);
                 MarkdownSection.Write(docPath, "distill-throughput", section.ToString());
+                WriteResultsJson(docPath, "distill-throughput", raw);
             }
             return ExitCodes.Ok;
         });
@@ -145,7 +147,7 @@ internal static class BenchCommand
                     .Image("throughput ratio vs resolution", "results/backbones-throughput.png");
                 MarkdownSection.Write(docPath, "backbones-throughput", section.ToString());
             }
-            output.Result(new
+            var raw = new
             {
                 rows = rows.Select(r => new
                 {
@@ -153,7 +155,9 @@ internal static class BenchCommand
                     images_per_s = r.ImagesPerSecond, peak_extra_mib = double.IsNaN(r.PeakMemoryMiB) ? (double?)null : r.PeakMemoryMiB, calls = r.Calls,
                 }),
                 plot,
-            });
+            };
+            if (pr.GetValue(doc) is string jsonDoc) WriteResultsJson(jsonDoc, "backbones-throughput", raw);
+            output.Result(raw);
             if (!output.Json) output.Human.WriteLine(table.ToString());
             return ExitCodes.Ok;
         });
@@ -226,9 +230,7 @@ internal static class BenchCommand
                     .Table(correctness)
                     .Table(speed);
                 MarkdownSection.Write(docPath, "conv-paths", section.ToString());
-                var jsonPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(docPath))!, "results", "conv-paths.json");
-                Directory.CreateDirectory(Path.GetDirectoryName(jsonPath)!);
-                Condense.Core.IO.AtomicFile.WriteAllText(jsonPath, System.Text.Json.JsonSerializer.Serialize(result, CliOutput.JsonOptions) + "\n");
+                WriteResultsJson(docPath, "conv-paths", result);
             }
             output.Result(result);
             if (!output.Json) output.Human.WriteLine(correctness.ToString() + "\n" + speed);
@@ -238,4 +240,12 @@ internal static class BenchCommand
     }
 
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
+
+    /// <summary>A benchmark section's raw JSON, in results/NAME.json beside the doc (docs/benchmarks.md → docs/results/).</summary>
+    private static void WriteResultsJson(string docPath, string name, object raw)
+    {
+        var jsonPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(docPath))!, "results", name + ".json");
+        Directory.CreateDirectory(Path.GetDirectoryName(jsonPath)!);
+        Condense.Core.IO.AtomicFile.WriteAllText(jsonPath, System.Text.Json.JsonSerializer.Serialize(raw, raw.GetType(), CliOutput.JsonOptions) + "\n");
+    }
 }

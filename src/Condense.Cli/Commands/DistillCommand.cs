@@ -24,9 +24,11 @@ internal static class DistillCommand
         var noResume = new Option<bool>("--no-resume") { Description = "Start over instead of resuming from the run folder's newest checkpoint." };
         var noCache = new Option<bool>("--no-cache") { Description = "Run teachers online every step instead of caching their outputs (sets train.cache=false)." };
         var progress = CommonOptions.Progress();
+        var doc = CommonOptions.Doc("the kNN, probe and fidelity tables");
+        var section = CommonOptions.Section();
         var cmd = new Command("distill", "Distill several frozen teachers into one student (AM-RADIO), then evaluate and write a report.")
         {
-            recipe, set, student, teachers, steps, runDir, noResume, noCache, progress, json,
+            recipe, set, student, teachers, steps, runDir, noResume, noCache, progress, doc, section, json,
         };
         cmd.SetAction((pr, cancellation) =>
         {
@@ -38,17 +40,38 @@ internal static class DistillCommand
             var r = pr.GetValue(recipe) is string path ? RecipeLoader.Load(path, overrides) : RecipeLoader.LoadDefault(overrides);
             if (pr.GetValue(teachers) is string names) r.SelectTeachers(names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
             var dir = pr.GetValue(runDir) ?? Path.Combine("runs", $"distill-{r.Name}");
+            var sectionName = CommonOptions.SectionName(pr.GetValue(section), "distill-results");
             var result = Distiller.Run(r, new DistillRunOptions(dir, !pr.GetValue(noResume), pr.GetValue(progress)), cancellation);
             Emit(output, result);
+            WriteDoc(pr.GetValue(doc), pr.GetValue(section), sectionName, result);
             return Task.FromResult(ExitCodes.Ok);
         });
         return cmd;
     }
 
+    /// <summary>--doc: the result tables as a generated section, the JSON result beside the doc.</summary>
+    internal static void WriteDoc(string? docPath, string? section, string sectionName, DistillResult r)
+    {
+        if (docPath is null) return;
+        GeneratedDoc.Write(docPath, sectionName, DistillReport.ResultTables(r), ResultJson(r), jsonName: section);
+    }
+
     /// <summary>The JSON result and the human summary shared by distill and eval.</summary>
     internal static void Emit(CliOutput output, DistillResult r)
     {
-        output.Result(new
+        output.Result(ResultJson(r));
+        if (output.Json) return;
+        var table = new Table().AddColumn("teacher").AddColumn("teacher kNN").AddColumn("student kNN (adaptor)");
+        foreach (var k in r.Knn)
+            table.AddRow(Markup.Escape(k.Teacher), Pct(k.TeacherKnn), Pct(k.StudentKnn));
+        table.AddRow("[bold]student combined[/]", "", $"[bold]{Pct(r.Combined.Knn)}[/]");
+        output.Human.Write(table);
+        output.Human.MarkupLine($"report: {Markup.Escape(r.ReportPath)}");
+    }
+
+    private static object ResultJson(DistillResult r)
+    {
+        return new
         {
             report = r.ReportPath,
             run_dir = r.RunDir,
@@ -70,14 +93,8 @@ internal static class DistillCommand
             teacher_cost = r.TeacherCost.Select(c => new { teacher = c.Teacher, input_size = c.InputSize, ms_per_image = double.IsNaN(c.MsPerImage) ? (double?)null : c.MsPerImage, images_computed = c.ImagesComputed }),
             steps = r.Training?.Steps,
             final_loss = r.Training?.FinalLoss,
-        });
-        if (output.Json) return;
-        var table = new Table().AddColumn("teacher").AddColumn("teacher kNN").AddColumn("student kNN (adaptor)");
-        foreach (var k in r.Knn)
-            table.AddRow(Markup.Escape(k.Teacher), Pct(k.TeacherKnn), Pct(k.StudentKnn));
-        table.AddRow("[bold]student combined[/]", "", $"[bold]{Pct(r.Combined.Knn)}[/]");
-        output.Human.Write(table);
-        output.Human.MarkupLine($"report: {Markup.Escape(r.ReportPath)}");
+            training_s = r.Training?.ElapsedSeconds,
+        };
     }
 
     private static string Pct(double v) => double.IsNaN(v) ? "-" : (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%";

@@ -12,17 +12,21 @@ internal static class EvalCommand
         var checkpoint = new Argument<string>("checkpoint") { Description = "A run folder or its model.safetensors (from condense distill)." };
         var outDir = new Option<string?>("--out") { Description = "Where to write the report (default: <run folder>/eval)." };
         var progress = CommonOptions.Progress();
+        var doc = CommonOptions.Doc("the kNN, probe and fidelity tables");
+        var section = CommonOptions.Section();
         var cmd = new Command("eval", "Evaluate a distilled student: kNN and linear probe per teacher, fidelity, PCA figure, report.")
         {
-            checkpoint, outDir, progress, json,
+            checkpoint, outDir, progress, doc, section, json,
         };
         cmd.SetAction(pr =>
         {
             var output = new CliOutput(pr.GetValue(json));
+            var sectionName = CommonOptions.SectionName(pr.GetValue(section), "distill-results");
             var path = pr.GetValue(checkpoint)!;
             if (!File.Exists(path) && !Directory.Exists(path)) throw new Condense.Core.InputException($"checkpoint not found: {path}");
             var result = Distiller.Evaluate(path, pr.GetValue(outDir), pr.GetValue(progress));
             DistillCommand.Emit(output, result);
+            DistillCommand.WriteDoc(pr.GetValue(doc), pr.GetValue(section), sectionName, result);
             return ExitCodes.Ok;
         });
         return cmd;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Condense.Core;
 using Condense.Core.Data;
+using Condense.Core.Reports;
 using Condense.Core.Runtime;
 using Condense.Core.Training;
 using Condense.Language;
@@ -26,15 +27,18 @@ internal static class EvalPplCommand
         var maxDocs = new Option<int>("--max-docs") { Description = "Score only the first N documents (0 = all)." };
         var batchTokens = new Option<long>("--batch-tokens") { Description = "Most tokens per forward batch (0 = sized from the vocabulary)." };
         var progress = CommonOptions.Progress();
+        var doc = CommonOptions.Doc("the perplexity table");
+        var section = CommonOptions.Section();
         var cmd = new Command("eval-ppl", "Perplexity of a LLaMA model on a text: mean NLL per predicted token, PPL, token count.")
         {
-            model, tokenizer, text, maxDocs, batchTokens, progress, json, threads,
+            model, tokenizer, text, maxDocs, batchTokens, progress, doc, section, json, threads,
         };
         cmd.SetAction(pr =>
         {
             var output = new CliOutput(pr.GetValue(json));
             if (pr.GetValue(maxDocs) < 0) throw new InputException($"--max-docs must be >= 0, got {pr.GetValue(maxDocs)}");
             if (pr.GetValue(batchTokens) < 0) throw new InputException($"--batch-tokens must be >= 0, got {pr.GetValue(batchTokens)}");
+            var sectionName = CommonOptions.SectionName(pr.GetValue(section), "eval-ppl");
             TorchRuntime.EnsureLoaded();
             LanguageOptions.ApplyThreads(pr.GetValue(threads));
             var textPath = LanguageModelFiles.Resolve(pr.GetValue(text), LanguageModelFiles.DefaultEvalText);
@@ -50,7 +54,7 @@ internal static class EvalPplCommand
                 result = Perplexity.Evaluate(lm, sequences, truncated,
                     pr.GetValue(batchTokens) > 0 ? pr.GetValue(batchTokens) : null, n => report(n)));
             var r = result!;
-            output.Result(new
+            var raw = new
             {
                 model = Path.GetFullPath(modelPath),
                 tokenizer = Path.GetFullPath(tokPath),
@@ -64,7 +68,17 @@ internal static class EvalPplCommand
                 elapsed_s = r.Seconds,
                 tokens_per_s = r.Tokens / Math.Max(r.Seconds, 1e-9),
                 threads = TorchSharp.torch.get_num_threads(),
-            });
+            };
+            output.Result(raw);
+            if (pr.GetValue(doc) is string docPath)
+            {
+                var table = new MarkdownTable("model", "seq len", "documents (truncated)", "predicted tokens", "mean NLL (nats)", "PPL")
+                    .AddRow(Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(modelPath)), lm.Config.MaxSeqLen,
+                        string.Create(CultureInfo.InvariantCulture, $"{r.Documents:N0} ({r.TruncatedDocuments:N0})"),
+                        r.Tokens.ToString("N0", CultureInfo.InvariantCulture), r.MeanNll.ToString("F4", CultureInfo.InvariantCulture),
+                        r.Perplexity.ToString("F3", CultureInfo.InvariantCulture));
+                GeneratedDoc.Write(docPath, sectionName, $"Text: `{Path.GetFileName(textPath)}`.\n\n{table}", raw, jsonName: sectionName);
+            }
             if (!output.Json)
                 output.Human.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"mean NLL {r.MeanNll:F4} nats, PPL {r.Perplexity:F3} over {r.Tokens} predicted tokens in {r.Documents} documents ({r.TruncatedDocuments} truncated to {lm.Config.MaxSeqLen}), {r.Seconds:F1} s"));

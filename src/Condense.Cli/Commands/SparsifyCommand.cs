@@ -37,9 +37,11 @@ internal static class SparsifyCommand
         var seed = new Option<long>("--seed") { Description = "Seed for calibration windows, gate init and Gumbel noise." };
         var filter = new Option<string?>("--doc-filter") { Description = "Keep only documents matching this .NET regex in all texts (a domain subset)." };
         var threads = LanguageOptions.Threads();
+        var doc = CommonOptions.Doc("the perplexity table");
+        var section = CommonOptions.Section();
         var cmd = new Command("sparsify", "2:4 sparsity (magnitude, Wanda, SparseGPT, MaskLLM) with a perplexity report and sparse exports.")
         {
-            model, tokenizer, methods, outDir, calib, trainText, evalText, samples, calibLen, evalDocs, prior, filter, steps, batch, seqLen, lr, seed, threads, progress, json,
+            model, tokenizer, methods, outDir, calib, trainText, evalText, samples, calibLen, evalDocs, prior, filter, steps, batch, seqLen, lr, seed, threads, progress, doc, section, json,
         };
         cmd.SetAction((pr, cancellation) =>
         {
@@ -48,6 +50,7 @@ internal static class SparsifyCommand
             if (methodList.Length == 0) throw new InputException("--method is empty");
             foreach (var m in methodList) SparsifyRun.Parse(m);
             var modelPath = pr.GetValue(model)!;
+            var sectionName = CommonOptions.SectionName(pr.GetValue(section), "sparsify-" + Path.GetFileNameWithoutExtension(modelPath));
             if (!File.Exists(modelPath)) throw new InputException($"{modelPath}: model file not found");
             var tokPath = pr.GetValue(tokenizer) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, "tok512.bin");
             if (!File.Exists(tokPath)) throw new InputException($"{tokPath}: tokenizer file not found (give --tokenizer)");
@@ -79,7 +82,7 @@ internal static class SparsifyCommand
                 },
             };
             var report = SparsifyRun.Run(options, line => output.Human.MarkupLine(Markup.Escape(line)), cancellation);
-            output.Result(new
+            var raw = new
             {
                 model = report.Model,
                 dense_nll = report.DenseNll,
@@ -99,7 +102,19 @@ internal static class SparsifyCommand
                     detail = m.Detail,
                 }),
                 report = Path.GetFullPath(report.ReportPath),
-            });
+            };
+            output.Result(raw);
+            if (pr.GetValue(doc) is string docPath)
+            {
+                var md = new Condense.Core.Reports.MarkdownTable("method", "PPL", "gap to dense", "calibration tokens", "training tokens", "wall s")
+                    .AddRow("dense", report.DensePpl.ToString("F3", CultureInfo.InvariantCulture), "", "", "", "");
+                foreach (var m in report.Methods)
+                    md.AddRow(m.Method, m.Ppl.ToString("F3", CultureInfo.InvariantCulture), (m.Ppl - report.DensePpl).ToString("F3", CultureInfo.InvariantCulture),
+                        m.CalibrationTokens.ToString("N0", CultureInfo.InvariantCulture), m.TrainingTokens.ToString("N0", CultureInfo.InvariantCulture),
+                        m.WallSeconds.ToString("F0", CultureInfo.InvariantCulture));
+                GeneratedDoc.Write(docPath, sectionName, string.Create(CultureInfo.InvariantCulture,
+                    $"Perplexity on {report.EvalDocuments:N0} documents ({report.EvalTokens:N0} predicted tokens):\n\n{md}"), raw, jsonName: sectionName);
+            }
             if (!output.Json)
             {
                 var table = new Table().AddColumns("method", "PPL", "gap to dense", "calib tokens", "train tokens", "wall s");

@@ -17,14 +17,47 @@ internal static class StudyCommand
 {
     public static Command Create()
     {
-        var study = new Command("study", "Measurement studies: phi-s, token-compression, mode-switch, mosaic.");
+        var study = new Command("study", "Measurement studies: phi-s, agglomeration, maskllm-seeds, mosaic, token-compression, mode-switch, backbones.");
         study.Subcommands.Add(PhiS());
         study.Subcommands.Add(Agglomeration());
         study.Subcommands.Add(MaskLlmSeeds());
         study.Subcommands.Add(MosaicCommand());
         study.Subcommands.Add(TokenCompression());
         study.Subcommands.Add(ModeSwitch());
+        study.Subcommands.Add(Backbones());
         return study;
+    }
+
+    /// <summary>Students (ViT, FasterViT, E-RADIO) distilled from the same teachers at an equal budget of student compute.</summary>
+    private static Command Backbones()
+    {
+        var json = CommonOptions.Json();
+        var students = new Option<string>("--students") { Description = "Comma-separated student backbones.", DefaultValueFactory = _ => string.Join(',', Condense.Vision.Distillation.BackboneBudgetStudy.DefaultStudents) };
+        var budget = new Option<double>("--budget") { Description = "Seconds of student compute per run (steps = budget / calibrated median step time).", DefaultValueFactory = _ => 180 };
+        var seeds = new Option<int>("--seeds") { Description = "Seeds per student.", DefaultValueFactory = _ => 3 };
+        var set = new Option<string[]>("--set") { Description = "Override a recipe key for every run (repeatable)." };
+        var runDir = new Option<string>("--run-dir") { Description = "Where the runs go (resumable).", DefaultValueFactory = _ => Path.Combine("runs", "study-backbones") };
+        var doc = CommonOptions.Doc("the tables");
+        var progress = CommonOptions.Progress();
+        var cmd = new Command("backbones", "Students (ViT, FasterViT, E-RADIO) distilled at an equal budget of student compute, paired on the same queries.")
+        {
+            students, budget, seeds, set, runDir, doc, progress, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var names = pr.GetValue(students)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (pr.GetValue(seeds) < 1) throw new Condense.Core.InputException($"--seeds {pr.GetValue(seeds)}: must be at least 1");
+            if (!(pr.GetValue(budget) > 0)) throw new Condense.Core.InputException($"--budget {pr.GetValue(budget)}: must be positive");
+            var result = Condense.Vision.Distillation.BackboneBudgetStudy.Run(pr.GetValue(runDir)!, names, pr.GetValue(budget), pr.GetValue(seeds),
+                pr.GetValue(set) ?? [], pr.GetValue(progress), line => Console.Error.WriteLine(line));
+            var markdown = Condense.Vision.Distillation.BackboneBudgetStudy.ToMarkdown(result);
+            output.Result(result);
+            if (!output.Json) output.Human.WriteLine(markdown);
+            if (pr.GetValue(doc) is string path) GeneratedDoc.Write(path, "backbones-budget", markdown, result);
+            return ExitCodes.Ok;
+        });
+        return cmd;
     }
 
     /// <summary>
@@ -62,8 +95,11 @@ internal static class StudyCommand
             output.Result(new { teacher = teacher.Name, input_size = size, grid = new[] { h, w }, rows });
             if (!output.Json) output.Human.WriteLine(table);
             if (pr.GetValue(doc) is string path)
-                MarkdownSection.Write(path, $"token-compression-{size}", $"### ResNet8 tokens at {size} px ({h}x{w} = {h * w} tokens)\n\n" +
-                    $"```\n./condense study token-compression --input-size {size} --doc {path}\n```\n\n{table}");
+            {
+                var section = $"token-compression-{size}";
+                GeneratedDoc.Write(path, section, $"ResNet8 tokens at {size} px ({h}x{w} = {h * w} tokens):\n\n{table}",
+                    new { teacher = teacher.Name, input_size = size, grid = new[] { h, w }, rows }, jsonName: section);
+            }
             return ExitCodes.Ok;
         });
         return cmd;
@@ -80,9 +116,11 @@ internal static class StudyCommand
         var resolutions = new Option<string>("--resolutions") { Description = "Comma-separated student resolutions.", DefaultValueFactory = _ => "16,24,32,40,48,56,64,80,96" };
         var outDir = new Option<string?>("--out") { Description = "Where the plot goes (default: <run folder>/eval)." };
         var progress = CommonOptions.Progress();
+        var doc = CommonOptions.Doc("the fidelity table and the plot");
+        var section = CommonOptions.Section();
         var cmd = new Command("mode-switch", "Adaptor fidelity per teacher vs student resolution on a distilled checkpoint (PNG plot).")
         {
-            checkpoint, resolutions, outDir, progress, json,
+            checkpoint, resolutions, outDir, progress, doc, section, json,
         };
         cmd.SetAction(pr =>
         {
@@ -92,15 +130,23 @@ internal static class StudyCommand
             var list = new List<int>();
             foreach (var part in pr.GetValue(resolutions)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 list.Add(int.TryParse(part, out var r) && r > 0 ? r : throw new Condense.Core.InputException($"--resolutions: '{part}' is not a positive integer"));
+            var sectionName = CommonOptions.SectionName(pr.GetValue(section), "mode-switch");
             var (rows, plot) = Condense.Vision.Distillation.Distiller.ModeSwitch(path, list, pr.GetValue(outDir), pr.GetValue(progress));
             output.Result(new { plot, rows });
+            var table = new MarkdownTable(["teacher / output", .. list.Select(r => $"{r} px")]) { DoubleFormat = "F2" };
+            foreach (var g in rows.GroupBy(r => $"{r.Teacher} {r.Output}"))
+                table.AddRow([g.Key, .. g.Select(r => (object)r.Fidelity)]);
             if (!output.Json)
             {
-                var table = new MarkdownTable(["teacher / output", .. list.Select(r => $"{r} px")]) { DoubleFormat = "F2" };
-                foreach (var g in rows.GroupBy(r => $"{r.Teacher} {r.Output}"))
-                    table.AddRow([g.Key, .. g.Select(r => (object)r.Fidelity)]);
                 output.Human.WriteLine(table.ToString());
                 output.Human.WriteLine($"plot: {plot}");
+            }
+            if (pr.GetValue(doc) is string docPath)
+            {
+                var png = sectionName + ".png";
+                File.Copy(plot, Path.Combine(Path.GetDirectoryName(Path.GetFullPath(docPath))!, png), overwrite: true);
+                GeneratedDoc.Write(docPath, sectionName, $"Fidelity = Var(teacher) / MSE of the adaptor on held-out images, the student run at each " +
+                    $"resolution:\n\n{table}\n![fidelity vs resolution]({png})", new { rows }, jsonName: sectionName);
             }
             return ExitCodes.Ok;
         });
@@ -275,14 +321,14 @@ internal static class StudyCommand
             var tables = Condense.Vision.Distillation.MosaicStudy.ToMarkdown(result);
             var plot = Path.Combine(pr.GetValue(runDir)!, "mosaic-cost.png");
             Condense.Vision.Distillation.MosaicStudy.Plot(plot, result);
-            output.Result(new { plot = Path.GetFullPath(plot), canvas = result.Canvas, cost = result.Cost, arms = result.Arms });
+            var raw = new { plot = Path.GetFullPath(plot), canvas = result.Canvas, cost = result.Cost, arms = result.Arms };
+            output.Result(raw);
             if (!output.Json) output.Human.WriteLine(tables);
             if (pr.GetValue(doc) is string path)
             {
                 var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
                 File.Copy(plot, Path.Combine(dir, "mosaic-cost.png"), overwrite: true);
-                var command = "./condense study mosaic " + string.Join(' ', Environment.GetCommandLineArgs().Skip(3));
-                MarkdownSection.Write(path, "mosaic-tables", $"```\n{command}\n```\n\n{tables}\n\n![teacher cost per image](mosaic-cost.png)");
+                GeneratedDoc.Write(path, "mosaic-tables", $"{tables}\n\n![teacher cost per image](mosaic-cost.png)", raw);
             }
             return ExitCodes.Ok;
         });

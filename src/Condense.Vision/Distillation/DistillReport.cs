@@ -4,22 +4,47 @@ using Condense.Core.Reports;
 namespace Condense.Vision.Distillation;
 
 /// <summary>The Markdown report of a distillation run: tables, loss curves, the PCA figure and the recipe.</summary>
-internal static class DistillReport
+public static class DistillReport
 {
-    public static void Write(DistillResult r, DistillRecipe recipe)
-    {
-        static string Pct(double v) => double.IsNaN(v) ? "-" : (100 * v).ToString("F2", CultureInfo.InvariantCulture);
-        static string G(double v) => double.IsNaN(v) ? "-" : v.ToString("G4", CultureInfo.InvariantCulture);
+    private static string Pct(double v) => double.IsNaN(v) ? "-" : (100 * v).ToString("F2", CultureInfo.InvariantCulture);
+    private static string G(double v) => double.IsNaN(v) ? "-" : v.ToString("G4", CultureInfo.InvariantCulture);
 
+    /// <summary>The result tables alone (kNN and probe per teacher, the combined student, adaptor fidelity), for results docs.</summary>
+    public static string ResultTables(DistillResult r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        var (knn, combined, fidelity) = Tables(r);
+        var run = r.Training is { } t
+            ? string.Create(CultureInfo.InvariantCulture, $"; training: {t.Steps} steps, final loss {t.FinalLoss:F4}, {t.ElapsedSeconds:F0} s of training in this run")
+            : "";
+        return new MarkdownReport()
+            .Paragraph($"Data: {r.DataSource}{run}.")
+            .Paragraph("kNN (weighted, k = 20, T = 0.07) and linear probe, top-1 % on the held-out images:")
+            .Table(knn)
+            .Paragraph("Combined student embeddings:")
+            .Table(combined)
+            .Paragraph("Adaptor fidelity on held-out images (teacher units; fidelity = Var(teacher) / MSE):")
+            .Table(fidelity)
+            .ToString();
+    }
+
+    private static (MarkdownTable Knn, MarkdownTable Combined, MarkdownTable Fidelity) Tables(DistillResult r)
+    {
         var knn = new MarkdownTable("teacher", "teacher kNN", "student kNN (adaptor)", "gap", "teacher probe", "student probe (adaptor)");
         foreach (var k in r.Knn)
             knn.AddRow(k.Teacher, Pct(k.TeacherKnn), Pct(k.StudentKnn), Pct(k.StudentKnn - k.TeacherKnn), Pct(k.TeacherProbe), Pct(k.StudentProbe));
         var combined = new MarkdownTable("embedding", "kNN", "probe")
             .AddRow(r.Combined.Embedding, Pct(r.Combined.Knn), Pct(r.Combined.Probe))
             .AddRow(r.BackboneSummary.Embedding, Pct(r.BackboneSummary.Knn), Pct(r.BackboneSummary.Probe));
-        var best = r.Knn.Count > 0 ? r.Knn.Max(k => k.TeacherKnn) : double.NaN;
         var fidelity = new MarkdownTable("teacher", "output", "MSE", "cosine", "Var(teacher)", "fidelity = Var/MSE");
         foreach (var f in r.Fidelity) fidelity.AddRow(f.Teacher, f.Output, G(f.Mse), G(f.Cosine), G(f.TeacherVariance), G(f.Fidelity));
+        return (knn, combined, fidelity);
+    }
+
+    internal static void Write(DistillResult r, DistillRecipe recipe)
+    {
+        var (knn, combined, fidelity) = Tables(r);
+        var best = r.Knn.Count > 0 ? r.Knn.Max(k => k.TeacherKnn) : double.NaN;
         var cost = new MarkdownTable("teacher", "input size", "images computed this run", "teacher ms / image", "cache hits this run");
         foreach (var c in r.TeacherCost) cost.AddRow(c.Teacher, c.InputSize, c.ImagesComputed, G(c.MsPerImage), c.CacheHits);
 

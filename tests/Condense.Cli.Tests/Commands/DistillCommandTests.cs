@@ -29,10 +29,34 @@ public sealed class DistillCommandTests : IDisposable
         Assert.InRange(json.GetProperty("combined_student_accuracy").GetDouble(), 0.0, 1.0);
         Assert.Equal(12, json.GetProperty("steps").GetInt64());
 
-        var e = CliProcess.Run("eval", Path.Combine(_root, "run"), "--out", Path.Combine(_root, "eval"), "--progress", "none", "--json");
+        var doc = Path.Combine(_root, "docs", "results.md");
+        Directory.CreateDirectory(Path.GetDirectoryName(doc)!);
+        File.WriteAllText(doc, "# Results\n\nHand-written notes stay.\n");
+        var e = CliProcess.Run("eval", Path.Combine(_root, "run"), "--out", Path.Combine(_root, "eval"), "--progress", "none", "--json",
+            "--doc", doc, "--section", "small-run");
         Assert.True(e.ExitCode == 0, e.Stderr);
         Assert.Equal(knn.GetProperty("student_accuracy").GetDouble(),
             e.Json().GetProperty("knn")[0].GetProperty("student_accuracy").GetDouble(), 6);
+
+        // --doc: the tables between the section's markers under the command, the JSON result beside the doc
+        var text = File.ReadAllText(doc);
+        Assert.Contains("Hand-written notes stay.", text, StringComparison.Ordinal);
+        Assert.Contains("<!-- small-run:begin -->", text, StringComparison.Ordinal);
+        Assert.Contains("./condense eval ", text, StringComparison.Ordinal);
+        Assert.Contains("| resnet8 |", text, StringComparison.Ordinal);
+        Assert.Contains("fidelity = Var/MSE", text, StringComparison.Ordinal);
+        using var twin = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(_root, "docs", "small-run.json")));
+        Assert.Equal(knn.GetProperty("student_accuracy").GetDouble(),
+            twin.RootElement.GetProperty("knn")[0].GetProperty("student_accuracy").GetDouble(), 6);
+    }
+
+    [Fact]
+    public void ASectionNameThatIsNotAFileNameIsBadInput()
+    {
+        var r = CliProcess.Run("eval", Path.Combine(_root, "missing-run"), "--doc", Path.Combine(_root, "d.md"), "--section", "../up");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--section '../up'", r.Stderr, StringComparison.Ordinal);
+        Assert.Single(r.Stderr.Trim().Split('\n'));
     }
 
     [Theory]

@@ -1,7 +1,36 @@
 namespace Condense.Cli.Tests.Commands;
 
-public sealed class StudyCommandTests
+public sealed class StudyCommandTests : IDisposable
 {
+    private readonly string _root = Directory.CreateTempSubdirectory("condense-study-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Fact]
+    public void BackbonesStudyCalibratesTrainsAndComparesTheStudentsInPairs()
+    {
+        var doc = Path.Combine(_root, "backbones.md");
+        var r = CliProcess.Run("study", "backbones", "--students", "fastervit_micro,eradio_micro", "--budget", "0.5", "--seeds", "2",
+            "--run-dir", Path.Combine(_root, "runs"), "--doc", doc, "--progress", "none", "--json",
+            "--set", "data.train_images=128", "--set", "data.test_images=64", "--set", "train.batch_size=16", "--set", "eval.probe_steps=20",
+            "--set", $"train.cache_dir={Path.Combine(_root, "cache")}");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var json = r.Json();
+        var runs = json.GetProperty("runs").EnumerateArray().ToList();
+        Assert.Equal(4, runs.Count);
+        Assert.All(runs, run =>
+        {
+            Assert.Equal(20, run.GetProperty("steps").GetInt64());     // a 0.5 s budget is below the 20-step floor
+            Assert.InRange(run.GetProperty("median_step_seconds").GetDouble(), 1e-4, 60);
+            Assert.InRange(run.GetProperty("backbone_knn").GetDouble(), 0.0, 1.0);
+        });
+        var pair = Assert.Single(json.GetProperty("comparisons").EnumerateArray());
+        Assert.Equal("fastervit_micro", pair.GetProperty("a").GetString());
+        Assert.InRange(pair.GetProperty("a_only").GetInt32() + pair.GetProperty("b_only").GetInt32(), 0, 2 * 64);
+        Assert.Contains("<!-- backbones-budget:begin -->", File.ReadAllText(doc), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_root, "backbones.json")));
+    }
+
     [Fact]
     public void TokenCompressionJsonHasEveryMethodAtBothRatios()
     {
@@ -25,6 +54,10 @@ public sealed class StudyCommandTests
     [Theory]
     [InlineData("study", "agglomeration", "--seeds", "0")]
     [InlineData("study", "maskllm-seeds", "--model", "no-such-model.bin")]
+    [InlineData("study", "backbones", "--seeds", "0")]
+    [InlineData("study", "backbones", "--budget", "-5")]
+    [InlineData("study", "backbones", "--students", "no_such_student")]
+    [InlineData("eval-ppl", "--doc", "x.md", "--section", "a b")]
     [InlineData("bench", "conv-paths", "--rounds", "0")]
     [InlineData("bench", "conv-paths", "--models", "no_such_model")]
     public void Bad_input_to_the_new_studies_is_a_one_line_error(params string[] args)

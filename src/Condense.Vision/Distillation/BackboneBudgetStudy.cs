@@ -1,0 +1,152 @@
+// `condense study backbones`: which student learns most from the same teachers in the same time (issue 5)?
+//
+// Each student (RADIO ViT, FasterViT, E-RADIO, or any registry backbone) distils the same teachers on the same images.
+// The budget is student compute: a short calibration run measures the student's median seconds per optimizer step
+// (from its metrics.jsonl, warm-up steps excluded), then the student trains for budget / step time steps (at least
+// 20), with a 10% warm-up. Several seeds per student; each seed calibrates and trains anew, and all students of a
+// seed classify the same held-out images, so students are compared in pairs on the same queries (McNemar, paired t
+// interval; a tie unless both agree on a direction).
+//
+// What it does not control: the step count follows the calibration's median step time, so the training loops'
+// wall-clock differs where the data pipeline stalls (epoch boundaries) or the machine is shared; the JSON keeps each
+// run's training seconds so a reader can see it.
+using System.Globalization;
+using Condense.Core.Reports;
+using Condense.Core.Training;
+
+namespace Condense.Vision.Distillation;
+
+/// <summary>One student's seed: calibrated step time, steps, and what it reached.</summary>
+public sealed record BackboneBudgetRun(string Student, int Seed, long Parameters, double MedianStepSeconds, long Steps, double TrainingSeconds,
+    double FinalLoss, double AdaptorKnn, double BackboneKnn, IReadOnlyDictionary<string, double> Fidelity)
+{
+    /// <summary>Per held-out image: right or wrong through the backbone summary (not in the JSON).</summary>
+    [System.Text.Json.Serialization.JsonIgnore] public IReadOnlyList<bool> BackboneCorrect { get; init; } = [];
+}
+
+/// <summary>A paired comparison of two students over seeds on the same images, A − B (backbone summary kNN).</summary>
+public sealed record BackboneBudgetComparison(string A, string B, double MeanDifference, double CiLow, double CiHigh, int AOnly, int BOnly,
+    double McNemarP, string Verdict);
+
+/// <summary>Everything the study measured.</summary>
+public sealed record BackboneBudgetResult(double BudgetSeconds, int Seeds, string AdaptorTeacher, double TeacherKnn, IReadOnlyList<string> Overrides,
+    IReadOnlyList<BackboneBudgetRun> Runs, IReadOnlyList<BackboneBudgetComparison> Comparisons);
+
+/// <summary>Students at an equal budget of student compute, several seeds, paired on the same queries.</summary>
+public static class BackboneBudgetStudy
+{
+    /// <summary>The students of issue 5's question.</summary>
+    public static readonly string[] DefaultStudents = ["radio_vit", "fastervit_micro", "eradio_micro"];
+
+    /// <summary>The teachers (CIFAR-10 ResNet8 summary + features, HOG features) and data, identical for every student.</summary>
+    public static readonly string[] BaseOverrides =
+    [
+        "name=backbone-budget-study", "data.resolution=64", "data.train_images=2000", "data.test_images=500", "train.batch_size=32",
+        "train.checkpoint_every=0", "eval.probe_steps=100", "eval.pca_images=2",
+    ];
+
+    private static readonly string[] StudyTeachers = ["resnet8", "hog"];
+    private const int CalibrationSteps = 12;
+    private const int CalibrationWarmup = 2;
+
+    /// <summary>Runs (or resumes) every student and seed under <paramref name="runDir"/> and compares them.</summary>
+    public static BackboneBudgetResult Run(string runDir, IReadOnlyList<string> students, double budgetSeconds, int seeds,
+        IEnumerable<string> extraOverrides, ProgressMode progress, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(students);
+        if (students.Count == 0) throw new Condense.Core.InputException("Students: name at least one");
+        foreach (var s in students) Models.ModelRegistry.Info(s);                         // unknown names fail before any work
+        if (!(budgetSeconds > 0)) throw new Condense.Core.InputException($"BudgetSeconds = {budgetSeconds}: must be positive");
+        if (seeds < 1) throw new Condense.Core.InputException($"Seeds = {seeds}: must be at least 1");
+        var overrides = BaseOverrides.Concat(extraOverrides ?? []).ToList();
+        var runs = new List<BackboneBudgetRun>();
+        double teacherKnn = double.NaN;
+        for (int seed = 0; seed < seeds; seed++)
+            foreach (var student in students)
+            {
+                var dir = Path.Combine(runDir, student, $"seed{seed}");
+                var calibration = Recipe(overrides, student, seed, CalibrationSteps, CalibrationWarmup);
+                log?.Invoke($"[backbones] {student} seed {seed}: calibrating");
+                Distiller.Run(calibration, new DistillRunOptions(Path.Combine(dir, "calibration"), Progress: ProgressMode.None));
+                double stepSeconds = MedianStepSeconds(Path.Combine(dir, "calibration", "metrics.jsonl"));
+                long steps = Math.Max(20, (long)(budgetSeconds / stepSeconds));
+                log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"[backbones] {student} seed {seed}: {stepSeconds:F3} s/step -> {steps} steps"));
+                var recipe = Recipe(overrides, student, seed, steps, Math.Max(1, steps / 10));
+                var r = Distiller.Run(recipe, new DistillRunOptions(Path.Combine(dir, "train"), Progress: progress));
+                var adaptor = r.Knn.Single(k => k.Teacher == "resnet8");
+                teacherKnn = adaptor.TeacherKnn;
+                runs.Add(new BackboneBudgetRun(student, seed, Models.ModelRegistry.Info(student).Parameters, stepSeconds, steps,
+                    r.Training?.ElapsedSeconds ?? double.NaN, r.Training?.FinalLoss ?? double.NaN, adaptor.StudentKnn, r.BackboneSummary.Knn,
+                    r.Fidelity.ToDictionary(f => $"{f.Teacher} {f.Output}", f => f.Fidelity))
+                {
+                    BackboneCorrect = r.BackboneSummary.KnnCorrect ?? throw new InvalidOperationException($"{student}: no per-image outcomes"),
+                });
+            }
+        return new BackboneBudgetResult(budgetSeconds, seeds, "resnet8", teacherKnn, overrides, runs, Compare(students, runs));
+    }
+
+    private static DistillRecipe Recipe(IReadOnlyList<string> overrides, string student, int seed, long steps, long warmup)
+    {
+        var recipe = RecipeLoader.LoadDefault([.. overrides, $"student.model={student}", $"train.seed={seed}",
+            string.Create(CultureInfo.InvariantCulture, $"train.steps={steps}"), string.Create(CultureInfo.InvariantCulture, $"train.warmup_steps={warmup}")]);
+        recipe.SelectTeachers(StudyTeachers);
+        return recipe;
+    }
+
+    /// <summary>Median seconds per optimizer step after the warm-up steps, from a run's metrics.jsonl.</summary>
+    public static double MedianStepSeconds(string metricsPath)
+    {
+        var times = MetricsLog.Read(metricsPath).Where(m => m["step"] > CalibrationWarmup).Select(m => m["step_s"]).Order().ToList();
+        if (times.Count == 0) throw new InvalidOperationException($"{metricsPath}: no steps after the warm-up to time");
+        return times[times.Count / 2];
+    }
+
+    private static List<BackboneBudgetComparison> Compare(IReadOnlyList<string> students, List<BackboneBudgetRun> runs)
+    {
+        var comparisons = new List<BackboneBudgetComparison>();
+        for (int i = 0; i < students.Count; i++)
+            for (int j = i + 1; j < students.Count; j++)
+            {
+                var a = runs.Where(r => r.Student == students[i]).OrderBy(r => r.Seed).ToList();
+                var b = runs.Where(r => r.Student == students[j]).OrderBy(r => r.Seed).ToList();
+                int aOnly = 0, bOnly = 0;
+                for (int s = 0; s < a.Count; s++)
+                {
+                    var (x, y) = PairedStatistics.Discordant(a[s].BackboneCorrect, b[s].BackboneCorrect);
+                    aOnly += x;
+                    bOnly += y;
+                }
+                var (mean, low, high) = PairedStatistics.PairedInterval(a.Select(r => r.BackboneKnn).ToList(), b.Select(r => r.BackboneKnn).ToList());
+                double p = PairedStatistics.McNemarExact(aOnly, bOnly);
+                string verdict = p < 0.05 && low > 0 ? "A better" : p < 0.05 && high < 0 ? "B better" : "tie";
+                comparisons.Add(new BackboneBudgetComparison(students[i], students[j], mean, low, high, aOnly, bOnly, p, verdict));
+            }
+        return comparisons;
+    }
+
+    /// <summary>Per student (mean ± std over seeds), then the paired comparisons.</summary>
+    public static string ToMarkdown(BackboneBudgetResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        static string Ms(IEnumerable<double> v, double scale, string format)
+        {
+            var (m, s) = SeedStatistics.MeanStd(v.Select(x => x * scale).ToList());
+            return $"{m.ToString(format, CultureInfo.InvariantCulture)} ± {s.ToString(format, CultureInfo.InvariantCulture)}";
+        }
+        var fidelityKeys = result.Runs.SelectMany(r => r.Fidelity.Keys).Distinct().ToList();
+        var table = new MarkdownTable(["student", "params", "median s/step", "steps", "training s", "final loss",
+            $"kNN via {result.AdaptorTeacher} adaptor %", "backbone summary kNN %", .. fidelityKeys.Select(k => $"fidelity {k}")]);
+        foreach (var g in result.Runs.GroupBy(r => r.Student))
+            table.AddRow([g.Key, (g.First().Parameters / 1e6).ToString("F1", CultureInfo.InvariantCulture) + "M",
+                Ms(g.Select(r => r.MedianStepSeconds), 1, "F3"), Ms(g.Select(r => (double)r.Steps), 1, "F0"), Ms(g.Select(r => r.TrainingSeconds), 1, "F0"),
+                Ms(g.Select(r => r.FinalLoss), 1, "F3"), Ms(g.Select(r => r.AdaptorKnn), 100, "F1"), Ms(g.Select(r => r.BackboneKnn), 100, "F1"),
+                .. fidelityKeys.Select(k => (object)Ms(g.Select(r => r.Fidelity.GetValueOrDefault(k, double.NaN)), 1, "F2"))]);
+        var paired = new MarkdownTable("A", "B", "A − B, points (95% CI)", "A only / B only", "McNemar p", "verdict");
+        foreach (var c in result.Comparisons)
+            paired.AddRow(c.A, c.B, string.Create(CultureInfo.InvariantCulture, $"{100 * c.MeanDifference:+0.0;-0.0} ({100 * c.CiLow:+0.0;-0.0}, {100 * c.CiHigh:+0.0;-0.0})"),
+                $"{c.AOnly} / {c.BOnly}", c.McNemarP < 1e-4 ? "<1e-4" : c.McNemarP.ToString("0.0000", CultureInfo.InvariantCulture), c.Verdict == "tie" ? "tie" : $"**{c.Verdict}**");
+        return string.Create(CultureInfo.InvariantCulture,
+            $"Budget {result.BudgetSeconds:F0} s of student compute per run, {result.Seeds} seed(s) per student (mean ± std); the {result.AdaptorTeacher} " +
+            $"teacher's own kNN on the same split: {100 * result.TeacherKnn:F1}%.\n\n{table}\nPaired on the same held-out images (backbone summary kNN):\n\n{paired}");
+    }
+}
