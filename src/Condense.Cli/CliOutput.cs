@@ -10,15 +10,7 @@ namespace Condense.Cli;
 /// </summary>
 public sealed class CliOutput
 {
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DictionaryKeyPolicy = null,
-        WriteIndented = true,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        // a statistic that is undefined (a confidence interval from one seed) is written as "NaN", not an exception
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    public static readonly JsonSerializerOptions JsonOptions = Condense.Experiments.ResultJson.Options;
 
     public CliOutput(bool json)
     {

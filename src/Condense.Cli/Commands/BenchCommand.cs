@@ -1,3 +1,5 @@
+using Condense.Experiments.Vision;
+using Condense.Experiments;
 using System.CommandLine;
 using System.Globalization;
 using Condense.Core.Reports;
@@ -109,11 +111,11 @@ internal static class BenchCommand
             if (pr.GetValue(maxBatch) < 1) throw new Condense.Core.InputException($"--max-batch = {pr.GetValue(maxBatch)}: must be at least 1");
             Condense.Core.Runtime.TorchRuntime.EnsureLoaded();
             if (pr.GetValue(threads) is int t) TorchSharp.torch.set_num_threads(t);
-            var rows = Condense.Vision.Models.BackboneBenchmark.Run(names, sides, pr.GetValue(maxBatch), pr.GetValue(seconds), !pr.GetValue(noTrain),
+            var rows = Condense.Experiments.Vision.BackboneBenchmark.Run(names, sides, pr.GetValue(maxBatch), pr.GetValue(seconds), !pr.GetValue(noTrain),
                 line => output.Human.MarkupLine(Markup.Escape(line)));
             var command = "./condense bench backbones " + string.Join(' ', Environment.GetCommandLineArgs().Skip(3));
             var table = new MarkdownTable("model", "params", "px", "mode", "batch", "images/s", "peak extra MiB", "vs " + names[0]) { DoubleFormat = "F2" };
-            double Baseline(Condense.Vision.Models.BackboneBenchRow r) =>
+            double Baseline(Condense.Experiments.Vision.BackboneBenchRow r) =>
                 rows.FirstOrDefault(b => b.Model == names[0] && b.Resolution == r.Resolution && b.Mode == r.Mode && b.Batch == r.Batch)?.ImagesPerSecond ?? double.NaN;
             foreach (var r in rows.OrderBy(r => r.Resolution).ThenBy(r => r.Mode).ThenBy(r => r.Batch).ThenBy(r => Array.IndexOf(names, r.Model)))
                 table.AddRow(r.Model, (r.Parameters / 1e6).ToString("F1", CultureInfo.InvariantCulture) + "M", r.Resolution, r.Mode, r.Batch,
@@ -128,7 +130,7 @@ internal static class BenchCommand
                     foreach (var (mode, large) in new[] { ("infer", false), ("infer", true), ("train", true) })
                     {
                         var pts = sides.Select(res => (res, row: rows.FirstOrDefault(r => r.Model == m && r.Resolution == res && r.Mode == mode
-                                && (large ? r.Batch == Condense.Vision.Models.BackboneBenchmark.LargeBatch(res, pr.GetValue(maxBatch)) : r.Batch == 1))))
+                                && (large ? r.Batch == Condense.Experiments.Vision.BackboneBenchmark.LargeBatch(res, pr.GetValue(maxBatch)) : r.Batch == 1))))
                             .Where(p => p.row is not null).ToList();
                         if (pts.Count == 0 || (large && mode == "infer" && pts.All(p => p.row!.Batch == 1))) continue;
                         series.Add(new PlotSeries($"{m} / {names[0]} {mode} {(large ? "large batch" : "batch 1")}",
@@ -187,8 +189,8 @@ internal static class BenchCommand
             if (pr.GetValue(rounds) < 1) throw new Condense.Core.InputException($"--rounds = {pr.GetValue(rounds)}: must be at least 1");
             Condense.Core.Runtime.TorchRuntime.EnsureLoaded();
             if (pr.GetValue(threads) is int t) TorchSharp.torch.set_num_threads(t);
-            var errors = Condense.Vision.Models.ConvPathBenchmark.CheckShapes(Condense.Vision.Models.ConvPathBenchmark.DefaultShapes);
-            var timings = Condense.Vision.Models.ConvPathBenchmark.Time(names, pr.GetValue(resolution), pr.GetValue(trainBatch), pr.GetValue(rounds),
+            var errors = Condense.Experiments.Vision.ConvPathBenchmark.CheckShapes(Condense.Experiments.Vision.ConvPathBenchmark.DefaultShapes);
+            var timings = Condense.Experiments.Vision.ConvPathBenchmark.Time(names, pr.GetValue(resolution), pr.GetValue(trainBatch), pr.GetValue(rounds),
                 line => output.Human.MarkupLine(Markup.Escape(line)));
             string E(double v) => double.IsPositiveInfinity(v) ? "NaN" : v.ToString("0.0e+0", CultureInfo.InvariantCulture);
             var correctness = new MarkdownTable("shape", "native: output / input grad / weight grad", "oneDNN: output / input grad / weight grad", "oneDNN ok");

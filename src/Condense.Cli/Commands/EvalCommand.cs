@@ -1,3 +1,4 @@
+using Condense.Experiments;
 using System.CommandLine;
 using Condense.Vision.Distillation;
 

@@ -1,3 +1,4 @@
+using Condense.Experiments;
 using System.CommandLine;
 using System.Globalization;
 using Condense.Core;

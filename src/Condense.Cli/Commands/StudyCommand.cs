@@ -5,7 +5,8 @@ using Condense.Core.IO;
 using Condense.Core.Reports;
 using Condense.Core.Runtime;
 using Condense.Vision.Teachers;
-using Condense.Vision.TokenCompression;
+using Condense.Experiments;
+using Condense.Experiments.Vision;
 using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -32,7 +33,7 @@ internal static class StudyCommand
     private static Command Backbones()
     {
         var json = CommonOptions.Json();
-        var students = new Option<string>("--students") { Description = "Comma-separated student backbones.", DefaultValueFactory = _ => string.Join(',', Condense.Vision.Distillation.BackboneBudgetStudy.DefaultStudents) };
+        var students = new Option<string>("--students") { Description = "Comma-separated student backbones.", DefaultValueFactory = _ => string.Join(',', Condense.Experiments.Vision.BackboneBudgetStudy.DefaultStudents) };
         var budget = new Option<double>("--budget") { Description = "Seconds of student compute per run (steps = budget / calibrated median step time).", DefaultValueFactory = _ => 180 };
         var seeds = new Option<int>("--seeds") { Description = "Seeds per student.", DefaultValueFactory = _ => 3 };
         var set = new Option<string[]>("--set") { Description = "Override a recipe key for every run (repeatable)." };
@@ -49,9 +50,9 @@ internal static class StudyCommand
             var names = pr.GetValue(students)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             if (pr.GetValue(seeds) < 1) throw new Condense.Core.InputException($"--seeds {pr.GetValue(seeds)}: must be at least 1");
             if (!(pr.GetValue(budget) > 0)) throw new Condense.Core.InputException($"--budget {pr.GetValue(budget)}: must be positive");
-            var result = Condense.Vision.Distillation.BackboneBudgetStudy.Run(pr.GetValue(runDir)!, names, pr.GetValue(budget), pr.GetValue(seeds),
+            var result = Condense.Experiments.Vision.BackboneBudgetStudy.Run(pr.GetValue(runDir)!, names, pr.GetValue(budget), pr.GetValue(seeds),
                 pr.GetValue(set) ?? [], pr.GetValue(progress), line => Console.Error.WriteLine(line));
-            var markdown = Condense.Vision.Distillation.BackboneBudgetStudy.ToMarkdown(result);
+            var markdown = Condense.Experiments.Vision.BackboneBudgetStudy.ToMarkdown(result);
             output.Result(result);
             if (!output.Json) output.Human.WriteLine(markdown);
             if (pr.GetValue(doc) is string path) GeneratedDoc.Write(path, "backbones-budget", markdown, result);
@@ -79,26 +80,17 @@ internal static class StudyCommand
         cmd.SetAction(pr =>
         {
             var output = new CliOutput(pr.GetValue(json));
-            TorchRuntime.EnsureLoaded();
             int size = pr.GetValue(inputSize), nTrain = pr.GetValue(train);
             if (size <= 0 || size % 16 != 0) throw new Condense.Core.InputException($"--input-size {size}: must be a positive multiple of 16");
-            using var scope = torch.NewDisposeScope();
-            var data = CifarFile.ReadRaw(AssetPaths.RequireShared("data/images/cifar10_batch1_first499_chw_u8.bin"),
-                AssetPaths.RequireShared("data/images/cifar10_batch1_first499_labels_i64.bin"));
-            if (nTrain <= 0 || nTrain >= data.Count) throw new Condense.Core.InputException($"--train {nTrain}: must be in 1..{data.Count - 1}");
-            var images = torch.tensor(data.Images.Pixels, [data.Count, 3, 32, 32], ScalarType.Byte).to_type(ScalarType.Float32) / 255f;
-            using var teacher = TeacherRegistry.Create(TeacherRegistry.ResNet8Cifar10, size);
-            var (tokens, h, w) = TokenCompressionStudy.TeacherTokens(teacher, images);       // (N, h·w, 64)
-            var rows = TokenCompressionStudy.Run(tokens.narrow(0, 0, nTrain), data.Labels[..nTrain],
-                tokens.narrow(0, nTrain, data.Count - nTrain), data.Labels[nTrain..], h, w, numClasses: 10);
-            var table = TokenCompressionStudy.ToMarkdown(rows);
-            output.Result(new { teacher = teacher.Name, input_size = size, grid = new[] { h, w }, rows });
+            var result = TokenCompressionStudy.RunOnCifar(size, nTrain);
+            var table = TokenCompressionStudy.ToMarkdown(result.Rows);
+            output.Result(result);
             if (!output.Json) output.Human.WriteLine(table);
             if (pr.GetValue(doc) is string path)
             {
                 var section = $"token-compression-{size}";
-                GeneratedDoc.Write(path, section, $"ResNet8 tokens at {size} px ({h}x{w} = {h * w} tokens):\n\n{table}",
-                    new { teacher = teacher.Name, input_size = size, grid = new[] { h, w }, rows }, jsonName: section);
+                GeneratedDoc.Write(path, section, $"ResNet8 tokens at {size} px ({result.Grid[0]}x{result.Grid[1]} = {result.Grid[0] * result.Grid[1]} tokens):\n\n{table}",
+                    result, jsonName: section);
             }
             return ExitCodes.Ok;
         });
@@ -131,11 +123,9 @@ internal static class StudyCommand
             foreach (var part in pr.GetValue(resolutions)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 list.Add(int.TryParse(part, out var r) && r > 0 ? r : throw new Condense.Core.InputException($"--resolutions: '{part}' is not a positive integer"));
             var sectionName = CommonOptions.SectionName(pr.GetValue(section), "mode-switch");
-            var (rows, plot) = Condense.Vision.Distillation.Distiller.ModeSwitch(path, list, pr.GetValue(outDir), pr.GetValue(progress));
+            var (rows, plot) = ModeSwitchStudy.Run(path, list, pr.GetValue(outDir), pr.GetValue(progress));
             output.Result(new { plot, rows });
-            var table = new MarkdownTable(["teacher / output", .. list.Select(r => $"{r} px")]) { DoubleFormat = "F2" };
-            foreach (var g in rows.GroupBy(r => $"{r.Teacher} {r.Output}"))
-                table.AddRow([g.Key, .. g.Select(r => (object)r.Fidelity)]);
+            var table = ModeSwitchStudy.ToMarkdown(rows, list);
             if (!output.Json)
             {
                 output.Human.WriteLine(table.ToString());
@@ -173,9 +163,9 @@ internal static class StudyCommand
         {
             var output = new CliOutput(pr.GetValue(json));
             if (pr.GetValue(seeds) < 1) throw new Condense.Core.InputException($"--seeds {pr.GetValue(seeds)}: must be at least 1");
-            var result = Condense.Vision.Distillation.AgglomerationStudy.Run(pr.GetValue(runDir)!, pr.GetValue(seeds), pr.GetValue(set) ?? [],
+            var result = Condense.Experiments.Vision.AgglomerationStudy.Run(pr.GetValue(runDir)!, pr.GetValue(seeds), pr.GetValue(set) ?? [],
                 pr.GetValue(progress), line => Console.Error.WriteLine(line));
-            var markdown = Condense.Vision.Distillation.AgglomerationStudy.ToMarkdown(result);
+            var markdown = Condense.Experiments.Vision.AgglomerationStudy.ToMarkdown(result);
             output.Result(result);
             if (!output.Json) output.Human.WriteLine(markdown);
             if (pr.GetValue(doc) is string path) GeneratedDoc.Write(path, "agglomeration", markdown, result);
@@ -223,7 +213,7 @@ internal static class StudyCommand
                 Progress = pr.GetValue(progress),
                 MaskLlm = new Condense.Language.Sparsity.MaskLlmOptions { RunDir = "", Steps = pr.GetValue(steps) },
             };
-            var result = Condense.Language.Sparsity.MaskLlmSeedStudy.Run(options, pr.GetValue(seeds), line => Console.Error.WriteLine(line), cancellation);
+            var result = Condense.Experiments.Language.MaskLlmSeedStudy.Run(options, pr.GetValue(seeds), line => Console.Error.WriteLine(line), cancellation);
             string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
             var table = new MarkdownTable("seed", "dense PPL", "SparseGPT PPL", "MaskLLM PPL", "MaskLLM gap / SparseGPT gap");
             foreach (var r in result.Seeds) table.AddRow(r.Seed, F(r.DensePpl), F(r.SparseGptPpl), F(r.MaskLlmPpl), F(r.GapRatio));
@@ -265,12 +255,12 @@ internal static class StudyCommand
         {
             var output = new CliOutput(pr.GetValue(json));
             static IReadOnlyList<string>? List(string? s) => s?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            var result = Condense.Vision.Distillation.PhiSStudy.Run(pr.GetValue(runDir)!, pr.GetValue(seeds), pr.GetValue(set) ?? [],
+            var result = Condense.Experiments.Vision.PhiSStudy.Run(pr.GetValue(runDir)!, pr.GetValue(seeds), pr.GetValue(set) ?? [],
                 List(pr.GetValue(arms)), List(pr.GetValue(teachers)), pr.GetValue(progress), line => Console.Error.WriteLine(line));
-            var table = Condense.Vision.Distillation.PhiSStudy.ToMarkdown(result.Arms);
-            var paired = Condense.Vision.Distillation.PhiSStudy.PairedToMarkdown(result.VsPhiS);
+            var table = Condense.Experiments.Vision.PhiSStudy.ToMarkdown(result.Arms);
+            var paired = Condense.Experiments.Vision.PhiSStudy.PairedToMarkdown(result.VsPhiS);
             var plot = Path.Combine(pr.GetValue(runDir)!, "phi-s-ranks.png");
-            Condense.Vision.Distillation.PhiSStudy.Plot(plot, result.Arms);
+            Condense.Experiments.Vision.PhiSStudy.Plot(plot, result.Arms);
             var raw = new
             {
                 plot = Path.GetFullPath(plot),
@@ -316,11 +306,11 @@ internal static class StudyCommand
                 list.Add(int.TryParse(part, out var k) && k > 0 ? k : throw new Condense.Core.InputException($"--tiles: '{part}' is not a positive integer"));
             int c = pr.GetValue(canvas);
             if (c <= 0) throw new Condense.Core.InputException($"--canvas {c}: must be positive");
-            var result = Condense.Vision.Distillation.MosaicStudy.Run(pr.GetValue(runDir)!, c, list, pr.GetValue(seeds), pr.GetValue(set) ?? [],
+            var result = Condense.Experiments.Vision.MosaicStudy.Run(pr.GetValue(runDir)!, c, list, pr.GetValue(seeds), pr.GetValue(set) ?? [],
                 pr.GetValue(progress), line => Console.Error.WriteLine(line));
-            var tables = Condense.Vision.Distillation.MosaicStudy.ToMarkdown(result);
+            var tables = Condense.Experiments.Vision.MosaicStudy.ToMarkdown(result);
             var plot = Path.Combine(pr.GetValue(runDir)!, "mosaic-cost.png");
-            Condense.Vision.Distillation.MosaicStudy.Plot(plot, result);
+            Condense.Experiments.Vision.MosaicStudy.Plot(plot, result);
             var raw = new { plot = Path.GetFullPath(plot), canvas = result.Canvas, cost = result.Cost, arms = result.Arms };
             output.Result(raw);
             if (!output.Json) output.Human.WriteLine(tables);

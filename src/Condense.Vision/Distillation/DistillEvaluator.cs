@@ -16,7 +16,7 @@ namespace Condense.Vision.Distillation;
 /// student through that teacher's adaptor, side by side, plus the student's combined summary; per-teacher
 /// fidelity (MSE, cosine, Var/MSE) of adaptor outputs on held-out images; a PCA figure of spatial features.
 /// </summary>
-internal static class DistillEvaluator
+public static class DistillEvaluator
 {
     private const int Chunk = 250;
 
@@ -133,10 +133,10 @@ internal static class DistillEvaluator
         return rows;
     }
 
-    internal sealed record StudentEmbeddings(Tensor Backbone, Dictionary<string, TeacherOutput> Adaptors);
+    public sealed record StudentEmbeddings(Tensor Backbone, Dictionary<string, TeacherOutput> Adaptors);
 
     /// <summary>Student outputs over a whole split, in chunks (eval mode: CPE top-left window, no dropout).</summary>
-    internal static StudentEmbeddings Embed(RadioDistillModel model, LabelledImages set, int resolution, bool keepFeatures)
+    public static StudentEmbeddings Embed(RadioDistillModel model, LabelledImages set, int resolution, bool keepFeatures)
     {
         var backbone = new List<Tensor>();
         var summaries = new Dictionary<string, List<Tensor>>();
@@ -158,7 +158,7 @@ internal static class DistillEvaluator
         return new StudentEmbeddings(torch.cat(backbone, 0), adaptors);
     }
 
-    internal static TeacherOutput Targets(TeacherTargets targets, int count)
+    public static TeacherOutput Targets(TeacherTargets targets, int count)
     {
         var summaries = new List<Tensor>();
         var features = new List<Tensor>();

@@ -125,28 +125,8 @@ public static class Distiller
         });
     }
 
-    /// <summary>
-    /// The mode-switch sweep on a saved student: adaptor fidelity per teacher vs student resolution, as a table,
-    /// a PNG plot (plots/mode_switch.png in <paramref name="outputDir"/>) and rows.
-    /// </summary>
-    public static (List<ModeSwitchRow> Rows, string PlotPath) ModeSwitch(string checkpoint, IReadOnlyList<int> resolutions, string? outputDir, ProgressMode progress)
-    {
-        var (model, session, data, _, path) = Load(checkpoint, progress);
-        using (session)
-        {
-            var dir = outputDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "eval");
-            var rows = DistillEvaluator.ModeSwitch(model, session, data, resolutions);
-            var plot = Path.Combine(dir, "plots", "mode_switch.png");
-            var series = rows.GroupBy(r => $"{r.Teacher} {r.Output}")
-                .Select(g => new Condense.Core.Reports.PlotSeries(g.Key, g.Select(r => (double)r.Resolution).ToList(), g.Select(r => r.Fidelity).ToList()))
-                .ToList();
-            Condense.Core.Reports.Plots.LineChart(plot, "Adaptor fidelity vs student resolution (mode switch)", "student input resolution (px)",
-                "fidelity = Var(teacher) / MSE", series, logY: true);
-            return (rows, plot);
-        }
-    }
-
-    internal static (RadioDistillModel Model, DistillSession Session, DistillData Data, DistillRecipe Recipe, string Path) Load(string checkpoint, ProgressMode progress)
+    /// <summary>A saved student (model.safetensors with its recipe in the metadata, or a run folder), its teachers and data; the caller disposes the session.</summary>
+    public static (RadioDistillModel Model, DistillSession Session, DistillData Data, DistillRecipe Recipe, string Path) Load(string checkpoint, ProgressMode progress)
     {
         TorchRuntime.EnsureLoaded();
         var path = Directory.Exists(checkpoint) ? Path.Combine(checkpoint, "model.safetensors") : checkpoint;
@@ -182,7 +162,7 @@ public static class Distiller
 }
 
 /// <summary>The teachers of a run with their train/test targets (cached or online) and measured cost.</summary>
-internal sealed class DistillSession : IDisposable
+public sealed class DistillSession : IDisposable
 {
     private DistillSession(List<ITeacher> teachers, List<TeacherTargets> train, List<TeacherTargets> test, List<TeacherCostRow> cost)
     {

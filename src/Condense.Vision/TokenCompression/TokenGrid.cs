@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace Condense.Vision.TokenCompression;
 
-internal static class TokenGrid
+public static class TokenGrid
 {
     /// <summary>Throws unless x is (B, h·w, C) and f divides both sides.</summary>
     public static void Require(Tensor x, int gridH, int gridW, int factor)

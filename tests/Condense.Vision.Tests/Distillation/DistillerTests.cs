@@ -76,8 +76,11 @@ public sealed class DistillerTests : IDisposable
         var result = Distiller.Run(Recipe("train.steps=6", "data.train_resolutions=[16,32]", "teachers[2].resolutions=[32]"),
             new DistillRunOptions(dir, Progress: ProgressMode.None));
         Assert.All(result.Training!.Losses, l => Assert.True(double.IsFinite(l)));
-        var (rows, plot) = Distiller.ModeSwitch(dir, [16, 24, 32], Path.Combine(_root, "ms"), ProgressMode.None);
-        Assert.True(File.Exists(plot));
+        var (model, session, data, _, _) = Distiller.Load(dir, ProgressMode.None);
+        List<ModeSwitchRow> rows;
+        using (session)
+        using (model)
+            rows = DistillEvaluator.ModeSwitch(model, session, data, [16, 24, 32]);
         foreach (var r in new[] { 16, 24, 32 })
         {
             Assert.Contains(rows, x => x.Resolution == r && x.Teacher == "hog" && x.Output == "features" && x.Fidelity > 0);

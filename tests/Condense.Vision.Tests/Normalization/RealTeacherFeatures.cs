@@ -1,7 +1,7 @@
 // Real teacher features for the normalization tests: the MLPerf Tiny ResNet8 teacher run on the 499 shared
 // CIFAR-10 training images, its last-stage feature map (B, 64, 8, 8) flattened to tokens (B·64, 64).
 using Condense.Vision.Teachers;
-using Condense.Vision.Tests.Teachers;
+using Condense.Testing;
 using static TorchSharp.torch;
 
 namespace Condense.Vision.Tests.Normalization;
@@ -27,7 +27,7 @@ internal static class RealTeacherFeatures
     {
         using var scope = NewDisposeScope();
         using var teacher = TeacherRegistry.Create(TeacherRegistry.ResNet8Cifar10);
-        var (images, _) = TeacherTestData.Cifar499();                            // (499, 3, 32, 32)
+        var (images, _) = SharedImages.Cifar499();                            // (499, 3, 32, 32)
         var features = teacher.Forward(images).Features!;                        // (499, 64, 8, 8)
         var tokens = features.permute(0, 2, 3, 1).reshape(-1, features.shape[1]); // (499·64, 64)
         return tokens.contiguous().DetachFromDisposeScope();

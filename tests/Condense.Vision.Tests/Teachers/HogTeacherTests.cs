@@ -1,3 +1,4 @@
+using Condense.Testing;
 using System.Diagnostics;
 using Condense.Vision.Teachers;
 using Xunit.Abstractions;
@@ -98,7 +99,7 @@ public sealed class HogTeacherTests(ITestOutputHelper output)
     {
         using var scope = NewDisposeScope();
         using var hog = new HogTeacher();
-        var kitten = TeacherTestData.Photo("kitten.png", 256);              // resized to 224 by the teacher
+        var kitten = SharedImages.Photo("kitten.png", 256);              // resized to 224 by the teacher
         var features = hog.Forward(kitten).Features!;
         var clock = Stopwatch.StartNew();   // the second call, warm
         hog.Forward(kitten);

@@ -1,3 +1,4 @@
+using Condense.Testing;
 using System.Diagnostics;
 using Condense.Core.IO;
 using Condense.Vision.Teachers;
@@ -29,7 +30,7 @@ public sealed class TorchKerasTeacherTests(ITestOutputHelper output)
     public void ResNet8_classifies_the_real_CIFAR10_images()
     {
         using var scope = NewDisposeScope();
-        var (images, labels) = TeacherTestData.Cifar499();
+        var (images, labels) = SharedImages.Cifar499();
         using var teacher = TorchTeacher.ResNet8Cifar10();
         using var naive = new TorchTeacher("resnet8_symmetric_padding", KerasResNet8.Load(
             AssetPaths.RequireShared(KerasResNet8.DefaultWeights), KerasPaddingRule.Symmetric));
@@ -50,7 +51,7 @@ public sealed class TorchKerasTeacherTests(ITestOutputHelper output)
     public void ResNet8_summary_is_the_pooled_last_stage_at_any_input_size()
     {
         using var scope = NewDisposeScope();
-        var (images, _) = TeacherTestData.Cifar499();
+        var (images, _) = SharedImages.Cifar499();
         var batch = images[..4];
         using var teacher = TorchTeacher.ResNet8Cifar10();
         Assert.Equal((32, 64, 64, 8),
@@ -93,7 +94,7 @@ public sealed class TorchKerasTeacherTests(ITestOutputHelper output)
         Assert.Equal(["non_person", "person"], teacher.ClassNames);
 
         // Decoded larger than 96 so the teacher's own (antialiased) resize is exercised.
-        var photos = cat([TeacherTestData.Photo("kitten.png", 160), TeacherTestData.Photo("fish.png", 160)]);
+        var photos = cat([SharedImages.Photo("kitten.png", 160), SharedImages.Photo("fish.png", 160)]);
         var logits = teacher.Logits(photos);
         var clock = Stopwatch.StartNew();   // the second call, after the first has warmed up oneDNN
         teacher.Logits(photos);

@@ -1,3 +1,4 @@
+using Condense.Testing;
 using Condense.Core;
 using Condense.Core.IO;
 using Condense.Vision.Teachers;
@@ -33,7 +34,7 @@ public sealed class UserOnnxTeacherTests
         Assert.Equal("cifar_cnn", teacher.Name);
         Assert.Equal(10, teacher.SummaryDim);
         Assert.Null(teacher.FeatureDim);
-        var (images, labels) = TeacherTestData.Cifar499();
+        var (images, labels) = SharedImages.Cifar499();
         var logits = teacher.Forward(images).Summary!;                                    // (499, 10)
         double accuracy = logits.argmax(1).eq(labels).to_type(ScalarType.Float64).mean().item<double>();
         // the PyTorch tutorial CNN reaches ~60% on CIFAR-10; far above chance (10%) proves the preprocessing

@@ -1,6 +1,8 @@
 using Condense.Vision.Distillation;
+using Condense.Experiments.Vision;
+using Condense.Experiments.Statistics;
 
-namespace Condense.Vision.Tests.Distillation;
+namespace Condense.Experiments.Tests.Vision;
 
 /// <summary>The study's ranking: means over seeds, ties when means differ by less than the seed noise.</summary>
 public sealed class PhiSStudyTests

@@ -17,8 +17,9 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
+using Condense.Vision.Models;
 
-namespace Condense.Vision.Models;
+namespace Condense.Experiments.Vision;
 
 /// <summary>One measurement.</summary>
 /// <param name="Mode">infer or train.</param>

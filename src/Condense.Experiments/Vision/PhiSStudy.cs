@@ -1,8 +1,10 @@
 using System.Globalization;
 using Condense.Core.Reports;
 using Condense.Core.Training;
+using Condense.Experiments.Statistics;
+using Condense.Vision.Distillation;
 
-namespace Condense.Vision.Distillation;
+namespace Condense.Experiments.Vision;
 
 /// <summary>One metric of one arm over seeds.</summary>
 public sealed record StudyMetric(string Name, bool HigherIsBetter, double Mean, double Std, double Rank);

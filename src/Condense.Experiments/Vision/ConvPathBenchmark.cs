@@ -10,8 +10,9 @@
 using System.Diagnostics;
 using Condense.Core.Runtime;
 using static TorchSharp.torch;
+using Condense.Vision.Models;
 
-namespace Condense.Vision.Models;
+namespace Condense.Experiments.Vision;
 
 /// <summary>One convolution shape checked on both paths.</summary>
 public sealed record ConvPathShape(int InChannels, int OutChannels, int Kernel, int Stride, int Groups)

@@ -1,6 +1,8 @@
 using Condense.Vision.Distillation;
+using Condense.Experiments.Vision;
+using Condense.Experiments.Statistics;
 
-namespace Condense.Vision.Tests.Distillation;
+namespace Condense.Experiments.Tests.Vision;
 
 /// <summary>The study's paired comparisons on synthetic per-query outcomes.</summary>
 public sealed class AgglomerationStudyTests

@@ -3,8 +3,10 @@ using Condense.Core.Training;
 using Condense.Vision.Teachers;
 using TorchSharp;
 using static TorchSharp.torch;
+using Condense.Experiments.Statistics;
+using Condense.Vision.Distillation;
 
-namespace Condense.Vision.Distillation;
+namespace Condense.Experiments.Vision;
 
 /// <summary>One mode's measured training throughput.</summary>
 public sealed record DistillThroughput(string Mode, double ImagesPerSecond, IReadOnlyList<double> PerRound);

@@ -16,8 +16,10 @@
 using System.Globalization;
 using Condense.Core.Reports;
 using Condense.Core.Training;
+using Condense.Experiments.Statistics;
+using Condense.Vision.Distillation;
 
-namespace Condense.Vision.Distillation;
+namespace Condense.Experiments.Vision;
 
 /// <summary>One metric of one arm: per-seed accuracy and per-seed, per-image outcomes.</summary>
 public sealed record AgglomerationCell(string Arm, string Metric, double Mean, double Std, IReadOnlyList<double> PerSeed)
@@ -105,17 +107,9 @@ public static class AgglomerationStudy
 
         AgglomerationComparison Paired(string question, AgglomerationCell a, AgglomerationCell b)
         {
-            int aOnly = 0, bOnly = 0;
-            for (int s = 0; s < a.Outcomes.Count; s++)
-            {
-                var (x, y) = PairedStatistics.Discordant(a.Outcomes[s], b.Outcomes[s]);
-                aOnly += x;
-                bOnly += y;
-            }
-            var (mean, low, high) = PairedStatistics.PairedInterval(a.PerSeed, b.PerSeed);
-            double p = PairedStatistics.McNemarExact(aOnly, bOnly);
-            string verdict = p < 0.05 && low > 0 ? "A better" : p < 0.05 && high < 0 ? "B better" : "tie";
-            return new AgglomerationComparison(question, $"{a.Arm}: {a.Metric}", $"{b.Arm}: {b.Metric}", mean, low, high, aOnly, bOnly, p, verdict);
+            var c = PairedStatistics.Compare(a.Outcomes, b.Outcomes);
+            return new AgglomerationComparison(question, $"{a.Arm}: {a.Metric}", $"{b.Arm}: {b.Metric}", c.MeanDifference, c.CiLow, c.CiHigh,
+                c.AOnly, c.BOnly, c.McNemarP, c.Verdict);
         }
     }
 
@@ -131,7 +125,7 @@ public static class AgglomerationStudy
         foreach (var c in result.Comparisons)
             pairs.AddRow(c.Question, c.A, c.B,
                 string.Create(CultureInfo.InvariantCulture, $"{100 * c.MeanDifference:+0.0;-0.0} ({100 * c.CiLow:+0.0;-0.0}, {100 * c.CiHigh:+0.0;-0.0})"),
-                $"{c.AOnly} / {c.BOnly}", c.McNemarP < 1e-4 ? "<1e-4" : c.McNemarP.ToString("0.0000", CultureInfo.InvariantCulture),
+                $"{c.AOnly} / {c.BOnly}", PairedStatistics.FormatP(c.McNemarP),
                 c.Verdict == "tie" ? "tie" : $"**{c.Verdict}**");
         return cells + "\n" + pairs;
     }

@@ -1,6 +1,7 @@
 using Condense.Vision.Distillation;
+using Condense.Experiments.Statistics;
 
-namespace Condense.Vision.Tests.Distillation;
+namespace Condense.Experiments.Tests.Statistics;
 
 public sealed class PairedStatisticsTests
 {
@@ -31,5 +32,25 @@ public sealed class PairedStatisticsTests
         Assert.Equal(2.0 - half, low, 6);
         Assert.Equal(2.0 + half, high, 6);
         Assert.True(double.IsNaN(PairedStatistics.PairedInterval([1.0], [0.5]).Low));
+    }
+
+    [Fact]
+    public void Compare_pools_discordant_images_over_seeds_and_calls_a_difference_only_when_both_tests_agree()
+    {
+        // A is right on every image, B on the first half: 3 seeds x 20 images, 30 A-only images, no B-only
+        static IReadOnlyList<bool> Seed(int right) => [.. Enumerable.Range(0, 20).Select(i => i < right)];
+        var better = PairedStatistics.Compare([Seed(20), Seed(20), Seed(20)], [Seed(10), Seed(9), Seed(11)]);
+        Assert.Equal((30, 0), (better.AOnly, better.BOnly));
+        Assert.Equal(0.5, better.MeanDifference, 10);
+        Assert.True(better.CiLow > 0);
+        Assert.Equal("A better", better.Verdict);
+
+        // one seed: no interval, so even a large McNemar difference is a tie
+        var oneSeed = PairedStatistics.Compare([Seed(20)], [Seed(5)]);
+        Assert.True(oneSeed.McNemarP < 0.05 && double.IsNaN(oneSeed.CiLow));
+        Assert.Equal("tie", oneSeed.Verdict);
+
+        Assert.Equal("tie", PairedStatistics.Compare([Seed(10), Seed(10)], [Seed(10), Seed(10)]).Verdict);
+        Assert.Throws<ArgumentException>(() => PairedStatistics.Compare([Seed(1)], [Seed(1), Seed(1)]));
     }
 }

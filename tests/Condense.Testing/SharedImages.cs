@@ -1,12 +1,12 @@
-// Real inputs for the teacher tests, from the shared folder: the 499 CIFAR-10 training images with labels and
+// Real inputs for tests, from the shared folder: the 499 CIFAR-10 training images with labels and
 // the two photos (kitten.png is a JPEG despite its name; both decode by content).
 using Condense.Core.Data;
 using Condense.Core.IO;
 using static TorchSharp.torch;
 
-namespace Condense.Vision.Tests.Teachers;
+namespace Condense.Testing;
 
-internal static class TeacherTestData
+public static class SharedImages
 {
     /// <summary>(499, 3, 32, 32) float32 in [0, 1] and (499) int64 labels.</summary>
     public static (Tensor Images, Tensor Labels) Cifar499()

@@ -3,8 +3,9 @@
 // SparseGPT's mask changes too), gate initialisation and Gumbel noise; per seed the ratio
 // gap(MaskLLM) / gap(SparseGPT with update) is computed on the same evaluation text, then mean and sample std.
 using Condense.Core;
+using Condense.Language.Sparsity;
 
-namespace Condense.Language.Sparsity;
+namespace Condense.Experiments.Language;
 
 /// <summary>One seed: dense, SparseGPT and MaskLLM perplexity and the gap ratio.</summary>
 public sealed record MaskLlmSeedRow(long Seed, double DensePpl, double SparseGptPpl, double MaskLlmPpl, double GapRatio);

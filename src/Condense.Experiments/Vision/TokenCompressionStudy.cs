@@ -21,8 +21,12 @@ using Condense.Vision.Evaluation;
 using Condense.Vision.Teachers;
 using TorchSharp;
 using static TorchSharp.torch;
+using Condense.Vision.TokenCompression;
 
-namespace Condense.Vision.TokenCompression;
+namespace Condense.Experiments.Vision;
+
+/// <summary>What the study measured on one teacher at one input size.</summary>
+public sealed record TokenCompressionResult(string Teacher, int InputSize, IReadOnlyList<int> Grid, IReadOnlyList<TokenCompressionRow> Rows);
 
 public static class TokenCompressionStudy
 {
@@ -33,6 +37,26 @@ public static class TokenCompressionStudy
     /// Runs every method at every ratio. Tokens are row-major (B, h·w, C) grids; every ratio must be f² with f
     /// dividing both grid sides.
     /// </summary>
+    /// <summary>
+    /// The study on the shared CIFAR-10 sample (499 images): the MLPerf Tiny ResNet8's spatial tokens at
+    /// <paramref name="inputSize"/> px, the first <paramref name="trainImages"/> images fit probes and codecs, the rest are held out.
+    /// </summary>
+    public static TokenCompressionResult RunOnCifar(int inputSize, int trainImages)
+    {
+        if (inputSize <= 0 || inputSize % 16 != 0) throw new Condense.Core.InputException($"InputSize = {inputSize}: must be a positive multiple of 16");
+        Condense.Core.Runtime.TorchRuntime.EnsureLoaded();
+        using var scope = torch.NewDisposeScope();
+        var data = Condense.Core.Data.CifarFile.ReadRaw(Condense.Core.IO.AssetPaths.RequireShared("data/images/cifar10_batch1_first499_chw_u8.bin"),
+            Condense.Core.IO.AssetPaths.RequireShared("data/images/cifar10_batch1_first499_labels_i64.bin"));
+        if (trainImages <= 0 || trainImages >= data.Count) throw new Condense.Core.InputException($"TrainImages = {trainImages}: must be in 1..{data.Count - 1}");
+        var images = torch.tensor(data.Images.Pixels, [data.Count, 3, 32, 32], ScalarType.Byte).to_type(ScalarType.Float32) / 255f;
+        using var teacher = Condense.Vision.Teachers.TeacherRegistry.Create(Condense.Vision.Teachers.TeacherRegistry.ResNet8Cifar10, inputSize);
+        var (tokens, h, w) = TeacherTokens(teacher, images);       // (N, h·w, 64)
+        var rows = Run(tokens.narrow(0, 0, trainImages), data.Labels[..trainImages],
+            tokens.narrow(0, trainImages, data.Count - trainImages), data.Labels[trainImages..], h, w, numClasses: 10);
+        return new TokenCompressionResult(teacher.Name, inputSize, [h, w], rows);
+    }
+
     public static IReadOnlyList<TokenCompressionRow> Run(Tensor trainTokens, long[] trainLabels, Tensor testTokens,
         long[] testLabels, int gridH, int gridW, int numClasses, IReadOnlyList<int>? ratios = null,
         int probeSteps = 300)

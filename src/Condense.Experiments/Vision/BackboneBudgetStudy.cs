@@ -13,8 +13,10 @@
 using System.Globalization;
 using Condense.Core.Reports;
 using Condense.Core.Training;
+using Condense.Experiments.Statistics;
+using Condense.Vision.Distillation;
 
-namespace Condense.Vision.Distillation;
+namespace Condense.Experiments.Vision;
 
 /// <summary>One student's seed: calibrated step time, steps, and what it reached.</summary>
 public sealed record BackboneBudgetRun(string Student, int Seed, long Parameters, double MedianStepSeconds, long Steps, double TrainingSeconds,
@@ -55,7 +57,7 @@ public static class BackboneBudgetStudy
     {
         ArgumentNullException.ThrowIfNull(students);
         if (students.Count == 0) throw new Condense.Core.InputException("Students: name at least one");
-        foreach (var s in students) Models.ModelRegistry.Info(s);                         // unknown names fail before any work
+        foreach (var s in students) Condense.Vision.Models.ModelRegistry.Info(s);                         // unknown names fail before any work
         if (!(budgetSeconds > 0)) throw new Condense.Core.InputException($"BudgetSeconds = {budgetSeconds}: must be positive");
         if (seeds < 1) throw new Condense.Core.InputException($"Seeds = {seeds}: must be at least 1");
         var overrides = BaseOverrides.Concat(extraOverrides ?? []).ToList();
@@ -75,7 +77,7 @@ public static class BackboneBudgetStudy
                 var r = Distiller.Run(recipe, new DistillRunOptions(Path.Combine(dir, "train"), Progress: progress));
                 var adaptor = r.Knn.Single(k => k.Teacher == "resnet8");
                 teacherKnn = adaptor.TeacherKnn;
-                runs.Add(new BackboneBudgetRun(student, seed, Models.ModelRegistry.Info(student).Parameters, stepSeconds, steps,
+                runs.Add(new BackboneBudgetRun(student, seed, Condense.Vision.Models.ModelRegistry.Info(student).Parameters, stepSeconds, steps,
                     r.Training?.ElapsedSeconds ?? double.NaN, r.Training?.FinalLoss ?? double.NaN, adaptor.StudentKnn, r.BackboneSummary.Knn,
                     r.Fidelity.ToDictionary(f => $"{f.Teacher} {f.Output}", f => f.Fidelity))
                 {
@@ -109,17 +111,8 @@ public static class BackboneBudgetStudy
             {
                 var a = runs.Where(r => r.Student == students[i]).OrderBy(r => r.Seed).ToList();
                 var b = runs.Where(r => r.Student == students[j]).OrderBy(r => r.Seed).ToList();
-                int aOnly = 0, bOnly = 0;
-                for (int s = 0; s < a.Count; s++)
-                {
-                    var (x, y) = PairedStatistics.Discordant(a[s].BackboneCorrect, b[s].BackboneCorrect);
-                    aOnly += x;
-                    bOnly += y;
-                }
-                var (mean, low, high) = PairedStatistics.PairedInterval(a.Select(r => r.BackboneKnn).ToList(), b.Select(r => r.BackboneKnn).ToList());
-                double p = PairedStatistics.McNemarExact(aOnly, bOnly);
-                string verdict = p < 0.05 && low > 0 ? "A better" : p < 0.05 && high < 0 ? "B better" : "tie";
-                comparisons.Add(new BackboneBudgetComparison(students[i], students[j], mean, low, high, aOnly, bOnly, p, verdict));
+                var c = PairedStatistics.Compare(a.Select(r => r.BackboneCorrect).ToList(), b.Select(r => r.BackboneCorrect).ToList());
+                comparisons.Add(new BackboneBudgetComparison(students[i], students[j], c.MeanDifference, c.CiLow, c.CiHigh, c.AOnly, c.BOnly, c.McNemarP, c.Verdict));
             }
         return comparisons;
     }
@@ -144,7 +137,7 @@ public static class BackboneBudgetStudy
         var paired = new MarkdownTable("A", "B", "A − B, points (95% CI)", "A only / B only", "McNemar p", "verdict");
         foreach (var c in result.Comparisons)
             paired.AddRow(c.A, c.B, string.Create(CultureInfo.InvariantCulture, $"{100 * c.MeanDifference:+0.0;-0.0} ({100 * c.CiLow:+0.0;-0.0}, {100 * c.CiHigh:+0.0;-0.0})"),
-                $"{c.AOnly} / {c.BOnly}", c.McNemarP < 1e-4 ? "<1e-4" : c.McNemarP.ToString("0.0000", CultureInfo.InvariantCulture), c.Verdict == "tie" ? "tie" : $"**{c.Verdict}**");
+                $"{c.AOnly} / {c.BOnly}", PairedStatistics.FormatP(c.McNemarP), c.Verdict == "tie" ? "tie" : $"**{c.Verdict}**");
         return string.Create(CultureInfo.InvariantCulture,
             $"Budget {result.BudgetSeconds:F0} s of student compute per run, {result.Seeds} seed(s) per student (mean ± std); the {result.AdaptorTeacher} " +
             $"teacher's own kNN on the same split: {100 * result.TeacherKnn:F1}%.\n\n{table}\nPaired on the same held-out images (backbone summary kNN):\n\n{paired}");

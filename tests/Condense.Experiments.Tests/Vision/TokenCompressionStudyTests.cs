@@ -1,13 +1,15 @@
 // The token-compression study on real features: the MLPerf Tiny ResNet8 CIFAR-10 teacher's last feature map on
 // the 499 shared CIFAR-10 images (349 train / 150 test), at 32 px (8×8 = 64 tokens) and 64 px (16×16 = 256).
 using Condense.Vision.Teachers;
-using Condense.Vision.Tests.Teachers;
+using Condense.Testing;
 using Condense.Vision.TokenCompression;
 using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using Condense.Experiments.Vision;
+using Condense.Experiments.Statistics;
 
-namespace Condense.Vision.Tests.TokenCompression;
+namespace Condense.Experiments.Tests.Vision;
 
 public sealed class TokenCompressionStudyTests(ITestOutputHelper output)
 {
@@ -16,7 +18,7 @@ public sealed class TokenCompressionStudyTests(ITestOutputHelper output)
     private static (IReadOnlyList<TokenCompressionRow> Rows, long Tokens) Study(int inputSize)
     {
         using var scope = torch.NewDisposeScope();
-        var (images, labels) = TeacherTestData.Cifar499();
+        var (images, labels) = SharedImages.Cifar499();
         using var teacher = TeacherRegistry.Create(TeacherRegistry.ResNet8Cifar10, inputSize);
         var (tokens, h, w) = TokenCompressionStudy.TeacherTokens(teacher, images);      // (499, h·w, 64)
         var y = labels.data<long>().ToArray();

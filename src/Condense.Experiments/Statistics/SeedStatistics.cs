@@ -1,4 +1,4 @@
-namespace Condense.Vision.Distillation;
+namespace Condense.Experiments.Statistics;
 
 /// <summary>Mean and sample standard deviation of one metric over a study's seeds.</summary>
 internal static class SeedStatistics

@@ -1,7 +1,9 @@
 using Condense.Core;
 using Condense.Vision.Distillation;
+using Condense.Experiments.Vision;
+using Condense.Experiments.Statistics;
 
-namespace Condense.Vision.Tests.Distillation;
+namespace Condense.Experiments.Tests.Vision;
 
 /// <summary>The mosaic study's cost and leakage measurement on the real ResNet18 teacher (small canvas for CPU).</summary>
 public sealed class MosaicStudyTests

@@ -1,8 +1,7 @@
-using System.Text.Json;
 using Condense.Core.IO;
 using Condense.Core.Reports;
 
-namespace Condense.Cli;
+namespace Condense.Experiments;
 
 /// <summary>
 /// A results doc section written by the command that produced it: the command line, then the generated Markdown,
@@ -10,7 +9,7 @@ namespace Condense.Cli;
 /// result beside the doc (docs/results/NAME.md → docs/results/NAME.json, or SECTION.json where one doc holds several
 /// generated sections) so a reviewer can rerun and diff.
 /// </summary>
-internal static class GeneratedDoc
+public static class GeneratedDoc
 {
     /// <summary>The command as typed after `condense`, e.g. "study agglomeration --seeds 3".</summary>
     public static string CommandLine() => "./condense " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
@@ -23,6 +22,6 @@ internal static class GeneratedDoc
         MarkdownSection.Write(docPath, section, $"```\n{CommandLine()}\n```\n\n{markdown.TrimEnd('\n')}");
         var jsonPath = jsonName is null ? Path.ChangeExtension(Path.GetFullPath(docPath), ".json") : Path.Combine(dir, jsonName + ".json");
         AtomicFile.WriteAllText(jsonPath,
-            JsonSerializer.Serialize(json, json.GetType(), CliOutput.JsonOptions) + "\n");
+            ResultJson.Serialize(json) + "\n");
     }
 }

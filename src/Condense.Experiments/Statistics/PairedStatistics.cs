@@ -1,6 +1,6 @@
 // Paired comparisons of two arms on the same held-out images: the exact McNemar test on the images where exactly
 // one arm is right, and a t confidence interval of the per-seed accuracy difference.
-namespace Condense.Vision.Distillation;
+namespace Condense.Experiments.Statistics;
 
 /// <summary>Exact McNemar test and paired t interval.</summary>
 public static class PairedStatistics
@@ -50,4 +50,34 @@ public static class PairedStatistics
         double half = t * std / Math.Sqrt(d.Count);
         return (mean, mean - half, mean + half);
     }
+
+    /// <summary>
+    /// Two arms over seeds on the same images, A − B: the per-seed accuracy difference with its 95% t interval, the
+    /// discordant counts and exact McNemar p pooled over seeds; "A better" / "B better" only when the interval excludes
+    /// 0 on that side and p &lt; 0.05, otherwise "tie".
+    /// </summary>
+    public static PairedComparison Compare(IReadOnlyList<IReadOnlyList<bool>> outcomesA, IReadOnlyList<IReadOnlyList<bool>> outcomesB)
+    {
+        ArgumentNullException.ThrowIfNull(outcomesA);
+        ArgumentNullException.ThrowIfNull(outcomesB);
+        if (outcomesA.Count != outcomesB.Count) throw new ArgumentException($"paired arms differ in seeds ({outcomesA.Count} vs {outcomesB.Count})");
+        int aOnly = 0, bOnly = 0;
+        for (int s = 0; s < outcomesA.Count; s++)
+        {
+            var (x, y) = Discordant(outcomesA[s], outcomesB[s]);
+            aOnly += x;
+            bOnly += y;
+        }
+        static double Accuracy(IReadOnlyList<bool> o) => o.Count(c => c) / (double)o.Count;
+        var (mean, low, high) = PairedInterval(outcomesA.Select(Accuracy).ToList(), outcomesB.Select(Accuracy).ToList());
+        double p = McNemarExact(aOnly, bOnly);
+        string verdict = p < 0.05 && low > 0 ? "A better" : p < 0.05 && high < 0 ? "B better" : "tie";
+        return new PairedComparison(mean, low, high, aOnly, bOnly, p, verdict);
+    }
+
+    /// <summary>A McNemar p-value for a table: "&lt;1e-4" below that, else four decimals.</summary>
+    public static string FormatP(double p) => p < 1e-4 ? "<1e-4" : p.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture);
 }
+
+/// <summary>A paired comparison of two arms, A − B (accuracy as a fraction).</summary>
+public sealed record PairedComparison(double MeanDifference, double CiLow, double CiHigh, int AOnly, int BOnly, double McNemarP, string Verdict);

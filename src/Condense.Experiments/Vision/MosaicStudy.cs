@@ -22,8 +22,10 @@ using Condense.Vision.Radio;
 using Condense.Vision.Teachers;
 using TorchSharp;
 using static TorchSharp.torch;
+using Condense.Experiments.Statistics;
+using Condense.Vision.Distillation;
 
-namespace Condense.Vision.Distillation;
+namespace Condense.Experiments.Vision;
 
 /// <summary>Teacher cost per sample for one way of feeding the high-resolution teacher.</summary>
 /// <param name="Arm">"canvas" (one upsampled image per pass), "mosaic k×k", or "alone at tile size".</param>
