@@ -29,7 +29,7 @@ public static class Program
         }
         catch (InputException ex)
         {
-            CliOutput.Error(ex.Message);
+            CliOutput.Error(OptionFlags.Message(ex));
             return ExitCodes.BadInput;
         }
         catch (TorchLoadException ex)

@@ -48,8 +48,6 @@ internal static class StudyCommand
         {
             var output = new CliOutput(pr.GetValue(json));
             var names = pr.GetValue(students)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            if (pr.GetValue(seeds) < 1) throw new Condense.Core.InputException($"--seeds {pr.GetValue(seeds)}: must be at least 1");
-            if (!(pr.GetValue(budget) > 0)) throw new Condense.Core.InputException($"--budget {pr.GetValue(budget)}: must be positive");
             var result = Condense.Experiments.Vision.BackboneBudgetStudy.Run(pr.GetValue(runDir)!, names, pr.GetValue(budget), pr.GetValue(seeds),
                 pr.GetValue(set) ?? [], pr.GetValue(progress), line => Console.Error.WriteLine(line));
             var markdown = Condense.Experiments.Vision.BackboneBudgetStudy.ToMarkdown(result);
@@ -81,7 +79,6 @@ internal static class StudyCommand
         {
             var output = new CliOutput(pr.GetValue(json));
             int size = pr.GetValue(inputSize), nTrain = pr.GetValue(train);
-            if (size <= 0 || size % 16 != 0) throw new Condense.Core.InputException($"--input-size {size}: must be a positive multiple of 16");
             var result = TokenCompressionStudy.RunOnCifar(size, nTrain);
             var table = TokenCompressionStudy.ToMarkdown(result.Rows);
             output.Result(result);
@@ -162,7 +159,6 @@ internal static class StudyCommand
         cmd.SetAction(pr =>
         {
             var output = new CliOutput(pr.GetValue(json));
-            if (pr.GetValue(seeds) < 1) throw new Condense.Core.InputException($"--seeds {pr.GetValue(seeds)}: must be at least 1");
             var result = Condense.Experiments.Vision.AgglomerationStudy.Run(pr.GetValue(runDir)!, pr.GetValue(seeds), pr.GetValue(set) ?? [],
                 pr.GetValue(progress), line => Console.Error.WriteLine(line));
             var markdown = Condense.Experiments.Vision.AgglomerationStudy.ToMarkdown(result);

@@ -6,7 +6,7 @@ using Spectre.Console.Rendering;
 namespace Condense.Core.Training;
 
 /// <summary>
-/// Shows training progress on stderr (stdout stays free for --json results): a Spectre bar with rate and ETA on
+/// Shows training progress on stderr (stdout stays free for JSON results): a Spectre bar with rate and ETA on
 /// a terminal, one plain line every <c>logEvery</c> steps when stderr is redirected (CI logs), or nothing.
 /// </summary>
 public static class TrainingProgress

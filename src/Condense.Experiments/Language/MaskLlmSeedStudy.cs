@@ -24,7 +24,7 @@ public static class MaskLlmSeedStudy
     public static MaskLlmSeedResult Run(SparsifyOptions baseOptions, int seeds, Action<string>? log = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(baseOptions);
-        if (seeds < 1) throw new InputException($"Seeds = {seeds}: must be at least 1");
+        if (seeds < 1) throw InputException.ForOption("Seeds", $"{seeds}: must be at least 1");
         var rows = new List<MaskLlmSeedRow>();
         long tokens = 0;
         int evalDocs = 0;

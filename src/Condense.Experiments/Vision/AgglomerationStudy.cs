@@ -52,7 +52,7 @@ public static class AgglomerationStudy
     /// <summary>Runs (or resumes) every arm and seed under <paramref name="runDir"/> and compares them.</summary>
     public static AgglomerationResult Run(string runDir, int seeds, IEnumerable<string> extraOverrides, ProgressMode progress, Action<string>? log = null)
     {
-        if (seeds < 1) throw new Condense.Core.InputException($"Seeds = {seeds}: must be at least 1");
+        if (seeds < 1) throw Condense.Core.InputException.ForOption("Seeds", $"{seeds}: must be at least 1");
         var extra = (extraOverrides ?? []).ToList();
         var overrides = BaseOverrides.Concat(extra).ToList();
         var arms = Teachers.Select(t => (Name: t, Teachers: new[] { t })).Append(("all", Teachers)).ToList();

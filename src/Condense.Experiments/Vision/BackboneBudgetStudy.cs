@@ -56,10 +56,10 @@ public static class BackboneBudgetStudy
         IEnumerable<string> extraOverrides, ProgressMode progress, Action<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(students);
-        if (students.Count == 0) throw new Condense.Core.InputException("Students: name at least one");
+        if (students.Count == 0) throw Condense.Core.InputException.ForOption("Students", ": name at least one");
         foreach (var s in students) Condense.Vision.Models.ModelRegistry.Info(s);                         // unknown names fail before any work
-        if (!(budgetSeconds > 0)) throw new Condense.Core.InputException($"BudgetSeconds = {budgetSeconds}: must be positive");
-        if (seeds < 1) throw new Condense.Core.InputException($"Seeds = {seeds}: must be at least 1");
+        if (!(budgetSeconds > 0)) throw Condense.Core.InputException.ForOption("BudgetSeconds", $"{budgetSeconds}: must be positive");
+        if (seeds < 1) throw Condense.Core.InputException.ForOption("Seeds", $"{seeds}: must be at least 1");
         var overrides = BaseOverrides.Concat(extraOverrides ?? []).ToList();
         var runs = new List<BackboneBudgetRun>();
         double teacherKnn = double.NaN;

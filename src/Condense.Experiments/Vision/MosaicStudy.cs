@@ -65,8 +65,8 @@ public static class MosaicStudy
     public static MosaicStudyResult Run(string runDir, int canvas, IReadOnlyList<int> tiles, int seeds, IEnumerable<string> extraOverrides,
         ProgressMode progress, Action<string>? log = null)
     {
-        if (seeds < 1) throw new Condense.Core.InputException($"--seeds {seeds}: must be at least 1");
-        if (tiles.Count == 0 || tiles.Any(k => k < 1)) throw new Condense.Core.InputException($"--tiles: every entry must be at least 1");
+        if (seeds < 1) throw Condense.Core.InputException.ForOption("Seeds", $"{seeds}: must be at least 1");
+        if (tiles.Count == 0 || tiles.Any(k => k < 1)) throw Condense.Core.InputException.ForOption("Tiles", ": every entry must be at least 1");
         if (!tiles.Contains(1)) tiles = [1, .. tiles];   // the no-mosaic arm is the reference
         var extra = extraOverrides.ToList();
 
@@ -124,7 +124,7 @@ public static class MosaicStudy
             if (canvas % k != 0 || grid % k != 0)
             {
                 inner.Dispose();
-                throw new Condense.Core.InputException($"--tiles {k}: canvas {canvas} px (feature grid {grid}) does not split into {k}x{k} tiles");
+                throw Condense.Core.InputException.ForOption("Tiles", $"{k}: canvas {canvas} px (feature grid {grid}) does not split into {k}x{k} tiles");
             }
             using ITeacher teacher = k == 1 ? inner : new MosaicTeacher(inner, k);   // the mosaic owns (and disposes) inner
             var (ms, features) = Time(teacher, batch);

@@ -64,8 +64,8 @@ public static class PhiSStudy
         var selected = arms is null ? Arms : Arms.Where(a => arms.Contains(a.Name)).ToList();
         var unknown = arms?.Except(Arms.Select(a => a.Name)).ToList();
         if (unknown is { Count: > 0 })
-            throw new Condense.Core.InputException($"--arms: unknown arm '{unknown[0]}' (arms: {string.Join(", ", Arms.Select(a => a.Name))})");
-        if (seeds < 1) throw new Condense.Core.InputException($"--seeds {seeds}: must be at least 1");
+            throw Condense.Core.InputException.ForOption("Arms", $": unknown arm '{unknown[0]}' (arms: {string.Join(", ", Arms.Select(a => a.Name))})");
+        if (seeds < 1) throw Condense.Core.InputException.ForOption("Seeds", $"{seeds}: must be at least 1");
         var extra = extraOverrides.ToList();
         var results = new Dictionary<string, List<DistillResult>>();
         foreach (var (name, overrides, _) in selected)

@@ -1,7 +1,7 @@
 // Pruning orders (Siddiqui et al. §2.3, reference code): one-shot = sort the units once by a metric, ascending,
 // and remove them cumulatively in that order; iterative = re-measure the metric on the pruned network after every
 // removal (the reference code does this only in its MMLU-Shapley script). Candidates can be restricted to
-// attention or MLP sub-layers ("--pruning-scheme mhsa|mlp|both" there).
+// attention or MLP sub-layers (its pruning scheme mhsa|mlp|both).
 using Condense.Core;
 
 namespace Condense.Language.DepthPruning;
@@ -95,7 +95,7 @@ public static class DepthPruner
     /// <summary>Checks that <paramref name="count"/> units can be removed from <paramref name="candidates"/>.</summary>
     public static void CheckCount(int count, int candidates, string what)
     {
-        if (count < 0) throw new InputException($"--remove must be at least 0, got {count}");
+        if (count < 0) throw InputException.ForOption("Remove", $"must be at least 0, got {count}");
         if (count > candidates)
             throw new InputException($"cannot remove {count} units: the model has only {candidates} {what}");
     }

@@ -72,7 +72,7 @@ public static class DepthPruningJob
         ArgumentNullException.ThrowIfNull(options);
         ImportanceMetric.Parse(options.Metric);
         foreach (var m in options.CurveMetrics ?? []) ImportanceMetric.Parse(m);
-        if (options.Remove < 0) throw new InputException($"--remove must be at least 0, got {options.Remove}");
+        if (options.Remove < 0) throw InputException.ForOption("Remove", $"must be at least 0, got {options.Remove}");
         if (options.SelectionDocuments < 0) throw new InputException($"SelectionDocuments must be at least 0, got {options.SelectionDocuments}");
         if (options.SelectionDocuments > 0 && options.EvalDocuments <= 0)
             throw new InputException("SelectionDocuments needs EvalDocuments > 0: selection uses the documents after the evaluation ones");
@@ -82,7 +82,7 @@ public static class DepthPruningJob
             "sublayer" => (UnitGranularity.Sublayer, PruneScope.All),
             "attention" => (UnitGranularity.Sublayer, PruneScope.Attention),
             "mlp" => (UnitGranularity.Sublayer, PruneScope.Mlp),
-            _ => throw new InputException($"unknown --units '{options.Units}' (expected block, attention, mlp or sublayer)"),
+            _ => throw InputException.ForOption("Units", $"'{options.Units}' is unknown (expected block, attention, mlp or sublayer)"),
         };
     }
 
@@ -103,16 +103,16 @@ public static class DepthPruningJob
         int players = System.Numerics.BitOperations.PopCount(all);
         bool exact = options.Importance.Exact && players <= ExactShapley.MaxPlayers;
         if (ImportanceMetric.NeedsExact(options.Metric) && !exact)
-            throw new InputException($"--metric {options.Metric} needs exact Shapley values, which enumerate all " +
+            throw InputException.ForOption("Metric", $"{options.Metric} needs exact Shapley values, which enumerate all " +
                 $"coalitions of at most {ExactShapley.MaxPlayers} units; this model has {players} (use mc-loss-shapley)");
         if (options.Metric is ImportanceMetric.McLossShapley or ImportanceMetric.McLogitShapley && options.Importance.Permutations < 2)
-            throw new InputException($"--metric {options.Metric} needs --permutations of at least 2");
+            throw InputException.ForOption("Permutations", $"{options.Importance.Permutations}: metric {options.Metric} needs at least 2");
 
         // Data.
         var calPath = LanguageModelFiles.Resolve(options.CalibrationPath, LanguageModelFiles.DefaultCalibrationText);
         var evalPath = LanguageModelFiles.Resolve(options.EvalPath, LanguageModelFiles.DefaultEvalText);
         if (options.CalibrationLength > model.Config.MaxSeqLen)
-            throw new InputException($"--calibration-length {options.CalibrationLength} exceeds the model's sequence length {model.Config.MaxSeqLen}");
+            throw InputException.ForOption("CalibrationLength", $"{options.CalibrationLength} exceeds the model's sequence length {model.Config.MaxSeqLen}");
         long needTokens = (long)options.CalibrationSamples * (options.CalibrationLength + 1);
         var (ids, labels) = TokenStream.FromFile(calPath, tokenizer, needTokens);
         using var calibration = CalibrationSet.FromStream(ids, labels, options.CalibrationSamples, options.CalibrationLength, calPath);

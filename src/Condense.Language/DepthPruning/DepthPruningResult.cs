@@ -1,4 +1,4 @@
-// The outcome of one depth-pruning run, shaped for --json (non-finite numbers become null).
+// The outcome of one depth-pruning run, shaped for JSON output (non-finite numbers become null).
 namespace Condense.Language.DepthPruning;
 
 /// <summary>One unit's importance under every metric (low = prunable).</summary>

@@ -1,8 +1,8 @@
-// MaskLLM mask-only training (NVlabs/MaskLLM `--mask-only`): the model's weights W stay frozen, only the gates
+// MaskLLM mask-only training (NVlabs/MaskLLM, mask-only mode): the model's weights W stay frozen, only the gates
 // learn. Each step samples soft masks M̃ with the linear schedules τ 4 → 0.05 and κ 1e2 → 5e2, runs the model
 // with weights W ⊙ M̃, and minimises L = L_LM − λ_t Σ ‖W ⊙ M̃‖² with λ_t = λ (1 − t/T) (the regulariser rewards
 // masks that keep large weights; W is detached so it only moves the gates). The gates' learning rate is 10x the
-// base rate (`--lr-mult 10`); Adam β (0.9, 0.95), eps 1e-5, weight decay 0.1 (which the reference applies to the
+// base rate (the reference's lr-mult 10); Adam β (0.9, 0.95), eps 1e-5, weight decay 0.1 (which the reference applies to the
 // gates too), clip 1.0, cosine to a tenth of the peak with no warmup.
 //
 // How the gradient reaches the gates without changing the model's code: the masked weights W ⊙ M̃ are written

@@ -1,5 +1,5 @@
 // Which Linear layers 2:4 sparsity prunes: the q/k/v/o projections and the gate/up/down projections of every
-// decoder layer, as in MaskLLM (its `--mask-only` LLaMA runs sparsify all QKV, attention-output and MLP
+// decoder layer, as in MaskLLM (its mask-only LLaMA runs sparsify all QKV, attention-output and MLP
 // linears; embeddings and the classifier stay dense).
 using System.Text.RegularExpressions;
 using TorchSharp.Modules;

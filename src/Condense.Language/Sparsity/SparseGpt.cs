@@ -4,7 +4,7 @@
 // 2 weights with the smallest OBS saliency w² / [U]_jj² are dropped, where U is the upper Cholesky factor of
 // H⁻¹ (its diagonal is the sequential OBS inverse-Hessian diagonal). With the update, each pruned column's error
 // is spread over the columns to its right (w -= err · U[j, j:]), first inside the block, then lazily onto the
-// rest; without it (MaskLLM's prior: `hessian` method with `--update-weight` off) only the mask is chosen and the
+// rest; without it (MaskLLM's prior: `hessian` method without its update-weight option) only the mask is chosen and the
 // kept weights stay as they were.
 //
 // Deviations: H and the whole solve run in float64 (the reference uses float32); at 64-192 columns this costs

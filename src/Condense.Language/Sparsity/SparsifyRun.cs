@@ -54,7 +54,7 @@ public sealed record SparsifyReport(string Model, double DenseNll, double DenseP
 /// <summary>Runs the sparsify pipeline.</summary>
 public static class SparsifyRun
 {
-    /// <summary>The methods <c>--method</c> accepts.</summary>
+    /// <summary>The method names <see cref="SparsifyOptions.Methods"/> accepts.</summary>
     public static readonly IReadOnlyList<string> MethodNames = ["magnitude", "wanda", "sparsegpt", "sparsegpt-noupdate", "maskllm", "prior"];
 
     /// <summary>The one-shot methods, which may also serve as MaskLLM's prior.</summary>
@@ -80,7 +80,7 @@ public static class SparsifyRun
         foreach (var m in o.Methods) Parse(m);
         bool priorIsMethod = OneShotNames.Contains(o.Prior);
         if (!priorIsMethod && !File.Exists(o.Prior))
-            throw new InputException($"--prior '{o.Prior}' is neither a one-shot method ({string.Join(", ", OneShotNames)}) nor an existing mask file");
+            throw InputException.ForOption("Prior", $"'{o.Prior}' is neither a one-shot method ({string.Join(", ", OneShotNames)}) nor an existing mask file");
         var filter = o.DocumentFilter is null ? null : new System.Text.RegularExpressions.Regex(o.DocumentFilter);
         using var dense = LlamaCheckpoint.Load(o.ModelPath);
         var tokenizer = Llama2cTokenizer.Load(o.TokenizerPath, dense.Config.VocabSize);

@@ -2,7 +2,7 @@ namespace Condense.Vision.Distillation;
 
 /// <summary>
 /// A distillation recipe, as written in <c>configs/radio/*.yaml</c> (snake_case keys). Every field has a default;
-/// unknown keys are errors. See <see cref="RecipeLoader"/> for loading and <c>--set key=value</c> overrides.
+/// unknown keys are errors. See <see cref="RecipeLoader"/> for loading and key=value overrides.
 /// </summary>
 public sealed class DistillRecipe
 {
@@ -21,7 +21,7 @@ public sealed class DistillRecipe
         var wanted = names.ToList();
         foreach (var n in wanted)
             if (!Teachers.Any(t => t.Name == n))
-                throw new Condense.Core.InputException($"--teachers: no teacher '{n}' in recipe '{Name}' (has: {string.Join(", ", Teachers.Select(t => t.Name))})");
+                throw Condense.Core.InputException.ForOption("Teachers", $": no teacher '{n}' in recipe '{Name}' (has: {string.Join(", ", Teachers.Select(t => t.Name))})");
         Teachers = Teachers.Where(t => wanted.Contains(t.Name)).ToList();
     }
 }

@@ -1,6 +1,6 @@
 // One registry of the vision backbones Condense can build, by name: the timm ViTs, the AM-RADIO student ViT (CPE,
 // summary tokens, registers), FasterViT-0..6 and E-RADIO. Every entry builds an IBackbone (summary, dense features,
-// intermediates), so any of them can be the distillation student (`condense distill --student NAME`), the
+// intermediates), so any of them can be the distillation student (the distillation recipe's student.model), the
 // benchmark subject (`condense bench backbones`) or listed (`condense models`).
 //
 // Parameter counts are computed without building the model (FasterViTConfig/ERadioConfig/VitConfig formulas,
