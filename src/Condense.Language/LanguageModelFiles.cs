@@ -20,15 +20,54 @@ public static class LanguageModelFiles
     public static string Resolve(string? path, string sharedDefault) =>
         string.IsNullOrEmpty(path) ? AssetPaths.RequireShared(sharedDefault) : path;
 
-    /// <summary>Loads a model (llama2.c file or HF directory) and a tokenizer whose vocabulary must match it.</summary>
+    /// <summary>The tokenizer file every LLaMA command looks for beside a model when none is given.</summary>
+    public const string TokenizerFileName = "tok512.bin";
+
+    /// <summary>
+    /// A model path, or the shared default when null: a llama2.c file, a Hugging Face folder, or a file inside one.
+    /// A path that does not exist is an <see cref="InputException"/> naming it.
+    /// </summary>
+    public static string ResolveModel(string? modelPath)
+    {
+        var path = Resolve(modelPath, DefaultModel);
+        if (!File.Exists(path) && !Directory.Exists(path)) throw new InputException($"model not found: {path}");
+        return path;
+    }
+
+    /// <summary>A model's short name: the llama2.c file name without extension, or the Hugging Face folder's name.</summary>
+    public static string ModelName(string modelPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(modelPath);
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelPath));
+        return Directory.Exists(full) ? Path.GetFileName(full) : Path.GetFileNameWithoutExtension(full);
+    }
+
+    /// <summary>
+    /// The tokenizer for a model: <paramref name="tokenizerPath"/> when given; else tok512.bin beside the model file
+    /// or inside its folder; else the shared default.
+    /// </summary>
+    public static string ResolveTokenizer(string? tokenizerPath, string modelPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(modelPath);
+        if (!string.IsNullOrEmpty(tokenizerPath)) return tokenizerPath;
+        var folder = Directory.Exists(modelPath) ? modelPath : Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
+        var beside = Path.Combine(folder, TokenizerFileName);
+        return File.Exists(beside) ? beside : AssetPaths.RequireShared(DefaultTokenizer);
+    }
+
+    /// <summary>
+    /// The one way a LLaMA input is loaded: the model (llama2.c file or Hugging Face folder; the shared default when
+    /// null) and a tokenizer (<see cref="ResolveTokenizer"/>) whose vocabulary must match it.
+    /// </summary>
     public static (LlamaForCausalLM Model, Llama2cTokenizer Tokenizer, string ModelPath, string TokenizerPath) Load(
         string? modelPath, string? tokenizerPath)
     {
-        var path = Resolve(modelPath, DefaultModel);
+        var path = ResolveModel(modelPath);
         var model = LlamaCheckpoint.Load(path);
         try
         {
-            var tokPath = Resolve(tokenizerPath, DefaultTokenizer);
+            var tokPath = ResolveTokenizer(tokenizerPath, path);
+            if (!File.Exists(tokPath)) throw new InputException($"tokenizer not found: {tokPath}");
             var tokenizer = Llama2cTokenizer.Load(tokPath, model.Config.VocabSize);
             return (model, tokenizer, path, tokPath);
         }

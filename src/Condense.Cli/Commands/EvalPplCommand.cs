@@ -22,8 +22,8 @@ internal static class EvalPplCommand
     {
         var json = CommonOptions.Json();
         var threads = LanguageOptions.Threads();
-        var model = new Option<string?>("--model") { Description = $"llama2.c .bin file or Hugging Face directory (default: ../shared/{LanguageModelFiles.DefaultModel})." };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = $"llama2.c tokenizer (default: ../shared/{LanguageModelFiles.DefaultTokenizer})." };
+        var model = LanguageOptions.Model();
+        var tokenizer = LanguageOptions.Tokenizer();
         var text = new Option<string?>("--text") { Description = $"UTF-8 text; documents split on <|endoftext|> lines, else blank lines (default: ../shared/{LanguageModelFiles.DefaultEvalText})." };
         var maxDocs = new Option<int>("--max-docs") { Description = "Score only the first N documents (0 = all)." };
         var batchTokens = new Option<long>("--batch-tokens") { Description = "Most tokens per forward batch (0 = sized from the vocabulary)." };

@@ -19,8 +19,8 @@ internal static class GenerateCommand
     {
         var json = CommonOptions.Json();
         var threads = LanguageOptions.Threads();
-        var model = new Option<string?>("--model") { Description = $"llama2.c .bin file or Hugging Face directory (default: ../shared/{LanguageModelFiles.DefaultModel})." };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = $"llama2.c tokenizer (default: ../shared/{LanguageModelFiles.DefaultTokenizer})." };
+        var model = LanguageOptions.Model();
+        var tokenizer = LanguageOptions.Tokenizer();
         var prompt = new Option<string>("--prompt") { Description = "Text to continue (may be empty).", DefaultValueFactory = _ => "" };
         var steps = new Option<int?>("--steps") { Description = "Positions to run, counting BOS and the prompt (default: 256 or the model's sequence length if shorter)." };
         var temperature = new Option<double>("--temperature") { Description = "0 = greedy; otherwise softmax(logits / T) is sampled.", DefaultValueFactory = _ => 0.0 };

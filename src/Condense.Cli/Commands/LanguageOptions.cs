@@ -1,14 +1,29 @@
 using System.CommandLine;
 using Condense.Core;
+using Condense.Language;
 
 namespace Condense.Cli.Commands;
 
-/// <summary>Options shared by the language-model commands.</summary>
+/// <summary>
+/// The options every LLaMA command shares, with one meaning: --model, --tokenizer (resolved and loaded by
+/// <see cref="LanguageModelFiles"/>) and --threads.
+/// </summary>
 internal static class LanguageOptions
 {
+    public static Option<string?> Model() => new("--model")
+    {
+        Description = $"llama2.c .bin file or Hugging Face folder (default: ../shared/{LanguageModelFiles.DefaultModel}).",
+    };
+
+    public static Option<string?> Tokenizer() => new("--tokenizer")
+    {
+        Description = $"llama2.c tokenizer (default: {LanguageModelFiles.TokenizerFileName} beside the model, else ../shared/{LanguageModelFiles.DefaultTokenizer}).",
+    };
+
     public static Option<int> Threads() => new("--threads")
     {
-        Description = "Torch intra-op threads (0 = torch's default). Small models decode fastest on 1 thread.",
+        Description = "Torch intra-op threads; 0 = torch's default. These small models run fastest on 1.",
+        DefaultValueFactory = _ => 1,
     };
 
     /// <summary>Applies --threads (after TorchRuntime.EnsureLoaded).</summary>

@@ -1,3 +1,4 @@
+using Condense.Language;
 using Condense.Experiments;
 using System.CommandLine;
 using System.Globalization;
@@ -18,7 +19,7 @@ internal static class PruneDepthCommand
     public static Command Create()
     {
         var json = CommonOptions.Json();
-        var model = new Option<string>("--model") { Description = "LLaMA checkpoint: llama2.c .bin or Hugging Face folder.", Required = true };
+        var model = LanguageOptions.Model();
         var metric = new Option<string>("--metric") { Description = $"Pruning order: {string.Join(", ", ImportanceMetric.All)}.", DefaultValueFactory = _ => ImportanceMetric.LossShapley };
         var remove = new Option<int>("--remove") { Description = "Units to remove.", DefaultValueFactory = _ => 1 };
         var units = new Option<string>("--units") { Description = "block, attention, mlp or sublayer (attention and MLP both).", DefaultValueFactory = _ => "sublayer" };
@@ -32,7 +33,7 @@ internal static class PruneDepthCommand
         var eval = new Option<string?>("--eval") { Description = "Evaluation text (default: shared TinyStories valid_first794KB.txt)." };
         var evalDocs = new Option<int>("--eval-docs") { Description = "Evaluate on the first N documents (0 = all).", DefaultValueFactory = _ => 0 };
         var selectionDocs = new Option<int>("--selection-docs") { Description = "Pick the best metric order per count on the N documents after the evaluation ones (needs --eval-docs).", DefaultValueFactory = _ => 0 };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = "llama2.c tokenizer (default: shared tok512.bin)." };
+        var tokenizer = LanguageOptions.Tokenizer();
         var permutations = new Option<int>("--permutations") { Description = "Monte-Carlo Shapley permutations (0 = skip).", DefaultValueFactory = _ => 32 };
         var fraction = new Option<double>("--subset-fraction") { Description = "Size of the contrast's random sub-networks (fraction of units).", DefaultValueFactory = _ => 0.5 };
         var perSample = new Option<int>("--subsets-per-sample") { Description = "Random sub-networks per calibration window.", DefaultValueFactory = _ => 10 };
@@ -42,7 +43,7 @@ internal static class PruneDepthCommand
         var noSingle = new Option<bool>("--no-single-unit-recovery") { Description = "Skip the per-unit recovery table." };
         var generate = new Option<int>("--generate-steps") { Description = "Tokens generated for the KV-cache timing (0 = skip).", DefaultValueFactory = _ => 200 };
         var seed = new Option<int>("--seed") { Description = "Seed of the Monte-Carlo and subset draws and adapter init.", DefaultValueFactory = _ => 0 };
-        var threads = new Option<int>("--threads") { Description = "libtorch threads (1 is fastest for these tiny models on a shared CPU).", DefaultValueFactory = _ => 1 };
+        var threads = LanguageOptions.Threads();
         var doc = new Option<string?>("--doc") { Description = "Write the selected-order table (needs --selection-docs) and the command into this Markdown file, the JSON beside it." };
 
         var cmd = new Command("prune-depth", "Depth pruning: unit importance incl. exact/Monte-Carlo Shapley, pruning, recovery, evaluation.")
@@ -56,7 +57,7 @@ internal static class PruneDepthCommand
             var curveText = pr.GetValue(curves)!;
             var options = new DepthPruningOptions
             {
-                ModelPath = pr.GetValue(model)!,
+                ModelPath = LanguageModelFiles.ResolveModel(pr.GetValue(model)),
                 OutputDir = pr.GetValue(output)!,
                 Metric = pr.GetValue(metric)!,
                 Remove = pr.GetValue(remove),
@@ -82,14 +83,11 @@ internal static class PruneDepthCommand
                 SingleUnitRecovery = !pr.GetValue(noSingle),
                 GenerationSteps = pr.GetValue(generate),
             };
-            if (pr.GetValue(threads) < 1) throw new InputException($"--threads must be at least 1, got {pr.GetValue(threads)}");
             if (pr.GetValue(rank) < 1) throw new InputException($"--adapter-rank must be at least 1, got {pr.GetValue(rank)}");
             if (pr.GetValue(doc) is not null && options.SelectionDocuments <= 0) throw new InputException("--doc needs --selection-docs (the table it writes is the selected orders)");
             DepthPruningJob.Parse(options);                                   // bad options fail before libtorch loads
-            if (!File.Exists(options.ModelPath) && !Directory.Exists(options.ModelPath))
-                throw new InputException($"model not found: {options.ModelPath}");
             TorchRuntime.EnsureLoaded();
-            TorchSharp.torch.set_num_threads(pr.GetValue(threads));
+            LanguageOptions.ApplyThreads(pr.GetValue(threads));
             var result = DepthPruningJob.Run(options, line => Console.Error.WriteLine($"[prune-depth] {line}"));
             cli.Result(result);
             if (!cli.Json) Render(cli.Human, result);
@@ -99,7 +97,7 @@ internal static class PruneDepthCommand
                     "oracle on the evaluation split (biased)", "oracle PPL") { DoubleFormat = "G4" };
                 foreach (var o in result.SelectedOrders)
                     table.AddRow(o.Removed, o.Metric, o.SelectionPerplexity, o.EvaluationPerplexity, o.OracleMetric, o.OraclePerplexity);
-                var section = $"depth-selected-{options.Units}-{Path.GetFileNameWithoutExtension(options.ModelPath.TrimEnd('/'))}";
+                var section = $"depth-selected-{options.Units}-{LanguageModelFiles.ModelName(options.ModelPath)}";
                 var removed = result.RecoveryResults.FirstOrDefault(x => x.Recovery == "none")?.Perplexity;
                 var markdown = $"{table}\nThe pruning decision ({options.Metric}{(options.Iterative ? ", iterative" : "")}) removes " +
                     $"{(result.Removed.Count > 0 ? string.Join(", ", result.Removed) : "nothing")}: evaluation PPL " +

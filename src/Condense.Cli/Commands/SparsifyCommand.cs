@@ -20,8 +20,8 @@ internal static class SparsifyCommand
     {
         var json = CommonOptions.Json();
         var progress = CommonOptions.Progress();
-        var model = new Option<string>("--model") { Description = "llama2.c checkpoint (.bin).", Required = true };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = "llama2.c tokenizer (default: tok512.bin beside the model)." };
+        var model = LanguageOptions.Model();
+        var tokenizer = LanguageOptions.Tokenizer();
         var methods = new Option<string>("--method") { Description = "Comma-separated: magnitude, wanda, sparsegpt, sparsegpt-noupdate, maskllm, prior (the --prior mask as it is).", Required = true };
         var outDir = new Option<string>("--out") { Description = "Output folder (one subfolder per method, report.json).", Required = true };
         var calib = new Option<string?>("--calib-text") { Description = "Calibration (and default mask-training) text (default: ../shared/data/tinystories/train_partA.txt)." };
@@ -50,17 +50,14 @@ internal static class SparsifyCommand
             var methodList = pr.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             if (methodList.Length == 0) throw new InputException("--method is empty");
             foreach (var m in methodList) SparsifyRun.Parse(m);
-            var modelPath = pr.GetValue(model)!;
-            var sectionName = CommonOptions.SectionName(pr.GetValue(section), "sparsify-" + Path.GetFileNameWithoutExtension(modelPath));
-            if (!File.Exists(modelPath)) throw new InputException($"{modelPath}: model file not found");
-            var tokPath = pr.GetValue(tokenizer) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, "tok512.bin");
-            if (!File.Exists(tokPath)) throw new InputException($"{tokPath}: tokenizer file not found (give --tokenizer)");
+            var modelPath = LanguageModelFiles.ResolveModel(pr.GetValue(model));
+            var sectionName = CommonOptions.SectionName(pr.GetValue(section), "sparsify-" + LanguageModelFiles.ModelName(modelPath));
             TorchRuntime.EnsureLoaded();
             LanguageOptions.ApplyThreads(pr.GetValue(threads));
             var options = new SparsifyOptions
             {
                 ModelPath = modelPath,
-                TokenizerPath = tokPath,
+                TokenizerPath = pr.GetValue(tokenizer),
                 OutDir = pr.GetValue(outDir)!,
                 Methods = methodList,
                 CalibrationText = Existing(LanguageModelFiles.Resolve(pr.GetValue(calib), LanguageModelFiles.DefaultCalibrationText)),

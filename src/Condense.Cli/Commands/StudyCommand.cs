@@ -174,8 +174,8 @@ internal static class StudyCommand
     private static Command MaskLlmSeeds()
     {
         var json = CommonOptions.Json();
-        var model = new Option<string>("--model") { Description = "llama2.c checkpoint (.bin).", Required = true };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = "llama2.c tokenizer (default: tok512.bin beside the model)." };
+        var model = LanguageOptions.Model();
+        var tokenizer = LanguageOptions.Tokenizer();
         var seeds = new Option<int>("--seeds") { Description = "Seeds (each draws its own calibration windows, gates and noise).", DefaultValueFactory = _ => 3 };
         var steps = new Option<long>("--steps") { Description = "MaskLLM steps.", DefaultValueFactory = _ => 200 };
         var evalDocs = new Option<int>("--eval-docs") { Description = "Evaluate on the first N documents (0: all)." };
@@ -190,17 +190,14 @@ internal static class StudyCommand
         cmd.SetAction((pr, cancellation) =>
         {
             var output = new CliOutput(pr.GetValue(json));
-            var modelPath = pr.GetValue(model)!;
-            if (!File.Exists(modelPath)) throw new Condense.Core.InputException($"{modelPath}: model file not found");
-            var tokPath = pr.GetValue(tokenizer) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, "tok512.bin");
-            if (!File.Exists(tokPath)) throw new Condense.Core.InputException($"{tokPath}: tokenizer file not found (give --tokenizer)");
+            var modelPath = Condense.Language.LanguageModelFiles.ResolveModel(pr.GetValue(model));
             if (pr.GetValue(steps) < 1) throw new Condense.Core.InputException($"--steps {pr.GetValue(steps)}: must be at least 1");
             TorchRuntime.EnsureLoaded();
             LanguageOptions.ApplyThreads(pr.GetValue(threads));
             var options = new Condense.Language.Sparsity.SparsifyOptions
             {
                 ModelPath = modelPath,
-                TokenizerPath = tokPath,
+                TokenizerPath = pr.GetValue(tokenizer),
                 OutDir = pr.GetValue(outDir)!,
                 Methods = ["sparsegpt", "maskllm"],
                 CalibrationText = Condense.Language.LanguageModelFiles.Resolve(null, Condense.Language.LanguageModelFiles.DefaultCalibrationText),
@@ -221,7 +218,7 @@ internal static class StudyCommand
             if (!output.Json) output.Human.WriteLine(markdown);
             if (pr.GetValue(doc) is string path)
             {
-                var section = "maskllm-seeds-" + Path.GetFileNameWithoutExtension(modelPath);
+                var section = "maskllm-seeds-" + Condense.Language.LanguageModelFiles.ModelName(modelPath);
                 GeneratedDoc.Write(path, section, markdown, result, jsonName: section);
             }
             return Task.FromResult(ExitCodes.Ok);

@@ -28,6 +28,7 @@ public static class MaskLlmSeedStudy
         var rows = new List<MaskLlmSeedRow>();
         long tokens = 0;
         int evalDocs = 0;
+        string model = "";
         for (long seed = 0; seed < seeds; seed++)
         {
             log?.Invoke($"[maskllm seeds] seed {seed}");
@@ -41,12 +42,12 @@ public static class MaskLlmSeedStudy
             var maskLlm = report.Methods.Single(m => m.Method == "maskllm");
             tokens = maskLlm.TrainingTokens;
             evalDocs = report.EvalDocuments;
+            model = report.Model;
             rows.Add(new MaskLlmSeedRow(seed, report.DensePpl, sparseGpt.Ppl, maskLlm.Ppl,
                 (maskLlm.Ppl - report.DensePpl) / (sparseGpt.Ppl - report.DensePpl)));
         }
-        double mean = rows.Average(r => r.GapRatio);
-        double std = rows.Count > 1 ? Math.Sqrt(rows.Sum(r => (r.GapRatio - mean) * (r.GapRatio - mean)) / (rows.Count - 1)) : 0;
-        return new MaskLlmSeedResult(Path.GetFullPath(baseOptions.ModelPath), baseOptions.MaskLlm.Steps, tokens, evalDocs, rows,
+        var (mean, std) = Statistics.SeedStatistics.MeanStd(rows.Select(r => r.GapRatio));
+        return new MaskLlmSeedResult(model, baseOptions.MaskLlm.Steps, tokens, evalDocs, rows,
             mean, std, Target, mean <= Target, rows.Count(r => r.GapRatio <= Target));
     }
 }

@@ -1,7 +1,7 @@
 namespace Condense.Experiments.Statistics;
 
 /// <summary>Mean and sample standard deviation of one metric over a study's seeds.</summary>
-internal static class SeedStatistics
+public static class SeedStatistics
 {
     /// <summary>Mean and sample std (n − 1); std is 0 for a single seed.</summary>
     public static (double Mean, double Std) MeanStd(IEnumerable<double> values)

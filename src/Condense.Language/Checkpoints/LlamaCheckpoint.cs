@@ -29,4 +29,28 @@ public static class LlamaCheckpoint
         if (path.EndsWith(".bin", StringComparison.OrdinalIgnoreCase)) Llama2cCheckpoint.Write(model, path);
         else HfLlamaCheckpoint.Write(model, path);
     }
+
+    /// <summary>
+    /// An independent copy of <paramref name="model"/> (same config, every parameter and buffer copied, eval mode): what
+    /// a method that edits weights in place starts from, without reading the checkpoint again.
+    /// </summary>
+    public static LlamaForCausalLM Copy(LlamaForCausalLM model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var copy = new LlamaForCausalLM(model.Config);
+        try
+        {
+            var source = model.state_dict();
+            using (TorchSharp.torch.no_grad())
+                foreach (var (name, tensor) in copy.state_dict())
+                    tensor.copy_(source[name]);
+            copy.eval();
+            return copy;
+        }
+        catch
+        {
+            copy.Dispose();
+            throw;
+        }
+    }
 }

@@ -21,8 +21,10 @@ namespace Condense.Language.Sparsity;
 /// <summary>What <c>condense sparsify</c> does.</summary>
 public sealed record SparsifyOptions
 {
-    public required string ModelPath { get; init; }
-    public required string TokenizerPath { get; init; }
+    /// <summary>llama2.c file or Hugging Face folder; null: the shared default model.</summary>
+    public string? ModelPath { get; init; }
+    /// <summary>llama2.c tokenizer; null: tok512.bin beside the model, else the shared default.</summary>
+    public string? TokenizerPath { get; init; }
     public required string OutDir { get; init; }
     public required IReadOnlyList<string> Methods { get; init; }
     public required string CalibrationText { get; init; }
@@ -82,8 +84,8 @@ public static class SparsifyRun
         if (!priorIsMethod && !File.Exists(o.Prior))
             throw InputException.ForOption("Prior", $"'{o.Prior}' is neither a one-shot method ({string.Join(", ", OneShotNames)}) nor an existing mask file");
         var filter = o.DocumentFilter is null ? null : new System.Text.RegularExpressions.Regex(o.DocumentFilter);
-        using var dense = LlamaCheckpoint.Load(o.ModelPath);
-        var tokenizer = Llama2cTokenizer.Load(o.TokenizerPath, dense.Config.VocabSize);
+        var (dense, tokenizer, modelPath, _) = LanguageModelFiles.Load(o.ModelPath, o.TokenizerPath);
+        using var _ = dense;
         int seqLen = dense.Config.MaxSeqLen;
 
         var evalDocs = Documents(o.EvalText, filter);
@@ -103,7 +105,7 @@ public static class SparsifyRun
         {
             cancellation.ThrowIfCancellationRequested();
             var clock = Stopwatch.StartNew();
-            using var model = LlamaCheckpoint.Load(o.ModelPath);
+            using var model = LlamaCheckpoint.Copy(dense);                   // every method starts from the dense weights
             Dictionary<string, Tensor> masks;
             long calibUsed, trainUsed = 0;
             string? detail = null;
@@ -117,7 +119,7 @@ public static class SparsifyRun
                 Dictionary<string, Tensor> prior;
                 if (priorIsMethod)
                 {
-                    using var priorModel = LlamaCheckpoint.Load(o.ModelPath);
+                    using var priorModel = LlamaCheckpoint.Copy(dense);
                     (prior, calibUsed) = PruneWithProgress(priorModel, Parse(o.Prior)!.Value, calibTokens, o.Progress, $"prior {o.Prior}");
                 }
                 else
@@ -155,7 +157,7 @@ public static class SparsifyRun
             foreach (var m in masks.Values) m.Dispose();
         }
         var reportPath = Path.Combine(o.OutDir, "report.json");
-        var report = new SparsifyReport(Path.GetFullPath(o.ModelPath), denseNll, Math.Exp(denseNll), evalTokens, evalSeqs.Count, results, reportPath);
+        var report = new SparsifyReport(Path.GetFullPath(modelPath), denseNll, Math.Exp(denseNll), evalTokens, evalSeqs.Count, results, reportPath);
         Condense.Core.IO.AtomicFile.WriteAllText(reportPath, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
         return report;
     }
