@@ -24,4 +24,13 @@ public static class GeneratedDoc
         AtomicFile.WriteAllText(jsonPath,
             ResultJson.Serialize(json) + "\n");
     }
+
+    /// <summary>A benchmark section's raw JSON in results/NAME.json beside the doc (docs/benchmarks.md → docs/results/NAME.json).</summary>
+    public static void WriteResultsJson(string docPath, string name, object json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        var jsonPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(docPath))!, "results", name + ".json");
+        Directory.CreateDirectory(Path.GetDirectoryName(jsonPath)!);
+        AtomicFile.WriteAllText(jsonPath, ResultJson.Serialize(json) + "\n");
+    }
 }

@@ -16,10 +16,12 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var bench = new Command("bench", "Benchmarks (not run in CI): distill, backbones, conv-paths.");
+        var bench = new Command("bench", "Benchmarks (not run in CI): distill, backbones, conv-paths, train-step and lm (against PyTorch).");
         bench.Subcommands.Add(Distill());
         bench.Subcommands.Add(Backbones());
         bench.Subcommands.Add(ConvPaths());
+        bench.Subcommands.Add(BenchPeerCommands.TrainStep());
+        bench.Subcommands.Add(BenchPeerCommands.Lm());
         return bench;
     }
 
@@ -79,7 +81,7 @@ internal static class BenchCommand
                                "teacher inside the step. Target: cached ≥ 0.90 of student.")
                     .Table(cost);
                 MarkdownSection.Write(docPath, "distill-throughput", section.ToString());
-                WriteResultsJson(docPath, "distill-throughput", raw);
+                GeneratedDoc.WriteResultsJson(docPath, "distill-throughput", raw);
             }
             return ExitCodes.Ok;
         });
@@ -158,7 +160,7 @@ internal static class BenchCommand
                 }),
                 plot,
             };
-            if (pr.GetValue(doc) is string jsonDoc) WriteResultsJson(jsonDoc, "backbones-throughput", raw);
+            if (pr.GetValue(doc) is string jsonDoc) GeneratedDoc.WriteResultsJson(jsonDoc, "backbones-throughput", raw);
             output.Result(raw);
             if (!output.Json) output.Human.WriteLine(table.ToString());
             return ExitCodes.Ok;
@@ -232,7 +234,7 @@ internal static class BenchCommand
                     .Table(correctness)
                     .Table(speed);
                 MarkdownSection.Write(docPath, "conv-paths", section.ToString());
-                WriteResultsJson(docPath, "conv-paths", result);
+                GeneratedDoc.WriteResultsJson(docPath, "conv-paths", result);
             }
             output.Result(result);
             if (!output.Json) output.Human.WriteLine(correctness.ToString() + "\n" + speed);
@@ -243,11 +245,4 @@ internal static class BenchCommand
 
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 
-    /// <summary>A benchmark section's raw JSON, in results/NAME.json beside the doc (docs/benchmarks.md → docs/results/).</summary>
-    private static void WriteResultsJson(string docPath, string name, object raw)
-    {
-        var jsonPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(docPath))!, "results", name + ".json");
-        Directory.CreateDirectory(Path.GetDirectoryName(jsonPath)!);
-        Condense.Core.IO.AtomicFile.WriteAllText(jsonPath, System.Text.Json.JsonSerializer.Serialize(raw, raw.GetType(), CliOutput.JsonOptions) + "\n");
-    }
 }

@@ -59,6 +59,8 @@ public sealed class StudyCommandTests : IDisposable
     [InlineData("study", "backbones", "--students", "no_such_student")]
     [InlineData("eval-ppl", "--doc", "x.md", "--section", "a b")]
     [InlineData("bench", "conv-paths", "--rounds", "0")]
+    [InlineData("bench", "train-step", "--models", "no_such_model")]
+    [InlineData("bench", "lm", "--gen-tokens", "1")]
     [InlineData("bench", "conv-paths", "--models", "no_such_model")]
     public void Bad_input_to_the_new_studies_is_a_one_line_error(params string[] args)
     {

@@ -4,7 +4,7 @@
 using Condense.Core.Training;
 using static TorchSharp.torch;
 
-namespace Condense.Bench;
+namespace Condense.Experiments.Peers;
 
 public static class CondenseStep
 {

@@ -12,7 +12,7 @@ using Condense.Language.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Condense.Bench;
+namespace Condense.Experiments.Peers;
 
 /// <summary>Settings of one `lm` run.</summary>
 public sealed record LmOptions(
@@ -48,8 +48,19 @@ public static class LmBenchmark
     private static readonly LlamaConfig D288 = new(Dim: 288, HiddenDim: 768, NLayers: 6, NHeads: 6, NKvHeads: 6,
         VocabSize: 32000, MaxSeqLen: 256);
 
-    public static void Run(LmOptions options, string command, string repoRoot)
+    public static void Run(LmOptions options, string command, string repoRoot, Action<string>? log = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (var model in options.Models)
+            if (!Names.Contains(model))
+                throw Condense.Core.InputException.ForOption("Models", $": unknown model '{model}' (known: {string.Join(", ", Names)})");
+        if (options.Rounds < 1) throw Condense.Core.InputException.ForOption("Rounds", $"{options.Rounds}: must be at least 1");
+        if (options.Batch < 1) throw Condense.Core.InputException.ForOption("Batch", $"{options.Batch}: must be at least 1");
+        if (options.Seq < 2) throw Condense.Core.InputException.ForOption("Seq", $"{options.Seq}: must be at least 2");
+        if (options.Steps < 1) throw Condense.Core.InputException.ForOption("Steps", $"{options.Steps}: must be at least 1");
+        if (options.Warmup < 0) throw Condense.Core.InputException.ForOption("Warmup", $"{options.Warmup}: must be at least 0");
+        if (options.GenTokens < 2) throw Condense.Core.InputException.ForOption("GenTokens", $"{options.GenTokens}: must be at least 2");
+        if (options.Threads < 1) throw Condense.Core.InputException.ForOption("Threads", $"{options.Threads}: must be at least 1");
         ArgumentNullException.ThrowIfNull(options);
         torch.set_num_threads(options.Threads);
         var started = DateTime.UtcNow;
@@ -71,7 +82,7 @@ public static class LmBenchmark
                 pytorchVersion = version;
                 var r = new LmRound(round, condense, pytorch);
                 rounds.Add(r);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                (log ?? Console.WriteLine)(string.Create(CultureInfo.InvariantCulture,
                     $"{name,-12} round {round}/{options.Rounds}: forward {condense.ForwardTokensPerS,8:F0} vs {pytorch.ForwardTokensPerS,8:F0} tok/s " +
                     $"(x{r.ForwardRatio:F2}), decode {condense.DecodeTokensPerS,6:F1} vs {pytorch.DecodeTokensPerS,6:F1} tok/s (x{r.DecodeRatio:F2}), " +
                     $"nll {condense.ForwardNll:F4} vs {pytorch.ForwardNll:F4}, same greedy tokens: {SamePrefix(condense.Generated, pytorch.Generated)}/{condense.Generated.Count}"));
@@ -79,17 +90,18 @@ public static class LmBenchmark
             summaries.Add(new LmModelSummary(name, description, parameters, rounds));
         }
         string md = Markdown(summaries, options, command, started, pytorchVersion);
-        Console.WriteLine();
-        Console.WriteLine(md);
+        (log ?? Console.WriteLine)("");
+        (log ?? Console.WriteLine)(md);
         string outDir = Path.Combine(repoRoot, "artifacts", "bench");
         Directory.CreateDirectory(outDir);
         string json = Path.Combine(outDir, $"lm_{started.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}.json");
         File.WriteAllText(json, JsonSerializer.Serialize(new { command, started, options, summaries }, new JsonSerializerOptions { WriteIndented = true }));
-        Console.WriteLine($"summary: {Path.GetRelativePath(repoRoot, json)}");
+        (log ?? Console.WriteLine)($"summary: {Path.GetRelativePath(repoRoot, json)}");
         if (options.MarkdownOut is not null)
         {
             Condense.Core.Reports.MarkdownSection.Write(options.MarkdownOut, "lm-runtime", md);
-            Console.WriteLine($"markdown: {options.MarkdownOut}");
+            GeneratedDoc.WriteResultsJson(options.MarkdownOut, "lm-runtime", new { command, started, options, summaries });
+            (log ?? Console.WriteLine)($"markdown: {options.MarkdownOut}");
         }
     }
 

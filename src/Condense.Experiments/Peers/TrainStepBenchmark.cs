@@ -8,7 +8,7 @@ using System.Text.Json.Serialization;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Condense.Bench;
+namespace Condense.Experiments.Peers;
 
 /// <summary>Settings of one `train-step` run.</summary>
 public sealed record TrainStepOptions(
@@ -74,8 +74,16 @@ public static class TrainStepBenchmark
     private const double WeightDecay = 0.05;
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
-    public static TrainStepSummary Run(TrainStepOptions options, string command, string repoRoot)
+    public static TrainStepSummary Run(TrainStepOptions options, string command, string repoRoot, Action<string>? log = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (var model in options.Models)
+            if (!BenchModels.Names.Contains(model))
+                throw Condense.Core.InputException.ForOption("Models", $": unknown model '{model}' (known: {string.Join(", ", BenchModels.Names)})");
+        if (options.Rounds < 1) throw Condense.Core.InputException.ForOption("Rounds", $"{options.Rounds}: must be at least 1");
+        if (options.Steps < 1) throw Condense.Core.InputException.ForOption("Steps", $"{options.Steps}: must be at least 1");
+        if (options.Warmup < 0) throw Condense.Core.InputException.ForOption("Warmup", $"{options.Warmup}: must be at least 0");
+        if (options.Threads < 1) throw Condense.Core.InputException.ForOption("Threads", $"{options.Threads}: must be at least 1");
         ArgumentNullException.ThrowIfNull(options);
         torch.set_num_threads(options.Threads);
         var started = DateTime.UtcNow;
@@ -92,7 +100,7 @@ public static class TrainStepBenchmark
                 pytorchVersion = version;
                 var result = new RoundResult(round, condense, pytorch);
                 rounds.Add(result);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, 
+                (log ?? Console.WriteLine)(string.Create(CultureInfo.InvariantCulture, 
                     $"{name,-12} round {round}/{options.Rounds}: Condense {condense.ItemsPerS,9:F1}/s  " +
                     $"PyTorch {pytorch.ItemsPerS,9:F1}/s  ratio {result.Ratio:F2}  " +
                     $"(loss {condense.LossFirst:F3}->{condense.LossLast:F3} vs " +
@@ -103,7 +111,7 @@ public static class TrainStepBenchmark
 
         var summary = new TrainStepSummary(command, started, Condense.Core.Runtime.MachineInfo.Describe(), options.Threads, options.Warmup,
             options.Steps, typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "?", pytorchVersion, summaries);
-        Report(summary, options, repoRoot);
+        Report(summary, options, repoRoot, log);
         return summary;
     }
 
@@ -149,20 +157,21 @@ public static class TrainStepBenchmark
         return (measurement, root.GetProperty("torch").GetString() ?? "?");
     }
 
-    private static void Report(TrainStepSummary summary, TrainStepOptions options, string repoRoot)
+    private static void Report(TrainStepSummary summary, TrainStepOptions options, string repoRoot, Action<string>? log)
     {
-        Console.WriteLine();
-        Console.WriteLine(MarkdownTable(summary));
+        (log ?? Console.WriteLine)("");
+        (log ?? Console.WriteLine)(MarkdownTable(summary));
         string dir = Path.Combine(repoRoot, "artifacts", "bench");
         Directory.CreateDirectory(dir);
         string json = Path.Combine(dir,
             $"train_step_{summary.StartedUtc.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}.json");
         File.WriteAllText(json, JsonSerializer.Serialize(summary, JsonOptions));
-        Console.WriteLine($"summary: {Path.GetRelativePath(repoRoot, json)}");
+        (log ?? Console.WriteLine)($"summary: {Path.GetRelativePath(repoRoot, json)}");
         if (options.MarkdownOut is not null)
         {
             Condense.Core.Reports.MarkdownSection.Write(options.MarkdownOut, "train-step", MarkdownDocument(summary));
-            Console.WriteLine($"markdown: {options.MarkdownOut}");
+            GeneratedDoc.WriteResultsJson(options.MarkdownOut, "train-step", summary);
+            (log ?? Console.WriteLine)($"markdown: {options.MarkdownOut}");
         }
     }
 

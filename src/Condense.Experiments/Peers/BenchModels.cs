@@ -6,7 +6,7 @@ using Condense.Vision.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Condense.Bench;
+namespace Condense.Experiments.Peers;
 
 /// <summary>A model plus how to make a random batch for it and how to score that batch.</summary>
 public interface IBenchModel : IDisposable
