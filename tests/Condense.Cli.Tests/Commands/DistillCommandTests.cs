@@ -1,11 +1,14 @@
+using Condense.Testing;
 namespace Condense.Cli.Tests.Commands;
 
 /// <summary>`condense distill --json` and `condense eval --json` on a small real run, plus bad input.</summary>
 public sealed class DistillCommandTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("condense-distill-cli-").FullName;
+    private readonly TempFolder _temp = new("condense-distill-cli-");
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    private string _root => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     private string[] Small(params string[] extra) =>
     [

@@ -1,3 +1,4 @@
+using Condense.Testing;
 using Condense.Core.IO;
 
 namespace Condense.Cli.Tests.Commands;
@@ -5,9 +6,11 @@ namespace Condense.Cli.Tests.Commands;
 /// <summary>`condense generate` and `condense eval-ppl` on the real TinyStories models, and their bad-input errors.</summary>
 public sealed class LanguageCommandTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("condense-lm-cli-").FullName;
+    private readonly TempFolder _temp = new("condense-lm-cli-");
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    private string _root => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     private static string Shared(string relative) => AssetPaths.RequireShared(relative);
 

@@ -1,11 +1,14 @@
+using Condense.Testing;
 namespace Condense.Cli.Tests.Commands;
 
 /// <summary>`condense study phi-s` end to end on a tiny budget: two arms, two seeds, real teachers and images.</summary>
 public sealed class PhiSStudyCommandTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("condense-phis-cli-").FullName;
+    private readonly TempFolder _temp = new("condense-phis-cli-");
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    private string _root => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void TinyStudyRanksTheArmsAndWritesTheDoc()

@@ -1,3 +1,4 @@
+using Condense.Testing;
 using Condense.Core.IO;
 
 namespace Condense.Cli.Tests.Commands;
@@ -5,11 +6,13 @@ namespace Condense.Cli.Tests.Commands;
 /// <summary>`condense prune-depth` end to end on the real stories260K with a tiny calibration and evaluation budget.</summary>
 public sealed class PruneDepthCommandTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("condense-prune-depth-").FullName;
+    private readonly TempFolder _temp = new("condense-prune-depth-");
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    private string _root => _temp.Path;
 
-    private static string Model => AssetPaths.RequireShared("models/llama2c/stories260K.bin");
+    public void Dispose() => _temp.Dispose();
+
+    private static string Model => SharedAssets.Stories260KPath;
 
     /// <summary>A small-budget command line; options in <paramref name="extra"/> replace the defaults.</summary>
     private string[] Args(params string[] extra)

@@ -1,3 +1,4 @@
+using Condense.Testing;
 using Condense.Core.Checkpoints;
 using Condense.Core.IO;
 
@@ -6,11 +7,13 @@ namespace Condense.Cli.Tests.Commands;
 /// <summary>`condense sparsify --json` and `condense verify-sparsity` on the real stories260K, plus bad input.</summary>
 public sealed class SparsifyCommandTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("condense-sparsify-cli-").FullName;
+    private readonly TempFolder _temp = new("condense-sparsify-cli-");
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    private string _root => _temp.Path;
 
-    private static string Model => AssetPaths.RequireShared("models/llama2c/stories260K.bin");
+    public void Dispose() => _temp.Dispose();
+
+    private static string Model => SharedAssets.Stories260KPath;
 
     [Fact]
     public void Sparsify_reports_dense_and_sparse_perplexity_and_the_export_verifies()
@@ -61,7 +64,7 @@ public sealed class SparsifyCommandTests : IDisposable
     {
         string[] common = ["--method", "magnitude", "--calib-samples", "4", "--calib-seq-len", "64", "--eval-docs", "40", "--progress", "none", "--json"];
         var bin = CliProcess.Run(["sparsify", "--model", Model, "--out", Path.Combine(_root, "bin"), .. common]);
-        var hf = CliProcess.Run(["sparsify", "--model", AssetPaths.RequireShared("models/hf/stories260K"), "--out", Path.Combine(_root, "hf"), .. common]);
+        var hf = CliProcess.Run(["sparsify", "--model", SharedAssets.HfStories260KDir, "--out", Path.Combine(_root, "hf"), .. common]);
         Assert.True(bin.ExitCode == 0, bin.Stderr);
         Assert.True(hf.ExitCode == 0, hf.Stderr);
         // same weights in another layout (q/k rows permuted), the tokenizer found the same way: the same perplexities

@@ -1,10 +1,13 @@
+using Condense.Testing;
 namespace Condense.Cli.Tests.Commands;
 
 public sealed class StudyCommandTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("condense-study-cli-").FullName;
+    private readonly TempFolder _temp = new("condense-study-cli-");
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    private string _root => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void BackbonesStudyCalibratesTrainsAndComparesTheStudentsInPairs()

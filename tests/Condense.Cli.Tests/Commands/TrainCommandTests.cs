@@ -1,3 +1,4 @@
+using Condense.Testing;
 using Condense.Core.Training;
 
 namespace Condense.Cli.Tests.Commands;
@@ -9,9 +10,11 @@ namespace Condense.Cli.Tests.Commands;
 /// </summary>
 public sealed class TrainCommandTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("condense-train-cli-").FullName;
+    private readonly TempFolder _temp = new("condense-train-cli-");
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    private string _root => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     private string[] Args(string runDir, params string[] extra) =>
     [

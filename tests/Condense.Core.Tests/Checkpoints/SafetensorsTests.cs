@@ -1,3 +1,4 @@
+using Condense.Testing;
 // Tests for our safetensors reader/writer: bit-exact round trips, strict validation, module checkpoints, real files.
 using System.Buffers.Binary;
 using System.Text;

@@ -1,3 +1,4 @@
+using Condense.Testing;
 // Document splitting and strict UTF-8 on the two TinyStories files.
 using System.Text;
 using Condense.Core.Data;
@@ -7,8 +8,8 @@ namespace Condense.Core.Tests.Data;
 
 public class TextCorpusTests
 {
-    private static readonly string Train = AssetPaths.RequireShared("data/tinystories/train_partA.txt");
-    private static readonly string Valid = AssetPaths.RequireShared("data/tinystories/valid_first794KB.txt");
+    private static readonly string Train = SharedAssets.TrainTextPath;
+    private static readonly string Valid = SharedAssets.ValidTextPath;
 
     [Fact]
     public void Train_part_a_splits_into_1158_stories_on_endoftext()

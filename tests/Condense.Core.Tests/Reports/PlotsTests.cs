@@ -1,3 +1,4 @@
+using Condense.Testing;
 // Tests for the PNG line charts: valid PNG of the requested size, lines actually drawn, log-scale rules.
 using System.Buffers.Binary;
 using Condense.Core.Reports;

@@ -1,3 +1,4 @@
+using Condense.Testing;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Condense.Core.Training;

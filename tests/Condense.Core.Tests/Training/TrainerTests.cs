@@ -1,3 +1,4 @@
+using Condense.Testing;
 using Condense.Core.Training;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,3 +1,4 @@
+using Condense.Testing;
 using Condense.Core.Training;
 using Condense.Experiments.Vision;
 using Condense.Vision.Distillation;
@@ -7,9 +8,11 @@ namespace Condense.Experiments.Tests.Vision;
 /// <summary>The mode-switch sweep on a short real run: every resolution, every teacher output, a plot and a table.</summary>
 public sealed class ModeSwitchStudyTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("condense-mode-switch-").FullName;
+    private readonly TempFolder _temp = new("condense-mode-switch-");
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    private string _root => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void SweepCoversEveryResolutionAndWritesThePlotAndTable()

@@ -1,3 +1,4 @@
+using Condense.Testing;
 using System.Text.Json.Nodes;
 using Condense.Core;
 using Condense.Language.Checkpoints;
@@ -8,9 +9,11 @@ namespace Condense.Language.Tests.Checkpoints;
 
 public sealed class HfLlamaCheckpointTests : IDisposable
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("hf-llama-").FullName;
+    private readonly TempFolder _temp = new("hf-llama-");
 
-    public void Dispose() => Directory.Delete(dir, recursive: true);
+    private string dir => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void Shared_hf_copy_gives_the_logits_of_the_llama2c_file()

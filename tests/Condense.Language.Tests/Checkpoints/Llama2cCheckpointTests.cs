@@ -1,3 +1,4 @@
+using Condense.Testing;
 using Condense.Core;
 using Condense.Language.Checkpoints;
 using Condense.Language.Models;
@@ -7,9 +8,11 @@ namespace Condense.Language.Tests.Checkpoints;
 
 public sealed class Llama2cCheckpointTests : IDisposable
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("llama2c-").FullName;
+    private readonly TempFolder _temp = new("llama2c-");
 
-    public void Dispose() => Directory.Delete(dir, recursive: true);
+    private string dir => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void Reads_the_stories260K_header()

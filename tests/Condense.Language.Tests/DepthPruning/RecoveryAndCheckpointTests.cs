@@ -1,3 +1,4 @@
+using Condense.Testing;
 using Condense.Core.IO;
 using Condense.Language.Checkpoints;
 using Condense.Language.DepthPruning;
@@ -123,7 +124,7 @@ public sealed class RecoveryAndCheckpointTests : IDisposable
     {
         using var scope = NewDisposeScope();
         using var model = SharedModels.LoadStories260K();
-        var docs = EvalDocuments.Load(AssetPaths.RequireShared("data/tinystories/valid_first794KB.txt"), SharedModels.Tok512,
+        var docs = EvalDocuments.Load(SharedAssets.ValidTextPath, SharedModels.Tok512,
             model.Config.MaxSeqLen, maxDocuments: 12);
         var net = new UnitNetwork(model, UnitGranularity.Block);
         var mine = LmEvaluation.Evaluate(net, docs, net.AllUnits);

@@ -1,3 +1,4 @@
+using Condense.Testing;
 using Condense.Core.IO;
 using Condense.Language.DepthPruning;
 using static TorchSharp.torch;
@@ -9,7 +10,7 @@ public sealed class Stories260KDepthTests
 {
     internal static CalibrationSet Calibration(int sequences, int length)
     {
-        var (ids, labels) = TokenStream.FromFile(AssetPaths.RequireShared("data/tinystories/train_partA.txt"),
+        var (ids, labels) = TokenStream.FromFile(SharedAssets.TrainTextPath,
             SharedModels.Tok512, maxTokens: sequences * (length + 1));
         return CalibrationSet.FromStream(ids, labels, sequences, length, "train_partA.txt");
     }

@@ -1,3 +1,4 @@
+using Condense.Testing;
 using Condense.Core.Training;
 using Condense.Language.Sparsity;
 using static TorchSharp.torch;
@@ -6,9 +7,11 @@ namespace Condense.Language.Tests.Sparsity;
 
 public sealed class MaskLlmTrainingTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("condense-maskllm-").FullName;
+    private readonly TempFolder _temp = new("condense-maskllm-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    private string _dir => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void Prior_raises_the_one_shot_candidate_by_strength_sigma_and_soft_masks_keep_two_per_group()

@@ -1,3 +1,4 @@
+using Condense.Testing;
 using Condense.Core.Checkpoints;
 using Condense.Language.Sparsity;
 using static TorchSharp.torch;
@@ -6,9 +7,11 @@ namespace Condense.Language.Tests.Sparsity;
 
 public sealed class SparseCheckpointTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("condense-sparse-").FullName;
+    private readonly TempFolder _temp = new("condense-sparse-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    private string _dir => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void Export_round_trips_masks_and_the_verifier_catches_a_corrupted_group()

@@ -1,3 +1,4 @@
+using Condense.Testing;
 using Condense.Core.Data;
 using Condense.Core.IO;
 using Condense.Language.Sparsity;
@@ -15,7 +16,7 @@ internal static class SparsityFixtures
     }
 
     private static readonly Lazy<TokenWindows> realText = new(() => new TokenWindows(
-        TextCorpus.ReadDocuments(AssetPaths.RequireShared("data/tinystories/train_partA.txt"))
+        TextCorpus.ReadDocuments(SharedAssets.TrainTextPath)
             .Take(40).Select(d => (IReadOnlyList<int>)SharedModels.Tok512.Encode(d, bos: true))));
 
     /// <summary>The first 40 stories of train_partA.txt, tokenized with tok512.</summary>

@@ -1,3 +1,4 @@
+using Condense.Testing;
 using Condense.Core;
 using Condense.Core.Training;
 using Condense.Vision.Distillation;
@@ -10,9 +11,11 @@ namespace Condense.Vision.Tests.Distillation;
 /// </summary>
 public sealed class DistillerTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("condense-distill-").FullName;
+    private readonly TempFolder _temp = new("condense-distill-");
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    private string _root => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     // the default recipe's CIFAR-10 ResNet8 and HOG teachers (cheap), at 32 px, on a small split
     private DistillRecipe Recipe(params string[] extra)

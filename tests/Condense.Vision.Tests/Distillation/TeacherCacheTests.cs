@@ -1,3 +1,4 @@
+using Condense.Testing;
 using Condense.Core;
 using Condense.Core.Data;
 using Condense.Vision.Distillation;
@@ -10,10 +11,12 @@ namespace Condense.Vision.Tests.Distillation;
 /// <summary>The teacher cache on real images with a real (HOG) teacher: fill, reuse, restart, stale, corrupt.</summary>
 public sealed class TeacherCacheTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("condense-cache-").FullName;
+    private readonly TempFolder _temp = new("condense-cache-");
     private readonly LabelledImages _images = DistillData.Load(new DataRecipe { TrainImages = 40, TestImages = 8 }).Train;
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    private string _root => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     private Tensor Load(int[] idx) => DistillData.Images(_images, idx, null);
 

@@ -1,3 +1,4 @@
+using Condense.Testing;
 using Condense.Core;
 using Condense.Core.Training;
 using Condense.Vision.Distillation;
@@ -10,9 +11,11 @@ namespace Condense.Vision.Tests.Models;
 /// </summary>
 public sealed class BackboneDistillTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("condense-backbone-distill-").FullName;
+    private readonly TempFolder _temp = new("condense-backbone-distill-");
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    private string _root => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Theory]
     [InlineData("fastervit_micro")]

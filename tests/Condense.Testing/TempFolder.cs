@@ -1,13 +1,13 @@
 // A private temporary folder per test, deleted afterwards: tests write run folders and broken copies of real
 // files here, never into the repository or the shared folder.
-namespace Condense.Core.Tests;
+namespace Condense.Testing;
 
-internal sealed class TempFolder : IDisposable
+public sealed class TempFolder : IDisposable
 {
-    public string Path { get; } =
-        System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"condense-test-{Guid.NewGuid():N}");
+    public string Path { get; }
 
-    public TempFolder() => Directory.CreateDirectory(Path);
+    /// <summary>A new, empty folder under the system temp folder, named after <paramref name="prefix"/>.</summary>
+    public TempFolder(string prefix = "condense-test-") => Path = Directory.CreateTempSubdirectory(prefix).FullName;
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
 
