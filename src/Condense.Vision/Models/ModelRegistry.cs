@@ -3,10 +3,13 @@
 // intermediates), so any of them can be the distillation student (the distillation recipe's student.model), the
 // benchmark subject (`condense bench backbones`) or listed (`condense models`).
 //
+// Families register themselves, as in timm: each model family declares its entries in an IBackboneFamily beside
+// its model code (ViT, the RADIO student, FasterViT, E-RADIO), and the registry finds them in the loaded assembly,
+// so the registry knows no model type and a new family needs no edit here (another assembly calls Register).
+//
 // Parameter counts are computed without building the model (FasterViTConfig/ERadioConfig/VitConfig formulas,
 // checked against built models in the tests), so listing the 1.36B-parameter FasterViT-6 costs nothing.
 using Condense.Core;
-using Condense.Vision.Radio;
 
 namespace Condense.Vision.Models;
 
@@ -26,21 +29,56 @@ public sealed record BackboneOptions(int? Resolution = null, int? NumClasses = n
 public sealed record ModelInfo(string Name, string Family, long Parameters, int DefaultResolution, int NumClasses,
     int FeatureStride, string Reference);
 
+/// <summary>One registered backbone: what it is, and how to build it.</summary>
+public sealed record RegisteredBackbone(ModelInfo Info, Func<BackboneOptions, IBackbone> Create);
+
+/// <summary>
+/// A model family's registry entries. Implementations in Condense.Vision are found by the registry; families in
+/// other assemblies are added with <see cref="ModelRegistry.Register"/>.
+/// </summary>
+public interface IBackboneFamily
+{
+    /// <summary>Where the family's entries appear in listings (lower first).</summary>
+    int Order { get; }
+
+    IEnumerable<RegisteredBackbone> Backbones();
+}
+
 /// <summary>Builds registered backbones by name.</summary>
 public static class ModelRegistry
 {
-    private sealed record Entry(ModelInfo Info, Func<BackboneOptions, IBackbone> Create);
+    private static readonly object Gate = new();
+    private static List<RegisteredBackbone> entries = Discover();
 
-    private static readonly Entry[] Entries = [.. Build()];
+    private static List<RegisteredBackbone> Discover() =>
+        [.. typeof(ModelRegistry).Assembly.GetTypes()
+            .Where(t => typeof(IBackboneFamily).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
+            .Select(t => (IBackboneFamily)Activator.CreateInstance(t)!)
+            .OrderBy(f => f.Order).ThenBy(f => f.GetType().Name, StringComparer.Ordinal)
+            .SelectMany(f => f.Backbones())];
+
+    /// <summary>Adds a family's entries (from another assembly); a name that is already registered is an error.</summary>
+    public static void Register(IBackboneFamily family)
+    {
+        ArgumentNullException.ThrowIfNull(family);
+        lock (Gate)
+        {
+            var added = family.Backbones().ToList();
+            foreach (var e in added)
+                if (entries.Any(x => x.Info.Name == e.Info.Name) || added.Count(x => x.Info.Name == e.Info.Name) > 1)
+                    throw new ArgumentException($"model '{e.Info.Name}' is already registered", nameof(family));
+            entries = [.. entries, .. added];
+        }
+    }
 
     /// <summary>Every registered backbone, in a stable order.</summary>
-    public static IReadOnlyList<ModelInfo> List() => Entries.Select(e => e.Info).ToList();
+    public static IReadOnlyList<ModelInfo> List() => entries.Select(e => e.Info).ToList();
 
     /// <summary>Registry names.</summary>
-    public static IReadOnlyList<string> Names => Entries.Select(e => e.Info.Name).ToList();
+    public static IReadOnlyList<string> Names => entries.Select(e => e.Info.Name).ToList();
 
     /// <summary>Whether <paramref name="name"/> is registered.</summary>
-    public static bool Contains(string name) => Entries.Any(e => e.Info.Name == name);
+    public static bool Contains(string name) => entries.Any(e => e.Info.Name == name);
 
     /// <summary>The registry entry of <paramref name="name"/>; an unknown name is an input error listing the names.</summary>
     public static ModelInfo Info(string name) => Find(name).Info;
@@ -59,61 +97,6 @@ public static class ModelRegistry
         }
     }
 
-    private static Entry Find(string name) => Entries.FirstOrDefault(e => e.Info.Name == name)
-        ?? throw new InputException($"unknown model '{name}' (available: {string.Join(", ", Entries.Select(e => e.Info.Name))})");
-
-    private static IEnumerable<Entry> Build()
-    {
-        foreach (var (name, config) in new[] { ("vit_tiny", VitConfig.Tiny), ("vit_small", VitConfig.Small), ("vit_base", VitConfig.Base) })
-            yield return new Entry(new ModelInfo(name, "vit", VitParameters(config), config.ImageSize, config.NumClasses, config.PatchSize,
-                    $"timm {name}_patch16_224"),
-                o => new VisionTransformer(config with
-                {
-                    ImageSize = o.Resolution ?? config.ImageSize,
-                    NumClasses = o.NumClasses ?? config.NumClasses,
-                }));
-
-        var radio = new RadioStudentConfig();
-        yield return new Entry(new ModelInfo("radio_vit", "radio_vit", RadioStudentParameters(radio), radio.MaxResolution, 0, radio.PatchSize,
-                "AM-RADIO student ViT (CPE, summary token, registers) at condense's default distillation size"),
-            o => new RadioStudent(radio with { MaxResolution = Math.Max(radio.MaxResolution, o.Resolution ?? 0) }));
-
-        var fastervit = new[] { FasterViTConfig.V0, FasterViTConfig.V1, FasterViTConfig.V2, FasterViTConfig.V3, FasterViTConfig.V4, FasterViTConfig.V5, FasterViTConfig.V6 };
-        for (int i = 0; i < fastervit.Length; i++)
-            yield return FasterViTEntry($"fastervit_{i}", fastervit[i], $"NVlabs/FasterViT faster_vit_{i}_224");
-        yield return FasterViTEntry("fastervit_micro", FasterViTConfig.Micro, "not a reference model: tiny FasterViT for CPU tests and distillation");
-
-        yield return ERadioEntry("eradio", ERadioConfig.Large, "NVlabs/RADIO eradio (fastervit2_large_fullres_ws16)");
-        yield return ERadioEntry("eradio_xxxtiny", ERadioConfig.XxxTiny, "NVlabs/RADIO eradio_xxxtiny");
-        yield return ERadioEntry("eradio_xt", ERadioConfig.Xt, "AM-RADIO paper XT size (dim 64, depths 1-3-4-5) with eradio settings; no released weights");
-        yield return ERadioEntry("eradio_micro", ERadioConfig.Micro, "not a reference model: tiny E-RADIO for CPU tests and distillation");
-    }
-
-    private static Entry FasterViTEntry(string name, FasterViTConfig config, string reference) =>
-        new(new ModelInfo(name, "fastervit", config.ParameterCount(), config.Resolution, config.NumClasses, 32, reference),
-            o => new FasterViT(config with
-            {
-                Resolution = o.Resolution ?? config.Resolution,
-                NumClasses = o.NumClasses ?? config.NumClasses,
-            }));
-
-    private static Entry ERadioEntry(string name, ERadioConfig config, string reference) =>
-        new(new ModelInfo(name, "eradio", config.ParameterCount(), 224, config.NumClasses, 16, reference),
-            o => new ERadio(config with { NumClasses = o.NumClasses ?? config.NumClasses }));
-
-    /// <summary>timm ViT parameters: patch embedding, class token, position table, blocks, final norm, head.</summary>
-    public static long VitParameters(VitConfig c)
-    {
-        long d = c.EmbedDim, h = c.MlpHiddenDim;
-        long block = 4 * d + (3 * d * d + 3 * d) + (d * d + d) + (d * h + h) + (h * d + d);
-        return (long)c.InChannels * c.PatchSize * c.PatchSize * d + d + d + (c.NumPatches + 1) * d
-            + c.Depth * block + 2 * d + (c.NumClasses > 0 ? d * c.NumClasses + c.NumClasses : 0);
-    }
-
-    private static long RadioStudentParameters(RadioStudentConfig c)
-    {
-        long d = c.EmbedDim, h = c.MlpHiddenDim;
-        long block = 4 * d + (3 * d * d + 3 * d) + (d * d + d) + (d * h + h) + (h * d + d);
-        return 3L * c.PatchSize * c.PatchSize * d + (long)c.MaxGrid * c.MaxGrid * d + c.NumPrefixTokens * d + c.Depth * block;
-    }
+    private static RegisteredBackbone Find(string name) => entries.FirstOrDefault(e => e.Info.Name == name)
+        ?? throw new InputException($"unknown model '{name}' (available: {string.Join(", ", entries.Select(e => e.Info.Name))})");
 }

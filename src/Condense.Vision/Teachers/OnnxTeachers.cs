@@ -41,43 +41,34 @@ public static class OnnxTeachers
         if (!File.Exists(path))
             throw new InputException($"{path}: ResNet18 model missing (the program must reference the NuGet package "
                 + "Microsoft.ML.DnnImageFeaturizer.ResNet18, which copies it there)");
-        return new OnnxTeacherConfig
-        {
-            Name = "resnet18",
-            ModelPath = path,
-            InputName = "Input247",
-            InputSize = inputSize,
-            ChannelOrder = "bgr",
-            Scale = 255f,
-            Mean = [103.0626f, 115.9029f, 123.1516f],
-            Std = [1f, 1f, 1f],
-            InputType = "float32",
-            SummaryOutput = "Pooling395_Output_0",
-            SummaryPool = "none",
-            FeatureOutput = "ReLU393_Output_0",
-            DynamicBatch = true,
-            DynamicSpatial = inputSize != 224,
-        };
+        return ImageNetBgr("resnet18", path, "Input247", inputSize, [103.0626f, 115.9029f, 123.1516f], "float32",
+            summaryOutput: "Pooling395_Output_0", featureOutput: "ReLU393_Output_0");
     }
 
     /// <summary>ImageNet ResNet18: summary (B, 512), features (B, 512, s/32, s/32).</summary>
     public static OnnxTeacher ResNet18(int inputSize = 224) => new(ResNet18Config(inputSize));
 
     /// <summary>The SqueezeNet 1.1 teacher config (the model comes from the shared folder).</summary>
-    public static OnnxTeacherConfig SqueezeNetConfig(int inputSize = 224) => new()
+    public static OnnxTeacherConfig SqueezeNetConfig(int inputSize = 224) =>
+        ImageNetBgr("squeezenet", AssetPaths.RequireShared(SqueezeNetSharedPath), "data_0", inputSize, [0f, 0f, 0f], "float16",
+            summaryOutput: "pool10_1", featureOutput: "fire9/concat_1");
+
+    // Both ImageNet teachers take BGR pixels in 0..255 minus a per-channel mean, any batch, any size (224 as exported).
+    private static OnnxTeacherConfig ImageNetBgr(string name, string path, string input, int inputSize, float[] mean, string inputType,
+        string summaryOutput, string featureOutput) => new()
     {
-        Name = "squeezenet",
-        ModelPath = AssetPaths.RequireShared(SqueezeNetSharedPath),
-        InputName = "data_0",
+        Name = name,
+        ModelPath = path,
+        InputName = input,
         InputSize = inputSize,
         ChannelOrder = "bgr",
         Scale = 255f,
-        Mean = [0f, 0f, 0f],
+        Mean = mean,
         Std = [1f, 1f, 1f],
-        InputType = "float16",
-        SummaryOutput = "pool10_1",
+        InputType = inputType,
+        SummaryOutput = summaryOutput,
         SummaryPool = "none",
-        FeatureOutput = "fire9/concat_1",
+        FeatureOutput = featureOutput,
         DynamicBatch = true,
         DynamicSpatial = inputSize != 224,
     };

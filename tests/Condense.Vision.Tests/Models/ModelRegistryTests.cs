@@ -51,6 +51,31 @@ public sealed class ModelRegistryTests
     }
 
     [Fact]
+    public void Families_register_themselves_in_a_stable_order_and_another_assembly_can_add_one()
+    {
+        var names = ModelRegistry.Names;
+        Assert.Equal(["vit_tiny", "vit_small", "vit_base", "radio_vit", "fastervit_0"], names.Take(5));
+        Assert.Equal("eradio_micro", names[^1]);
+        ModelRegistry.Register(new TestFamily());
+        Assert.Equal("test_vit_registered", ModelRegistry.Names[^1]);
+        Assert.Equal(16, ModelRegistry.Info("test_vit_registered").FeatureStride);
+        // a name that is taken is refused
+        Assert.Throws<ArgumentException>(() => ModelRegistry.Register(new TestFamily()));
+    }
+
+    private sealed class TestFamily : IBackboneFamily
+    {
+        public int Order => 99;
+
+        public IEnumerable<RegisteredBackbone> Backbones()
+        {
+            var config = VitConfig.Tiny;
+            yield return new RegisteredBackbone(new ModelInfo("test_vit_registered", "vit", 1, 224, 0, 16, "test"),
+                o => new VisionTransformer(config with { NumClasses = 0 }));
+        }
+    }
+
+    [Fact]
     public void Unknown_names_are_input_errors_listing_the_names()
     {
         var e = Assert.Throws<InputException>(() => ModelRegistry.Create("fastervit_9"));
