@@ -52,127 +52,34 @@ public sealed class OnnxTeacher : ITeacher
         if (!File.Exists(path)) throw new InputException($"{path}: ONNX model not found");
         var bytes = File.ReadAllBytes(path);
         var model = OnnxGraph.Parse(bytes, path);
-        var graph = model.Graph;
 
-        var inputs = OnnxGraph.RealInputs(graph);
-        var input = ResolveInput(config, path, inputs);
+        var input = PlanInput(config, path, model.Graph);
         _inputName = input.Name;
-        var dims = input.Type.TensorType.Shape?.Dim;
-        if (dims is not null && dims.Count != 4)
-            throw new InputException($"{path}: input '{_inputName}' has rank {dims.Count}, a teacher needs (B, 3, H, W)");
-        long? Fixed(int k) => dims is null || dims[k].ValueCase != TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue
-            ? null : dims[k].DimValue;
-        if (Fixed(1) is { } channels && channels != 3)
-            throw new InputException($"{path}: input '{_inputName}' has {channels} channels, a teacher needs 3");
-        var fixedH = Fixed(2);
-        var fixedW = Fixed(3);
-        var freeSpatial = false;
-        if ((fixedH is { } h && h != config.InputSize) || (fixedW is { } w && w != config.InputSize))
-        {
-            if (!config.DynamicSpatial)
-                throw new InputException($"{path}: InputSize {config.InputSize} differs from the model's fixed input "
-                    + $"{fixedH}x{fixedW} of '{_inputName}' (set DynamicSpatial to run it at another size)");
-            freeSpatial = true;
-        }
-        var fixedBatch = Fixed(0);
-        if (fixedBatch is { } fb && fb != 1 && !config.DynamicBatch)
-            throw new InputException($"{path}: input '{_inputName}' has a batch fixed at {fb} (set DynamicBatch)");
-        var freeBatch = config.DynamicBatch && fixedBatch is not null;
-        var tryWholeBatch = freeBatch || fixedBatch is null;
-
-        var elemType = input.Type.TensorType.ElemType;
-        _halfInput = elemType switch
-        {
-            (int)TensorProto.Types.DataType.Float => false,
-            (int)TensorProto.Types.DataType.Float16 => true,
-            _ => throw new InputException($"{path}: input '{_inputName}' is {OnnxGraph.ElementTypeName(elemType)}, "
-                + "a teacher needs float32 or float16"),
-        };
-        var modelType = _halfInput ? "float16" : "float32";
-        if (config.InputType is not null && config.InputType != modelType)
-            throw new InputException($"{path}: InputType {config.InputType} but input '{_inputName}' is {modelType}");
-
-        var values = graph.Output.Select(o => o.Name).Concat(graph.Node.SelectMany(n => n.Output))
-            .ToHashSet(StringComparer.Ordinal);
-        foreach (var (field, name) in new[] { ("SummaryOutput", config.SummaryOutput), ("FeatureOutput", config.FeatureOutput) })
-        {
-            if (name is not null && !values.Contains(name))
-                throw new InputException($"{path}: {field} '{name}' is not a value of the graph "
-                    + "(OnnxGraph.ListValues lists them)");
-        }
-        _outputNames = [.. new[] { config.SummaryOutput, config.FeatureOutput }.OfType<string>()
-            .Distinct(StringComparer.Ordinal)];
-        if (config.SummaryOutput is not null) _summaryIndex = Array.IndexOf(_outputNames, config.SummaryOutput);
-        if (config.FeatureOutput is not null) _featureIndex = Array.IndexOf(_outputNames, config.FeatureOutput);
-
+        _halfInput = input.Half;
+        (_outputNames, _summaryIndex, _featureIndex) = PlanOutputs(config, path, model.Graph);
         _multiply = [.. Enumerable.Range(0, 3).Select(c => config.Scale / config.Std[c])];
         _subtract = [.. Enumerable.Range(0, 3).Select(c => config.Mean[c] / config.Std[c])];
-        _options = new SessionOptions
-        {
-            IntraOpNumThreads = config.Threads ?? torch.get_num_threads(),
-            InterOpNumThreads = 1,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            // Failures surface as exceptions with the same text; keep ONNX Runtime's own log quiet.
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
-        };
+        _options = CreateSessionOptions(config);
 
-        IReadOnlyList<string> edits = [];
-        InferenceSession Build(bool batch)
-        {
-            var edited = model.Clone();
-            OnnxGraph.SetOutputs(edited, _outputNames);
-            edits = OnnxGraph.MakeDynamic(edited, batch, freeSpatial);
-            try
-            {
-                return new InferenceSession(OnnxGraph.ToBytes(edited), _options);
-            }
-            catch (OnnxRuntimeException ex)
-            {
-                throw new InputException($"{path}: ONNX Runtime rejects the edited model: {FirstLine(ex.Message)}", ex);
-            }
-        }
-
-        _session = Build(freeBatch);
+        _session = OpenSession(model, path, input.FreeBatch, input.FreeSpatial, out var edits);
         try
         {
             _halfOutput = [.. _outputNames.Select(n => OutputIsHalf(path, _session, n))];
-            string? note = null;
+            var note = input.TryWholeBatch ? null : "batch fixed at 1 by the model (DynamicBatch off)";
             long[][]? shapes = null;
-            if (tryWholeBatch)
+            if (input.TryWholeBatch)
             {
-                try
-                {
-                    shapes = ProbeBatch();
-                    if (shapes is null) note = "batch fixed at 1: a batch of 2 differs from single-image runs";
-                }
-                catch (OnnxRuntimeException ex)
-                {
-                    note = $"batch fixed at 1: a batch of 2 fails ({FirstLine(ex.Message)})";
-                }
-                if (note is not null && freeBatch)
+                (shapes, note) = ProbeWholeBatch();
+                if (note is not null && input.FreeBatch)
                 {
                     _session.Dispose();
-                    _session = Build(false);
+                    _session = OpenSession(model, path, false, input.FreeSpatial, out edits);
                 }
             }
-            else
-            {
-                note = "batch fixed at 1 by the model (DynamicBatch off)";
-            }
-            try
-            {
-                shapes ??= ProbeSingle();
-            }
-            catch (OnnxRuntimeException ex)
-            {
-                throw new InputException($"{path}: {ProbeFailure} {config.InputSize}: {FirstLine(ex.Message)}", ex);
-            }
-            _outputShapes = shapes;
+            _outputShapes = shapes ?? ProbeOneImage(path, config.InputSize);
             RunsWholeBatch = note is null;
-            BatchNote = note ?? (freeBatch ? "batch dim lifted from 1 to N" : "batch dim dynamic in the model");
+            BatchNote = note ?? (input.FreeBatch ? "batch dim lifted from 1 to N" : "batch dim dynamic in the model");
             GraphEdits = edits;
-
             (SummaryDim, FeatureDim, FeatureGrid) = CheckOutputShapes(config, path);
         }
         catch
@@ -183,6 +90,119 @@ public sealed class OnnxTeacher : ITeacher
             throw;
         }
         Fingerprint = MakeFingerprint(bytes, Config);
+    }
+
+    /// <summary>The graph input a teacher feeds, and what the graph must free for the configured batch and size.</summary>
+    private sealed record InputPlan(string Name, bool Half, bool FreeSpatial, bool FreeBatch, bool TryWholeBatch);
+
+    /// <summary>Step 1: the (B, 3, H, W) float input, checked against the config: size, batch and element type.</summary>
+    private static InputPlan PlanInput(OnnxTeacherConfig config, string path, GraphProto graph)
+    {
+        var input = ResolveInput(config, path, OnnxGraph.RealInputs(graph));
+        var name = input.Name;
+        var dims = input.Type.TensorType.Shape?.Dim;
+        if (dims is not null && dims.Count != 4)
+            throw new InputException($"{path}: input '{name}' has rank {dims.Count}, a teacher needs (B, 3, H, W)");
+        long? Fixed(int k) => dims is null || dims[k].ValueCase != TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue
+            ? null : dims[k].DimValue;
+        if (Fixed(1) is { } channels && channels != 3)
+            throw new InputException($"{path}: input '{name}' has {channels} channels, a teacher needs 3");
+        var fixedH = Fixed(2);
+        var fixedW = Fixed(3);
+        var freeSpatial = false;
+        if ((fixedH is { } h && h != config.InputSize) || (fixedW is { } w && w != config.InputSize))
+        {
+            if (!config.DynamicSpatial)
+                throw new InputException($"{path}: InputSize {config.InputSize} differs from the model's fixed input "
+                    + $"{fixedH}x{fixedW} of '{name}' (set DynamicSpatial to run it at another size)");
+            freeSpatial = true;
+        }
+        var fixedBatch = Fixed(0);
+        if (fixedBatch is { } fb && fb != 1 && !config.DynamicBatch)
+            throw new InputException($"{path}: input '{name}' has a batch fixed at {fb} (set DynamicBatch)");
+        var freeBatch = config.DynamicBatch && fixedBatch is not null;
+
+        var elemType = input.Type.TensorType.ElemType;
+        var half = elemType switch
+        {
+            (int)TensorProto.Types.DataType.Float => false,
+            (int)TensorProto.Types.DataType.Float16 => true,
+            _ => throw new InputException($"{path}: input '{name}' is {OnnxGraph.ElementTypeName(elemType)}, "
+                + "a teacher needs float32 or float16"),
+        };
+        var modelType = half ? "float16" : "float32";
+        if (config.InputType is not null && config.InputType != modelType)
+            throw new InputException($"{path}: InputType {config.InputType} but input '{name}' is {modelType}");
+        return new InputPlan(name, half, freeSpatial, freeBatch, TryWholeBatch: freeBatch || fixedBatch is null);
+    }
+
+    /// <summary>Step 2: the graph values the teacher reads (summary, features), each once, and where each lands.</summary>
+    private static (string[] Names, int Summary, int Features) PlanOutputs(OnnxTeacherConfig config, string path, GraphProto graph)
+    {
+        var values = graph.Output.Select(o => o.Name).Concat(graph.Node.SelectMany(n => n.Output))
+            .ToHashSet(StringComparer.Ordinal);
+        foreach (var (field, name) in new[] { ("SummaryOutput", config.SummaryOutput), ("FeatureOutput", config.FeatureOutput) })
+        {
+            if (name is not null && !values.Contains(name))
+                throw new InputException($"{path}: {field} '{name}' is not a value of the graph "
+                    + "(OnnxGraph.ListValues lists them)");
+        }
+        string[] names = [.. new[] { config.SummaryOutput, config.FeatureOutput }.OfType<string>().Distinct(StringComparer.Ordinal)];
+        return (names, config.SummaryOutput is null ? -1 : Array.IndexOf(names, config.SummaryOutput),
+            config.FeatureOutput is null ? -1 : Array.IndexOf(names, config.FeatureOutput));
+    }
+
+    /// <summary>Step 3: CPU session settings (threads as torch's unless set; ONNX Runtime's own log kept quiet).</summary>
+    private static SessionOptions CreateSessionOptions(OnnxTeacherConfig config) => new()
+    {
+        IntraOpNumThreads = config.Threads ?? torch.get_num_threads(),
+        InterOpNumThreads = 1,
+        ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        // Failures surface as exceptions with the same text; keep ONNX Runtime's own log quiet.
+        LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
+    };
+
+    /// <summary>Step 4: the edited graph (extra outputs, freed batch/size) in a session; the edits made are returned.</summary>
+    private InferenceSession OpenSession(ModelProto model, string path, bool freeBatch, bool freeSpatial, out IReadOnlyList<string> edits)
+    {
+        var edited = model.Clone();
+        OnnxGraph.SetOutputs(edited, _outputNames);
+        edits = OnnxGraph.MakeDynamic(edited, freeBatch, freeSpatial);
+        try
+        {
+            return new InferenceSession(OnnxGraph.ToBytes(edited), _options);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new InputException($"{path}: ONNX Runtime rejects the edited model: {FirstLine(ex.Message)}", ex);
+        }
+    }
+
+    /// <summary>Step 5: a batch of 2 against single images: the output shapes, or why the teacher must go one image per call.</summary>
+    private (long[][]? Shapes, string? Note) ProbeWholeBatch()
+    {
+        try
+        {
+            var shapes = ProbeBatch();
+            return shapes is null ? (null, "batch fixed at 1: a batch of 2 differs from single-image runs") : (shapes, null);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            return (null, $"batch fixed at 1: a batch of 2 fails ({FirstLine(ex.Message)})");
+        }
+    }
+
+    private long[][] ProbeOneImage(string path, int inputSize)
+    {
+        try
+        {
+            return ProbeSingle();
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new InputException($"{path}: {ProbeFailure} {inputSize}: {FirstLine(ex.Message)}", ex);
+        }
     }
 
     public OnnxTeacherConfig Config { get; }
