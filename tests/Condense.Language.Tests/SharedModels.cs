@@ -1,7 +1,7 @@
-using Condense.Testing;
 using Condense.Language.Checkpoints;
 using Condense.Language.Models;
 using Condense.Language.Tokenizers;
+using Condense.Testing;
 
 namespace Condense.Language.Tests;
 

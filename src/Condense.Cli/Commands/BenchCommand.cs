@@ -1,8 +1,8 @@
-using Condense.Experiments.Vision;
-using Condense.Experiments;
 using System.CommandLine;
 using System.Globalization;
 using Condense.Core.Reports;
+using Condense.Experiments;
+using Condense.Experiments.Vision;
 using Condense.Vision.Distillation;
 using Spectre.Console;
 

@@ -1,7 +1,6 @@
-using Condense.Experiments;
 using System.CommandLine;
 using System.Globalization;
-using Condense.Core.Training;
+using Condense.Experiments;
 using Condense.Vision.Distillation;
 using Spectre.Console;
 

@@ -1,4 +1,3 @@
-using Condense.Experiments;
 using System.CommandLine;
 using Condense.Vision.Distillation;
 

@@ -1,4 +1,3 @@
-using Condense.Experiments;
 using System.CommandLine;
 using System.Globalization;
 using Condense.Core;
@@ -6,6 +5,7 @@ using Condense.Core.Data;
 using Condense.Core.Reports;
 using Condense.Core.Runtime;
 using Condense.Core.Training;
+using Condense.Experiments;
 using Condense.Language;
 using Condense.Language.Evaluation;
 using Spectre.Console;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text;
 using Condense.Core;
 using Condense.Core.Runtime;
 using Condense.Language;

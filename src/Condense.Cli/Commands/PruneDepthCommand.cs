@@ -1,10 +1,10 @@
-using Condense.Language;
-using Condense.Experiments;
 using System.CommandLine;
 using System.Globalization;
 using Condense.Core;
 using Condense.Core.Reports;
 using Condense.Core.Runtime;
+using Condense.Experiments;
+using Condense.Language;
 using Condense.Language.DepthPruning;
 using Spectre.Console;
 

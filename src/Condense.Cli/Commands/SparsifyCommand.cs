@@ -1,9 +1,9 @@
-using Condense.Experiments;
 using System.CommandLine;
 using System.Globalization;
 using Condense.Core;
-using Condense.Language;
 using Condense.Core.Runtime;
+using Condense.Experiments;
+using Condense.Language;
 using Condense.Language.Sparsity;
 using Spectre.Console;
 

@@ -1,15 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
-using Condense.Core.Data;
-using Condense.Core.IO;
 using Condense.Core.Reports;
 using Condense.Core.Runtime;
-using Condense.Vision.Teachers;
 using Condense.Experiments;
 using Condense.Experiments.Vision;
 using Spectre.Console;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Condense.Cli.Commands;
 

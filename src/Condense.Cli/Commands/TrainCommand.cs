@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Condense.Core.Runtime;
-using Condense.Core.Training;
 using Condense.Vision.Classification;
 using Spectre.Console;
 

@@ -7,7 +7,7 @@ public sealed record StepMetrics(long Step, double Loss, double LearningRate, do
     public IReadOnlyDictionary<string, double>? Extra { get; init; }
 }
 
-/// <summary>The outcome of <see cref="Trainer.Fit{TBatch}"/>.</summary>
+/// <summary>The outcome of <c>Trainer.Fit</c>.</summary>
 public sealed record TrainResult(
     string RunDir,
     long Steps,

@@ -1,20 +1,19 @@
 using System.Diagnostics;
 using System.Globalization;
 using Condense.Core.Checkpoints;
-using Condense.Core.IO;
 using Condense.Core.Reports;
 using Condense.Core.Runtime;
 using Condense.Core.Training.Optimizers;
 using TorchSharp;
 using TorchSharp.Modules;
-using AdamW = Condense.Core.Training.Optimizers.AdamW;
 using static TorchSharp.torch;
+using AdamW = Condense.Core.Training.Optimizers.AdamW;
 
 namespace Condense.Core.Training;
 
 /// <summary>
 /// Condense's training loop. One optimizer step = zero grads, loss, backward, clip, schedule, update, all inside
-/// a dispose scope so memory stays flat. <see cref="Fit{TBatch}"/> adds what a run needs around it: resume from
+/// a dispose scope so memory stays flat. <c>Fit</c> adds what a run needs around it: resume from
 /// the newest checkpoint (model, optimizer, RNG and data position), periodic atomic checkpoints, metrics.jsonl,
 /// TensorBoard scalars, a progress bar, a stop on NaN that keeps the last good checkpoint, and at the end the
 /// model's weights, a loss plot and a summary in the run folder.

@@ -3,7 +3,6 @@
 // The PyTorch peer (bench/peers/pytorch_train_bench.py) builds the same models, batches and losses.
 using Condense.Language.Models;
 using Condense.Vision.Models;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Condense.Experiments.Peers;

@@ -15,9 +15,8 @@
 // large blocks to the system at once so that freed memory of one measurement does not hide the next one's.
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using TorchSharp;
-using static TorchSharp.torch;
 using Condense.Vision.Models;
+using static TorchSharp.torch;
 
 namespace Condense.Experiments.Vision;
 

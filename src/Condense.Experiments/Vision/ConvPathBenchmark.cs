@@ -9,8 +9,8 @@
 // AdamW) at a small batch; each round times one call per path, the paths alternate, the medians are compared.
 using System.Diagnostics;
 using Condense.Core.Runtime;
-using static TorchSharp.torch;
 using Condense.Vision.Models;
+using static TorchSharp.torch;
 
 namespace Condense.Experiments.Vision;
 

@@ -1,10 +1,7 @@
 using System.Diagnostics;
 using Condense.Core.Training;
-using Condense.Vision.Teachers;
-using TorchSharp;
-using static TorchSharp.torch;
-using Condense.Experiments.Statistics;
 using Condense.Vision.Distillation;
+using Condense.Vision.Teachers;
 
 namespace Condense.Experiments.Vision;
 

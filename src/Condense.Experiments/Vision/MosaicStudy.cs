@@ -17,13 +17,13 @@ using System.Diagnostics;
 using System.Globalization;
 using Condense.Core.Reports;
 using Condense.Core.Training;
+using Condense.Experiments.Statistics;
+using Condense.Vision.Distillation;
 using Condense.Vision.Evaluation;
 using Condense.Vision.Radio;
 using Condense.Vision.Teachers;
 using TorchSharp;
 using static TorchSharp.torch;
-using Condense.Experiments.Statistics;
-using Condense.Vision.Distillation;
 
 namespace Condense.Experiments.Vision;
 

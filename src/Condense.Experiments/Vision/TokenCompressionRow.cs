@@ -1,6 +1,5 @@
 // One line of the token-compression comparison (RADIOv2.5's ToMe ablation, section 3.4 of
 // shared/research/radio.md; ToMe: Bolya et al., arXiv:2210.09461). No reference file; no deviations.
-using Condense.Vision.TokenCompression;
 namespace Condense.Experiments.Vision;
 
 /// <summary>How much of the tokens one compression method keeps at one ratio.</summary>

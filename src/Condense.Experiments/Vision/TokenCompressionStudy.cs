@@ -19,9 +19,9 @@
 //   average pooling this equals the uncompressed mean exactly.
 using Condense.Vision.Evaluation;
 using Condense.Vision.Teachers;
+using Condense.Vision.TokenCompression;
 using TorchSharp;
 using static TorchSharp.torch;
-using Condense.Vision.TokenCompression;
 
 namespace Condense.Experiments.Vision;
 

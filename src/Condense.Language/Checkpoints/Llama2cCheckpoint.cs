@@ -9,7 +9,6 @@
 using Condense.Core;
 using Condense.Core.IO;
 using Condense.Language.Models;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Condense.Language.Checkpoints;

@@ -2,7 +2,6 @@
 // convert_llama_weights_to_hf.py: w.view(n_heads, hd / 2, 2, dim).transpose(1, 2).reshape(n_heads * hd, dim)
 // takes Meta/llama2.c rows (pair j at rows 2j, 2j + 1) to HF rows (pair j at rows j, j + hd/2).
 using Condense.Language.Models;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Condense.Language.Checkpoints;

@@ -12,7 +12,7 @@ public abstract class CoalitionGame
     /// <summary>Number of players (units).</summary>
     public abstract int Players { get; }
 
-    /// <summary>Names of the value functions, one per component of <see cref="Value"/>.</summary>
+    /// <summary>Names of the value functions, one per component of <see cref="Value(ulong)"/>.</summary>
     public abstract IReadOnlyList<string> ValueNames { get; }
 
     /// <summary>Independent evaluation samples (e.g. calibration sequences) the value can be restricted to.</summary>

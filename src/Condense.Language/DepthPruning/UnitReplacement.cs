@@ -4,7 +4,6 @@
 //  * LowRankAdapter: x ↦ x + B A x + c with A (r, C), B (C, r), trained by MSE to reproduce u.
 // Deviation: the adapter has the bias c (started at the mean update, with B = 0), so training starts from the
 // mean-bias solution and can only lower the calibration MSE; the paper's adapter may have had no bias.
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;

@@ -22,7 +22,6 @@
 // - With tied embeddings there is no `lm_head` module: logits use `model.embed_tokens.weight` directly, which is
 //   what HF checkpoints of tied models store (they drop `lm_head.weight`).
 // - Weight init is HF's `_init_weights`: normal(std=0.02) for Linear and Embedding weights, ones for RMSNorm.
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;

@@ -45,7 +45,7 @@ public static class Rope
         return CosSin(start, length, config.HeadDim, device, config.RopeLayout);
     }
 
-    /// <summary>x * cos + rotate(x) * sin, where x is (B, nh, T, hd) and cos/sin are (T, hd) from <see cref="CosSin"/>.</summary>
+    /// <summary>x * cos + rotate(x) * sin, where x is (B, nh, T, hd) and cos/sin are (T, hd) from <c>CosSin</c>.</summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin, RopeLayout layout = RopeLayout.RotateHalf)
     {
         using var scope = NewDisposeScope();

@@ -3,7 +3,6 @@
 // layer-wise reconstruction Hessian, up to a factor 2), Wanda its diagonal (‖X_j‖² per input feature j).
 // Running the whole model with the hooks on layer l only, after layers 0..l-1 were pruned, gives the sequential
 // calibration of SparseGPT and Wanda: layer l sees the inputs the already-pruned model feeds it.
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Condense.Language.Sparsity;

@@ -6,7 +6,6 @@
 // A one-shot mask M₀ is injected as a prior: gate_i += (⟨candidate_i, M₀⟩ − 1) · std(gate) · strength, so the
 // prior candidate gains strength·σ, half-overlapping ones stay, and the disjoint one loses strength·σ
 // (`init_diff_mask_from_prior`).
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -18,7 +17,7 @@ public sealed class MaskGates : nn.Module
     private readonly List<(string Linear, string Param, long[] Shape)> _entries = [];
     private readonly Tensor _candidates;
 
-    /// <summary>Gates for weights named <paramref name="linears"/> with shapes <paramref name="shapes"/>, initialised N(0, <paramref name="initStd"/>).</summary>
+    /// <summary>Gates for the weights in <paramref name="linears"/> (name and shape each), initialised N(0, <paramref name="initStd"/>).</summary>
     public MaskGates(IReadOnlyList<(string Name, long[] Shape)> linears, double initStd = 0.01) : base(nameof(MaskGates))
     {
         _candidates = TwoFour.CandidateTensor();

@@ -7,7 +7,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Condense.Core;
-using Condense.Core.Checkpoints;
 using Condense.Core.Data;
 using Condense.Core.Training;
 using Condense.Language.Checkpoints;

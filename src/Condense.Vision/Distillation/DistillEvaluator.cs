@@ -1,6 +1,4 @@
-using System.Globalization;
 using Condense.Core.Data;
-using Condense.Core.Reports;
 using Condense.Core.Training;
 using Condense.Vision.Evaluation;
 using Condense.Vision.Radio;

@@ -1,8 +1,8 @@
 using System.Diagnostics;
+using Condense.Core.Data;
 using Condense.Core.IO;
 using Condense.Core.Runtime;
 using Condense.Core.Training;
-using Condense.Core.Data;
 using Condense.Vision.Radio;
 using Condense.Vision.Teachers;
 using TorchSharp;

@@ -14,7 +14,6 @@
 //   TorchSharp 0.107's `nn.init.trunc_normal_` returns values near zero (std 1e-9 instead of 0.02), so
 //   VisionTransformer.TruncNormal_ re-implements PyTorch's inverse-CDF sampler.
 using Condense.Core.Runtime;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;

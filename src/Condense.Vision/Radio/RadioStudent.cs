@@ -18,8 +18,8 @@
 // - Block weights use timm's default init (trunc_normal std 0.02, zero biases); the reference skips timm's init
 //   and starts from pretrained weights. No σReparam, ViTDet windowing, dropout or stochastic depth.
 // - The summary is every summary token, (B, NumCls, D); RADIOModel's summary_idxs selection is left to callers.
-using Condense.Vision.Models;
 using Condense.Core.Runtime;
+using Condense.Vision.Models;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;

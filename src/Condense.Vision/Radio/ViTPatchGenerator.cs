@@ -17,7 +17,6 @@
 // - The patch projection has no bias (ViTPatchLinear for timm ViTs) and keeps PyTorch's default Linear init.
 // - Position dropout multiplies by a 0/1 mask instead of torch.where (same values for finite tables).
 using Condense.Core;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;

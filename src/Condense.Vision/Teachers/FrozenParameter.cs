@@ -1,6 +1,5 @@
 // Teacher weights are copied out of the loaded file into parameters that never train and belong to no
 // DisposeScope: a teacher outlives whatever scope it was built in, and its module disposes them.
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -4,7 +4,6 @@
 // Deviations: inference only (the teachers are frozen); the channel axis is 1 (NCHW) where Keras has 3 (NHWC);
 // only center=True and scale=True, which every MLPerf Tiny BatchNormalization uses.
 using Condense.Core;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -8,7 +8,6 @@
 //   PyTorch's padding = kernel / 2 on both sides, exists only to measure what a naive port would lose.
 // - Only what the MLPerf Tiny models use: no dilation, depth_multiplier 1, linear (no fused) activation.
 using Condense.Core;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

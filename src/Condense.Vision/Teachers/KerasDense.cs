@@ -4,7 +4,6 @@
 // Deviations: the layer's activation (softmax in both MLPerf Tiny classifiers) is not applied; forward returns
 // the logits and callers apply softmax themselves.
 using Condense.Core;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -63,7 +63,7 @@ public sealed class KerasWeights : IDisposable
         return tensor;
     }
 
-    /// <summary>Like <see cref="Get"/>, checked to have <paramref name="shape"/>.</summary>
+    /// <summary>Like <see cref="Get(string, string)"/>, checked to have <paramref name="shape"/>.</summary>
     public Tensor Get(string layer, string weight, params long[] shape)
     {
         var tensor = Get(layer, weight);

@@ -1,7 +1,7 @@
 namespace Condense.Vision.Teachers;
 
 /// <summary>
-/// One named value of an ONNX graph, as listed by <see cref="OnnxGraph.ListValues"/>: a graph input or the output
+/// One named value of an ONNX graph, as listed by <c>OnnxGraph.ListValues</c>: a graph input or the output
 /// of a node. Any of them can be chosen as a teacher's summary or feature output.
 /// </summary>
 /// <param name="Name">The value's name in the graph.</param>

@@ -4,10 +4,10 @@ using System.Text;
 using Condense.Core;
 using Condense.Core.Runtime;
 using Microsoft.ML.OnnxRuntime;
-using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
+using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 
 namespace Condense.Vision.Teachers;
 

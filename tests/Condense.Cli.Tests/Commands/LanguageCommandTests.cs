@@ -1,5 +1,5 @@
-using Condense.Testing;
 using Condense.Core.IO;
+using Condense.Testing;
 
 namespace Condense.Cli.Tests.Commands;
 

@@ -1,5 +1,4 @@
 using Condense.Testing;
-using Condense.Core.IO;
 
 namespace Condense.Cli.Tests.Commands;
 

@@ -1,6 +1,6 @@
-using Condense.Testing;
 using Condense.Core.Checkpoints;
 using Condense.Core.IO;
+using Condense.Testing;
 
 namespace Condense.Cli.Tests.Commands;
 

@@ -1,5 +1,5 @@
-using Condense.Testing;
 using Condense.Core.Training;
+using Condense.Testing;
 
 namespace Condense.Cli.Tests.Commands;
 

@@ -1,9 +1,9 @@
-using Condense.Testing;
 // Tests for our safetensors reader/writer: bit-exact round trips, strict validation, module checkpoints, real files.
 using System.Buffers.Binary;
 using System.Text;
 using Condense.Core.Checkpoints;
 using Condense.Core.IO;
+using Condense.Testing;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,8 +1,8 @@
-using Condense.Testing;
 // CIFAR-10 readers on the shared 499-image subset of data_batch_1: the raw CHW/int64 pair directly, and the
 // official binary-batch layout by writing the same images as 1+3072-byte records and reading them back.
 using Condense.Core.Data;
 using Condense.Core.IO;
+using Condense.Testing;
 
 namespace Condense.Core.Tests.Data;
 

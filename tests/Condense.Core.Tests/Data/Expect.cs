@@ -1,6 +1,4 @@
 // Shared assertion for bad input: an InputException whose message is one line and names the file.
-using Condense.Core;
-
 namespace Condense.Core.Tests.Data;
 
 internal static class Expect

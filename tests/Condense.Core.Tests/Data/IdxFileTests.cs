@@ -1,8 +1,8 @@
-using Condense.Testing;
 // IDX reader on the real MNIST test set (gzip images, plain labels) and the Debian Fashion-MNIST package,
 // plus corrupt copies of them.
 using Condense.Core.Data;
 using Condense.Core.IO;
+using Condense.Testing;
 
 namespace Condense.Core.Tests.Data;
 

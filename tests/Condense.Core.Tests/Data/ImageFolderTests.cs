@@ -1,9 +1,9 @@
-using Condense.Testing;
 // ImageFolder on the two shared photos, copied into a temporary class-per-subfolder tree. fish.png is a plain
 // 224x224 RGB PNG (reference pixels decoded independently with Python's zlib); kitten.png is really a JPEG,
 // which exercises decoding by content.
 using Condense.Core.Data;
 using Condense.Core.IO;
+using Condense.Testing;
 
 namespace Condense.Core.Tests.Data;
 

@@ -1,8 +1,7 @@
-using Condense.Testing;
 // Document splitting and strict UTF-8 on the two TinyStories files.
 using System.Text;
 using Condense.Core.Data;
-using Condense.Core.IO;
+using Condense.Testing;
 
 namespace Condense.Core.Tests.Data;
 

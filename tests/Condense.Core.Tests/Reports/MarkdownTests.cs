@@ -1,7 +1,6 @@
-using Condense.Testing;
 // Tests for the Markdown table and report writers: exact output text, escaping, atomic save.
 using Condense.Core.Reports;
-using Condense.Core.Tests.Checkpoints;
+using Condense.Testing;
 
 namespace Condense.Core.Tests.Reports;
 

@@ -1,8 +1,7 @@
-using Condense.Testing;
 // Tests for the PNG line charts: valid PNG of the requested size, lines actually drawn, log-scale rules.
 using System.Buffers.Binary;
 using Condense.Core.Reports;
-using Condense.Core.Tests.Checkpoints;
+using Condense.Testing;
 using SkiaSharp;
 
 namespace Condense.Core.Tests.Reports;

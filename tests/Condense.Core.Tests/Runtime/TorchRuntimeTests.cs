@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Condense.Core.Runtime;
 using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Condense.Core.Tests.Runtime;
 

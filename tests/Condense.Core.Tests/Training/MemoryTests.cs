@@ -1,7 +1,7 @@
-using Condense.Testing;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Condense.Core.Training;
+using Condense.Testing;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,7 +9,7 @@ namespace Condense.Core.Tests.Training;
 
 /// <summary>
 /// A training loop's memory must stay flat over thousands of steps: 2,000 real steps through
-/// <see cref="Trainer.Fit{TBatch}"/>, resident memory sampled after warm-up and at the end. The same measurement
+/// <c>Trainer.Fit</c>, resident memory sampled after warm-up and at the end. The same measurement
 /// on a loop that deliberately keeps each step's activations shows the check would catch a leak.
 /// </summary>
 public sealed class MemoryTests : IDisposable

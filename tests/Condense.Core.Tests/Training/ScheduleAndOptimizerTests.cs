@@ -1,7 +1,6 @@
 using Condense.Core.Training;
 using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 using CondenseAdamW = Condense.Core.Training.Optimizers.AdamW;
 using CondenseLamb = Condense.Core.Training.Optimizers.Lamb;
 

@@ -1,7 +1,6 @@
-using Condense.Testing;
 using Condense.Core.Training;
+using Condense.Testing;
 using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Condense.Core.Tests.Training;
 

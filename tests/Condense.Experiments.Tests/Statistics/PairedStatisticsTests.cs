@@ -1,4 +1,3 @@
-using Condense.Vision.Distillation;
 using Condense.Experiments.Statistics;
 
 namespace Condense.Experiments.Tests.Statistics;

@@ -1,6 +1,5 @@
-using Condense.Vision.Distillation;
 using Condense.Experiments.Vision;
-using Condense.Experiments.Statistics;
+using Condense.Vision.Distillation;
 
 namespace Condense.Experiments.Tests.Vision;
 

@@ -1,6 +1,6 @@
-using Condense.Testing;
 using Condense.Core.Training;
 using Condense.Experiments.Vision;
+using Condense.Testing;
 using Condense.Vision.Distillation;
 
 namespace Condense.Experiments.Tests.Vision;

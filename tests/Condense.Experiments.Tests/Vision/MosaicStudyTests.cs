@@ -1,7 +1,6 @@
 using Condense.Core;
-using Condense.Vision.Distillation;
 using Condense.Experiments.Vision;
-using Condense.Experiments.Statistics;
+using Condense.Vision.Distillation;
 
 namespace Condense.Experiments.Tests.Vision;
 

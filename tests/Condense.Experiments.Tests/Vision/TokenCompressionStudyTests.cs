@@ -1,13 +1,10 @@
 // The token-compression study on real features: the MLPerf Tiny ResNet8 CIFAR-10 teacher's last feature map on
 // the 499 shared CIFAR-10 images (349 train / 150 test), at 32 px (8×8 = 64 tokens) and 64 px (16×16 = 256).
-using Condense.Vision.Teachers;
+using Condense.Experiments.Vision;
 using Condense.Testing;
-using Condense.Vision.TokenCompression;
+using Condense.Vision.Teachers;
 using TorchSharp;
 using Xunit.Abstractions;
-using static TorchSharp.torch;
-using Condense.Experiments.Vision;
-using Condense.Experiments.Statistics;
 
 namespace Condense.Experiments.Tests.Vision;
 

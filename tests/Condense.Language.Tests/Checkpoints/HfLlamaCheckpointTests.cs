@@ -1,8 +1,8 @@
-using Condense.Testing;
 using System.Text.Json.Nodes;
 using Condense.Core;
 using Condense.Language.Checkpoints;
 using Condense.Language.Models;
+using Condense.Testing;
 using static TorchSharp.torch;
 
 namespace Condense.Language.Tests.Checkpoints;

@@ -1,7 +1,7 @@
-using Condense.Testing;
 using Condense.Core;
 using Condense.Language.Checkpoints;
 using Condense.Language.Models;
+using Condense.Testing;
 using static TorchSharp.torch;
 
 namespace Condense.Language.Tests.Checkpoints;

@@ -1,4 +1,3 @@
-using Condense.Language;
 using Condense.Language.Checkpoints;
 using static TorchSharp.torch;
 

@@ -1,9 +1,7 @@
-using Condense.Testing;
-using Condense.Core.IO;
 using Condense.Language.Checkpoints;
 using Condense.Language.DepthPruning;
 using Condense.Language.Evaluation;
-using Condense.Language.Models;
+using Condense.Testing;
 using static TorchSharp.torch;
 
 namespace Condense.Language.Tests.DepthPruning;

@@ -1,6 +1,5 @@
-using Condense.Testing;
-using Condense.Core.IO;
 using Condense.Language.DepthPruning;
+using Condense.Testing;
 using static TorchSharp.torch;
 
 namespace Condense.Language.Tests.DepthPruning;

@@ -1,6 +1,5 @@
 using Condense.Language.Checkpoints;
 using Condense.Language.Generation;
-using Condense.Language.Models;
 using static TorchSharp.torch;
 
 namespace Condense.Language.Tests.Generation;

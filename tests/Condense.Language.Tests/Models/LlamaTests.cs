@@ -1,5 +1,4 @@
 using Condense.Language.Models;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Condense.Language.Tests.Models;

@@ -1,6 +1,6 @@
-using Condense.Testing;
 using Condense.Core.Training;
 using Condense.Language.Sparsity;
+using Condense.Testing;
 using static TorchSharp.torch;
 
 namespace Condense.Language.Tests.Sparsity;

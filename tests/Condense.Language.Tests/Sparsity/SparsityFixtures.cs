@@ -1,7 +1,6 @@
-using Condense.Testing;
 using Condense.Core.Data;
-using Condense.Core.IO;
 using Condense.Language.Sparsity;
+using Condense.Testing;
 using static TorchSharp.torch;
 
 namespace Condense.Language.Tests.Sparsity;

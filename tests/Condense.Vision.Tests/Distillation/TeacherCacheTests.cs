@@ -1,6 +1,6 @@
-using Condense.Testing;
 using Condense.Core;
 using Condense.Core.Data;
+using Condense.Testing;
 using Condense.Vision.Distillation;
 using Condense.Vision.Teachers;
 using TorchSharp;

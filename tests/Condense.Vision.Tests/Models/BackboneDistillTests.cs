@@ -1,6 +1,6 @@
-using Condense.Testing;
 using Condense.Core;
 using Condense.Core.Training;
+using Condense.Testing;
 using Condense.Vision.Distillation;
 
 namespace Condense.Vision.Tests.Models;

@@ -1,5 +1,4 @@
 using Condense.Vision.Models;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Condense.Vision.Tests.Models;

@@ -1,7 +1,7 @@
 // Real teacher features for the normalization tests: the MLPerf Tiny ResNet8 teacher run on the 499 shared
 // CIFAR-10 training images, its last-stage feature map (B, 64, 8, 8) flattened to tokens (B·64, 64).
-using Condense.Vision.Teachers;
 using Condense.Testing;
+using Condense.Vision.Teachers;
 using static TorchSharp.torch;
 
 namespace Condense.Vision.Tests.Normalization;

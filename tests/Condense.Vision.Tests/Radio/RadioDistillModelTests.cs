@@ -1,6 +1,5 @@
 using Condense.Vision.Radio;
 using Condense.Vision.Teachers;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Condense.Vision.Tests.Radio;

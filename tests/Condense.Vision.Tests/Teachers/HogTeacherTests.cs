@@ -1,5 +1,5 @@
-using Condense.Testing;
 using System.Diagnostics;
+using Condense.Testing;
 using Condense.Vision.Teachers;
 using Xunit.Abstractions;
 using static TorchSharp.torch;

@@ -1,6 +1,6 @@
-using Condense.Testing;
 using System.Diagnostics;
 using Condense.Core.IO;
+using Condense.Testing;
 using Condense.Vision.Teachers;
 using Xunit.Abstractions;
 using static TorchSharp.torch;

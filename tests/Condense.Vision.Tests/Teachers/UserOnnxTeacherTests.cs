@@ -1,6 +1,6 @@
-using Condense.Testing;
 using Condense.Core;
 using Condense.Core.IO;
+using Condense.Testing;
 using Condense.Vision.Teachers;
 using TorchSharp;
 using static TorchSharp.torch;
