@@ -114,8 +114,8 @@ public static class DepthPruningJob
         if (options.CalibrationLength > model.Config.MaxSeqLen)
             throw InputException.ForOption("CalibrationLength", $"{options.CalibrationLength} exceeds the model's sequence length {model.Config.MaxSeqLen}");
         long needTokens = (long)options.CalibrationSamples * (options.CalibrationLength + 1);
-        var (ids, labels) = TokenStream.FromFile(calPath, tokenizer, needTokens);
-        using var calibration = CalibrationSet.FromStream(ids, labels, options.CalibrationSamples, options.CalibrationLength, calPath);
+        var corpus = Text.TokenCorpus.FromFile(calPath, tokenizer, maxTokens: needTokens, labels: true);
+        using var calibration = corpus.Consecutive(options.CalibrationSamples, options.CalibrationLength, calPath);
         var evaluation = EvalDocuments.Load(evalPath, tokenizer, model.Config.MaxSeqLen, options.EvalDocuments);
         if (evaluation.Sequences.Count == 0) throw new InputException($"{evalPath}: no document to evaluate on");
         var selection = options.SelectionDocuments > 0

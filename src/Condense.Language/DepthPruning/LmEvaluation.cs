@@ -29,7 +29,7 @@ public sealed record EvalDocuments(IReadOnlyList<int[]> Sequences, IReadOnlyList
         if (skipDocuments > 0) docs = [.. docs.Skip(skipDocuments)];
         if (maxDocuments > 0) docs = [.. docs.Take(maxDocuments)];
         var (sequences, truncated) = Perplexity.Tokenize(tokenizer, docs, maxSeqLen);
-        var labels = sequences.Select(ids => TokenStream.Labels(tokenizer, ids)).ToList();
+        var labels = sequences.Select(ids => Text.TokenCorpus.Labels(tokenizer, ids)).ToList();
         return new EvalDocuments(sequences, labels, truncated);
     }
 }

@@ -95,7 +95,7 @@ public static class MaskLlmTraining
     /// (weight-shaped 0/1 masks, e.g. SparseGPT without update), on windows of <paramref name="text"/>. On return
     /// the model's pruned weights are the original weights under the hard (argmax) masks.
     /// </summary>
-    public static MaskLlmResult Train(nn.Module<Tensor, Tensor> model, TokenWindows text,
+    public static MaskLlmResult Train(nn.Module<Tensor, Tensor> model, Text.TokenCorpus text,
         IReadOnlyDictionary<string, Tensor> priorMasks, MaskLlmOptions options, CancellationToken cancellation = default)
     {
         var linears = PrunableLinears.Of(model);
@@ -133,7 +133,7 @@ public static class MaskLlmTraining
             for (long s = step; s < options.Steps; s++)
             {
                 options.BeforeStep?.Invoke(s);
-                yield return new MaskLlmBatch(s, text.Sample(options.BatchSize, options.SeqLen + 1, options.Seed, s * options.BatchSize));
+                yield return new MaskLlmBatch(s, text.RandomWindows(options.BatchSize, options.SeqLen + 1, options.Seed, s * options.BatchSize));
             }
         }
 

@@ -7,12 +7,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Condense.Core;
-using Condense.Core.Data;
 using Condense.Core.Training;
 using Condense.Language.Checkpoints;
 using Condense.Language.Evaluation;
 using Condense.Language.Models;
-using Condense.Language.Tokenizers;
+using Condense.Language.Text;
 using static TorchSharp.torch;
 
 namespace Condense.Language.Sparsity;
@@ -87,13 +86,13 @@ public static class SparsifyRun
         using var _ = dense;
         int seqLen = dense.Config.MaxSeqLen;
 
-        var evalDocs = Documents(o.EvalText, filter);
+        var evalDocs = TokenCorpus.Documents(o.EvalText, filter);
         if (o.EvalDocs > 0) evalDocs = evalDocs.Take(o.EvalDocs).ToList();
         var (evalSeqs, truncated) = Evaluation.Perplexity.Tokenize(tokenizer, evalDocs, seqLen);
-        var calibration = Windows(tokenizer, o.CalibrationText, filter);
+        var calibration = TokenCorpus.FromFile(o.CalibrationText, tokenizer, filter);
         int calibLen = Math.Min(o.CalibrationSeqLen, seqLen);
-        using var calibTokens = calibration.Sample(o.CalibrationSamples, calibLen, o.Seed);
-        var train = o.TrainText is null ? calibration : Windows(tokenizer, o.TrainText, filter);
+        using var calibTokens = calibration.RandomWindows(o.CalibrationSamples, calibLen, o.Seed);
+        var train = o.TrainText is null ? calibration : TokenCorpus.FromFile(o.TrainText, tokenizer, filter);
 
         var (denseNll, evalTokens) = Ppl(dense, evalSeqs, truncated, o.Progress, "dense ppl");
         log(string.Create(CultureInfo.InvariantCulture, $"dense: ppl {Math.Exp(denseNll):F4} over {evalTokens} tokens"));
@@ -169,19 +168,6 @@ public static class SparsifyRun
         TrainingProgress.RunItems(progress, description, sequences.Count,
             report => result = Evaluation.Perplexity.Evaluate(model, sequences, truncated, progress: report));
         return (result!.MeanNll, result.Tokens);
-    }
-
-    private static TokenWindows Windows(Llama2cTokenizer tokenizer, string path, System.Text.RegularExpressions.Regex? filter) =>
-        new(Documents(path, filter).Select(d => (IReadOnlyList<int>)tokenizer.Encode(d, bos: true)));
-
-    /// <summary>The documents of <paramref name="path"/> that match <paramref name="filter"/> (all without one).</summary>
-    private static IReadOnlyList<string> Documents(string path, System.Text.RegularExpressions.Regex? filter)
-    {
-        var docs = TextCorpus.ReadDocuments(path);
-        if (filter is null) return docs;
-        var kept = docs.Where(d => filter.IsMatch(d)).ToList();
-        if (kept.Count == 0) throw new InputException($"{path}: no document matches the document filter '{filter}'");
-        return kept;
     }
 
     private static (Dictionary<string, Tensor>, long) PruneWithProgress(LlamaForCausalLM model, OneShotMethod method,

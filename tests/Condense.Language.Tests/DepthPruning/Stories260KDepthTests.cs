@@ -9,9 +9,8 @@ public sealed class Stories260KDepthTests
 {
     internal static CalibrationSet Calibration(int sequences, int length)
     {
-        var (ids, labels) = TokenStream.FromFile(SharedAssets.TrainTextPath,
-            SharedModels.Tok512, maxTokens: sequences * (length + 1));
-        return CalibrationSet.FromStream(ids, labels, sequences, length, "train_partA.txt");
+        return Text.TokenCorpus.FromFile(SharedAssets.TrainTextPath, SharedModels.Tok512, maxTokens: sequences * (length + 1), labels: true)
+            .Consecutive(sequences, length, "train_partA.txt");
     }
 
     [Fact]

@@ -1,5 +1,5 @@
 using Condense.Core.Data;
-using Condense.Language.Sparsity;
+using Condense.Language.Text;
 using Condense.Testing;
 using static TorchSharp.torch;
 
@@ -14,10 +14,9 @@ internal static class SparsityFixtures
         return randint(3, 512, [batch, length], dtype: int64, generator: g);
     }
 
-    private static readonly Lazy<TokenWindows> realText = new(() => new TokenWindows(
-        TextCorpus.ReadDocuments(SharedAssets.TrainTextPath)
-            .Take(40).Select(d => (IReadOnlyList<int>)SharedModels.Tok512.Encode(d, bos: true))));
+    private static readonly Lazy<TokenCorpus> realText = new(() => TokenCorpus.FromDocuments(
+        TextCorpus.ReadDocuments(SharedAssets.TrainTextPath).Take(40), SharedModels.Tok512));
 
     /// <summary>The first 40 stories of train_partA.txt, tokenized with tok512.</summary>
-    public static TokenWindows RealText() => realText.Value;
+    public static TokenCorpus RealText() => realText.Value;
 }
