@@ -21,7 +21,7 @@ using static TorchSharp.torch.nn;
 namespace Condense.Vision.Models;
 
 /// <summary>Conv2d without bias followed by BatchNorm2d (the reference's Conv2d_BN), optionally an activation.</summary>
-public sealed class ERadioConvBN : Module<Tensor, Tensor>
+internal sealed class ERadioConvBN : Module<Tensor, Tensor>
 {
     private readonly Conv2d conv;
     private readonly BatchNorm2d bn;
@@ -44,7 +44,7 @@ public sealed class ERadioConvBN : Module<Tensor, Tensor>
 }
 
 /// <summary>YOLOv8 bottleneck with a residual: x + cv2(cv1(x)), two 3x3 Conv-BN-SiLU.</summary>
-public sealed class ERadioBottleneck : Module<Tensor, Tensor>
+internal sealed class ERadioBottleneck : Module<Tensor, Tensor>
 {
     private readonly ERadioConvBN cv1;
     private readonly ERadioConvBN cv2;
@@ -60,7 +60,7 @@ public sealed class ERadioBottleneck : Module<Tensor, Tensor>
 }
 
 /// <summary>YOLOv8 C2f: split cv1's output in two, chain n bottlenecks on the second half, concat all, cv2.</summary>
-public sealed class ERadioC2f : Module<Tensor, Tensor>
+internal sealed class ERadioC2f : Module<Tensor, Tensor>
 {
     private readonly ERadioConvBN cv1;
     private readonly ERadioConvBN cv2;
@@ -86,7 +86,7 @@ public sealed class ERadioC2f : Module<Tensor, Tensor>
 }
 
 /// <summary>One attention block of multi-resolution attention, on a feature map (B, C, H, W).</summary>
-public sealed class ERadioGRAAttentionBlock : Module<Tensor, Tensor>
+internal sealed class ERadioGRAAttentionBlock : Module<Tensor, Tensor>
 {
     private readonly Conv2d? downsample_op;
     private readonly ConvTranspose2d? upsample_op;
@@ -167,7 +167,7 @@ public sealed class ERadioGRAAttentionBlock : Module<Tensor, Tensor>
 }
 
 /// <summary>Multi-resolution attention: one attention block per subsampling ratio, applied in turn.</summary>
-public sealed class ERadioMultiResolutionAttention : Module<Tensor, Tensor>
+internal sealed class ERadioMultiResolutionAttention : Module<Tensor, Tensor>
 {
     private readonly ModuleList<ERadioGRAAttentionBlock> attention_blocks;
 

@@ -16,7 +16,7 @@ using static TorchSharp.torch.nn;
 namespace Condense.Vision.Models;
 
 /// <summary>Stem: two 3x3 stride-2 convs with BatchNorm (eps 1e-4) and ReLU: (B, 3, H, W) to (B, dim, H/4, W/4).</summary>
-public sealed class FasterViTPatchEmbed : Module<Tensor, Tensor>
+internal sealed class FasterViTPatchEmbed : Module<Tensor, Tensor>
 {
     private readonly Sequential conv_down;
 
@@ -32,7 +32,7 @@ public sealed class FasterViTPatchEmbed : Module<Tensor, Tensor>
 }
 
 /// <summary>Residual conv block: x + BN(conv(GELU(BN(conv(x))))) (optionally times a layer scale).</summary>
-public sealed class FasterViTConvBlock : Module<Tensor, Tensor>
+internal sealed class FasterViTConvBlock : Module<Tensor, Tensor>
 {
     private readonly Conv2d conv1;
     private readonly BatchNorm2d norm1;
@@ -62,7 +62,7 @@ public sealed class FasterViTConvBlock : Module<Tensor, Tensor>
 }
 
 /// <summary>LayerNorm2d then a 3x3 stride-2 conv without bias that doubles the channels.</summary>
-public sealed class FasterViTDownsample : Module<Tensor, Tensor>
+internal sealed class FasterViTDownsample : Module<Tensor, Tensor>
 {
     private readonly LayerNorm2d norm;
     private readonly Sequential reduction;
@@ -78,7 +78,7 @@ public sealed class FasterViTDownsample : Module<Tensor, Tensor>
 }
 
 /// <summary>fc1 -> GELU -> fc2 on the last dimension.</summary>
-public sealed class FasterViTMlp : Module<Tensor, Tensor>
+internal sealed class FasterViTMlp : Module<Tensor, Tensor>
 {
     private readonly Linear fc1;
     private readonly GELU act;
@@ -99,7 +99,7 @@ public sealed class FasterViTMlp : Module<Tensor, Tensor>
 /// Multi-head attention over the tokens of one window, with a SwinV2 position bias on the last h*w tokens (any
 /// tokens before them, e.g. carrier tokens, get zero bias): (B', P + h*w, C) to the same shape.
 /// </summary>
-public sealed class FasterViTWindowAttention : Module<Tensor, int, int, Tensor>
+internal sealed class FasterViTWindowAttention : Module<Tensor, int, int, Tensor>
 {
     private readonly Linear qkv;
     private readonly Linear proj;
@@ -136,7 +136,7 @@ public sealed class FasterViTWindowAttention : Module<Tensor, int, int, Tensor>
 /// Carrier-token initializer: a depthwise 3x3 conv (no residual) and an average pool that leaves ct_size x ct_size
 /// tokens per window, returned window-major: (B, C, H, W) with H, W multiples of the window to (B, nW * ct^2, C).
 /// </summary>
-public sealed class FasterViTTokenInitializer : Module<Tensor, Tensor>
+internal sealed class FasterViTTokenInitializer : Module<Tensor, Tensor>
 {
     private readonly Conv2d pos_embed;
     private readonly int window;

@@ -24,7 +24,7 @@ using static TorchSharp.torch.nn;
 namespace Condense.Vision.Models;
 
 /// <summary>One HAT block: window tokens (B*nW, k*k, C) and optional carrier tokens (B, nW*c*c, C).</summary>
-public sealed class FasterViTHat : Module
+internal sealed class FasterViTHat : Module
 {
     private readonly PositionMlp2D pos_embed;
     private readonly LayerNorm norm1;

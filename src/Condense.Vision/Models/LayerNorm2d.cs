@@ -6,7 +6,7 @@ using static TorchSharp.torch.nn;
 namespace Condense.Vision.Models;
 
 /// <summary>LayerNorm over the channels of (B, C, H, W).</summary>
-public sealed class LayerNorm2d : Module<Tensor, Tensor>
+internal sealed class LayerNorm2d : Module<Tensor, Tensor>
 {
     private readonly TorchSharp.Modules.Parameter weight;
     private readonly TorchSharp.Modules.Parameter bias;

@@ -16,7 +16,7 @@ using static TorchSharp.torch.nn;
 namespace Condense.Vision.Models;
 
 /// <summary>Tokens (B, h*w, C) plus an MLP of their grid coordinates.</summary>
-public sealed class PositionMlp2D : Module<Tensor, int, int, Tensor>
+internal sealed class PositionMlp2D : Module<Tensor, int, int, Tensor>
 {
     private readonly Sequential cpb_mlp;
     private readonly Tensor relative_bias;

@@ -20,7 +20,7 @@ using static TorchSharp.torch.nn;
 namespace Condense.Vision.Models;
 
 /// <summary>Relative position bias (1, heads, P + h*w, P + h*w) for attention inside an h x w window.</summary>
-public sealed class SwinV2PositionBias : Module
+internal sealed class SwinV2PositionBias : Module
 {
     private readonly Sequential cpb_mlp;
     private readonly Tensor relative_coords_table;

@@ -15,7 +15,7 @@ namespace Condense.Vision.Radio;
 /// <summary>
 /// Prepends NumTokens summary tokens followed by NumRegisters register tokens: (B, N, D) to (B, T + N, D).
 /// </summary>
-public sealed class ClsToken : Module<Tensor, Tensor>
+internal sealed class ClsToken : Module<Tensor, Tensor>
 {
     private readonly Parameter? token;
 

@@ -10,7 +10,7 @@ using static TorchSharp.torch.nn;
 namespace Condense.Vision.Radio;
 
 /// <summary>(x - mean) / std with OpenAI CLIP's per-channel statistics, for RGB images in [0, 1].</summary>
-public sealed class InputConditioner : Module<Tensor, Tensor>
+internal sealed class InputConditioner : Module<Tensor, Tensor>
 {
     /// <summary>timm's OPENAI_CLIP_MEAN.</summary>
     public static readonly float[] OpenAIClipMean = [0.48145466f, 0.4578275f, 0.40821073f];

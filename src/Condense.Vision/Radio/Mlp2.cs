@@ -19,7 +19,7 @@ using static TorchSharp.torch.nn;
 namespace Condense.Vision.Radio;
 
 /// <summary>MLP2 adaptor head: (..., inputDim) to (..., outputDim).</summary>
-public sealed class Mlp2 : Module<Tensor, Tensor>
+internal sealed class Mlp2 : Module<Tensor, Tensor>
 {
     private readonly Sequential? pre_norm;
     private readonly Linear fc1;

@@ -68,7 +68,7 @@ public sealed class RadioStudent : Module<Tensor, StudentOutput>, IBackbone
     public RadioStudentConfig Config { get; }
 
     /// <summary>Patch embedding, CPE table, summary tokens and registers.</summary>
-    public ViTPatchGenerator PatchGenerator => patch_generator;
+    internal ViTPatchGenerator PatchGenerator => patch_generator;
 
     /// <summary>Runs the whole token sequence: (B, 3, H, W) to (B, NumPrefixTokens + h*w, D).</summary>
     public Tensor ForwardTokens(Tensor images)

@@ -48,10 +48,10 @@ public sealed class TeacherAdaptor : Module
     public TeacherHeadSpec Spec { get; }
 
     /// <summary>The summary head, or null for a teacher without a summary.</summary>
-    public Mlp2? HeadMlp => head_mlp;
+    internal Mlp2? HeadMlp => head_mlp;
 
     /// <summary>The feature head, or null for a teacher without spatial features.</summary>
-    public Mlp2? FeatMlp => feat_mlp;
+    internal Mlp2? FeatMlp => feat_mlp;
 
     /// <summary>
     /// Predicts the teacher's outputs from the student's: <paramref name="summaryToken"/> (B, D) is this

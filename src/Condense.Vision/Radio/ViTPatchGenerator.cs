@@ -27,7 +27,7 @@ namespace Condense.Vision.Radio;
 /// Images (B, 3, H, W), already conditioned, to tokens (B, NumPrefixTokens + h*w, D): patchify, project, add the
 /// CPE position embedding, prepend summary tokens and registers.
 /// </summary>
-public sealed class ViTPatchGenerator : Module<Tensor, Tensor>
+internal sealed class ViTPatchGenerator : Module<Tensor, Tensor>
 {
     private readonly Linear embedder;
     private readonly Parameter pos_embed;
