@@ -146,8 +146,8 @@ public static partial class RecipeLoader
         Require(r.Data.Dataset is "fashion-mnist" or "mnist", "data.dataset", r.Data.Dataset, "must be fashion-mnist or mnist");
         Require(r.Data.TrainImages > 0, "data.train_images", r.Data.TrainImages, "must be positive");
         Require(r.Data.TestImages > 0, "data.test_images", r.Data.TestImages, "must be positive");
-        Require(r.Student.Model == "radio_vit" || Models.ModelRegistry.Contains(r.Student.Model), "student.model", r.Student.Model,
-            $"unknown student (available: radio_vit, {string.Join(", ", Models.ModelRegistry.Names.Where(n => n != "radio_vit"))})");
+        Require(Models.ModelRegistry.Contains(r.Student.Model), "student.model", r.Student.Model,
+            $"unknown student (available: {string.Join(", ", Models.ModelRegistry.Names)})");
         Require(r.Student.PatchSize > 0, "student.patch_size", r.Student.PatchSize, "must be positive");
         Require(r.Data.Resolution > 0 && r.Data.Resolution % r.Student.PatchSize == 0, "data.resolution", r.Data.Resolution,
             $"must be a positive multiple of the patch size {r.Student.PatchSize}");
