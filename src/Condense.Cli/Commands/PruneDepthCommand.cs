@@ -44,12 +44,13 @@ internal static class PruneDepthCommand
         var generate = new Option<int>("--generate-steps") { Description = "Tokens generated for the KV-cache timing (0 = skip).", DefaultValueFactory = _ => 200 };
         var seed = new Option<int>("--seed") { Description = "Seed of the Monte-Carlo and subset draws and adapter init.", DefaultValueFactory = _ => 0 };
         var threads = LanguageOptions.Threads();
-        var doc = new Option<string?>("--doc") { Description = "Write the selected-order table (needs --selection-docs) and the command into this Markdown file, the JSON beside it." };
+        var doc = new Option<string?>("--doc") { Description = "Write the command and, with --section, the run's tables (else the selected-order table, which needs --selection-docs) into this Markdown file, the JSON beside it." };
+        var section = CommonOptions.Section();
 
         var cmd = new Command("prune-depth", "Depth pruning: unit importance incl. exact/Monte-Carlo Shapley, pruning, recovery, evaluation.")
         {
             model, metric, remove, units, recovery, iterative, output, calibration, samples, length, eval, evalDocs, tokenizer,
-            permutations, fraction, perSample, rank, adapterSteps, curves, selectionDocs, noSingle, generate, seed, threads, doc, json,
+            permutations, fraction, perSample, rank, adapterSteps, curves, selectionDocs, noSingle, generate, seed, threads, doc, section, json,
         };
         cmd.SetAction(pr =>
         {
@@ -84,26 +85,30 @@ internal static class PruneDepthCommand
                 GenerationSteps = pr.GetValue(generate),
             };
             if (pr.GetValue(rank) < 1) throw new InputException($"--adapter-rank must be at least 1, got {pr.GetValue(rank)}");
-            if (pr.GetValue(doc) is not null && options.SelectionDocuments <= 0) throw new InputException("--doc needs --selection-docs (the table it writes is the selected orders)");
+            var sectionName = pr.GetValue(section) is { } named ? CommonOptions.SectionName(named, named) : null;
+            if (pr.GetValue(doc) is not null && sectionName is null && options.SelectionDocuments <= 0)
+                throw new InputException("--doc without --section needs --selection-docs (the table it writes is the selected orders)");
             DepthPruningJob.Parse(options);                                   // bad options fail before libtorch loads
             TorchRuntime.EnsureLoaded();
             LanguageOptions.ApplyThreads(pr.GetValue(threads));
             var result = DepthPruningJob.Run(options, line => Console.Error.WriteLine($"[prune-depth] {line}"));
             cli.Result(result);
             if (!cli.Json) Render(cli.Human, result);
-            if (pr.GetValue(doc) is string docPath)
+            if (pr.GetValue(doc) is string fullPath && sectionName is not null)
+                GeneratedDoc.Write(fullPath, sectionName, DepthPruningReport.Tables(result), result, jsonName: sectionName);
+            else if (pr.GetValue(doc) is string docPath)
             {
                 var table = new MarkdownTable("removed", "order picked on the selection split", "selection PPL", "evaluation PPL",
                     "oracle on the evaluation split (biased)", "oracle PPL") { DoubleFormat = "G4" };
                 foreach (var o in result.SelectedOrders)
                     table.AddRow(o.Removed, o.Metric, o.SelectionPerplexity, o.EvaluationPerplexity, o.OracleMetric, o.OraclePerplexity);
-                var section = $"depth-selected-{options.Units}-{LanguageModelFiles.ModelName(options.ModelPath)}";
+                var selectedSection = $"depth-selected-{options.Units}-{LanguageModelFiles.ModelName(options.ModelPath)}";
                 var removed = result.RecoveryResults.FirstOrDefault(x => x.Recovery == "none")?.Perplexity;
                 var markdown = $"{table}\nThe pruning decision ({options.Metric}{(options.Iterative ? ", iterative" : "")}) removes " +
                     $"{(result.Removed.Count > 0 ? string.Join(", ", result.Removed) : "nothing")}: evaluation PPL " +
                     $"{removed?.ToString("G4", CultureInfo.InvariantCulture) ?? "-"} (plain skip). Evaluation: {result.EvalDocuments} documents; " +
                     $"selection: the next {options.SelectionDocuments}.";
-                GeneratedDoc.Write(docPath, section, markdown, result, jsonName: section);
+                GeneratedDoc.Write(docPath, selectedSection, markdown, result, jsonName: selectedSection);
             }
             return ExitCodes.Ok;
         });

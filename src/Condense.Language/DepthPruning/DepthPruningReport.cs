@@ -26,19 +26,38 @@ public static class DepthPruningReport
         Plots.LineChart(r.CurvePlot, "Perplexity vs units removed (one-shot order per metric, plain skip)",
             "units removed", "perplexity", curves, logY: true, width: 1000, height: 550);
 
-        var report = new MarkdownReport().Heading(1, "Depth pruning")
-            .Paragraph($"Model `{r.Model}`, units: {r.Units}, chosen metric: {r.Metric}" +
+        Build(r, images: true, level: 2).Save(r.Report);
+    }
+
+    /// <summary>The report's summary and tables without the title and plots, headings at level 3: a results-doc section.</summary>
+    public static string Tables(DepthPruningResult r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return Build(r, images: false, level: 3).ToString();
+    }
+
+    private static MarkdownReport Build(DepthPruningResult r, bool images, int level)
+    {
+        var metrics = r.UnitMetrics.Count > 0 ? r.UnitMetrics[0].Importance.Keys.ToList() : [];
+        var report = new MarkdownReport();
+        if (images) report.Heading(1, "Depth pruning");
+        report.Paragraph($"Model `{r.Model}`, units: {r.Units}, chosen metric: {r.Metric}" +
                 (r.Iterative ? " (iterative re-estimation)" : " (one-shot)") +
                 $", removed: {(r.Removed.Count > 0 ? string.Join(", ", r.Removed) : "nothing")}, recovery: {r.Recovery}. " +
                 $"Calibration: {r.CalibrationTokens} tokens; evaluation: {r.EvalDocuments} documents, {r.EvalTokens} predicted tokens.");
+        void Image(string alt, string path)
+        {
+            if (images) report.Image(alt, Path.GetFileName(path));
+        }
 
         var values = new MarkdownTable(["value function", "v(all)", "v(none)"]) { DoubleFormat = "G5" };
         for (int i = 0; i < r.ValueNames.Count; i++) values.AddRow(r.ValueNames[i], r.VAll[i], r.VNone[i]);
-        report.Heading(2, "Value functions").Table(values);
+        report.Heading(level, "Value functions").Table(values);
 
         var units = new MarkdownTable(["unit", .. metrics]) { DoubleFormat = "G4" };
         foreach (var u in r.UnitMetrics) units.AddRow([u.Unit, .. metrics.Select(m => (object?)u.Importance[m])]);
-        report.Heading(2, "Importance per unit (low = prunable)").Table(units).Image("sensitivity", Path.GetFileName(r.SensitivityPlot));
+        report.Heading(level, "Importance per unit (low = prunable)").Table(units);
+        Image("sensitivity", r.SensitivityPlot);
 
         var se = r.Estimates.FirstOrDefault(e => e.Estimator.StartsWith("permutation", StringComparison.Ordinal) && e.Value == "loss");
         var exact = r.Estimates.FirstOrDefault(e => e.Estimator == "exact_shapley" && e.Value == "loss");
@@ -46,13 +65,13 @@ public static class DepthPruningReport
         {
             var mc = new MarkdownTable(["unit", "exact φ(loss)", $"{se.Estimator} φ(loss)", "SE"]) { DoubleFormat = "G4" };
             for (int i = 0; i < r.UnitNames.Count; i++) mc.AddRow(r.UnitNames[i], exact?.Phi[i], se.Phi[i], se.StandardError[i]);
-            report.Heading(2, "Monte-Carlo Shapley vs exact (loss)").Table(mc);
+            report.Heading(level, "Monte-Carlo Shapley vs exact (loss)").Table(mc);
         }
         if (r.EstimatorComparison.Count > 0)
         {
             var cmp = new MarkdownTable(["metric", "vs exact", "Spearman ρ", "mean |error|"]) { DoubleFormat = "G3" };
             foreach (var c in r.EstimatorComparison) cmp.AddRow(c.Metric, c.Reference, c.Spearman, c.MeanAbsError);
-            report.Heading(2, "Estimators vs exact Shapley").Table(cmp);
+            report.Heading(level, "Estimators vs exact Shapley").Table(cmp);
         }
 
         if (r.PruningCurve.Count > 0)
@@ -65,8 +84,9 @@ public static class DepthPruningReport
             foreach (var c in r.PruningCurve)
                 task.AddRow([c.Metric, .. Enumerable.Range(0, points).Select(k => (object?)(k < c.Perplexity.Count
                     ? string.Create(CultureInfo.InvariantCulture, $"{c.DialogueAccuracy[k]:F3}/{c.NarrativeAccuracy[k]:F3}") : null))]);
-            report.Heading(2, "Pruning curves").Table(curve).Image("pruning curve", Path.GetFileName(r.CurvePlot))
-                .Paragraph("Next-token accuracy on dialogue / narrative targets along the same orders:").Table(task);
+            report.Heading(level, "Pruning curves").Table(curve);
+            Image("pruning curve", r.CurvePlot);
+            report.Paragraph("Next-token accuracy on dialogue / narrative targets along the same orders:").Table(task);
         }
         if (r.SelectedOrders.Count > 0)
         {
@@ -74,27 +94,27 @@ public static class DepthPruningReport
                 "oracle on the evaluation split (biased)", "oracle PPL"]) { DoubleFormat = "G4" };
             foreach (var o in r.SelectedOrders)
                 sel.AddRow(o.Removed, o.Metric, o.SelectionPerplexity, o.EvaluationPerplexity, o.OracleMetric, o.OraclePerplexity);
-            report.Heading(2, "Best order per count, selected on a separate split").Table(sel);
+            report.Heading(level, "Best order per count, selected on a separate split").Table(sel);
         }
 
         if (r.RecoveryResults.Count > 0)
         {
             var rec = new MarkdownTable(["recovery", "PPL", "loss", "dialogue acc", "narrative acc"]) { DoubleFormat = "G4" };
             foreach (var x2 in r.RecoveryResults) rec.AddRow(x2.Recovery, x2.Perplexity, x2.Loss, x2.DialogueAccuracy, x2.NarrativeAccuracy);
-            report.Heading(2, "Pruned model").Table(rec);
+            report.Heading(level, "Pruned model").Table(rec);
         }
         if (r.SingleUnitRecovery.Count > 0)
         {
             var single = new MarkdownTable(["unit removed alone", "PPL skip", "PPL mean-bias", "PPL adapter"]) { DoubleFormat = "G4" };
             foreach (var s in r.SingleUnitRecovery) single.AddRow(s.Unit, s.None, s.MeanBias, s.Adapter);
-            report.Heading(2, "Recovery per unit").Table(single);
+            report.Heading(level, "Recovery per unit").Table(single);
         }
         if (r.KvCache.Count > 0)
         {
             var kv = new MarkdownTable(["model", "layers with KV cache", "KV bytes (1 x max seq)", "generated", "tokens/s"]) { DoubleFormat = "G4" };
             foreach (var k in r.KvCache) kv.AddRow(k.Model, k.CachedLayers, k.CacheBytes, k.GeneratedTokens, k.TokensPerSecond);
-            report.Heading(2, "KV cache and decoding").Table(kv);
+            report.Heading(level, "KV cache and decoding").Table(kv);
         }
-        report.Save(r.Report);
+        return report;
     }
 }

@@ -30,9 +30,17 @@ public sealed class PruneDepthCommandTests : IDisposable
     [Fact]
     public void Prunes_attention_writes_checkpoint_plots_report_and_json()
     {
+        var doc = Path.Combine(_root, "docs", "depth.md");
         var r = CliProcess.Run(Args("--units", "attention", "--remove", "2", "--metric", "loss-shapley",
-            "--recovery", "mean-bias", "--curves", "loss-shapley,cosine", "--json"));
+            "--recovery", "mean-bias", "--curves", "loss-shapley,cosine", "--json", "--doc", doc, "--section", "s260k-attention"));
         Assert.True(r.ExitCode == 0, r.Stderr);
+        // --doc with --section: the run's tables under the command, the JSON twin beside the doc
+        var text = File.ReadAllText(doc);
+        Assert.Contains("<!-- s260k-attention:begin -->", text, StringComparison.Ordinal);
+        Assert.Contains("### Importance per unit (low = prunable)", text, StringComparison.Ordinal);
+        Assert.Contains("### Pruning curves", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("![", text, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_root, "docs", "s260k-attention.json")));
         var json = r.Json();
         Assert.Equal(10, json.GetProperty("unit_names").GetArrayLength());
         var removed = json.GetProperty("removed").EnumerateArray().Select(e => e.GetString()!).ToList();
