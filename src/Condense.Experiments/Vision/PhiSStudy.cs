@@ -115,7 +115,7 @@ public static class PhiSStudy
         static string Cell(PairedDifference d)
         {
             double scale = d.HigherIsBetter ? 100 : 1;
-            string f = d.HigherIsBetter ? "+0.0;-0.0" : "+0.000;-0.000";
+            string f = d.HigherIsBetter ? "+0.0;-0.0;0.0" : "+0.000;-0.000;0.000";   // a difference that rounds to zero prints 0, unsigned
             string text = string.Create(CultureInfo.InvariantCulture,
                 $"{(d.Mean * scale).ToString(f, CultureInfo.InvariantCulture)} ({(d.CiLow * scale).ToString(f, CultureInfo.InvariantCulture)}, {(d.CiHigh * scale).ToString(f, CultureInfo.InvariantCulture)})");
             return d.Verdict == "tie" ? $"{text} tie" : $"{text} **{d.Verdict}**";
