@@ -20,9 +20,7 @@ public static class GeneratedDoc
         var dir = Path.GetDirectoryName(Path.GetFullPath(docPath))!;
         Directory.CreateDirectory(dir);
         MarkdownSection.Write(docPath, section, $"```\n{CommandLine()}\n```\n\n{markdown.TrimEnd('\n')}");
-        var jsonPath = jsonName is null ? Path.ChangeExtension(Path.GetFullPath(docPath), ".json") : Path.Combine(dir, jsonName + ".json");
-        AtomicFile.WriteAllText(jsonPath,
-            ResultJson.Serialize(json) + "\n");
+        WriteJson(jsonName is null ? Path.ChangeExtension(Path.GetFullPath(docPath), ".json") : Path.Combine(dir, jsonName + ".json"), json);
     }
 
     /// <summary>A benchmark section's raw JSON in results/NAME.json beside the doc (docs/benchmarks.md → docs/results/NAME.json).</summary>
@@ -31,6 +29,8 @@ public static class GeneratedDoc
         ArgumentNullException.ThrowIfNull(json);
         var jsonPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(docPath))!, "results", name + ".json");
         Directory.CreateDirectory(Path.GetDirectoryName(jsonPath)!);
-        AtomicFile.WriteAllText(jsonPath, ResultJson.Serialize(json) + "\n");
+        WriteJson(jsonPath, json);
     }
+
+    private static void WriteJson(string path, object json) => AtomicFile.WriteAllText(path, ResultJson.Serialize(json) + "\n");
 }

@@ -67,7 +67,6 @@ public static class LanguageModelFiles
         try
         {
             var tokPath = ResolveTokenizer(tokenizerPath, path);
-            if (!File.Exists(tokPath)) throw new InputException($"tokenizer not found: {tokPath}");
             var tokenizer = Llama2cTokenizer.Load(tokPath, model.Config.VocabSize);
             return (model, tokenizer, path, tokPath);
         }

@@ -40,21 +40,24 @@ internal static class DistillCommand
             var r = pr.GetValue(recipe) is string path ? RecipeLoader.Load(path, overrides) : RecipeLoader.LoadDefault(overrides);
             if (pr.GetValue(teachers) is string names) r.SelectTeachers(names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
             var dir = pr.GetValue(runDir) ?? Path.Combine("runs", $"distill-{r.Name}");
-            var sectionName = CommonOptions.SectionName(pr.GetValue(section), "distill-results");
+            CommonOptions.SectionName(pr.GetValue(section), DocSection);              // a bad name fails before the run
             var result = Distiller.Run(r, new DistillRunOptions(dir, !pr.GetValue(noResume), pr.GetValue(progress)), cancellation);
             Emit(output, result);
-            WriteDoc(pr.GetValue(doc), pr.GetValue(section), sectionName, result);
+            WriteDoc(pr.GetValue(doc), pr.GetValue(section), result);
             return Task.FromResult(ExitCodes.Ok);
         });
         return cmd;
     }
 
     /// <summary>--doc: the result tables as a generated section, the JSON result beside the doc.</summary>
-    internal static void WriteDoc(string? docPath, string? section, string sectionName, DistillResult r)
+    internal static void WriteDoc(string? docPath, string? section, DistillResult r)
     {
         if (docPath is null) return;
-        GeneratedDoc.Write(docPath, sectionName, DistillReport.ResultTables(r), ResultJson(r), jsonName: section);
+        GeneratedDoc.Write(docPath, CommonOptions.SectionName(section, DocSection), DistillReport.ResultTables(r), ResultJson(r), jsonName: section);
     }
+
+    /// <summary>The section distill and eval write when --section is not given (its JSON is named after the doc).</summary>
+    internal const string DocSection = "distill-results";
 
     /// <summary>The JSON result and the human summary shared by distill and eval.</summary>
     internal static void Emit(CliOutput output, DistillResult r)

@@ -21,12 +21,12 @@ internal static class EvalCommand
         cmd.SetAction(pr =>
         {
             var output = new CliOutput(pr.GetValue(json));
-            var sectionName = CommonOptions.SectionName(pr.GetValue(section), "distill-results");
+            CommonOptions.SectionName(pr.GetValue(section), DistillCommand.DocSection);     // a bad name fails before the evaluation
             var path = pr.GetValue(checkpoint)!;
             if (!File.Exists(path) && !Directory.Exists(path)) throw new Condense.Core.InputException($"checkpoint not found: {path}");
             var result = Distiller.Evaluate(path, pr.GetValue(outDir), pr.GetValue(progress));
             DistillCommand.Emit(output, result);
-            DistillCommand.WriteDoc(pr.GetValue(doc), pr.GetValue(section), sectionName, result);
+            DistillCommand.WriteDoc(pr.GetValue(doc), pr.GetValue(section), result);
             return ExitCodes.Ok;
         });
         return cmd;

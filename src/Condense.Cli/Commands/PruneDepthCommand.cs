@@ -85,7 +85,7 @@ internal static class PruneDepthCommand
                 GenerationSteps = pr.GetValue(generate),
             };
             if (pr.GetValue(rank) < 1) throw new InputException($"--adapter-rank must be at least 1, got {pr.GetValue(rank)}");
-            var sectionName = pr.GetValue(section) is { } named ? CommonOptions.SectionName(named, named) : null;
+            var sectionName = pr.GetValue(section) is { } named ? CommonOptions.SectionName(named, fallback: named) : null;
             if (pr.GetValue(doc) is not null && sectionName is null && options.SelectionDocuments <= 0)
                 throw new InputException("--doc without --section needs --selection-docs (the table it writes is the selected orders)");
             DepthPruningJob.Parse(options);                                   // bad options fail before libtorch loads

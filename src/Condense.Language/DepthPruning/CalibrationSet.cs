@@ -1,6 +1,8 @@
 // Token sequences a pruning decision is computed on: N non-overlapping windows of T + 1 tokens cut from a token
-// stream by TokenCorpus.Consecutive (inputs are the first T, targets the last T), with a per-target label saying
+// token stream (inputs are the first T, targets the last T), with a per-target label saying
 // whether the target token lies inside quoted speech (dialogue) or outside it (narrative), for the second task.
+using Condense.Core;
+using Condense.Language.Text;
 using static TorchSharp.torch;
 
 namespace Condense.Language.DepthPruning;
@@ -8,8 +10,7 @@ namespace Condense.Language.DepthPruning;
 /// <summary>Calibration (or evaluation) windows: tokens (N, T + 1) and target labels (N, T).</summary>
 public sealed class CalibrationSet : IDisposable
 {
-    /// <summary>Windows (N, T + 1) and their targets' labels (N, T); built by <see cref="Text.TokenCorpus.Consecutive"/>.</summary>
-    internal CalibrationSet(Tensor tokens, Tensor labels)
+    private CalibrationSet(Tensor tokens, Tensor labels)
     {
         Tokens = tokens;
         Labels = labels;
@@ -35,6 +36,32 @@ public sealed class CalibrationSet : IDisposable
 
     /// <summary>Labels (n, T) of windows [start, start + n).</summary>
     public Tensor TargetLabels(int start, int n) => Labels.narrow(0, start, n);
+
+    /// <summary>
+    /// <paramref name="sequences"/> non-overlapping windows of <paramref name="length"/> + 1 tokens from the start of a
+    /// labelled corpus. <paramref name="source"/> names the text in the error when it is too short.
+    /// </summary>
+    public static CalibrationSet From(TokenCorpus corpus, int sequences, int length, string source)
+    {
+        ArgumentNullException.ThrowIfNull(corpus);
+        var ids = corpus.Ids;
+        var labels = corpus.TokenLabels ?? throw new ArgumentException("calibration windows carry labels: build the corpus with labels", nameof(corpus));
+        if (sequences < 1) throw new InputException($"calibration sequences must be at least 1, got {sequences}");
+        if (length < 2) throw new InputException($"calibration sequence length must be at least 2, got {length}");
+        long need = (long)sequences * (length + 1);
+        if (ids.Count < need)
+            throw new InputException($"{source}: calibration text too short: {ids.Count} tokens, " +
+                $"{sequences} samples of {length + 1} tokens need {need}");
+        var tok = new long[need];
+        var lab = new sbyte[sequences * length];
+        for (int s = 0; s < sequences; s++)
+        {
+            int start = s * (length + 1);
+            for (int t = 0; t <= length; t++) tok[s * (length + 1) + t] = ids[start + t];
+            for (int t = 0; t < length; t++) lab[s * length + t] = labels[start + t + 1];
+        }
+        return new CalibrationSet(tensor(tok, [sequences, length + 1]), tensor(lab, [sequences, length]));
+    }
 
     public void Dispose()
     {

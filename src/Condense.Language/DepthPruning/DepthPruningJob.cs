@@ -115,7 +115,7 @@ public static class DepthPruningJob
             throw InputException.ForOption("CalibrationLength", $"{options.CalibrationLength} exceeds the model's sequence length {model.Config.MaxSeqLen}");
         long needTokens = (long)options.CalibrationSamples * (options.CalibrationLength + 1);
         var corpus = Text.TokenCorpus.FromFile(calPath, tokenizer, maxTokens: needTokens, labels: true);
-        using var calibration = corpus.Consecutive(options.CalibrationSamples, options.CalibrationLength, calPath);
+        using var calibration = CalibrationSet.From(corpus, options.CalibrationSamples, options.CalibrationLength, calPath);
         var evaluation = EvalDocuments.Load(evalPath, tokenizer, model.Config.MaxSeqLen, options.EvalDocuments);
         if (evaluation.Sequences.Count == 0) throw new InputException($"{evalPath}: no document to evaluate on");
         var selection = options.SelectionDocuments > 0

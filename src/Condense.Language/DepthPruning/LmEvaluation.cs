@@ -6,6 +6,7 @@
 using Condense.Core.Data;
 using Condense.Language.Evaluation;
 using Condense.Language.Tokenizers;
+using Condense.Language.Text;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -29,7 +30,7 @@ public sealed record EvalDocuments(IReadOnlyList<int[]> Sequences, IReadOnlyList
         if (skipDocuments > 0) docs = [.. docs.Skip(skipDocuments)];
         if (maxDocuments > 0) docs = [.. docs.Take(maxDocuments)];
         var (sequences, truncated) = Perplexity.Tokenize(tokenizer, docs, maxSeqLen);
-        var labels = sequences.Select(ids => Text.TokenCorpus.Labels(tokenizer, ids)).ToList();
+        var labels = sequences.Select(ids => TokenCorpus.Labels(tokenizer, ids)).ToList();
         return new EvalDocuments(sequences, labels, truncated);
     }
 }

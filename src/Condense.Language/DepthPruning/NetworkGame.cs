@@ -6,6 +6,7 @@
 //   dialogue_error / narrative_error   0-1 next-token error on targets inside / outside quoted speech.
 // AllValues walks the coalitions depth-first in forward order, so coalitions that agree on the first k units
 // share those k units' activations: 2^n − 1 unit applications for all 2^n coalitions instead of ~n·2^(n−1).
+using Condense.Language.Text;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 

@@ -3,9 +3,8 @@
 // the TinyStories models were trained), concatenated into one token stream. Two ways to cut it:
 // - RandomWindows: windows at random offsets, as SparseGPT, Wanda and MaskLLM sample C4; offsets are a pure
 //   function of (seed, index), so a resumed MaskLLM run sees the same batches as an uninterrupted one;
-// - Consecutive: N non-overlapping windows of T + 1 tokens from the start (depth pruning's calibration set), with
-//   each target's dialogue/narrative label (DialogueLabels, computed per document so quote state never crosses
-//   documents).
+// - the stream itself, with each token's dialogue/narrative label (DialogueLabels, computed per document so quote
+//   state never crosses documents), which depth pruning cuts into consecutive windows (CalibrationSet.From).
 using System.Text;
 using System.Text.RegularExpressions;
 using Condense.Core;
@@ -32,6 +31,9 @@ public sealed class TokenCorpus
 
     /// <summary>The token ids of the stream.</summary>
     public IReadOnlyList<int> Ids => _ids;
+
+    /// <summary>One dialogue label per token, or null when the corpus was built without labels.</summary>
+    public IReadOnlyList<sbyte>? TokenLabels => _labels;
 
     /// <summary>
     /// The documents of <paramref name="path"/> (those matching <paramref name="filter"/> when given), tokenized until
@@ -94,7 +96,7 @@ public sealed class TokenCorpus
         var pieces = new string[tokens.Count];
         for (int i = 0; i < tokens.Count; i++)
             pieces[i] = Encoding.Latin1.GetString(tokenizer.DecodePiece(i > 0 ? tokens[i - 1] : -1, tokens[i]));
-        return DepthPruning.DialogueLabels.Label(pieces);
+        return DialogueLabels.Label(pieces);
     }
 
     /// <summary>
@@ -113,29 +115,5 @@ public sealed class TokenCorpus
             for (int t = 0; t < length; t++) data[b * length + t] = _ids[offset + t];
         }
         return tensor(data, [batch, length]);
-    }
-
-    /// <summary>
-    /// <paramref name="sequences"/> non-overlapping windows of <paramref name="length"/> + 1 tokens from the start,
-    /// with their targets' labels. <paramref name="source"/> names the text in the error when it is too short.
-    /// </summary>
-    public DepthPruning.CalibrationSet Consecutive(int sequences, int length, string source)
-    {
-        if (_labels is null) throw new InvalidOperationException("Consecutive windows carry labels: build the corpus with labels");
-        if (sequences < 1) throw new InputException($"calibration sequences must be at least 1, got {sequences}");
-        if (length < 2) throw new InputException($"calibration sequence length must be at least 2, got {length}");
-        long need = (long)sequences * (length + 1);
-        if (_ids.Length < need)
-            throw new InputException($"{source}: calibration text too short: {_ids.Length} tokens, " +
-                $"{sequences} samples of {length + 1} tokens need {need}");
-        var tok = new long[need];
-        var lab = new sbyte[sequences * length];
-        for (int s = 0; s < sequences; s++)
-        {
-            int start = s * (length + 1);
-            for (int t = 0; t <= length; t++) tok[s * (length + 1) + t] = _ids[start + t];
-            for (int t = 0; t < length; t++) lab[s * length + t] = _labels[start + t + 1];
-        }
-        return new DepthPruning.CalibrationSet(tensor(tok, [sequences, length + 1]), tensor(lab, [sequences, length]));
     }
 }

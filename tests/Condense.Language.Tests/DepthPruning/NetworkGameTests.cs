@@ -15,7 +15,7 @@ public sealed class NetworkGameTests
         var rng = new Random(seed);
         var ids = Enumerable.Range(0, sequences * (length + 1)).Select(_ => rng.Next(40)).ToArray();
         var labels = ids.Select(_ => (sbyte)rng.Next(-1, 2)).ToArray();
-        return Text.TokenCorpus.FromStream(ids, labels).Consecutive(sequences, length, "random");
+        return CalibrationSet.From(Text.TokenCorpus.FromStream(ids, labels), sequences, length, "random");
     }
 
     internal static LlamaForCausalLM MicroModel(int seed)
@@ -104,14 +104,14 @@ public sealed class NetworkGameTests
     public void Calibration_text_too_short_is_an_input_error()
     {
         var ex = Assert.Throws<InputException>(() =>
-            Text.TokenCorpus.FromStream(new int[100], new sbyte[100]).Consecutive(4, 32, "cal.txt"));
+            CalibrationSet.From(Text.TokenCorpus.FromStream(new int[100], new sbyte[100]), 4, 32, "cal.txt"));
         Assert.Contains("cal.txt: calibration text too short: 100 tokens", ex.Message);
     }
 
     [Fact]
     public void Dialogue_labels_follow_quotes_and_reset_at_newlines()
     {
-        var labels = DialogueLabels.Label(["Tim", " said", ",", " \"", "Hi", " mom", "!\"", " She", "\n\"", "Oh", "\n", "Then"]);
+        var labels = Text.DialogueLabels.Label(["Tim", " said", ",", " \"", "Hi", " mom", "!\"", " She", "\n\"", "Oh", "\n", "Then"]);
         Assert.Equal(new sbyte[] { 0, 0, 0, -1, 1, 1, -1, 0, -1, 1, 1, 0 }, labels);
     }
 }

@@ -9,8 +9,8 @@ public sealed class Stories260KDepthTests
 {
     internal static CalibrationSet Calibration(int sequences, int length)
     {
-        return Text.TokenCorpus.FromFile(SharedAssets.TrainTextPath, SharedModels.Tok512, maxTokens: sequences * (length + 1), labels: true)
-            .Consecutive(sequences, length, "train_partA.txt");
+        return CalibrationSet.From(Text.TokenCorpus.FromFile(SharedAssets.TrainTextPath, SharedModels.Tok512,
+            maxTokens: sequences * (length + 1), labels: true), sequences, length, "train_partA.txt");
     }
 
     [Fact]

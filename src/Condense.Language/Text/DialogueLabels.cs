@@ -1,9 +1,9 @@
-// The second task: next-token accuracy on quoted speech vs narration. TinyStories mixes the two in the same
+// Dialogue/narrative labels of tokens, for depth pruning's second task: next-token accuracy on quoted speech vs narration. TinyStories mixes the two in the same
 // stories ("Can I play?" asked Tim. ...), so the split holds context, vocabulary and topic fixed while asking for
 // different skills: tracking an open quote, turn-taking, first/second person and question forms inside quotes;
 // third-person past-tense narration outside. Different units may matter for each, which is what the paper's
 // "adaptive metrics trade one task for another" finding needs.
-namespace Condense.Language.DepthPruning;
+namespace Condense.Language.Text;
 
 public static class DialogueLabels
 {
