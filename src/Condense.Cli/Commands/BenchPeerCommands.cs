@@ -25,16 +25,18 @@ internal static class BenchPeerCommands
         var threads = new Option<int>("--threads") { Description = "Threads for both frameworks.", DefaultValueFactory = _ => 2 };
         var seed = new Option<int>("--seed") { Description = "Seed of the models and data." };
         var python = Python();
+        var json = CommonOptions.Json();
         var doc = new Option<string?>("--doc") { Description = "Write the table and the command into this Markdown file (e.g. docs/benchmarks.md)." };
         var cmd = new Command("train-step", "Training-step throughput of Condense vs PyTorch on the same models, alternated round by round.")
         {
-            models, rounds, steps, warmup, threads, seed, python, doc,
+            models, rounds, steps, warmup, threads, seed, python, doc, json,
         };
         cmd.SetAction(pr =>
         {
+            var output = new CliOutput(pr.GetValue(json));
             var options = new TrainStepOptions(pr.GetValue(models)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 pr.GetValue(rounds), pr.GetValue(steps), pr.GetValue(warmup), pr.GetValue(threads), pr.GetValue(seed), pr.GetValue(python)!, pr.GetValue(doc));
-            TrainStepBenchmark.Run(options, GeneratedDoc.CommandLine(), RepositoryRoot(), Console.Error.WriteLine);
+            output.Result(TrainStepBenchmark.Run(options, GeneratedDoc.CommandLine(), RepositoryRoot(), Console.Error.WriteLine));
             return ExitCodes.Ok;
         });
         return cmd;
@@ -51,17 +53,19 @@ internal static class BenchPeerCommands
         var genTokens = new Option<int>("--gen-tokens") { Description = "Greedy tokens decoded with the KV cache.", DefaultValueFactory = _ => 128 };
         var threads = new Option<int>("--threads") { Description = "Threads for both frameworks.", DefaultValueFactory = _ => 1 };
         var python = Python();
+        var json = CommonOptions.Json();
         var doc = new Option<string?>("--doc") { Description = "Write the tables and the command into this Markdown file (e.g. docs/benchmarks.md)." };
         var cmd = new Command("lm", "LLaMA forward and KV-cache decode throughput of Condense vs PyTorch on the same weights.")
         {
-            models, rounds, batch, seq, warmup, steps, genTokens, threads, python, doc,
+            models, rounds, batch, seq, warmup, steps, genTokens, threads, python, doc, json,
         };
         cmd.SetAction(pr =>
         {
+            var output = new CliOutput(pr.GetValue(json));
             var options = new LmOptions(pr.GetValue(models)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 pr.GetValue(rounds), pr.GetValue(batch), pr.GetValue(seq), pr.GetValue(warmup), pr.GetValue(steps), pr.GetValue(genTokens),
                 pr.GetValue(threads), pr.GetValue(python)!, pr.GetValue(doc));
-            LmBenchmark.Run(options, GeneratedDoc.CommandLine(), RepositoryRoot(), Console.Error.WriteLine);
+            output.Result(LmBenchmark.Run(options, GeneratedDoc.CommandLine(), RepositoryRoot(), Console.Error.WriteLine));
             return ExitCodes.Ok;
         });
         return cmd;

@@ -40,6 +40,9 @@ public sealed record LmRound(int Round, LmMeasurement Condense, LmMeasurement Py
 /// <summary>All rounds of one model.</summary>
 public sealed record LmModelSummary(string Model, string Description, long Parameters, IReadOnlyList<LmRound> Rounds);
 
+/// <summary>What one `lm` run measured.</summary>
+public sealed record LmBenchmarkResult(string Command, DateTime Started, LmOptions Options, IReadOnlyList<LmModelSummary> Models);
+
 public static class LmBenchmark
 {
     public static readonly IReadOnlyList<string> Names = ["stories260K", "llama_d288"];
@@ -48,7 +51,7 @@ public static class LmBenchmark
     private static readonly LlamaConfig D288 = new(Dim: 288, HiddenDim: 768, NLayers: 6, NHeads: 6, NKvHeads: 6,
         VocabSize: 32000, MaxSeqLen: 256);
 
-    public static void Run(LmOptions options, string command, string repoRoot, Action<string>? log = null)
+    public static LmBenchmarkResult Run(LmOptions options, string command, string repoRoot, Action<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         foreach (var model in options.Models)
@@ -103,6 +106,7 @@ public static class LmBenchmark
             GeneratedDoc.WriteResultsJson(options.MarkdownOut, "lm-runtime", new { command, started, options, summaries });
             (log ?? Console.WriteLine)($"markdown: {options.MarkdownOut}");
         }
+        return new LmBenchmarkResult(command, started, options, summaries);
     }
 
     /// <summary>The Hugging Face directory both frameworks load; the random d288 model is written once, seed 0.</summary>
