@@ -38,7 +38,7 @@ internal static class DistillCommand
             if (pr.GetValue(steps) is long n) overrides.Add($"train.steps={n}");
             if (pr.GetValue(noCache)) overrides.Add("train.cache=false");
             var r = pr.GetValue(recipe) is string path ? RecipeLoader.Load(path, overrides) : RecipeLoader.LoadDefault(overrides);
-            if (pr.GetValue(teachers) is string names) r.SelectTeachers(names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            if (pr.GetValue(teachers) is string names) r = r.WithTeachers(names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
             var dir = pr.GetValue(runDir) ?? Path.Combine("runs", $"distill-{r.Name}");
             CommonOptions.SectionName(pr.GetValue(section), DocSection);              // a bad name fails before the run
             var result = Distiller.Run(r, new DistillRunOptions(dir, !pr.GetValue(noResume), pr.GetValue(progress)), cancellation);

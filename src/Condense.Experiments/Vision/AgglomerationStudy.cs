@@ -60,8 +60,7 @@ public static class AgglomerationStudy
         for (int seed = 0; seed < seeds; seed++)
             foreach (var (name, teachers) in arms)
             {
-                var recipe = RecipeLoader.LoadDefault([.. overrides, $"train.seed={seed}"]);
-                recipe.SelectTeachers(teachers);
+                var recipe = RecipeLoader.LoadDefault([.. overrides, $"train.seed={seed}"]).WithTeachers(teachers);
                 log?.Invoke($"[agglomeration] {name} seed {seed}");
                 var result = Distiller.Run(recipe, new DistillRunOptions(Path.Combine(runDir, name, $"seed{seed}"), Progress: progress));
                 (runs.TryGetValue(name, out var list) ? list : runs[name] = []).Add(result);

@@ -89,10 +89,9 @@ public static class BackboneBudgetStudy
 
     private static DistillRecipe Recipe(IReadOnlyList<string> overrides, string student, int seed, long steps, long warmup)
     {
-        var recipe = RecipeLoader.LoadDefault([.. overrides, $"student.model={student}", $"train.seed={seed}",
-            string.Create(CultureInfo.InvariantCulture, $"train.steps={steps}"), string.Create(CultureInfo.InvariantCulture, $"train.warmup_steps={warmup}")]);
-        recipe.SelectTeachers(StudyTeachers);
-        return recipe;
+        return RecipeLoader.LoadDefault([.. overrides, $"student.model={student}", $"train.seed={seed}",
+            string.Create(CultureInfo.InvariantCulture, $"train.steps={steps}"), string.Create(CultureInfo.InvariantCulture, $"train.warmup_steps={warmup}")])
+            .WithTeachers(StudyTeachers);
     }
 
     /// <summary>Median seconds per optimizer step after the warm-up steps, from a run's metrics.jsonl.</summary>

@@ -22,7 +22,8 @@ public static class DistillBenchmark
 {
     public static DistillBenchmarkResult Run(DistillRecipe recipe, int rounds, int steps, int warmup, ProgressMode progress)
     {
-        recipe.Train.Cache = true;
+        ArgumentNullException.ThrowIfNull(recipe);
+        recipe = recipe with { Train = recipe.Train with { Cache = true } };
         var data = DistillData.Load(recipe.Data);
         using var session = DistillSession.Open(recipe, data, progress);
         var model = session.CreateModel(recipe);
@@ -33,13 +34,13 @@ public static class DistillBenchmark
             .Select(s => Enumerable.Range(s * batch % Math.Max(1, data.Train.Count - batch), batch).ToArray()).ToArray();
 
         // in-memory targets for the "student" mode, taken from the cache before any timing
-        var memory = batches.Select(idx => session.Train.ToDictionary(t => t.Teacher.Name, t => Detach(t.Get(idx)))).ToArray();
+        var memory = batches.Select(idx => session.Slots.ToDictionary(t => t.Name, t => Detach(t.Train.Get(idx)))).ToArray();
 
         var modes = new (string Name, Func<int, int[], IReadOnlyDictionary<string, TeacherOutput>> Targets)[]
         {
             ("student", (s, _) => memory[s]),
-            ("cached", (_, idx) => session.Train.ToDictionary(t => t.Teacher.Name, t => t.Get(idx))),
-            ("online", (_, idx) => session.Teachers.ToDictionary(t => t.Name, t => t.Forward(DistillData.Images(data.Train, idx, null)))),
+            ("cached", (_, idx) => session.Slots.ToDictionary(t => t.Name, t => t.Train.Get(idx))),
+            ("online", (_, idx) => session.Slots.ToDictionary(t => t.Name, t => t.Teacher.Forward(DistillData.Images(data.Train, idx, null)))),
         };
         var perRound = modes.ToDictionary(m => m.Name, _ => new List<double>());
         var trainer = new Trainer(model, new TrainerOptions { RunDir = Path.GetTempPath(), MaxSteps = long.MaxValue / 2, LearningRate = 1e-4, Progress = ProgressMode.None });

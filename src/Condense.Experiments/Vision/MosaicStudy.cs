@@ -72,10 +72,8 @@ public static class MosaicStudy
 
         DistillRecipe RecipeFor(int k, int seed)
         {
-            var recipe = RecipeLoader.LoadDefault([.. BaseOverrides, $"teachers[0].input_size={canvas}", $"teachers[0].mosaic={k}",
-                $"train.seed={seed}", .. extra]);
-            recipe.SelectTeachers([Teacher, "resnet8"]);
-            return recipe;
+            return RecipeLoader.LoadDefault([.. BaseOverrides, $"teachers[0].input_size={canvas}", $"teachers[0].mosaic={k}",
+                $"train.seed={seed}", .. extra]).WithTeachers([Teacher, "resnet8"]);
         }
 
         log?.Invoke("[mosaic study] teacher cost and tile leakage");

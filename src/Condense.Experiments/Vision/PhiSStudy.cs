@@ -74,7 +74,7 @@ public static class PhiSStudy
             for (int seed = 0; seed < seeds; seed++)
             {
                 var recipe = RecipeLoader.LoadDefault([.. BaseOverrides, .. overrides, $"train.seed={seed}", .. extra]);
-                if (teachers is not null) recipe.SelectTeachers(teachers);
+                if (teachers is not null) recipe = recipe.WithTeachers(teachers);
                 log?.Invoke($"[phi-s study] {name} seed {seed}");
                 results[name].Add(Distiller.Run(recipe, new DistillRunOptions(Path.Combine(runDir, name, $"seed{seed}"), Progress: progress)));
             }

@@ -35,11 +35,10 @@ public static class DistillEvaluator
         var fidelityRows = new List<FidelityRow>();
         var combinedTrain = new List<Tensor>();
         var combinedTest = new List<Tensor>();
-        for (int i = 0; i < session.Teachers.Count; i++)
+        foreach (var teacher in session.Slots)
         {
-            var teacher = session.Teachers[i];
-            var trainTeacher = Targets(session.Train[i], data.Train.Count);
-            var testTeacher = Targets(session.Test[i], data.Test.Count);
+            var trainTeacher = Targets(teacher.Train, data.Train.Count);
+            var testTeacher = Targets(teacher.Test, data.Test.Count);
             if (trainTeacher.Summary is not null && testTeacher.Summary is not null)
             {
                 var sTrain = trainStudent.Adaptors[teacher.Name].Summary!;
@@ -90,7 +89,7 @@ public static class DistillEvaluator
         var modelPath = training?.ModelPath ?? "";
         var result = new DistillResult(Path.GetFullPath(dir), Path.Combine(Path.GetFullPath(dir), "report.md"), modelPath, pcaPath,
             data.Source, knnRows, combined, backbone, fidelityRows, session.Cost, training);
-        DistillReport.Write(result, recipe);
+        DistillReport.Write(result, recipe, model);
         return result;
     }
 
@@ -107,7 +106,7 @@ public static class DistillEvaluator
         model.eval();
         using var _ = torch.no_grad();
         var rows = new List<ModeSwitchRow>();
-        var teachers = Enumerable.Range(0, session.Teachers.Count).Select(i => (session.Teachers[i].Name, Targets(session.Test[i], data.Test.Count))).ToList();
+        var teachers = session.Slots.Select(s => (s.Name, Targets(s.Test, data.Test.Count))).ToList();
         foreach (int r in resolutions)
         {
             using var scope = torch.NewDisposeScope();
@@ -183,10 +182,10 @@ public static class DistillEvaluator
         var images = DistillData.Images(data.Test, idx, recipe.Data.Resolution);
         var output = model.call(images);
         var sources = new List<(string, Tensor, Tensor?)> { ("student", output.Student.Features(), null) };
-        for (int i = 0; i < session.Teachers.Count; i++)
+        foreach (var slot in session.Slots)
         {
-            var name = session.Teachers[i].Name;
-            var teacher = session.Test[i].Get(idx).Features;
+            var name = slot.Name;
+            var teacher = slot.Test.Get(idx).Features;
             if (teacher is not null) sources.Add(($"{name} teacher", teacher, null));
             if (output.Teachers[name].Features is Tensor a)
             {

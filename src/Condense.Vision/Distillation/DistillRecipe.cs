@@ -2,177 +2,178 @@ namespace Condense.Vision.Distillation;
 
 /// <summary>
 /// A distillation recipe, as written in <c>configs/radio/*.yaml</c> (snake_case keys). Every field has a default;
-/// unknown keys are errors. See <see cref="RecipeLoader"/> for loading and key=value overrides.
+/// unknown keys are errors. See <see cref="RecipeLoader"/> for loading and key=value overrides. Recipes are
+/// immutable: change one with <c>with</c> (<c>recipe with { Train = recipe.Train with { Steps = 10 } }</c>).
 /// </summary>
-public sealed class DistillRecipe
+public sealed record DistillRecipe
 {
-    public string Name { get; set; } = "default";
-    public DataRecipe Data { get; set; } = new();
-    public StudentRecipe Student { get; set; } = new();
-    public AdaptorRecipe Adaptor { get; set; } = new();
-    public List<TeacherRecipe> Teachers { get; set; } = [];
-    public LossRecipe Loss { get; set; } = new();
-    public TrainRecipe Train { get; set; } = new();
-    public EvalRecipe Eval { get; set; } = new();
+    public string Name { get; init; } = "default";
+    public DataRecipe Data { get; init; } = new();
+    public StudentRecipe Student { get; init; } = new();
+    public AdaptorRecipe Adaptor { get; init; } = new();
+    public IReadOnlyList<TeacherRecipe> Teachers { get; init; } = [];
+    public LossRecipe Loss { get; init; } = new();
+    public TrainRecipe Train { get; init; } = new();
+    public EvalRecipe Eval { get; init; } = new();
 
-    /// <summary>Keeps only the named teachers (in recipe order); an unknown name is an input error.</summary>
-    public void SelectTeachers(IEnumerable<string> names)
+    /// <summary>The recipe with only the named teachers (in recipe order); an unknown name is an input error.</summary>
+    public DistillRecipe WithTeachers(IEnumerable<string> names)
     {
         var wanted = names.ToList();
         foreach (var n in wanted)
             if (!Teachers.Any(t => t.Name == n))
                 throw Condense.Core.InputException.ForOption("Teachers", $": no teacher '{n}' in recipe '{Name}' (has: {string.Join(", ", Teachers.Select(t => t.Name))})");
-        Teachers = Teachers.Where(t => wanted.Contains(t.Name)).ToList();
+        return this with { Teachers = [.. Teachers.Where(t => wanted.Contains(t.Name))] };
     }
 }
 
-public sealed class DataRecipe
+public sealed record DataRecipe
 {
     /// <summary>"fashion-mnist" (full set when installed, else the test set shipped in data/) or "mnist" (../shared).</summary>
-    public string Dataset { get; set; } = "fashion-mnist";
+    public string Dataset { get; init; } = "fashion-mnist";
 
     /// <summary>Images the student is distilled on; also the kNN bank and probe training set.</summary>
-    public int TrainImages { get; set; } = 4000;
+    public int TrainImages { get; init; } = 4000;
 
     /// <summary>Held-out images for kNN/probe queries, fidelity and the PCA figure.</summary>
-    public int TestImages { get; set; } = 1000;
+    public int TestImages { get; init; } = 1000;
 
     /// <summary>Student input resolution (a multiple of the student's patch size); evaluation runs at it.</summary>
-    public int Resolution { get; set; } = 32;
+    public int Resolution { get; init; } = 32;
 
     /// <summary>
     /// Multi-resolution training (RADIOv2.5): each step's batch is split evenly into one partition per listed
     /// resolution, all trained at once. Empty = one partition at <see cref="Resolution"/>.
     /// </summary>
-    public List<int> TrainResolutions { get; set; } = [];
+    public IReadOnlyList<int> TrainResolutions { get; init; } = [];
 }
 
-public sealed class StudentRecipe
+public sealed record StudentRecipe
 {
     /// <summary>
     /// Registry name of the student backbone: radio_vit (the AM-RADIO ViT sized by the fields below) or any
     /// Condense.Vision.Models.ModelRegistry name (fastervit_*, eradio*, vit_*), built at its registry size.
     /// </summary>
-    public string Model { get; set; } = "radio_vit";
-    public int PatchSize { get; set; } = 4;
-    public int EmbedDim { get; set; } = 128;
-    public int Depth { get; set; } = 6;
-    public int NumHeads { get; set; } = 4;
-    public double MlpRatio { get; set; } = 4;
+    public string Model { get; init; } = "radio_vit";
+    public int PatchSize { get; init; } = 4;
+    public int EmbedDim { get; init; } = 128;
+    public int Depth { get; init; } = 6;
+    public int NumHeads { get; init; } = 4;
+    public double MlpRatio { get; init; } = 4;
 
     /// <summary>The CPE table covers this resolution (positions per side = max_resolution / patch_size).</summary>
-    public int MaxResolution { get; set; } = 64;
+    public int MaxResolution { get; init; } = 64;
 
     /// <summary>Registers beside the summary tokens; -1 = the reference's register_multiple rule.</summary>
-    public int NumRegisters { get; set; } = -1;
+    public int NumRegisters { get; init; } = -1;
 }
 
-public sealed class AdaptorRecipe
+public sealed record AdaptorRecipe
 {
     /// <summary>Hidden width of the mlp_v2 heads; 0 = the largest teacher width (AM-RADIO default).</summary>
-    public int Hidden { get; set; }
+    public int Hidden { get; init; }
 
     /// <summary>Residual LN-GELU-Linear blocks between fc1 and the final layer.</summary>
-    public int NumInner { get; set; }
+    public int NumInner { get; init; }
 }
 
-public sealed class TeacherRecipe
+public sealed record TeacherRecipe
 {
     /// <summary>Unique name (adaptor and log label).</summary>
-    public string Name { get; set; } = "";
+    public string Name { get; init; } = "";
 
     /// <summary>Registered teacher kind, e.g. resnet18, squeezenet, resnet8_cifar10, mobilenetv1_vww, hog, onnx.</summary>
-    public string Kind { get; set; } = "";
+    public string Kind { get; init; } = "";
 
     /// <summary>Resolution the teacher runs at; null = the kind's default.</summary>
-    public int? InputSize { get; set; }
+    public int? InputSize { get; init; }
 
     /// <summary>
     /// The training partitions (student resolutions) this teacher is matched in; empty = all. Listing only the high
     /// resolution reproduces AM-RADIO's SAM-only-at-1024 setup, whose resolution "mode switch" RADIOv2.5 fixes.
     /// </summary>
-    public List<int> Resolutions { get; set; } = [];
+    public IReadOnlyList<int> Resolutions { get; init; } = [];
 
     /// <summary>λ: weight of this teacher's summary loss (ignored for teachers without a summary).</summary>
-    public double SummaryWeight { get; set; } = 1.0;
+    public double SummaryWeight { get; init; } = 1.0;
 
     /// <summary>γ: weight of this teacher's feature loss.</summary>
-    public double FeatureWeight { get; set; } = 1.0;
+    public double FeatureWeight { get; init; } = 1.0;
 
     /// <summary>
     /// Mosaic tiles per side (RADIOv2.5): 1 = off; k packs k×k images into the teacher's canvas (each image at
     /// input_size / k) and cuts the feature map back into tiles. Features only: the summary is dropped.
     /// </summary>
-    public int Mosaic { get; set; } = 1;
+    public int Mosaic { get; init; } = 1;
 
     /// <summary>Kind-specific options (e.g. an ONNX teacher's model_path, input_name, outputs).</summary>
-    public Dictionary<string, string> Options { get; set; } = [];
+    public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
 }
 
-public sealed class LossRecipe
+public sealed record LossRecipe
 {
     /// <summary>α in L_match = α·L_cos + β·SmoothL1 (AM-RADIO: 0.9).</summary>
-    public double FeatureCosineWeight { get; set; } = 0.9;
+    public double FeatureCosineWeight { get; init; } = 0.9;
 
     /// <summary>β in L_match (AM-RADIO: 0.1).</summary>
-    public double FeatureSmoothL1Weight { get; set; } = 0.1;
+    public double FeatureSmoothL1Weight { get; init; } = 0.1;
 
-    public double SmoothL1Beta { get; set; } = 1.0;
+    public double SmoothL1Beta { get; init; } = 1.0;
 
     /// <summary>The magnitude term of the hybrid feature loss: smooth_l1 (AM-RADIO) or mse (PHI-S "Hyb-MSE").</summary>
-    public string FeatureDistance { get; set; } = "smooth_l1";
+    public string FeatureDistance { get; init; } = "smooth_l1";
 
     /// <summary>
     /// Normalization of teacher feature targets: "none" (AM-RADIO: cosine + SmoothL1 on raw targets) or a PHI-S
     /// paper normalizer with an MSE loss in normalized space: mse, global-std, std, pca-w, zca, hca, phi-s.
     /// </summary>
-    public string FeatureNormalizer { get; set; } = "none";
+    public string FeatureNormalizer { get; init; } = "none";
 
     /// <summary>How teacher losses are combined: equal (AM-RADIO), adaloss (1 / EMA of each loss) or uncertainty.</summary>
-    public string Balancing { get; set; } = "equal";
+    public string Balancing { get; init; } = "equal";
 
     /// <summary>Steps between re-fits of the online normalizer statistics.</summary>
-    public int NormalizerUpdatePeriod { get; set; } = 100;
+    public int NormalizerUpdatePeriod { get; init; } = 100;
 
     /// <summary>Feature vectors after which the statistics freeze; 0 = 1000 × channels.</summary>
-    public long NormalizerWarmupSamples { get; set; }
+    public long NormalizerWarmupSamples { get; init; }
 
     /// <summary>
     /// Training step from which every teacher's normalizer is fitted one last time and frozen, whatever its sample
     /// count, so all teachers (and all arms of a study) freeze at the same point; 0 = only by sample count.
     /// </summary>
-    public long NormalizerFreezeStep { get; set; }
+    public long NormalizerFreezeStep { get; init; }
 
     /// <summary>larger (AM-RADIO), smaller, student or teacher.</summary>
-    public string GridMatching { get; set; } = "larger";
+    public string GridMatching { get; init; } = "larger";
 }
 
-public sealed class TrainRecipe
+public sealed record TrainRecipe
 {
-    public long Steps { get; set; } = 1500;
-    public int BatchSize { get; set; } = 64;
-    public string Optimizer { get; set; } = "lamb";
-    public double LearningRate { get; set; } = 2e-3;
-    public double MinLearningRate { get; set; } = 2e-5;
-    public long WarmupSteps { get; set; } = 100;
-    public double WeightDecay { get; set; } = 0.02;
-    public double GradClip { get; set; } = 1.0;
-    public long Seed { get; set; }
-    public long CheckpointEvery { get; set; } = 250;
+    public long Steps { get; init; } = 1500;
+    public int BatchSize { get; init; } = 64;
+    public string Optimizer { get; init; } = "lamb";
+    public double LearningRate { get; init; } = 2e-3;
+    public double MinLearningRate { get; init; } = 2e-5;
+    public long WarmupSteps { get; init; } = 100;
+    public double WeightDecay { get; init; } = 0.02;
+    public double GradClip { get; init; } = 1.0;
+    public long Seed { get; init; }
+    public long CheckpointEvery { get; init; } = 250;
 
     /// <summary>Store teacher outputs on disk and reuse them across epochs and runs.</summary>
-    public bool Cache { get; set; } = true;
+    public bool Cache { get; init; } = true;
 
     /// <summary>Cache folder; empty = artifacts/teacher-cache under the repository (or ./teacher-cache).</summary>
-    public string CacheDir { get; set; } = "";
+    public string CacheDir { get; init; } = "";
 }
 
-public sealed class EvalRecipe
+public sealed record EvalRecipe
 {
-    public int KnnK { get; set; } = 20;
-    public double KnnTemperature { get; set; } = 0.07;
-    public int ProbeSteps { get; set; } = 300;
+    public int KnnK { get; init; } = 20;
+    public double KnnTemperature { get; init; } = 0.07;
+    public int ProbeSteps { get; init; } = 300;
 
     /// <summary>Test images shown in the PCA figure.</summary>
-    public int PcaImages { get; set; } = 4;
+    public int PcaImages { get; init; } = 4;
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Condense.Core.Reports;
+using Condense.Vision.Radio;
 
 namespace Condense.Vision.Distillation;
 
@@ -41,8 +42,9 @@ public static class DistillReport
         return (knn, combined, fidelity);
     }
 
-    internal static void Write(DistillResult r, DistillRecipe recipe)
+    internal static void Write(DistillResult r, DistillRecipe recipe, RadioDistillModel model)
     {
+        long studentParameters = model.StudentModule.parameters().Sum(p => p.numel());
         var (knn, combined, fidelity) = Tables(r);
         var best = r.Knn.Count > 0 ? r.Knn.Max(k => k.TeacherKnn) : double.NaN;
         var cost = new MarkdownTable("teacher", "input size", "images computed this run", "teacher ms / image", "cache hits this run");
@@ -51,9 +53,8 @@ public static class DistillReport
         var report = new MarkdownReport()
             .Heading(1, $"Distillation report: {recipe.Name}")
             .Paragraph($"Data: {r.DataSource}. Teachers: {string.Join(", ", recipe.Teachers.Select(t => $"{t.Name} ({t.Kind})"))}. " +
-                       (recipe.Student.Model == "radio_vit"
-                           ? $"Student: {recipe.Student.Model}, patch {recipe.Student.PatchSize}, dim {recipe.Student.EmbedDim}, depth {recipe.Student.Depth}, at {recipe.Data.Resolution} px."
-                           : $"Student: {recipe.Student.Model} (model registry size), at {recipe.Data.Resolution} px."));
+                       string.Create(CultureInfo.InvariantCulture, $"Student: {recipe.Student.Model} ({studentParameters:N0} parameters; ") +
+                       $"summary width {model.SummaryWidth}, feature width {model.FeatureWidth}), at {recipe.Data.Resolution} px.");
         if (r.Training is { } t)
             report.Paragraph(string.Create(CultureInfo.InvariantCulture,
                 $"Training: {t.Steps} steps (resumed from {t.ResumedFromStep}), final loss {t.FinalLoss:F4}, {t.ElapsedSeconds:F0} s this run."));

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Condense.Core.Data;
 using Condense.Core.IO;
 using Condense.Core.Runtime;
@@ -57,19 +56,20 @@ public static class Distiller
             ModelMetadata = new Dictionary<string, string> { ["recipe"] = RecipeLoader.ToYaml(recipe) },
         });
         var train = data.Train;
-        var resolutions = recipe.Data.TrainResolutions.Count > 0 ? recipe.Data.TrainResolutions : [recipe.Data.Resolution];
-        var activeAt = recipe.Teachers.ToDictionary(t => t.Name, t => t.Resolutions.Count == 0 ? resolutions : t.Resolutions);
+        IReadOnlyList<int> resolutions = recipe.Data.TrainResolutions.Count > 0 ? recipe.Data.TrainResolutions : [recipe.Data.Resolution];
         var loader = new BatchLoader<DistillBatch>(train.Count, recipe.Train.BatchSize, dropLast: true, (ulong)recipe.Train.Seed,
             idx => DistillBatch.Create(train, idx, resolutions));
         var result = trainer.Fit(step => loader.FromStep(step, cancellation), batch =>
         {
-            var targets = session.Train.ToDictionary(t => t.Teacher.Name, t => t.Get(batch.Indices));
+            var targets = session.Slots.Select(s => s.Train.Get(batch.Indices)).ToList();
             if (model.FeatureNormalizers is { } normalizers)
-                foreach (var name in normalizers.Teachers)
+                for (int i = 0; i < session.Slots.Count; i++)
                 {
+                    var name = session.Slots[i].Name;
+                    if (!normalizers.Teachers.Contains(name)) continue;
                     long freezeAt = recipe.Loss.NormalizerFreezeStep;
                     if (freezeAt > 0 && trainer.CompletedSteps >= freezeAt) normalizers.Freeze(name);
-                    else normalizers.Observe(name, targets[name].Features!);
+                    else normalizers.Observe(name, targets[i].Features!);
                 }
             // every partition at once; each contributes in proportion to its share of the batch
             Tensor total = torch.zeros(Array.Empty<long>());
@@ -78,11 +78,17 @@ public static class Distiller
             {
                 long b = p.Images.shape[0];
                 var output = model.call(p.Images);
-                var active = output.Teachers.Where(kv => activeAt[kv.Key].Contains(p.Resolution)).ToDictionary(kv => kv.Key, kv => kv.Value);
-                if (active.Count == 0) continue;
-                var slice = active.Keys.ToDictionary(n => n, n => new TeacherOutput(
-                    targets[n].Summary?.narrow(0, p.Start, b), targets[n].Features?.narrow(0, p.Start, b)));
-                var l = loss.Compute(output with { Teachers = active }, slice);
+                var predictions = new Dictionary<string, TeacherOutput>();
+                var slice = new Dictionary<string, TeacherOutput>();
+                for (int i = 0; i < session.Slots.Count; i++)
+                {
+                    var slot = session.Slots[i];
+                    if (!slot.MatchedAt(p.Resolution)) continue;
+                    predictions[slot.Name] = output.Teachers[slot.Name];
+                    slice[slot.Name] = new TeacherOutput(targets[i].Summary?.narrow(0, p.Start, b), targets[i].Features?.narrow(0, p.Start, b));
+                }
+                if (predictions.Count == 0) continue;
+                var l = loss.Compute(output with { Teachers = predictions }, slice);
                 double share = (double)b / batch.Indices.Length;
                 total = total + share * l.Total;
                 foreach (var (name, value) in l.PerTeacher)
@@ -103,8 +109,7 @@ public static class Distiller
     /// </summary>
     private static void ExportFolded(RadioDistillModel model, DistillSession session, DistillRecipe recipe, string runDir)
     {
-        var plainRecipe = RecipeLoader.Parse(RecipeLoader.ToYaml(recipe), "<copy>");
-        plainRecipe.Loss.FeatureNormalizer = "none";
+        var plainRecipe = recipe with { Loss = recipe.Loss with { FeatureNormalizer = "none" } };
         using var folded = session.CreateModel(plainRecipe);
         using (torch.no_grad())
         {
@@ -158,124 +163,5 @@ public static class Distiller
             var dir = outputDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "eval");
             return DistillEvaluator.Evaluate(model, session, data, recipe, dir, null);
         }
-    }
-}
-
-/// <summary>The teachers of a run with their train/test targets (cached or online) and measured cost.</summary>
-public sealed class DistillSession : IDisposable
-{
-    private DistillSession(List<ITeacher> teachers, List<TeacherTargets> train, List<TeacherTargets> test, List<TeacherCostRow> cost)
-    {
-        Teachers = teachers;
-        Train = train;
-        Test = test;
-        Cost = cost;
-    }
-
-    public List<ITeacher> Teachers { get; }
-    public List<TeacherTargets> Train { get; }
-    public List<TeacherTargets> Test { get; }
-    public List<TeacherCostRow> Cost { get; }
-
-    public static DistillSession Open(DistillRecipe recipe, DistillData data, ProgressMode progress)
-    {
-        var teachers = new List<ITeacher>();
-        var train = new List<TeacherTargets>();
-        var test = new List<TeacherTargets>();
-        var cost = new List<TeacherCostRow>();
-        try
-        {
-            foreach (var t in recipe.Teachers)
-            {
-                var teacher = TeacherRegistry.Create(new TeacherSpec(t.Name, t.Kind, t.InputSize, t.Options));
-                teachers.Add(t.Mosaic > 1 ? new MosaicTeacher(teacher, t.Mosaic) : teacher);
-            }
-            string? cacheRoot = CacheRoot(recipe);
-            foreach (var teacher in teachers)
-            {
-                train.Add(new TeacherTargets(teacher, data.Train, data.TrainKey, cacheRoot));
-                test.Add(new TeacherTargets(teacher, data.Test, data.TestKey, cacheRoot));
-            }
-            // One pass of every teacher over the data before training: the cost per image is measured here and
-            // every later epoch (and rerun) reads the cache.
-            for (int i = 0; i < teachers.Count; i++)
-            {
-                var clock = Stopwatch.StartNew();
-                long computed;
-                if (cacheRoot is null)
-                {
-                    // online: time one batch of the teacher as the per-image cost
-                    using var scope = torch.NewDisposeScope();
-                    var idx = Enumerable.Range(0, Math.Min(64, data.Train.Count)).ToArray();
-                    teachers[i].Forward(DistillData.Images(data.Train, idx, null));
-                    computed = idx.Length;
-                }
-                else
-                {
-                    foreach (var targets in new[] { train[i], test[i] })
-                    {
-                        var cache = targets.Cache!;
-                        TrainingProgress.RunItems(progress, $"teacher {teachers[i].Name}", cache.Count - cache.Filled,
-                            report => targets.Warm(64, n => report(n)));
-                    }
-                    computed = train[i].Cache!.Misses + test[i].Cache!.Misses;
-                }
-                double msPerImage = cacheRoot is null
-                    ? clock.Elapsed.TotalMilliseconds / computed
-                    : (train[i].Cache!.MsPerImage * train[i].Cache!.Count + test[i].Cache!.MsPerImage * test[i].Cache!.Count) / (train[i].Cache!.Count + test[i].Cache!.Count);
-                cost.Add(new TeacherCostRow(teachers[i].Name, teachers[i].InputSize, computed, msPerImage,
-                    (train[i].Cache?.Hits ?? 0) + (test[i].Cache?.Hits ?? 0)));
-            }
-            return new DistillSession(teachers, train, test, cost);
-        }
-        catch
-        {
-            foreach (var t in train.Concat(test)) t.Dispose();
-            foreach (var t in teachers) t.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>The teacher cache folder of a recipe, or null when the recipe runs teachers online.</summary>
-    public static string? CacheRoot(DistillRecipe recipe) => recipe.Train.Cache
-        ? (recipe.Train.CacheDir.Length > 0 ? recipe.Train.CacheDir : Path.Combine(AssetPaths.RepositoryRoot() ?? ".", "artifacts", "teacher-cache"))
-        : null;
-
-    public RadioDistillModel CreateModel(DistillRecipe recipe)
-    {
-        var s = recipe.Student;
-        torch.manual_seed(recipe.Train.Seed);
-        var l = recipe.Loss;
-        var normalizers = l.FeatureNormalizer == "none" ? null : new Normalization.TeacherNormalizers(l.FeatureNormalizer,
-            Teachers.Where(t => t.FeatureDim is not null).ToDictionary(t => t.Name, t => t.FeatureDim!.Value),
-            l.NormalizerUpdatePeriod, l.NormalizerWarmupSamples > 0 ? l.NormalizerWarmupSamples : null);
-        var balancer = l.Balancing == TeacherLossBalancer.Equal ? null : new TeacherLossBalancer(l.Balancing, Teachers.Select(t => t.Name).ToList());
-        var heads = Teachers.Select(TeacherHeadSpec.From).ToList();
-        int? hidden = recipe.Adaptor.Hidden > 0 ? recipe.Adaptor.Hidden : null;
-        if (s.Model != "radio_vit")
-        {
-            // any registered backbone (FasterViT, E-RADIO, timm ViT) behind the same adaptors; the student's sizes
-            // are the registry entry's, built for the recipe's resolution, without a classifier head
-            var backbone = Condense.Vision.Models.ModelRegistry.Create(s.Model,
-                new Condense.Vision.Models.BackboneOptions(Resolution: recipe.Data.Resolution, NumClasses: 0));
-            return new RadioDistillModel(new BackboneStudent(backbone), backbone.SummaryDim, backbone.FeatureDim, heads,
-                hidden, recipe.Adaptor.NumInner, featureNormalizers: normalizers, lossBalancer: balancer);
-        }
-        var config = new RadioStudentConfig(s.PatchSize, s.EmbedDim, s.Depth, s.NumHeads, s.MlpRatio, s.MaxResolution,
-            NumRegisters: s.NumRegisters < 0 ? null : s.NumRegisters);
-        return new RadioDistillModel(config, heads, hidden, recipe.Adaptor.NumInner, featureNormalizers: normalizers,
-            lossBalancer: balancer);
-    }
-
-    public DistillationLoss CreateLoss(DistillRecipe recipe, RadioDistillModel model) => new(
-        recipe.Teachers.ToDictionary(t => t.Name, t => new TeacherLossWeights(t.SummaryWeight, t.FeatureWeight)),
-        GridMatching.ParseMode(recipe.Loss.GridMatching), recipe.Loss.FeatureCosineWeight, recipe.Loss.FeatureSmoothL1Weight,
-        recipe.Loss.SmoothL1Beta, featureNormalizers: model.FeatureNormalizers, balancer: model.LossBalancer,
-        mseDistance: recipe.Loss.FeatureDistance == "mse");
-
-    public void Dispose()
-    {
-        foreach (var t in Train.Concat(Test)) t.Dispose();
-        foreach (var t in Teachers) t.Dispose();
     }
 }

@@ -15,8 +15,12 @@ namespace Condense.Vision.Distillation;
 /// </summary>
 public static partial class RecipeLoader
 {
+    // the recipe's read-only collections are filled as their mutable implementations
     private static readonly IDeserializer Deserializer = new DeserializerBuilder()
         .WithNamingConvention(UnderscoredNamingConvention.Instance)
+        .WithTypeMapping<IReadOnlyList<TeacherRecipe>, List<TeacherRecipe>>()
+        .WithTypeMapping<IReadOnlyList<int>, List<int>>()
+        .WithTypeMapping<IReadOnlyDictionary<string, string>, Dictionary<string, string>>()
         .Build();
 
     private static readonly ISerializer Serializer = new SerializerBuilder()

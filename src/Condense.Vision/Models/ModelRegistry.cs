@@ -16,7 +16,17 @@ namespace Condense.Vision.Models;
 /// <summary>Options for building a registered backbone; null keeps the entry's default.</summary>
 /// <param name="Resolution">Input side the model is built for (ViT position table, FasterViT carrier-token layout).</param>
 /// <param name="NumClasses">Classifier classes (0 = no head).</param>
-public sealed record BackboneOptions(int? Resolution = null, int? NumClasses = null);
+/// <param name="Vit">Sizes of a ViT-style family (timm's patch_size, embed_dim, depth, num_heads, mlp_ratio kwargs),
+/// honoured by the families built from them (radio_vit, vit_*); hierarchical families keep their registry sizes.</param>
+/// <param name="SummaryTokens">Summary tokens of a backbone that has several (the AM-RADIO student: one per teacher
+/// with a summary); others pool one summary vector.</param>
+public sealed record BackboneOptions(int? Resolution = null, int? NumClasses = null, VitSize? Vit = null, int? SummaryTokens = null);
+
+/// <summary>The sizes of a plain ViT.</summary>
+/// <param name="MaxResolution">Largest input side the position table covers (RADIO's CPE table); a timm ViT's
+/// table is built for <see cref="BackboneOptions.Resolution"/> instead.</param>
+/// <param name="NumRegisters">Register tokens (RADIO); null = the family's rule.</param>
+public sealed record VitSize(int PatchSize, int EmbedDim, int Depth, int NumHeads, double MlpRatio, int MaxResolution, int? NumRegisters = null);
 
 /// <summary>One registered backbone.</summary>
 /// <param name="Name">Registry name, e.g. fastervit_0.</param>

@@ -14,6 +14,11 @@ internal sealed class VitFamily : IBackboneFamily
                 {
                     ImageSize = o.Resolution ?? config.ImageSize,
                     NumClasses = o.NumClasses ?? config.NumClasses,
+                    PatchSize = o.Vit?.PatchSize ?? config.PatchSize,
+                    EmbedDim = o.Vit?.EmbedDim ?? config.EmbedDim,
+                    Depth = o.Vit?.Depth ?? config.Depth,
+                    NumHeads = o.Vit?.NumHeads ?? config.NumHeads,
+                    MlpRatio = o.Vit?.MlpRatio ?? config.MlpRatio,
                 }));
     }
 

@@ -16,7 +16,7 @@ using static TorchSharp.torch.nn;
 namespace Condense.Vision.Radio;
 
 /// <summary>RGB images (B, 3, H, W) in [0, 1] to one summary "token" and the backbone's dense features as tokens.</summary>
-public sealed class BackboneStudent : Module<Tensor, StudentOutput>
+public sealed class BackboneStudent : Module<Tensor, StudentOutput>, IDistillStudent
 {
     private readonly InputConditioner input_conditioner;
     private readonly Module backbone;
@@ -33,6 +33,10 @@ public sealed class BackboneStudent : Module<Tensor, StudentOutput>
 
     /// <summary>The wrapped backbone.</summary>
     public IBackbone Backbone => impl;
+
+    public int SummaryTokenDim => impl.SummaryDim;
+    public int FeatureDim => impl.FeatureDim;
+    public Module<Tensor, StudentOutput> StudentModule => this;
 
     public override StudentOutput forward(Tensor images)
     {

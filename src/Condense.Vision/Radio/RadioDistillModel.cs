@@ -52,6 +52,15 @@ public sealed class RadioDistillModel : Module<Tensor, DistillOutput>
     {
     }
 
+    /// <summary>Any distillation student (the RADIO ViT, or a registered backbone in a <see cref="BackboneStudent"/>).</summary>
+    public RadioDistillModel(IDistillStudent student, IReadOnlyList<TeacherHeadSpec> teachers, int? adaptorHiddenDim = null,
+        int numInner = 0, bool preNorm = false, Normalization.TeacherNormalizers? featureNormalizers = null,
+        TeacherLossBalancer? lossBalancer = null)
+        : this((student ?? throw new ArgumentNullException(nameof(student))).StudentModule, student.SummaryTokenDim, student.FeatureDim,
+            teachers, adaptorHiddenDim, numInner, preNorm, featureNormalizers, lossBalancer)
+    {
+    }
+
     /// <summary>
     /// Any student module (e.g. <see cref="BackboneStudent"/>) whose summary is (B, T, <paramref name="summaryDim"/>)
     /// and patches (B, N, <paramref name="featureDim"/>); with T = 1 every summary teacher reads that one vector.
@@ -64,6 +73,8 @@ public sealed class RadioDistillModel : Module<Tensor, DistillOutput>
         summarySlot = SummarySlots(teachers);
         int hidden = adaptorHiddenDim ?? teachers.Max(t => Math.Max(t.SummaryDim ?? 0, t.FeatureDim ?? 0));
         model = student;
+        SummaryWidth = summaryDim;
+        FeatureWidth = featureDim;
         adaptors = ModuleDict(teachers
             .Select(t => (t.Name, new TeacherAdaptor(t, summaryDim, hidden, numInner, preNorm, featureDim))).ToArray());
         Teachers = teachers.ToArray();
@@ -105,6 +116,12 @@ public sealed class RadioDistillModel : Module<Tensor, DistillOutput>
 
     /// <summary>The student: a RadioStudent, or a BackboneStudent around a registered backbone.</summary>
     public Module<Tensor, StudentOutput> StudentModule => model;
+
+    /// <summary>Width of one student summary token (what each summary head reads).</summary>
+    public int SummaryWidth { get; }
+
+    /// <summary>Width of the student's patch tokens (what each feature head reads).</summary>
+    public int FeatureWidth { get; }
 
     /// <summary>The feature-target normalizers, or null for AM-RADIO's raw targets.</summary>
     public Normalization.TeacherNormalizers? FeatureNormalizers => normalizers;

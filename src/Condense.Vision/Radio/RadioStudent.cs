@@ -44,7 +44,7 @@ public sealed record StudentOutput(Tensor Summary, Tensor Patches, int GridH, in
 /// <summary>
 /// RGB images (B, 3, H, W) in [0, 1], H and W multiples of the patch size, to summary tokens and patch tokens.
 /// </summary>
-public sealed class RadioStudent : Module<Tensor, StudentOutput>, IBackbone
+public sealed class RadioStudent : Module<Tensor, StudentOutput>, IBackbone, IDistillStudent
 {
     private readonly InputConditioner input_conditioner;
     private readonly ViTPatchGenerator patch_generator;
@@ -96,6 +96,8 @@ public sealed class RadioStudent : Module<Tensor, StudentOutput>, IBackbone
     public int FeatureDim => Config.EmbedDim;
     public int FeatureStride => Config.PatchSize;
     public Module Module => this;
+    public int SummaryTokenDim => Config.EmbedDim;
+    public Module<Tensor, StudentOutput> StudentModule => this;
 
     /// <summary>The backbone contract: every summary token concatenated, patch tokens as a map, no intermediates.</summary>
     public BackboneOutput ForwardBackbone(Tensor images)

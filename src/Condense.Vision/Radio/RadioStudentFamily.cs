@@ -12,7 +12,16 @@ internal sealed class RadioStudentFamily : IBackboneFamily
         var radio = new RadioStudentConfig();
         yield return new RegisteredBackbone(new ModelInfo("radio_vit", "radio_vit", Parameters(radio), radio.MaxResolution, 0, radio.PatchSize,
                 "AM-RADIO student ViT (CPE, summary token, registers) at condense's default distillation size"),
-            o => new RadioStudent(radio with { MaxResolution = Math.Max(radio.MaxResolution, o.Resolution ?? 0) }));
+            o => new RadioStudent(o.Vit is { } v
+                ? radio with
+                {
+                    PatchSize = v.PatchSize, EmbedDim = v.EmbedDim, Depth = v.Depth, NumHeads = v.NumHeads, MlpRatio = v.MlpRatio,
+                    MaxResolution = v.MaxResolution, NumRegisters = v.NumRegisters, NumClsTokens = o.SummaryTokens ?? radio.NumClsTokens,
+                }
+                : radio with
+                {
+                    MaxResolution = Math.Max(radio.MaxResolution, o.Resolution ?? 0), NumClsTokens = o.SummaryTokens ?? radio.NumClsTokens,
+                }));
     }
 
     private static long Parameters(RadioStudentConfig c)

@@ -22,8 +22,7 @@ public sealed class ModeSwitchStudyTests : IDisposable
             "data.train_images=128", "data.test_images=64", "train.steps=4", "train.batch_size=32", "train.warmup_steps=1",
             "train.checkpoint_every=0", "student.depth=2", "student.embed_dim=64", "eval.probe_steps=10", "eval.pca_images=2",
             $"train.cache_dir={Path.Combine(_root, "cache")}", "teachers[2].input_size=32",
-        ]);
-        recipe.SelectTeachers(["resnet8", "hog"]);
+        ]).WithTeachers(["resnet8", "hog"]);
         var run = Path.Combine(_root, "run");
         Distiller.Run(recipe, new DistillRunOptions(run, Progress: ProgressMode.None));
 

@@ -20,14 +20,32 @@ public sealed class DistillerTests : IDisposable
     // the default recipe's CIFAR-10 ResNet8 and HOG teachers (cheap), at 32 px, on a small split
     private DistillRecipe Recipe(params string[] extra)
     {
-        var r = RecipeLoader.LoadDefault(
+        return RecipeLoader.LoadDefault(
         [
             "data.train_images=256", "data.test_images=128", "train.steps=60", "train.batch_size=32", "train.warmup_steps=5",
             "train.checkpoint_every=30", "student.depth=2", "student.embed_dim=64", "eval.probe_steps=50",
             $"train.cache_dir={Path.Combine(_root, "cache")}", "teachers[2].input_size=32", .. extra,
-        ]);
-        r.SelectTeachers(["resnet8", "hog"]);
-        return r;
+        ]).WithTeachers(["resnet8", "hog"]);
+    }
+
+    [Fact]
+    public void SessionBuildsOneSlotPerTeacherWithItsWeightsAndPartitions()
+    {
+        var r = Recipe("data.train_resolutions=[32,64]", "teachers[1].summary_weight=0.5", "teachers[2].resolutions=[64]",
+            "data.train_images=64", "data.test_images=32");
+        using var session = DistillSession.Open(r, DistillData.Load(r.Data), ProgressMode.None);
+        Assert.Equal(new[] { "resnet8", "hog" }, session.Slots.Select(s => s.Name));
+        var (resnet, hog) = (session.Slots[0], session.Slots[1]);
+        Assert.Equal(0.5, resnet.Weights.Summary);
+        Assert.Equal(1.0, hog.Weights.Feature);
+        Assert.Equal(new[] { 32, 64 }, resnet.Resolutions);
+        Assert.True(hog.MatchedAt(64));
+        Assert.False(hog.MatchedAt(32));
+        Assert.Null(hog.Head.SummaryDim);
+        Assert.Equal(new[] { "resnet8", "hog" }, session.Cost.Select(c => c.Teacher));
+        using var model = session.CreateModel(r);
+        Assert.Equal(1, model.SummaryTokenIndex("resnet8") + 1);                  // one summary token: the one summary teacher's
+        Assert.Equal(r.Student.EmbedDim, model.SummaryWidth);
     }
 
     [Fact]

@@ -57,6 +57,21 @@ public sealed class RecipeLoaderTests
     }
 
     [Fact]
+    public void RecipesChangeOnlyIntoCopies()
+    {
+        var r = RecipeLoader.Load(DefaultRecipe);
+        var names = r.Teachers.Select(t => t.Name).ToList();
+        var two = r.WithTeachers([names[^1], names[0]]);
+        var longer = r with { Train = r.Train with { Steps = r.Train.Steps + 1 } };
+        Assert.Equal(names, r.Teachers.Select(t => t.Name));                   // the original is untouched
+        Assert.Equal(new[] { names[0], names[^1] }, two.Teachers.Select(t => t.Name));   // recipe order kept
+        Assert.Equal(r.Train.Steps + 1, longer.Train.Steps);
+        Assert.Same(r.Data, longer.Data);
+        var e = Assert.Throws<InputException>(() => r.WithTeachers(["nope"]));
+        Assert.Contains("nope", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void RecipeRoundTripsThroughYaml()
     {
         var r = RecipeLoader.Load(DefaultRecipe, ["train.seed=3"]);

@@ -27,8 +27,7 @@ public sealed class BackboneDistillTests : IDisposable
             $"student.model={student}", "data.resolution=64", "data.train_images=256", "data.test_images=128",
             "train.steps=50", "train.batch_size=32", "train.warmup_steps=5", "train.checkpoint_every=50",
             "eval.probe_steps=30", $"train.cache_dir={Path.Combine(_root, "cache")}", "teachers[2].input_size=32",
-        ]);
-        recipe.SelectTeachers(["resnet8", "hog"]);
+        ]).WithTeachers(["resnet8", "hog"]);
         var result = Distiller.Run(recipe, new DistillRunOptions(Path.Combine(_root, student), Progress: ProgressMode.None));
         var losses = result.Training!.Losses;
         Assert.Equal(50, losses.Count);

@@ -31,6 +31,27 @@ public sealed class ModelRegistryTests
         Assert.Equal(ModelRegistry.Info(name).Parameters, model.Module.parameters().Sum(p => p.numel()));
     }
 
+    [Fact]
+    public void Vit_sizes_and_summary_tokens_reach_the_families_that_have_them()
+    {
+        using var scope = NewDisposeScope();
+        var size = new VitSize(PatchSize: 8, EmbedDim: 32, Depth: 2, NumHeads: 2, MlpRatio: 2, MaxResolution: 48, NumRegisters: 1);
+        using var radio = ModelRegistry.Create("radio_vit", new BackboneOptions(Resolution: 32, Vit: size, SummaryTokens: 3));
+        var student = Assert.IsType<RadioStudent>(radio);
+        Assert.Equal(new[] { 8, 32, 2, 48, 3, 1 }, new[] { student.Config.PatchSize, student.Config.EmbedDim, student.Config.Depth,
+            student.Config.MaxResolution, student.Config.NumClsTokens, student.Config.ResolvedNumRegisters });
+        Assert.Equal(32, ((IDistillStudent)student).SummaryTokenDim);
+
+        using var vit = ModelRegistry.Create("vit_tiny", new BackboneOptions(Resolution: 32, NumClasses: 0, Vit: size));
+        Assert.Equal(32, vit.FeatureDim);
+        Assert.Equal(8, vit.FeatureStride);
+
+        // a hierarchical family keeps its registry sizes and is not a distillation student by itself
+        using var faster = ModelRegistry.Create("fastervit_micro", new BackboneOptions(Resolution: 64, NumClasses: 0, Vit: size));
+        Assert.Equal(128, faster.FeatureDim);
+        Assert.IsNotAssignableFrom<IDistillStudent>(faster);
+    }
+
     [Theory]
     [InlineData("vit_tiny", 64, 192, 4)]
     [InlineData("radio_vit", 64, 128, 16)]
