@@ -9,8 +9,10 @@ namespace Condense.Cli;
 /// </summary>
 public sealed class CliOutput
 {
+    /// <summary>The serializer options of <c>--json</c> results (the experiments' result JSON: snake_case, indented).</summary>
     public static readonly JsonSerializerOptions JsonOptions = Condense.Experiments.ResultJson.Options;
 
+    /// <summary>Output for a command; <paramref name="json"/>: the caller asked for <c>--json</c>, so human output goes to stderr.</summary>
     public CliOutput(bool json)
     {
         Json = json;

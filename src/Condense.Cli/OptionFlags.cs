@@ -13,6 +13,8 @@ internal static class OptionFlags
         ["TrainImages"] = "--train",            // study token-compression
         ["BudgetSeconds"] = "--budget",         // study backbones
         ["Methods"] = "--method",               // sparsify
+        ["OutDir"] = "--out",                   // sparsify
+        ["OutputDir"] = "--out",                // prune-depth
     };
 
     public static string For(string option)

@@ -9,6 +9,7 @@ namespace Condense.Cli;
 /// <summary>Entry point of the <c>condense</c> command-line tool.</summary>
 public static class Program
 {
+    /// <summary>The process entry point: runs <paramref name="args"/> and returns the exit code.</summary>
     public static int Main(string[] args) => Run(args);
 
     /// <summary>Parses and runs one command line; returns the exit code (see <see cref="ExitCodes"/>).</summary>
@@ -23,9 +24,13 @@ public static class Program
             CliOutput.Error($"{string.Join("; ", messages)} (see 'condense --help')");
             return ExitCodes.BadInput;
         }
+        using var interruption = new Interruption();
+        Interruption.Current = interruption;
         try
         {
-            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            // Condense handles the signals itself (Interruption), so System.CommandLine's 2-second kill is off.
+            var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+            return parsed.InvokeAsync(configuration, interruption.Token).GetAwaiter().GetResult();
         }
         catch (InputException ex)
         {
@@ -52,6 +57,10 @@ public static class Program
             // A bug, not bad input: one line here; CONDENSE_DEBUG=1 shows the stack trace.
             CliOutput.Error($"internal error: {ex.GetType().Name}: {ex.Message.Split('\n')[0]} (set CONDENSE_DEBUG=1 for details)");
             return ExitCodes.Failure;
+        }
+        finally
+        {
+            Interruption.Current = null;
         }
     }
 

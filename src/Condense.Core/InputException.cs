@@ -10,8 +10,14 @@ namespace Condense.Core;
 /// </remarks>
 public class InputException : Exception
 {
+    /// <summary>An input error with a one-line <paramref name="message"/>.</summary>
     public InputException(string message) : base(message) { }
+
+    /// <summary>An input error with a one-line <paramref name="message"/>, caused by <paramref name="inner"/>.</summary>
     public InputException(string message, Exception inner) : base(message, inner) { }
+
+    /// <summary>An error about <paramref name="option"/> (see <see cref="ForOption"/>), for derived exceptions.</summary>
+    protected InputException(string option, string detail) : this(option, detail, true) { }
 
     private InputException(string option, string detail, bool _) : base(Join(option, detail))
     {

@@ -14,6 +14,10 @@ public static class GeneratedDoc
     /// <summary>The command as typed after `condense`, e.g. "study agglomeration --seeds 3".</summary>
     public static string CommandLine() => "./condense " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
 
+    /// <summary>
+    /// Writes <paramref name="markdown"/> under the command line into section <paramref name="section"/> of
+    /// <paramref name="docPath"/>, and <paramref name="json"/> beside the doc: its name with .json, or <paramref name="jsonName"/>.json when given.
+    /// </summary>
     public static void Write(string docPath, string section, string markdown, object json, string? jsonName = null)
     {
         ArgumentNullException.ThrowIfNull(json);

@@ -7,6 +7,7 @@ namespace Condense.Experiments;
 /// <summary>How results are written as JSON everywhere (the CLI's --json and the docs' JSON twins): snake_case, indented.</summary>
 public static class ResultJson
 {
+    /// <summary>The serializer options: snake_case properties, dictionary keys as they are, indented, NaN and infinities as strings.</summary>
     public static readonly JsonSerializerOptions Options = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -17,6 +18,7 @@ public static class ResultJson
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
+    /// <summary><paramref name="value"/> as JSON text, serialized by its runtime type.</summary>
     public static string Serialize(object value)
     {
         ArgumentNullException.ThrowIfNull(value);

@@ -11,9 +11,13 @@ namespace Condense.Language;
 /// <summary>Paths and loading of language models, tokenizers and texts under ../shared.</summary>
 public static class LanguageModelFiles
 {
+    /// <summary>Default model, relative to the shared folder: the 260K-parameter TinyStories llama2.c model.</summary>
     public const string DefaultModel = "models/llama2c/stories260K.bin";
+    /// <summary>Default tokenizer, relative to the shared folder: the 512-token llama2.c vocabulary.</summary>
     public const string DefaultTokenizer = "models/llama2c/tok512.bin";
+    /// <summary>Default evaluation text, relative to the shared folder: the start of the TinyStories validation set.</summary>
     public const string DefaultEvalText = "data/tinystories/valid_first794KB.txt";
+    /// <summary>Default calibration text, relative to the shared folder: part of the TinyStories training set.</summary>
     public const string DefaultCalibrationText = "data/tinystories/train_partA.txt";
 
     /// <summary><paramref name="path"/>, or the shared default <paramref name="sharedDefault"/> when null.</summary>

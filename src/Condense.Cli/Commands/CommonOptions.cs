@@ -11,6 +11,12 @@ internal static class CommonOptions
         Description = "Print one JSON object with the results on stdout (human output goes to stderr).",
     };
 
+    /// <summary>--allow-config-change: resume a run folder whose checkpoint was written with other settings.</summary>
+    public static Option<bool> AllowConfigChange() => new("--allow-config-change")
+    {
+        Description = "Resume even when the run folder's checkpoint was written with other settings (they are listed); without it such a resume is refused.",
+    };
+
     public static Option<ProgressMode> Progress() => new("--progress")
     {
         Description = "auto (bar on a terminal, lines otherwise), bar, lines or none.",

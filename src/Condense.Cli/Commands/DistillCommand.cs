@@ -24,11 +24,12 @@ internal static class DistillCommand
         var noResume = new Option<bool>("--no-resume") { Description = "Start over instead of resuming from the run folder's newest checkpoint." };
         var noCache = new Option<bool>("--no-cache") { Description = "Run teachers online every step instead of caching their outputs (sets train.cache=false)." };
         var progress = CommonOptions.Progress();
+        var allowChange = CommonOptions.AllowConfigChange();
         var doc = CommonOptions.Doc("the kNN, probe and fidelity tables");
         var section = CommonOptions.Section();
         var cmd = new Command("distill", "Distill several frozen teachers into one student (AM-RADIO), then evaluate and write a report.")
         {
-            recipe, set, student, teachers, steps, runDir, noResume, noCache, progress, doc, section, json,
+            recipe, set, student, teachers, steps, runDir, noResume, noCache, allowChange, progress, doc, section, json,
         };
         cmd.SetAction((pr, cancellation) =>
         {
@@ -41,7 +42,8 @@ internal static class DistillCommand
             if (pr.GetValue(teachers) is string names) r = r.WithTeachers(names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
             var dir = pr.GetValue(runDir) ?? Path.Combine("runs", $"distill-{r.Name}");
             CommonOptions.SectionName(pr.GetValue(section), DocSection);              // a bad name fails before the run
-            var result = Distiller.Run(r, new DistillRunOptions(dir, !pr.GetValue(noResume), pr.GetValue(progress)), cancellation);
+            using var resumable = Interruption.Resumable();   // Ctrl+C / SIGTERM: checkpoint, then exit 1
+            var result = Distiller.Run(r, new DistillRunOptions(dir, !pr.GetValue(noResume), pr.GetValue(progress), pr.GetValue(allowChange)), cancellation);
             Emit(output, result);
             WriteDoc(pr.GetValue(doc), pr.GetValue(section), result);
             return Task.FromResult(ExitCodes.Ok);

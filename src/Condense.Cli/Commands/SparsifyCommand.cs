@@ -36,13 +36,15 @@ internal static class SparsifyCommand
         var seqLen = new Option<int>("--seq-len") { Description = "MaskLLM tokens per window (at most the model's length).", DefaultValueFactory = _ => 256 };
         var lr = new Option<double>("--lr") { Description = "MaskLLM base learning rate (the gates use 10x).", DefaultValueFactory = _ => 5e-4 };
         var seed = new Option<long>("--seed") { Description = "Seed for calibration windows, gate init and Gumbel noise." };
+        var checkpointEvery = new Option<long>("--checkpoint-every") { Description = "MaskLLM steps between checkpoints (0: only the final one); an interrupted run resumes from the last.", DefaultValueFactory = _ => 100 };
+        var allowChange = CommonOptions.AllowConfigChange();
         var filter = new Option<string?>("--doc-filter") { Description = "Keep only documents matching this .NET regex in all texts (a domain subset)." };
         var threads = LanguageOptions.Threads();
         var doc = CommonOptions.Doc("the perplexity table");
         var section = CommonOptions.Section();
         var cmd = new Command("sparsify", "2:4 sparsity (magnitude, Wanda, SparseGPT, MaskLLM) with a perplexity report and sparse exports.")
         {
-            model, tokenizer, methods, outDir, calib, trainText, evalText, samples, calibLen, evalDocs, prior, filter, steps, batch, seqLen, lr, seed, threads, progress, doc, section, json,
+            model, tokenizer, methods, outDir, calib, trainText, evalText, samples, calibLen, evalDocs, prior, filter, steps, batch, seqLen, lr, seed, checkpointEvery, allowChange, threads, progress, doc, section, json,
         };
         cmd.SetAction((pr, cancellation) =>
         {
@@ -77,8 +79,11 @@ internal static class SparsifyCommand
                     BatchSize = Positive(pr.GetValue(batch), "--batch-size"),
                     SeqLen = Positive(pr.GetValue(seqLen), "--seq-len"),
                     LearningRate = pr.GetValue(lr),
+                    CheckpointEvery = pr.GetValue(checkpointEvery),
+                    AllowConfigChange = pr.GetValue(allowChange),
                 },
             };
+            using var resumable = Interruption.Resumable();   // Ctrl+C / SIGTERM: checkpoint, then exit 1
             var report = SparsifyRun.Run(options, line => output.Human.MarkupLine(Markup.Escape(line)), cancellation);
             var raw = new
             {

@@ -201,6 +201,7 @@ internal static class StudyCommand
                 Progress = pr.GetValue(progress),
                 MaskLlm = new Condense.Language.Sparsity.MaskLlmOptions { RunDir = "", Steps = pr.GetValue(steps) },
             };
+            using var resumable = Interruption.Resumable();   // Ctrl+C / SIGTERM: checkpoint, then exit 1
             var result = Condense.Experiments.Language.MaskLlmSeedStudy.Run(options, pr.GetValue(seeds), line => Console.Error.WriteLine(line), cancellation);
             string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
             var table = new MarkdownTable("seed", "dense PPL", "SparseGPT PPL", "MaskLLM PPL", "MaskLLM gap / SparseGPT gap");

@@ -31,10 +31,11 @@ internal static class TrainCommand
         var trainSubset = new Option<int>("--train-subset") { Description = "Use only the first N training images (0 = all)." };
         var evalSubset = new Option<int>("--eval-subset") { Description = "Evaluate on only the first N test images (0 = all)." };
         var progress = CommonOptions.Progress();
+        var allowChange = CommonOptions.AllowConfigChange();
 
         var cmd = new Command("train", "Train a small ViT classifier on Fashion-MNIST with Condense's training loop (resumable).")
         {
-            dataset, runDir, steps, batch, lr, warmup, optimizer, seed, ckpt, noResume, trainSubset, evalSubset, progress, json,
+            dataset, runDir, steps, batch, lr, warmup, optimizer, seed, ckpt, noResume, trainSubset, evalSubset, allowChange, progress, json,
         };
         cmd.SetAction((pr, cancellation) =>
         {
@@ -56,7 +57,9 @@ internal static class TrainCommand
                 TrainSubset = pr.GetValue(trainSubset),
                 EvalSubset = pr.GetValue(evalSubset),
                 Progress = pr.GetValue(progress),
+                AllowConfigChange = pr.GetValue(allowChange),
             };
+            using var resumable = Interruption.Resumable();   // Ctrl+C / SIGTERM: checkpoint, then exit 1
             var result = ClassifierTraining.Run(options, cancellation);
             var t = result.Training;
             output.Result(new

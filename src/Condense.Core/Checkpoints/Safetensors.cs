@@ -18,11 +18,24 @@ public static class Safetensors
     /// Writes <paramref name="tensors"/> (any device, any layout: copied to contiguous CPU, each in its own dtype)
     /// sorted by name, with contiguous data offsets, and <paramref name="metadata"/> as <c>__metadata__</c>.
     /// </summary>
+    /// <param name="checksum">Also store the SHA-256 of the data section as metadata <c>data_sha256</c> (one more
+    /// pass over the tensors); <see cref="Load"/> verifies it whenever it is present.</param>
     public static void Save(string path, IReadOnlyDictionary<string, torch.Tensor> tensors,
-        IReadOnlyDictionary<string, string>? metadata = null)
+        IReadOnlyDictionary<string, string>? metadata = null, bool checksum = false)
     {
         RequireLittleEndian();
+        ArgumentNullException.ThrowIfNull(tensors);
         var entries = tensors.OrderBy(t => t.Key, StringComparer.Ordinal).ToList();
+        if (checksum)
+        {
+            using var hash = new HashStream();
+            foreach (var (_, tensor) in entries)
+            {
+                using var scope = torch.NewDisposeScope();
+                TensorBytes.WriteFrom(hash, tensor.detach().cpu().contiguous());
+            }
+            metadata = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>()) { [ChecksumKey] = hash.HexDigest() };
+        }
         var header = BuildHeader(entries, metadata, path);
 
         AtomicFile.Write(path, stream =>
@@ -49,6 +62,7 @@ public static class Safetensors
         RequireLittleEndian();
         using var stream = OpenRead(path);
         var header = SafetensorsHeaderReader.Read(stream, path);
+        VerifyChecksum(stream, header, path);
 
         foreach (var info in header.Tensors)
         {
@@ -76,6 +90,21 @@ public static class Safetensors
             throw;
         }
         return new SafetensorsContent(tensors, header.Metadata);
+    }
+
+    /// <summary>Metadata key of the data section's SHA-256 (lowercase hex), written by <c>Save(..., checksum: true)</c>.</summary>
+    public const string ChecksumKey = "data_sha256";
+
+    // A file that carries a checksum must match it: a flipped byte inside a tensor is otherwise undetectable.
+    private static void VerifyChecksum(Stream stream, SafetensorsHeader header, string path)
+    {
+        if (!header.Metadata.TryGetValue(ChecksumKey, out var expected)) return;
+        stream.Position = header.DataStart;
+        using var hash = new HashStream();
+        stream.CopyTo(hash, 1 << 20);
+        var actual = hash.HexDigest();
+        if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
+            throw new InputException($"{path}: checksum mismatch (data_sha256 {expected[..Math.Min(12, expected.Length)]}..., file has {actual[..12]}...): the file is corrupt");
     }
 
     /// <summary>Reads and validates the header only; no tensor data is read.</summary>

@@ -9,6 +9,7 @@ namespace Condense.Core.Checkpoints;
 /// </summary>
 public sealed class SafetensorsContent : IDisposable
 {
+    /// <summary>Wraps already-loaded tensors and metadata; this object takes ownership of the tensors.</summary>
     public SafetensorsContent(IReadOnlyDictionary<string, torch.Tensor> tensors,
         IReadOnlyDictionary<string, string> metadata)
     {
@@ -22,6 +23,7 @@ public sealed class SafetensorsContent : IDisposable
     /// <summary>The <c>__metadata__</c> strings (empty when the file has none).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
+    /// <inheritdoc />
     public void Dispose()
     {
         foreach (var tensor in Tensors.Values) tensor.Dispose();

@@ -23,8 +23,13 @@ public sealed class BatchLoader<TBatch>
 {
     private readonly Func<int[], TBatch> _collate;
 
+    /// <summary>The sampler that decides which example indices form each batch of each epoch.</summary>
     public EpochSampler Sampler { get; }
+
+    /// <summary>How many finished batches the worker keeps ready ahead of the consumer.</summary>
     public int Prefetch { get; }
+
+    /// <summary>Batches in one epoch, as given by <see cref="Sampler"/>.</summary>
     public int BatchesPerEpoch => Sampler.BatchesPerEpoch;
 
     /// <param name="count">Examples in the dataset; collate receives indices in [0, count).</param>

@@ -6,12 +6,22 @@ using System.Buffers.Binary;
 
 namespace Condense.Core.Data;
 
+/// <summary>Readers for CIFAR-10 images and labels, in the raw u8/int64 layout or the official binary batches.</summary>
 public static class CifarFile
 {
+    /// <summary>Colour channels per image (RGB).</summary>
     public const int Channels = 3;
+
+    /// <summary>Image height and width in pixels.</summary>
     public const int Side = 32;
+
+    /// <summary>Bytes in one CHW u8 image (3 x 32 x 32 = 3072).</summary>
     public const int ImageBytes = Channels * Side * Side;
+
+    /// <summary>Bytes in one binary-batch record: a label byte followed by the image.</summary>
     public const int RecordBytes = 1 + ImageBytes;
+
+    /// <summary>Number of CIFAR-10 classes; labels are 0..9.</summary>
     public const int Classes = 10;
 
     /// <summary>The CIFAR-10 class names, indexed by label.</summary>

@@ -6,15 +6,25 @@ namespace Condense.Core.Data;
 /// <summary>Deterministic per-epoch permutations sliced into batches.</summary>
 public sealed class EpochSampler
 {
+    /// <summary>Examples in the dataset; indices are in [0, Count).</summary>
     public int Count { get; }
+
+    /// <summary>Examples per batch (the last batch may be shorter unless <see cref="DropLast"/>).</summary>
     public int BatchSize { get; }
+
+    /// <summary>Whether the final short batch of an epoch is dropped.</summary>
     public bool DropLast { get; }
+
+    /// <summary>With the epoch number, fixes each epoch's order.</summary>
     public ulong Seed { get; }
+
+    /// <summary>Whether each epoch is shuffled; false keeps dataset order.</summary>
     public bool Shuffle { get; }
 
     /// <summary>Full batches, plus the final short one unless <see cref="DropLast"/>.</summary>
     public int BatchesPerEpoch => DropLast ? Count / BatchSize : (Count + BatchSize - 1) / BatchSize;
 
+    /// <summary>A sampler over <paramref name="count"/> examples in batches of <paramref name="batchSize"/>.</summary>
     public EpochSampler(int count, int batchSize, bool dropLast, ulong seed, bool shuffle = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);

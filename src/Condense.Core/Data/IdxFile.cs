@@ -5,9 +5,13 @@ using System.Buffers.Binary;
 
 namespace Condense.Core.Data;
 
+/// <summary>Readers for the IDX files of MNIST and Fashion-MNIST (gzipped or not).</summary>
 public static class IdxFile
 {
+    /// <summary>The magic of an idx3-ubyte image file: u8 data, 3 dimensions.</summary>
     public const int ImagesMagic = 0x00000803;
+
+    /// <summary>The magic of an idx1-ubyte label file: u8 data, 1 dimension.</summary>
     public const int LabelsMagic = 0x00000801;
 
     /// <summary>Reads an idx3-ubyte file as N single-channel H x W images.</summary>

@@ -9,11 +9,16 @@ namespace Condense.Core.Data;
 /// <summary>Images (B, C, H, W) float32 and labels (B) int64; dispose it when the step is done.</summary>
 public sealed class ImageBatch : IDisposable
 {
+    /// <summary>The images, (B, C, H, W) float32.</summary>
     public Tensor Images { get; }
+
+    /// <summary>The class labels, (B) int64.</summary>
     public Tensor Labels { get; }
 
+    /// <summary>Wraps the two tensors; the batch takes ownership of them.</summary>
     public ImageBatch(Tensor images, Tensor labels) => (Images, Labels) = (images, labels);
 
+    /// <inheritdoc />
     public void Dispose()
     {
         Images.Dispose();

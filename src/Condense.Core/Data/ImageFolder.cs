@@ -7,6 +7,7 @@ using SkiaSharp;
 
 namespace Condense.Core.Data;
 
+/// <summary>A torchvision-style image folder (root/&lt;class&gt;/&lt;image&gt;) loaded as RGB images of one size.</summary>
 public sealed class ImageFolder
 {
     /// <summary>Extensions taken as images (case-insensitive); other files are ignored, like torchvision.</summary>

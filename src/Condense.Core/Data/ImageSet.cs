@@ -6,9 +6,16 @@ namespace Condense.Core.Data;
 /// <summary>N images of C x H x W bytes; image i is <c>Pixels[i*C*H*W .. (i+1)*C*H*W)</c>, channel-major.</summary>
 public sealed class ImageSet
 {
+    /// <summary>Number of images, N.</summary>
     public int Count { get; }
+
+    /// <summary>Channels per image, C.</summary>
     public int Channels { get; }
+
+    /// <summary>Image height in pixels, H.</summary>
     public int Height { get; }
+
+    /// <summary>Image width in pixels, W.</summary>
     public int Width { get; }
 
     /// <summary>N*C*H*W bytes, CHW per image.</summary>
@@ -17,6 +24,7 @@ public sealed class ImageSet
     /// <summary>Bytes per image: C*H*W.</summary>
     public int ImageSize => Channels * Height * Width;
 
+    /// <summary>Wraps <paramref name="pixels"/> (not copied), which must hold exactly N*C*H*W bytes.</summary>
     public ImageSet(int count, int channels, int height, int width, byte[] pixels)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);

@@ -5,11 +5,16 @@ namespace Condense.Core.Data;
 /// <summary>Images and their labels (int64, like PyTorch's class targets); the counts always match.</summary>
 public sealed record LabelledImages
 {
+    /// <summary>The images.</summary>
     public ImageSet Images { get; }
+
+    /// <summary>The class label of each image, in image order.</summary>
     public long[] Labels { get; }
 
+    /// <summary>Number of images (and labels).</summary>
     public int Count => Images.Count;
 
+    /// <summary>Pairs the images with their labels (neither copied); the counts must match.</summary>
     public LabelledImages(ImageSet images, long[] labels)
     {
         ArgumentNullException.ThrowIfNull(images);

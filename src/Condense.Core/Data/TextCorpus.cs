@@ -11,8 +11,10 @@ using System.Text.Unicode;
 
 namespace Condense.Core.Data;
 
+/// <summary>Readers for UTF-8 plain-text corpora (TinyStories dumps), as documents or as one string.</summary>
 public static class TextCorpus
 {
+    /// <summary>The line that separates documents in corpora that use one (TinyStories' train file).</summary>
     public const string EndOfText = "<|endoftext|>";
 
     /// <summary>The non-empty documents of the file, trimmed, with "\n" line ends inside.</summary>

@@ -42,6 +42,15 @@ public static class AtomicFile
         Write(path, s => s.Write(copy));
     }
 
+    /// <summary>The pid that created a temp file of <see cref="Write"/> (<c>.NAME.PID.GUID.tmp</c>), or null for another file.</summary>
+    public static int? OwnerPid(string tempPath)
+    {
+        var parts = Path.GetFileName(tempPath).Split('.');
+        return parts.Length >= 5 && parts[0].Length == 0 && parts[^1] == "tmp" && parts[^2].Length == 32
+            && int.TryParse(parts[^3], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)
+            ? pid : null;
+    }
+
     private static void TryDelete(string path)
     {
         try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }

@@ -12,6 +12,7 @@ public sealed class MarkdownReport
 {
     private readonly List<string> _blocks = [];
 
+    /// <summary>A heading of <paramref name="level"/> 1 to 6; line breaks in the text become spaces.</summary>
     public MarkdownReport Heading(int level, string text)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(level, 1);
@@ -19,8 +20,10 @@ public sealed class MarkdownReport
         return Add($"{new string('#', level)} {OneLine(text)}");
     }
 
+    /// <summary>A paragraph, as given (trailing whitespace trimmed).</summary>
     public MarkdownReport Paragraph(string text) => Add(text.TrimEnd());
 
+    /// <summary>A table.</summary>
     public MarkdownReport Table(MarkdownTable table) => Add(table.ToString().TrimEnd('\n'));
 
     /// <summary>An image; spaces in the path are percent-encoded so the link stays one token.</summary>
@@ -47,8 +50,10 @@ public sealed class MarkdownReport
         return Add($"{fence}{lang}\n{text.TrimEnd('\n')}\n{fence}");
     }
 
+    /// <summary>Writes the report to <paramref name="path"/> atomically.</summary>
     public void Save(string path) => AtomicFile.WriteAllText(path, ToString());
 
+    /// <summary>The report as Markdown text, one blank line between blocks.</summary>
     public override string ToString()
     {
         var text = new StringBuilder();

@@ -9,6 +9,10 @@ namespace Condense.Core.Reports;
 /// </summary>
 public static class MarkdownSection
 {
+    /// <summary>
+    /// Puts <paramref name="content"/> in the section <paramref name="name"/> of the file at <paramref name="path"/>,
+    /// replacing the old section or appending one; a missing file is created with a "# Benchmarks" title.
+    /// </summary>
     public static void Write(string path, string name, string content)
     {
         string begin = $"<!-- {name}:begin -->", end = $"<!-- {name}:end -->";

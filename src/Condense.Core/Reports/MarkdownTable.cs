@@ -14,6 +14,7 @@ public sealed class MarkdownTable
     private readonly string[] _headers;
     private readonly List<string[]> _rows = [];
 
+    /// <summary>A table with these column headers (at least one).</summary>
     public MarkdownTable(params string[] headers)
     {
         if (headers.Length == 0) throw new ArgumentException("a table needs at least one column", nameof(headers));
@@ -23,8 +24,10 @@ public sealed class MarkdownTable
     /// <summary>.NET format string for double and float cells (default "G6": 0.123457, 1.5E-07).</summary>
     public string DoubleFormat { get; init; } = "G6";
 
+    /// <summary>Number of columns.</summary>
     public int ColumnCount => _headers.Length;
 
+    /// <summary>Number of rows added, not counting the header.</summary>
     public int RowCount => _rows.Count;
 
     /// <summary>Adds one row; the number of cells must equal the number of columns.</summary>
@@ -37,6 +40,7 @@ public sealed class MarkdownTable
         return this;
     }
 
+    /// <summary>The table as Markdown: header row, separator row, then the rows, each ending in a newline.</summary>
     public override string ToString()
     {
         var text = new StringBuilder();

@@ -14,6 +14,10 @@ public sealed class MetricsLog : IDisposable
 {
     private readonly StreamWriter _writer;
 
+    /// <summary>
+    /// Opens <paramref name="path"/> for appending, creating its folder; an existing file first loses every line
+    /// past step <paramref name="keepThroughStep"/> and any unreadable (torn) line.
+    /// </summary>
     public MetricsLog(string path, long keepThroughStep)
     {
         Path = path;
@@ -26,8 +30,10 @@ public sealed class MetricsLog : IDisposable
         _writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
     }
 
+    /// <summary>The metrics.jsonl file being written.</summary>
     public string Path { get; }
 
+    /// <summary>Appends one line for <paramref name="m"/>; non-finite values are written as JSON null.</summary>
     public void Write(StepMetrics m)
     {
         var sb = new StringBuilder(160);
@@ -43,8 +49,10 @@ public sealed class MetricsLog : IDisposable
         _writer.WriteLine(sb.ToString());
     }
 
+    /// <summary>Writes buffered lines to the file.</summary>
     public void Flush() => _writer.Flush();
 
+    /// <inheritdoc />
     public void Dispose() => _writer.Dispose();
 
     /// <summary>Reads every line as a name → value map (non-finite values come back as NaN).</summary>

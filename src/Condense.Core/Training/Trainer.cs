@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Condense.Core.Checkpoints;
+using Condense.Core.IO;
 using Condense.Core.Reports;
 using Condense.Core.Runtime;
 using Condense.Core.Training.Optimizers;
@@ -80,21 +81,87 @@ public sealed class Trainer
     /// <summary>Convenience overload for a plain loss tensor.</summary>
     public StepMetrics TrainStep(Func<Tensor> computeLoss, int items = 0) => TrainStep(() => (LossOutput)computeLoss(), items);
 
-    /// <summary>Restores the newest checkpoint in the run folder, if any. Returns true when it resumed.</summary>
+    /// <summary>
+    /// Restores the newest readable checkpoint in the run folder, if any; returns true when it resumed. A corrupt
+    /// checkpoint (bad header, checksum mismatch, missing tensor) is skipped with a notice for the one before it;
+    /// a checkpoint written under another configuration is refused (see <see cref="TrainerOptions.Configuration"/>).
+    /// </summary>
     public bool TryResume()
     {
-        var latest = TrainingCheckpoint.Latest(Options.RunDir);
-        if (latest is null) return false;
-        CompletedSteps = TrainingCheckpoint.Load(latest, _model, Optimizer, Options.Optimizer);
-        LastCheckpoint = latest;
-        return true;
+        var checkpoints = TrainingCheckpoint.List(Options.RunDir);
+        if (checkpoints.Count == 0) return false;
+        var corrupt = new List<string>();
+        for (int i = checkpoints.Count - 1; i >= 0; i--)
+        {
+            var path = checkpoints[i].Path;
+            try
+            {
+                CheckConfiguration(path, TrainingCheckpoint.Configuration(path));
+                CompletedSteps = TrainingCheckpoint.Load(path, _model, Optimizer, Options.Optimizer);
+                LastCheckpoint = path;
+                return true;
+            }
+            catch (CorruptCheckpointException)
+            {
+                throw;
+            }
+            catch (InputException e) when (e is not ConfigurationChangedException)
+            {
+                corrupt.Add(path);
+                Notice($"{Path.GetFileName(path)} is unreadable ({e.Message.Replace(path + ": ", "", StringComparison.Ordinal)}); " +
+                    (i > 0 ? $"resuming from {Path.GetFileName(checkpoints[i - 1].Path)} instead" : "no older checkpoint"));
+            }
+        }
+        throw new CorruptCheckpointException($"{Options.RunDir}: no readable checkpoint ({string.Join(", ", corrupt.Select(Path.GetFileName))}); start over (Resume = false) or restore one");
     }
+
+    // The Trainer's own settings, then the caller's: what a resumed run must share with the run it continues.
+    private Dictionary<string, string> RunConfiguration()
+    {
+        static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        var o = Options;
+        var config = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
+            ["optimizer"] = o.Optimizer,
+            ["learning_rate"] = F(o.LearningRate),
+            ["min_learning_rate"] = F(o.MinLearningRate),
+            ["warmup_steps"] = o.WarmupSteps.ToString(CultureInfo.InvariantCulture),
+            ["weight_decay"] = F(o.WeightDecay),
+            ["betas"] = $"{F(o.Beta1)},{F(o.Beta2)}",
+            ["eps"] = F(o.Eps),
+            ["grad_clip"] = F(o.GradClip),
+        };
+        foreach (var (k, v) in o.Configuration ?? new Dictionary<string, string>()) config[k] = v;
+        return config;
+    }
+
+    private void CheckConfiguration(string path, Dictionary<string, string>? recorded)
+    {
+        if (recorded is null) return;   // written before configurations were recorded
+        var current = RunConfiguration();
+        var changed = recorded.Keys.Union(current.Keys).Order(StringComparer.Ordinal)
+            .Where(k => recorded.GetValueOrDefault(k) != current.GetValueOrDefault(k))
+            .Select(k => $"{k} {recorded.GetValueOrDefault(k) ?? "(none)"} → {current.GetValueOrDefault(k) ?? "(none)"}")
+            .ToList();
+        if (changed.Count == 0) return;
+        var list = string.Join("; ", changed.Take(6)) + (changed.Count > 6 ? $"; and {changed.Count - 6} more" : "");
+        if (Options.AllowConfigChange)
+        {
+            Notice($"resuming {Path.GetFileName(path)} with a changed configuration: {list}");
+            return;
+        }
+        throw new ConfigurationChangedException(
+            $"is off, and {Options.RunDir} was started with other settings: {list}; use another run folder, start over, or allow the change");
+    }
+
+    private void Notice(string message) => (Options.Notice ?? (m => Console.Error.WriteLine($"notice: {m}")))(message);
 
     /// <summary>Writes a checkpoint for the current step (atomically) and prunes old ones.</summary>
     public string SaveCheckpoint()
     {
         var path = TrainingCheckpoint.PathFor(Options.RunDir, CompletedSteps);
-        TrainingCheckpoint.Save(path, _model, Optimizer, CompletedSteps, Options.Optimizer);
+        TrainingCheckpoint.Save(path, _model, Optimizer, CompletedSteps, Options.Optimizer, RunConfiguration());
         LastCheckpoint = path;
         foreach (var (_, old) in TrainingCheckpoint.List(Options.RunDir).SkipLast(Options.KeepCheckpoints))
             File.Delete(old);
@@ -111,7 +178,8 @@ public sealed class Trainer
         Func<TBatch, int>? countItems = null, CancellationToken cancellation = default)
     {
         var clock = Stopwatch.StartNew();
-        Directory.CreateDirectory(Options.RunDir);
+        using var runLock = RunFolderLock.Acquire(Options.RunDir);
+        RemoveStaleTempFiles();
         bool resumed = Options.Resume && TryResume();
         if (!resumed) Determinism.Seed(Options.Seed);
         long resumedFrom = CompletedSteps;
@@ -182,6 +250,18 @@ public sealed class Trainer
             losses, modelPath, LastCheckpoint!, clock.Elapsed.TotalSeconds);
     }
 
+    // Temp files of atomic writes that a killed process left behind; the run lock says no live writer owns them.
+    private void RemoveStaleTempFiles()
+    {
+        foreach (var dir in new[] { Options.RunDir, Path.Combine(Options.RunDir, "checkpoints") })
+        {
+            if (!Directory.Exists(dir)) continue;
+            foreach (var tmp in Directory.EnumerateFiles(dir, ".*.tmp"))
+                if (AtomicFile.OwnerPid(tmp) is int pid && pid != Environment.ProcessId)
+                    File.Delete(tmp);
+        }
+    }
+
     /// <summary>Overload for a loss function returning a plain tensor.</summary>
     public TrainResult Fit<TBatch>(Func<long, IEnumerable<TBatch>> batchesFrom, Func<TBatch, Tensor> computeLoss,
         Func<TBatch, int>? countItems = null, CancellationToken cancellation = default) =>
@@ -220,3 +300,13 @@ public sealed class Trainer
         return norms.Count == 0 ? 0 : torch.stack(norms).norm().item<float>();
     }
 }
+
+/// <summary>A resume refused because the run folder's checkpoint was written under other settings.</summary>
+public sealed class ConfigurationChangedException : InputException
+{
+    /// <summary>The refusal; the message starts with the option that would allow the change.</summary>
+    public ConfigurationChangedException(string detail) : base(nameof(TrainerOptions.AllowConfigChange), detail) { }
+}
+
+/// <summary>A resume that found checkpoints but none readable.</summary>
+public sealed class CorruptCheckpointException(string message) : InputException(message);

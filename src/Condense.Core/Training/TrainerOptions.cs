@@ -59,6 +59,19 @@ public sealed record TrainerOptions
     /// <summary>Label for progress output.</summary>
     public string Description { get; init; } = "train";
 
+    /// <summary>
+    /// The settings that determine the run's result beyond the Trainer's own (which are always recorded), as
+    /// field → value; stored in every checkpoint. Resuming with different values is refused, naming the fields,
+    /// unless <see cref="AllowConfigChange"/>; the step count may change (a run can be extended).
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Configuration { get; init; }
+
+    /// <summary>Resume even when the recorded configuration differs from this run's (the differences are printed).</summary>
+    public bool AllowConfigChange { get; init; }
+
+    /// <summary>Where one-line notices go (a corrupt checkpoint skipped, a changed configuration allowed); default stderr.</summary>
+    public Action<string>? Notice { get; init; }
+
     /// <summary>Throws an <see cref="InputException"/> naming the first bad field.</summary>
     public void Validate()
     {

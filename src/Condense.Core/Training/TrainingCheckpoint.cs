@@ -36,7 +36,12 @@ public static partial class TrainingCheckpoint
             .ToList();
     }
 
-    public static void Save(string path, nn.Module model, Optimizer optimizer, long step, string optimizerName)
+    /// <summary>Metadata key of the run configuration (JSON object of strings) a checkpoint was written under.</summary>
+    public const string ConfigurationKey = "configuration";
+
+    /// <summary>Writes model, optimizer and RNG state atomically, with a data checksum and the run configuration.</summary>
+    public static void Save(string path, nn.Module model, Optimizer optimizer, long step, string optimizerName,
+        IReadOnlyDictionary<string, string>? configuration = null)
     {
         var tensors = new Dictionary<string, Tensor>();
         foreach (var (name, t) in model.state_dict()) tensors[$"model.{name}"] = t;
@@ -50,7 +55,8 @@ public static partial class TrainingCheckpoint
             ["optimizer"] = optimizerName,
             ["optimizer_step"] = optimizer.StepCount.ToString(CultureInfo.InvariantCulture),
         };
-        Safetensors.Save(path, tensors, metadata);
+        if (configuration is not null) metadata[ConfigurationKey] = System.Text.Json.JsonSerializer.Serialize(configuration);
+        Safetensors.Save(path, tensors, metadata, checksum: true);
     }
 
     /// <summary>Restores model, optimizer and RNG; returns the step the checkpoint was taken at.</summary>
@@ -86,6 +92,21 @@ public static partial class TrainingCheckpoint
         if (!content.Tensors.TryGetValue("rng.torch", out var rng)) throw new InputException($"{path}: missing tensor 'rng.torch'");
         torch.set_rng_state(rng);
         return step;
+    }
+
+    /// <summary>The run configuration recorded in a checkpoint's metadata, or null (older checkpoints have none).</summary>
+    public static Dictionary<string, string>? Configuration(string path)
+    {
+        var meta = Safetensors.ReadHeader(path).Metadata;
+        if (!meta.TryGetValue(ConfigurationKey, out var json)) return null;
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(json);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            throw new InputException($"{path}: metadata field '{ConfigurationKey}' is not a JSON object of strings");
+        }
     }
 
     private static long ParseLong(string path, IReadOnlyDictionary<string, string> meta, string key) =>

@@ -32,12 +32,16 @@ public sealed class VitTinyBench : IBenchModel
     private const int Batch = 32;
     private readonly VisionTransformer model = new(VitConfig.Tiny);
 
+    /// <inheritdoc />
     public string Name => "vit_tiny";
 
+    /// <inheritdoc />
     public nn.Module Model => model;
 
+    /// <inheritdoc />
     public long ItemsPerBatch => Batch;
 
+    /// <inheritdoc />
     public (Tensor Input, Tensor Target) MakeBatch(Generator generator)
     {
         var config = model.Config;
@@ -46,8 +50,10 @@ public sealed class VitTinyBench : IBenchModel
         return (images, labels);
     }
 
+    /// <inheritdoc />
     public Tensor Loss(Tensor input, Tensor target) => nn.functional.cross_entropy(model.call(input), target);
 
+    /// <inheritdoc />
     public void Dispose() => model.Dispose();
 }
 
@@ -64,12 +70,16 @@ public sealed class LlamaSmallBench : IBenchModel
 
     private readonly LlamaForCausalLM model = new(Config);
 
+    /// <inheritdoc />
     public string Name => "llama_small";
 
+    /// <inheritdoc />
     public nn.Module Model => model;
 
+    /// <inheritdoc />
     public long ItemsPerBatch => Batch * SeqLen;
 
+    /// <inheritdoc />
     public (Tensor Input, Tensor Target) MakeBatch(Generator generator)
     {
         using var scope = NewDisposeScope();
@@ -79,6 +89,7 @@ public sealed class LlamaSmallBench : IBenchModel
         return (input.MoveToOuterDisposeScope(), target.MoveToOuterDisposeScope());
     }
 
+    /// <inheritdoc />
     public Tensor Loss(Tensor input, Tensor target)
     {
         using var scope = NewDisposeScope();
@@ -87,14 +98,17 @@ public sealed class LlamaSmallBench : IBenchModel
         return loss.MoveToOuterDisposeScope();
     }
 
+    /// <inheritdoc />
     public void Dispose() => model.Dispose();
 }
 
 /// <summary>Creates workloads by name.</summary>
 public static class BenchModels
 {
+    /// <summary>The workload names <see cref="Create"/> accepts.</summary>
     public static IReadOnlyList<string> Names { get; } = ["vit_tiny", "llama_small"];
 
+    /// <summary>A new workload of that name; throws <see cref="ArgumentException"/> on an unknown one.</summary>
     public static IBenchModel Create(string name) => name switch
     {
         "vit_tiny" => new VitTinyBench(),

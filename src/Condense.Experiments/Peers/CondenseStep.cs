@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace Condense.Experiments.Peers;
 
+/// <summary>The Condense side of one <c>train-step</c> training step, configured like the PyTorch peer.</summary>
 public static class CondenseStep
 {
     /// <summary>Gradient-norm clipping threshold, as in the PyTorch peer.</summary>

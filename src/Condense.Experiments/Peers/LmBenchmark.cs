@@ -33,7 +33,9 @@ public sealed record LmMeasurement(double ForwardTokensPerS, double ForwardNll, 
 /// <summary>Both frameworks in one round.</summary>
 public sealed record LmRound(int Round, LmMeasurement Condense, LmMeasurement PyTorch)
 {
+    /// <summary>Condense forward throughput over PyTorch's (above 1: Condense is faster).</summary>
     public double ForwardRatio => Condense.ForwardTokensPerS / PyTorch.ForwardTokensPerS;
+    /// <summary>Condense decoding throughput over PyTorch's (above 1: Condense is faster).</summary>
     public double DecodeRatio => Condense.DecodeTokensPerS / PyTorch.DecodeTokensPerS;
 }
 
@@ -43,14 +45,20 @@ public sealed record LmModelSummary(string Model, string Description, long Param
 /// <summary>What one `lm` run measured.</summary>
 public sealed record LmBenchmarkResult(string Command, DateTime Started, LmOptions Options, IReadOnlyList<LmModelSummary> Models);
 
+/// <summary>The <c>lm</c> benchmark: LLaMA forward and decoding throughput of Condense against PyTorch on the same weights.</summary>
 public static class LmBenchmark
 {
+    /// <summary>The model names <see cref="LmOptions.Models"/> accepts.</summary>
     public static readonly IReadOnlyList<string> Names = ["stories260K", "llama_d288"];
 
     /// <summary>stories15M's shape (dim 288, 6 layers, 6 heads, vocab 32000), untied, randomly initialised.</summary>
     private static readonly LlamaConfig D288 = new(Dim: 288, HiddenDim: 768, NLayers: 6, NHeads: 6, NKvHeads: 6,
         VocabSize: 32000, MaxSeqLen: 256);
 
+    /// <summary>
+    /// Measures every model of <paramref name="options"/> in alternating rounds, writes the JSON summary to artifacts/bench/ under
+    /// <paramref name="repoRoot"/> (and the Markdown section when asked), and returns the result.
+    /// </summary>
     public static LmBenchmarkResult Run(LmOptions options, string command, string repoRoot, Action<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(options);

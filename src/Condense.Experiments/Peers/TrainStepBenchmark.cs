@@ -36,6 +36,7 @@ public sealed record RoundResult(
     [property: JsonPropertyName("condense")] Measurement Condense,
     [property: JsonPropertyName("pytorch")] Measurement PyTorch)
 {
+    /// <summary>Condense items/s over PyTorch's (above 1: Condense is faster).</summary>
     [JsonPropertyName("ratio")]
     public double Ratio => Condense.ItemsPerS / PyTorch.ItemsPerS;
 }
@@ -46,12 +47,15 @@ public sealed record ModelSummary(
     [property: JsonPropertyName("items")] string Items,
     [property: JsonPropertyName("rounds")] IReadOnlyList<RoundResult> Rounds)
 {
+    /// <summary>Median over rounds of Condense items/s.</summary>
     [JsonPropertyName("condense_items_per_s_median")]
     public double CondenseMedian => TrainStepBenchmark.Median(Rounds.Select(r => r.Condense.ItemsPerS));
 
+    /// <summary>Median over rounds of PyTorch items/s.</summary>
     [JsonPropertyName("pytorch_items_per_s_median")]
     public double PyTorchMedian => TrainStepBenchmark.Median(Rounds.Select(r => r.PyTorch.ItemsPerS));
 
+    /// <summary>Median of the per-round Condense / PyTorch ratios.</summary>
     [JsonPropertyName("ratio_median")]
     public double RatioMedian => TrainStepBenchmark.Median(Rounds.Select(r => r.Ratio));
 }
@@ -68,12 +72,17 @@ public sealed record TrainStepSummary(
     [property: JsonPropertyName("pytorch")] string PyTorch,
     [property: JsonPropertyName("models")] IReadOnlyList<ModelSummary> Models);
 
+/// <summary>The <c>train-step</c> benchmark: training-step throughput of Condense against PyTorch.</summary>
 public static class TrainStepBenchmark
 {
     private const double LearningRate = 1e-4;
     private const double WeightDecay = 0.05;
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
+    /// <summary>
+    /// Measures every model of <paramref name="options"/> in alternating rounds, writes the JSON summary to artifacts/bench/ under
+    /// <paramref name="repoRoot"/> (and the Markdown section when asked), and returns the summary.
+    /// </summary>
     public static TrainStepSummary Run(TrainStepOptions options, string command, string repoRoot, Action<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -175,6 +184,7 @@ public static class TrainStepBenchmark
         }
     }
 
+    /// <summary>The results table: median items/s of both frameworks and the median per-round ratio, one row per model.</summary>
     public static string MarkdownTable(TrainStepSummary summary)
     {
         ArgumentNullException.ThrowIfNull(summary);
@@ -191,6 +201,7 @@ public static class TrainStepBenchmark
         return sb.ToString();
     }
 
+    /// <summary>The benchmark's Markdown section: setup, command, machine, results table and how to read it.</summary>
     public static string MarkdownDocument(TrainStepSummary summary)
     {
         ArgumentNullException.ThrowIfNull(summary);
@@ -234,6 +245,7 @@ public static class TrainStepBenchmark
         return sb.ToString();
     }
 
+    /// <summary>Median of <paramref name="values"/> (mean of the middle two for an even count); NaN when empty.</summary>
     public static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();

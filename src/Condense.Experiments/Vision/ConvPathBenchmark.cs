@@ -17,12 +17,14 @@ namespace Condense.Experiments.Vision;
 /// <summary>One convolution shape checked on both paths.</summary>
 public sealed record ConvPathShape(int InChannels, int OutChannels, int Kernel, int Stride, int Groups)
 {
+    /// <summary>The shape in short form, e.g. "64->128 k3 s2 g4".</summary>
     public override string ToString() => $"{InChannels}->{OutChannels} k{Kernel} s{Stride}" + (Groups > 1 ? $" g{Groups}" : "");
 }
 
 /// <summary>Worst relative error of one path on one shape (NaN counts as infinite).</summary>
 public sealed record ConvPathError(ConvPathShape Shape, string Path, double Output, double InputGradient, double WeightGradient)
 {
+    /// <summary>The largest of the three errors.</summary>
     public double Worst => Math.Max(Output, Math.Max(InputGradient, WeightGradient));
 }
 

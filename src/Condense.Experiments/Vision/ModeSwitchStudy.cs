@@ -6,6 +6,7 @@ using Condense.Vision.Distillation;
 
 namespace Condense.Experiments.Vision;
 
+/// <summary>The resolution mode-switch diagnostic: a distilled student's fidelity to each teacher across input resolutions.</summary>
 public static class ModeSwitchStudy
 {
     /// <summary>

@@ -49,6 +49,7 @@ public sealed record MosaicArmRow(string Arm, int TilesPerSide, int Seeds,
 /// <summary>Everything the mosaic study reports.</summary>
 public sealed record MosaicStudyResult(int Canvas, IReadOnlyList<MosaicCostRow> Cost, IReadOnlyList<MosaicArmRow> Arms);
 
+/// <summary>The mosaic-augmentation study: teacher cost, tile leakage and student quality with and without mosaic.</summary>
 public static class MosaicStudy
 {
     /// <summary>The high-resolution teacher of the study (index 0 of the default recipe).</summary>
@@ -62,6 +63,10 @@ public static class MosaicStudy
         "adaptor.hidden=256", "teachers[0].summary_weight=0",
     ];
 
+    /// <summary>
+    /// Measures the teacher cost of every arm, then distils a student per mosaic size in <paramref name="tiles"/> (1, no
+    /// mosaic, is always added) and seed into <paramref name="runDir"/>; returns the cost rows and each arm's mean ± std over seeds.
+    /// </summary>
     public static MosaicStudyResult Run(string runDir, int canvas, IReadOnlyList<int> tiles, int seeds, IEnumerable<string> extraOverrides,
         ProgressMode progress, Action<string>? log = null)
     {

@@ -58,6 +58,10 @@ public static class PhiSStudy
         "teachers[0].input_size=64", "loss.normalizer_update_period=20", "loss.normalizer_freeze_step=50",
     ];
 
+    /// <summary>
+    /// Distils every arm (all, or those named in <paramref name="arms"/>) for <paramref name="seeds"/> seeds into
+    /// <paramref name="runDir"/>, and returns the ranked arms and their paired differences against PHI-S.
+    /// </summary>
     public static PhiSStudyResult Run(string runDir, int seeds, IEnumerable<string> extraOverrides, IReadOnlyList<string>? arms,
         IReadOnlyList<string>? teachers, ProgressMode progress, Action<string>? log = null)
     {

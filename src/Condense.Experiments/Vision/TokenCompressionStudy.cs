@@ -28,15 +28,12 @@ namespace Condense.Experiments.Vision;
 /// <summary>What the study measured on one teacher at one input size.</summary>
 public sealed record TokenCompressionResult(string Teacher, int InputSize, IReadOnlyList<int> Grid, IReadOnlyList<TokenCompressionRow> Rows);
 
+/// <summary>Token merging (ToMe) against grid baselines: reconstruction error and linear-probe accuracy at fixed ratios.</summary>
 public static class TokenCompressionStudy
 {
     /// <summary>The compression ratios of the study.</summary>
     public static IReadOnlyList<int> DefaultRatios { get; } = [4, 16];
 
-    /// <summary>
-    /// Runs every method at every ratio. Tokens are row-major (B, h·w, C) grids; every ratio must be f² with f
-    /// dividing both grid sides.
-    /// </summary>
     /// <summary>
     /// The study on the shared CIFAR-10 sample (499 images): the MLPerf Tiny ResNet8's spatial tokens at
     /// <paramref name="inputSize"/> px, the first <paramref name="trainImages"/> images fit probes and codecs, the rest are held out.
@@ -57,6 +54,11 @@ public static class TokenCompressionStudy
         return new TokenCompressionResult(teacher.Name, inputSize, [h, w], rows);
     }
 
+    /// <summary>
+    /// Runs every method at every ratio. Tokens are row-major (B, h·w, C) grids; every ratio must be f² with f
+    /// dividing both grid sides.
+    /// Returns the uncompressed row ("none") and one row per method and ratio.
+    /// </summary>
     public static IReadOnlyList<TokenCompressionRow> Run(Tensor trainTokens, long[] trainLabels, Tensor testTokens,
         long[] testLabels, int gridH, int gridW, int numClasses, IReadOnlyList<int>? ratios = null,
         int probeSteps = 300)

@@ -20,10 +20,15 @@ namespace Condense.Language.Checkpoints;
 /// <summary>Reads and writes Hugging Face LLaMA checkpoint directories.</summary>
 public static class HfLlamaCheckpoint
 {
+    /// <summary>File name of the model configuration in a checkpoint directory.</summary>
     public const string ConfigFile = "config.json";
+    /// <summary>File name of the weights when they are stored in a single file.</summary>
     public const string WeightsFile = "model.safetensors";
+    /// <summary>File name of the shard index (tensor name to shard file) of a sharded checkpoint.</summary>
     public const string IndexFile = "model.safetensors.index.json";
+    /// <summary>Config field listing the layers whose attention sub-layer was pruned.</summary>
     public const string RemovedAttentionKey = "condense_removed_attention";
+    /// <summary>Config field listing the layers whose MLP sub-layer was pruned.</summary>
     public const string RemovedMlpKey = "condense_removed_mlp";
 
     /// <summary>The configuration in <paramref name="dir"/>/config.json (RopeLayout.RotateHalf).</summary>

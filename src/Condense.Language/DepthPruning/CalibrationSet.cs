@@ -63,6 +63,7 @@ public sealed class CalibrationSet : IDisposable
         return new CalibrationSet(tensor(tok, [sequences, length + 1]), tensor(lab, [sequences, length]));
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
         Tokens.Dispose();

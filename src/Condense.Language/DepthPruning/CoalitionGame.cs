@@ -54,6 +54,12 @@ public sealed class FunctionGame : CoalitionGame
     private readonly Func<ulong, double[]> value;
     private readonly Func<ulong, int, double[]>? sampleValue;
 
+    /// <summary>A game of <paramref name="players"/> players whose values <paramref name="value"/> computes, optionally per sample.</summary>
+    /// <param name="players">Number of players.</param>
+    /// <param name="valueNames">Names of the value functions, one per component of <paramref name="value"/>'s result.</param>
+    /// <param name="value">Values of a coalition (bitmask) on all samples together.</param>
+    /// <param name="samples">Number of samples the value can be restricted to.</param>
+    /// <param name="sampleValue">Values of a coalition on one sample; null: <paramref name="value"/> for every sample.</param>
     public FunctionGame(int players, IReadOnlyList<string> valueNames, Func<ulong, double[]> value,
         int samples = 1, Func<ulong, int, double[]>? sampleValue = null)
     {
@@ -69,19 +75,24 @@ public sealed class FunctionGame : CoalitionGame
     public FunctionGame(int players, Func<ulong, double> value)
         : this(players, ["v"], mask => [value(mask)]) { }
 
+    /// <inheritdoc />
     public override int Players { get; }
+    /// <inheritdoc />
     public override IReadOnlyList<string> ValueNames { get; }
+    /// <inheritdoc />
     public override int Samples { get; }
 
     /// <summary>How many times <see cref="Value(ulong)"/> or its per-sample form was called.</summary>
     public int Evaluations { get; private set; }
 
+    /// <inheritdoc />
     public override double[] Value(ulong coalition)
     {
         Evaluations++;
         return value(coalition);
     }
 
+    /// <inheritdoc />
     public override double[] Value(ulong coalition, int sample)
     {
         Evaluations++;

@@ -22,6 +22,7 @@ public enum PruneScope
 /// <summary>One point of a pruning curve: scores after removing the first <see cref="Removed"/> units of an order.</summary>
 public sealed record CurvePoint(int Removed, string? LastUnit, LmScore Score);
 
+/// <summary>Pruning orders (one-shot and iterative), candidate units and pruning curves.</summary>
 public static class DepthPruner
 {
     /// <summary>The kept units that <paramref name="scope"/> allows removing.</summary>

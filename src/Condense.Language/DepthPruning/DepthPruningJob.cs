@@ -20,25 +20,37 @@
 //   removed unit is a negligible cost next to a sub-layer).
 using System.Diagnostics;
 using Condense.Core;
+using Condense.Core.IO;
 
 namespace Condense.Language.DepthPruning;
 
 /// <summary>Settings of a depth-pruning run.</summary>
 public sealed record DepthPruningOptions
 {
+    /// <summary>Model to prune: a llama2.c file or a Hugging Face folder.</summary>
     public required string ModelPath { get; init; }
+    /// <summary>Folder for the pruned checkpoint, plots and report.</summary>
     public required string OutputDir { get; init; }
 
     /// <summary>block, attention, mlp or sublayer.</summary>
     public string Units { get; init; } = "sublayer";
+    /// <summary>Importance metric that orders the units for pruning (an <see cref="ImportanceMetric"/> name).</summary>
     public string Metric { get; init; } = ImportanceMetric.LossShapley;
+    /// <summary>Number of units to remove.</summary>
     public int Remove { get; init; } = 1;
+    /// <summary>Stand-in installed for the removed units in the saved model.</summary>
     public RecoveryKind Recovery { get; init; } = RecoveryKind.None;
+    /// <summary>Re-measure the metric on the pruned network after every removal instead of ranking once.</summary>
     public bool Iterative { get; init; }
+    /// <summary>llama2.c tokenizer file; null: the one beside the model, else the shared default.</summary>
     public string? TokenizerPath { get; init; }
+    /// <summary>Calibration text; null: the shared TinyStories training text (part A).</summary>
     public string? CalibrationPath { get; init; }
+    /// <summary>Evaluation text; null: the shared TinyStories validation text.</summary>
     public string? EvalPath { get; init; }
+    /// <summary>Number of calibration windows.</summary>
     public int CalibrationSamples { get; init; } = 16;
+    /// <summary>Tokens per calibration window (at most the model's sequence length).</summary>
     public int CalibrationLength { get; init; } = 256;
 
     /// <summary>Evaluate on the first N documents of the evaluation text (0: all).</summary>
@@ -49,21 +61,28 @@ public sealed record DepthPruningOptions
     /// split, no selected orders); needs EvalDocuments &gt; 0 so the two splits are disjoint.
     /// </summary>
     public int SelectionDocuments { get; init; }
+    /// <summary>How the importance metrics are estimated.</summary>
     public ImportanceOptions Importance { get; init; } = new();
+    /// <summary>Fit settings of the low-rank adapter stand-ins.</summary>
     public AdapterOptions Adapter { get; init; } = new();
 
     /// <summary>Metrics whose pruning curve is traced (null: every metric computed).</summary>
     public IReadOnlyList<string>? CurveMetrics { get; init; }
+    /// <summary>Also report the perplexity of removing each candidate unit alone, under every recovery technique.</summary>
     public bool SingleUnitRecovery { get; init; } = true;
 
     /// <summary>Generation length for the KV-cache timing (0: skip).</summary>
     public int GenerationSteps { get; init; } = 200;
 }
 
+/// <summary>Runs a whole depth-pruning experiment (the <c>condense prune-depth</c> command).</summary>
 public static class DepthPruningJob
 {
+    /// <summary>File name of the per-unit importance plot in the output folder.</summary>
     public const string SensitivityPlotFile = "sensitivity.png";
+    /// <summary>File name of the perplexity-vs-units-removed plot in the output folder.</summary>
     public const string CurvePlotFile = "pruning_curve.png";
+    /// <summary>File name of the Markdown report in the output folder.</summary>
     public const string ReportFile = "report.md";
 
     /// <summary>Checks the options that do not need the model, so bad input fails before any work.</summary>
@@ -73,6 +92,13 @@ public static class DepthPruningJob
         ImportanceMetric.Parse(options.Metric);
         foreach (var m in options.CurveMetrics ?? []) ImportanceMetric.Parse(m);
         if (options.Remove < 0) throw InputException.ForOption("Remove", $"must be at least 0, got {options.Remove}");
+        if (options.Importance is { } imp)
+        {
+            if (!(imp.SubsetFraction > 0 && imp.SubsetFraction < 1))
+                throw InputException.ForOption("SubsetFraction", $"must be in (0, 1), got {imp.SubsetFraction.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+            if (imp.SubsetsPerSample < 1) throw InputException.ForOption("SubsetsPerSample", $"must be at least 1, got {imp.SubsetsPerSample}");
+            if (imp.Permutations < 0) throw InputException.ForOption("Permutations", $"must be at least 0, got {imp.Permutations}");
+        }
         if (options.SelectionDocuments < 0) throw new InputException($"SelectionDocuments must be at least 0, got {options.SelectionDocuments}");
         if (options.SelectionDocuments > 0 && options.EvalDocuments <= 0)
             throw new InputException("SelectionDocuments needs EvalDocuments > 0: selection uses the documents after the evaluation ones");
@@ -86,9 +112,14 @@ public static class DepthPruningJob
         };
     }
 
+    /// <summary>
+    /// Measures every importance metric, traces the pruning curves, prunes and recovers the model, times KV-cache
+    /// decoding, writes the checkpoint, plots and report into <see cref="DepthPruningOptions.OutputDir"/>, and returns the result.
+    /// </summary>
     public static DepthPruningResult Run(DepthPruningOptions options, Action<string>? log = null)
     {
         var (granularity, scope) = Parse(options);
+        OutputPaths.RequireWritableDirectory(options.OutputDir, nameof(options.OutputDir));   // before any work, not after it
         log ??= _ => { };
         var clock = Stopwatch.StartNew();
 

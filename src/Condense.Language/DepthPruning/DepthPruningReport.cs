@@ -5,8 +5,10 @@ using Condense.Core.Reports;
 
 namespace Condense.Language.DepthPruning;
 
+/// <summary>Writes the plots and the Markdown report of a depth-pruning run.</summary>
 public static class DepthPruningReport
 {
+    /// <summary>Writes the sensitivity plot, the pruning-curve plot and report.md to the paths named in <paramref name="r"/>.</summary>
     public static void Write(DepthPruningResult r)
     {
         ArgumentNullException.ThrowIfNull(r);

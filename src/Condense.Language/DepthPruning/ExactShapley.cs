@@ -3,6 +3,7 @@
 // 2^n evaluations, so only for small n (a 5-block model has 10 sub-layers = 1024 coalitions).
 namespace Condense.Language.DepthPruning;
 
+/// <summary>Exact Shapley values by enumerating all 2^n coalitions.</summary>
 public static class ExactShapley
 {
     /// <summary>Largest number of players enumerated (16,384 coalitions).</summary>

@@ -5,6 +5,7 @@ using Condense.Core;
 
 namespace Condense.Language.DepthPruning;
 
+/// <summary>Names of the unit importance metrics; a low value always means prunable.</summary>
 public static class ImportanceMetric
 {
     /// <summary>1 − cos(x, F(x)) (ShortGPT block influence).</summary>

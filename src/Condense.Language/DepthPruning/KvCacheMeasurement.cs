@@ -13,6 +13,7 @@ public sealed record KvCacheStats(int CachedLayers, long CacheBytes, int Generat
     public double TokensPerSecond => DecodeSeconds > 0 ? GeneratedTokens / DecodeSeconds : double.NaN;
 }
 
+/// <summary>Measures a model's KV-cache size and greedy decoding speed.</summary>
 public static class KvCacheMeasurement
 {
     /// <summary>

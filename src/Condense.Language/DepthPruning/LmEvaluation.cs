@@ -35,6 +35,7 @@ public sealed record EvalDocuments(IReadOnlyList<int[]> Sequences, IReadOnlyList
     }
 }
 
+/// <summary>Held-out perplexity and dialogue/narrative accuracy of a network with some units removed.</summary>
 public static class LmEvaluation
 {
     /// <summary>Scores the network keeping the units in <paramref name="keep"/> (removed ones use their replacements).</summary>

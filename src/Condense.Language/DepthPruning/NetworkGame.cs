@@ -12,8 +12,10 @@ using static TorchSharp.torch.nn;
 
 namespace Condense.Language.DepthPruning;
 
+/// <summary>The coalition game of a network's units on calibration windows, with loss, logit-distance and task-error values.</summary>
 public sealed class NetworkGame : CoalitionGame, IDisposable
 {
+    /// <summary>Names of the value functions, in the order of every value vector.</summary>
     public static readonly string[] Values = ["loss", "logit_distance", "dialogue_error", "narrative_error"];
     private const int Loss = 0, Distance = 1, DialogueErr = 2, NarrativeErr = 3;
 
@@ -49,8 +51,11 @@ public sealed class NetworkGame : CoalitionGame, IDisposable
     /// <summary>Called with (coalitions done, total) while <see cref="AllValues"/> runs, every 1/8 of the work.</summary>
     public Action<long, long>? Progress { get; set; }
 
+    /// <inheritdoc />
     public override int Players => players.Length;
+    /// <inheritdoc />
     public override IReadOnlyList<string> ValueNames => Values;
+    /// <inheritdoc />
     public override int Samples => data.Sequences;
 
     /// <summary>Units kept by a coalition of players.</summary>
@@ -62,10 +67,13 @@ public sealed class NetworkGame : CoalitionGame, IDisposable
         return mask;
     }
 
+    /// <inheritdoc />
     public override double[] Value(ulong coalition) => Evaluate(coalition, 0, data.Sequences);
 
+    /// <inheritdoc />
     public override double[] Value(ulong coalition, int sample) => Evaluate(coalition, sample, 1);
 
+    /// <inheritdoc />
     public override double[][] AllValues()
     {
         if (Players > ExactShapley.MaxPlayers)
@@ -179,6 +187,7 @@ public sealed class NetworkGame : CoalitionGame, IDisposable
             Ratio(sums[NarrativeErr], labels.eq(DialogueLabels.Narrative).sum().item<long>())];
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
         foreach (var t in reference) t?.Dispose();

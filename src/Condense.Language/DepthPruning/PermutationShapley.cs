@@ -5,6 +5,7 @@
 // Coalition values are memoised, so repeated coalitions (always ∅ and N, often small prefixes) cost nothing.
 namespace Condense.Language.DepthPruning;
 
+/// <summary>Monte-Carlo permutation estimate of Shapley values.</summary>
 public static class PermutationShapley
 {
     /// <summary>Estimates the Shapley values of every value function from <paramref name="permutations"/> orders.</summary>

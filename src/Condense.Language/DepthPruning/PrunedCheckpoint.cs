@@ -16,10 +16,14 @@ using static TorchSharp.torch;
 
 namespace Condense.Language.DepthPruning;
 
+/// <summary>Saves and loads depth-pruned models: a Hugging Face model folder plus the recovery stand-ins.</summary>
 public static class PrunedCheckpoint
 {
+    /// <summary>Name of the subfolder holding the pruned Hugging Face model.</summary>
     public const string ModelFolder = "model";
+    /// <summary>File name of the stand-in updates of removed units.</summary>
     public const string RecoveryFile = "recovery.safetensors";
+    /// <summary>Key of the recovery file's metadata entry (granularity, removed units, stand-in kinds).</summary>
     public const string MetadataKey = "depth_pruning";
 
     private sealed record Manifest(string Granularity, string[] Removed, Dictionary<string, string> Recovery,

@@ -1,6 +1,7 @@
 // Spearman's rank correlation with average ranks for ties: Pearson's r of the two rank vectors.
 namespace Condense.Language.DepthPruning;
 
+/// <summary>Spearman rank correlation.</summary>
 public static class RankCorrelation
 {
     /// <summary>Spearman's ρ of two equally long vectors; NaN when either is constant or has a non-finite value.</summary>

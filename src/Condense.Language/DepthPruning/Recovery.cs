@@ -23,6 +23,7 @@ public enum RecoveryKind
 /// <summary>Options of the low-rank adapter fit.</summary>
 public sealed record AdapterOptions(int Rank = 8, int Steps = 300, double LearningRate = 1e-2, int Seed = 0);
 
+/// <summary>Fits stand-in updates for removed units on calibration data.</summary>
 public static class Recovery
 {
     /// <summary>

@@ -8,6 +8,7 @@
 // It is a semivalue-like contrast (closer to Banzhaf than Shapley) and has no efficiency property.
 namespace Condense.Language.DepthPruning;
 
+/// <summary>The reference code's subset-contrast importance estimator (leave-one-out or random subsets).</summary>
 public static class SubsetContrast
 {
     /// <summary>The leave-one-out contrast: K = n sub-networks, each missing one player, on every sample.</summary>

@@ -17,6 +17,7 @@ public sealed class UnitNetwork
     /// <summary>One residual sub-layer, norm and body (attention or MLP); null where the checkpoint has none.</summary>
     private sealed record SubLayer(LlamaRMSNorm Norm, LlamaAttention? Attention, LlamaMLP? Mlp);
 
+    /// <summary>Splits <paramref name="model"/> into units of <paramref name="granularity"/> (blocks or sub-layers).</summary>
     public UnitNetwork(LlamaForCausalLM model, UnitGranularity granularity)
     {
         ArgumentNullException.ThrowIfNull(model);

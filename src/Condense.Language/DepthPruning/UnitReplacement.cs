@@ -13,6 +13,7 @@ namespace Condense.Language.DepthPruning;
 /// <summary>A module that returns the update (B, T, C) to add to the residual stream x (B, T, C).</summary>
 public abstract class UnitReplacement : Module<Tensor, Tensor>
 {
+    /// <summary>A replacement module named <paramref name="name"/>.</summary>
     protected UnitReplacement(string name) : base(name) { }
 
     /// <summary>
@@ -33,6 +34,7 @@ public sealed class MeanUpdateBias : UnitReplacement
 {
     private readonly Parameter bias;
 
+    /// <summary>A constant update equal to <paramref name="meanUpdate"/> (C), copied.</summary>
     public MeanUpdateBias(Tensor meanUpdate) : base(nameof(MeanUpdateBias))
     {
         ArgumentNullException.ThrowIfNull(meanUpdate);
@@ -41,11 +43,13 @@ public sealed class MeanUpdateBias : UnitReplacement
         DetachFromDisposeScopes();
     }
 
+    /// <inheritdoc />
     public override string Kind => "mean-bias";
 
     /// <summary>The constant update (C).</summary>
     public Tensor Bias => bias;
 
+    /// <inheritdoc />
     public override Tensor forward(Tensor x) => bias.to_type(x.dtype).expand_as(x);
 }
 
@@ -55,6 +59,7 @@ public sealed class LowRankAdapter : UnitReplacement
     private readonly Linear down;
     private readonly Linear up;
 
+    /// <summary>An adapter on <paramref name="dim"/> channels of rank <paramref name="rank"/>; B starts at 0, so the update starts as the bias c.</summary>
     public LowRankAdapter(int dim, int rank) : base(nameof(LowRankAdapter))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rank, 1);
@@ -66,6 +71,7 @@ public sealed class LowRankAdapter : UnitReplacement
         init.zeros_(up.weight!);
     }
 
+    /// <inheritdoc />
     public override string Kind => "adapter";
 
     /// <summary>The adapter's rank.</summary>
@@ -78,5 +84,6 @@ public sealed class LowRankAdapter : UnitReplacement
         up.bias!.copy_(bias);
     }
 
+    /// <inheritdoc />
     public override Tensor forward(Tensor x) => up.call(down.call(x));   // (B, T, C)
 }

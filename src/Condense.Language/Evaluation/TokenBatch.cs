@@ -47,6 +47,7 @@ public sealed class TokenBatch : IDisposable
         return new TokenBatch(tokens, targetMask, predicted);
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
         Tokens.Dispose();

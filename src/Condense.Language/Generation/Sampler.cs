@@ -20,6 +20,7 @@ public sealed class Sampler
     private readonly SamplingOptions options;
     private ulong state;
 
+    /// <summary>A sampler for <paramref name="options"/>; the temperature must be at least 0.</summary>
     public Sampler(SamplingOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -103,6 +103,7 @@ public sealed class LlamaRMSNorm : Module<Tensor, Tensor>
     private readonly Parameter weight;
     private readonly double eps;
 
+    /// <summary>A norm over <paramref name="dim"/> channels with scale 1 and <paramref name="eps"/> added to the mean square.</summary>
     public LlamaRMSNorm(int dim, double eps) : base(nameof(LlamaRMSNorm))
     {
         this.eps = eps;
@@ -113,6 +114,7 @@ public sealed class LlamaRMSNorm : Module<Tensor, Tensor>
     /// <summary>The per-channel scale.</summary>
     public Parameter Weight => weight;
 
+    /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -135,6 +137,7 @@ public sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
     private readonly int headDim;
     private readonly RopeLayout layout;
 
+    /// <summary>Attention with the head counts, sizes and RoPE layout of <paramref name="config"/>, without biases.</summary>
     public LlamaAttention(LlamaConfig config) : base(nameof(LlamaAttention))
     {
         nHeads = config.NHeads;
@@ -148,11 +151,16 @@ public sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The query projection (C to nh * hd).</summary>
     public Linear QProj => q_proj;
+    /// <summary>The key projection (C to nkv * hd).</summary>
     public Linear KProj => k_proj;
+    /// <summary>The value projection (C to nkv * hd).</summary>
     public Linear VProj => v_proj;
+    /// <summary>The output projection (nh * hd to C).</summary>
     public Linear OProj => o_proj;
 
+    /// <inheritdoc />
     public override Tensor forward(Tensor x, Tensor cos, Tensor sin) => Forward(x, cos, sin, null);
 
     /// <summary>
@@ -215,6 +223,7 @@ public sealed class LlamaMLP : Module<Tensor, Tensor>
     private readonly Linear up_proj;
     private readonly Linear down_proj;
 
+    /// <summary>An MLP of <paramref name="config"/>'s width and hidden size, without biases.</summary>
     public LlamaMLP(LlamaConfig config) : base(nameof(LlamaMLP))
     {
         gate_proj = Linear(config.Dim, config.HiddenDim, hasBias: false);
@@ -223,10 +232,14 @@ public sealed class LlamaMLP : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The gate projection (C to H), passed through SiLU.</summary>
     public Linear GateProj => gate_proj;
+    /// <summary>The up projection (C to H).</summary>
     public Linear UpProj => up_proj;
+    /// <summary>The down projection (H to C).</summary>
     public Linear DownProj => down_proj;
 
+    /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -247,6 +260,7 @@ public sealed class LlamaDecoderLayer : Module<Tensor, Tensor, Tensor, Tensor>
     private readonly LlamaRMSNorm? input_layernorm;
     private readonly LlamaRMSNorm? post_attention_layernorm;
 
+    /// <summary>Layer <paramref name="layerIndex"/> of <paramref name="config"/>, without the sub-layers the config lists as pruned.</summary>
     public LlamaDecoderLayer(LlamaConfig config, int layerIndex = 0) : base(nameof(LlamaDecoderLayer))
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -263,11 +277,16 @@ public sealed class LlamaDecoderLayer : Module<Tensor, Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The norm before attention, or null when attention is pruned.</summary>
     public LlamaRMSNorm? InputLayerNorm => input_layernorm;
+    /// <summary>The self-attention sub-layer, or null when pruned.</summary>
     public LlamaAttention? SelfAttn => self_attn;
+    /// <summary>The norm before the MLP, or null when the MLP is pruned.</summary>
     public LlamaRMSNorm? PostAttentionLayerNorm => post_attention_layernorm;
+    /// <summary>The MLP sub-layer, or null when pruned.</summary>
     public LlamaMLP? Mlp => mlp;
 
+    /// <inheritdoc />
     public override Tensor forward(Tensor x, Tensor cos, Tensor sin) => Forward(x, cos, sin, null);
 
     /// <summary>One layer over x (B, T, C); <paramref name="cache"/> is this layer's KV cache or null.</summary>
@@ -290,6 +309,7 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
     private readonly LlamaRMSNorm norm;
     private readonly LlamaConfig config;
 
+    /// <summary>The body of a model of <paramref name="config"/>.</summary>
     public LlamaModel(LlamaConfig config) : base(nameof(LlamaModel))
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -326,6 +346,7 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
         return (cos, sin);
     }
 
+    /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
         if (disposing && ropeTable is { } table)
@@ -337,6 +358,7 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
         base.Dispose(disposing);
     }
 
+    /// <inheritdoc />
     public override Tensor forward(Tensor tokens) => Forward(tokens, null);
 
     /// <summary>
@@ -367,6 +389,7 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
     private readonly LlamaModel model;
     private readonly Linear? lm_head;
 
+    /// <summary>A model of <paramref name="config"/> (validated) with freshly initialised weights.</summary>
     public LlamaForCausalLM(LlamaConfig config) : base(nameof(LlamaForCausalLM))
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -391,6 +414,7 @@ public sealed class LlamaForCausalLM : Module<Tensor, Tensor>
     /// <summary>The output projection's weight (V, C): lm_head's, or the embedding's when tied.</summary>
     public Tensor OutputWeight => lm_head?.weight ?? model.EmbedTokens.weight!;
 
+    /// <inheritdoc />
     public override Tensor forward(Tensor tokens) => Forward(tokens, null);
 
     /// <summary>Logits (B, T, V) of tokens (B, T), appending to <paramref name="cache"/> when given.</summary>

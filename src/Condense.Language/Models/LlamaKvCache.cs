@@ -35,6 +35,7 @@ public sealed class LayerKvCache : IDisposable
         return (keys.narrow(2, 0, Length + T), values.narrow(2, 0, Length + T));
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
         keys.Dispose();
@@ -47,6 +48,10 @@ public sealed class LlamaKvCache : IDisposable
 {
     private readonly LayerKvCache?[] layers;
 
+    /// <summary>
+    /// An empty cache of <paramref name="capacity"/> positions (at most the config's MaxSeqLen) for <paramref name="batch"/>
+    /// rows, one (K, V) pair per layer with attention, in <paramref name="dtype"/> on <paramref name="device"/>.
+    /// </summary>
     public LlamaKvCache(LlamaConfig config, long batch, long capacity, ScalarType dtype, Device device)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -83,6 +88,7 @@ public sealed class LlamaKvCache : IDisposable
     /// <summary>Forgets all positions (the buffers are reused).</summary>
     public void Reset() => Advance(-Length);
 
+    /// <inheritdoc />
     public void Dispose()
     {
         foreach (var layer in layers) layer?.Dispose();

@@ -70,6 +70,7 @@ public sealed class MaskGates : nn.Module
         return _entries.ToDictionary(e => e.Linear, e => TwoFour.FromIndices(Gate(e.Linear).argmax(-1), e.Shape));
     }
 
+    /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
         if (disposing) _candidates.Dispose();

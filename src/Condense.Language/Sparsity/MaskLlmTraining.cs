@@ -1,3 +1,4 @@
+using System.Globalization;
 // MaskLLM mask-only training (NVlabs/MaskLLM, mask-only mode): the model's weights W stay frozen, only the gates
 // learn. Each step samples soft masks M̃ with the linear schedules τ 4 → 0.05 and κ 1e2 → 5e2, runs the model
 // with weights W ⊙ M̃, and minimises L = L_LM − λ_t Σ ‖W ⊙ M̃‖² with λ_t = λ (1 − t/T) (the regulariser rewards
@@ -21,28 +22,46 @@ namespace Condense.Language.Sparsity;
 /// <summary>Settings of a MaskLLM run. Defaults are the released LLaMA-2 scripts' where they apply.</summary>
 public sealed record MaskLlmOptions
 {
+    /// <summary>Run folder for checkpoints, metrics and plots.</summary>
     public required string RunDir { get; init; }
+    /// <summary>Training steps.</summary>
     public long Steps { get; init; } = 200;
+    /// <summary>Windows per batch.</summary>
     public int BatchSize { get; init; } = 8;
+    /// <summary>Predicted tokens per window (each window holds one more token).</summary>
     public int SeqLen { get; init; } = 256;
     /// <summary>Base learning rate; the gates use <see cref="LrMult"/> times it.</summary>
     public double LearningRate { get; init; } = 5e-4;
+    /// <summary>Factor on <see cref="LearningRate"/> for the gates.</summary>
     public double LrMult { get; init; } = 10;
+    /// <summary>AdamW weight decay, applied to the gates.</summary>
     public double WeightDecay { get; init; } = 0.1;
+    /// <summary>Gumbel-softmax temperature τ at the first step.</summary>
     public double TauStart { get; init; } = 4;
+    /// <summary>Gumbel-softmax temperature τ at the last step.</summary>
     public double TauEnd { get; init; } = 0.05;
+    /// <summary>Gate logit scale κ at the first step.</summary>
     public double ScaleStart { get; init; } = 1e2;
+    /// <summary>Gate logit scale κ at the last step.</summary>
     public double ScaleEnd { get; init; } = 5e2;
+    /// <summary>How strongly the prior mask biases the initial gates, in units of the gates' standard deviation.</summary>
     public double PriorStrength { get; init; } = 3;
+    /// <summary>Weight regulariser λ at the first step (it decays linearly to 0).</summary>
     public double WeightReg { get; init; } = 1e-5;
+    /// <summary>Seed of the gate initialisation, Gumbel noise and training windows.</summary>
     public long Seed { get; init; }
+    /// <summary>Steps between checkpoints; 0 writes only the final one.</summary>
     public long CheckpointEvery { get; init; } = 100;
+    /// <summary>Continue from the newest checkpoint in the run folder when there is one.</summary>
     public bool Resume { get; init; } = true;
+    /// <summary>How training progress is shown.</summary>
     public ProgressMode Progress { get; init; } = ProgressMode.Auto;
     /// <summary>Called with each step's 0-based index just before the step runs (e.g. to cancel a run at a known step).</summary>
     public Action<long>? BeforeStep { get; init; }
     /// <summary>Write TensorBoard events and loss plots into the run folder.</summary>
     public bool Plots { get; init; } = true;
+    /// <summary>Resume even when the run folder's checkpoint was written with other settings.</summary>
+    public bool AllowConfigChange { get; init; }
 
     /// <summary>Linear interpolation from <paramref name="start"/> to <paramref name="end"/> at step <paramref name="step"/> of <see cref="Steps"/>.</summary>
     public double Linear(double start, double end, long step) => start + (end - start) * step / Math.Max(1, Steps);
@@ -55,6 +74,7 @@ public sealed record MaskLlmResult(Dictionary<string, Tensor> Masks, long Steps,
 /// <summary>One training batch: its step (0-based) and (B, T + 1) tokens.</summary>
 public sealed record MaskLlmBatch(long Step, Tensor Tokens) : IDisposable
 {
+    /// <inheritdoc />
     public void Dispose() => Tokens.Dispose();
 }
 
@@ -126,6 +146,17 @@ public static class MaskLlmTraining
             TensorBoard = options.Plots,
             Description = "maskllm",
             LogEvery = Math.Max(1, options.Steps / 20),
+            Configuration = new Dictionary<string, string>
+            {
+                ["batch_size"] = options.BatchSize.ToString(CultureInfo.InvariantCulture),
+                ["seq_len"] = options.SeqLen.ToString(CultureInfo.InvariantCulture),
+                ["lr_mult"] = options.LrMult.ToString("R", CultureInfo.InvariantCulture),
+                ["tau"] = string.Create(CultureInfo.InvariantCulture, $"{options.TauStart:R}->{options.TauEnd:R}"),
+                ["scale"] = string.Create(CultureInfo.InvariantCulture, $"{options.ScaleStart:R}->{options.ScaleEnd:R}"),
+                ["prior_strength"] = options.PriorStrength.ToString("R", CultureInfo.InvariantCulture),
+                ["weight_reg"] = options.WeightReg.ToString("R", CultureInfo.InvariantCulture),
+            },
+            AllowConfigChange = options.AllowConfigChange,
         });
 
         IEnumerable<MaskLlmBatch> BatchesFrom(long step)

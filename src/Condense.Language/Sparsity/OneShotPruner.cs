@@ -16,9 +16,13 @@ namespace Condense.Language.Sparsity;
 /// <summary>The one-shot 2:4 methods.</summary>
 public enum OneShotMethod
 {
+    /// <summary>Keep the 2 largest |W| of each group of 4.</summary>
     Magnitude,
+    /// <summary>Wanda: keep the 2 largest |W| · ‖X‖ of each group, no weight update.</summary>
     Wanda,
+    /// <summary>SparseGPT with the OBS update of the kept weights.</summary>
     SparseGpt,
+    /// <summary>SparseGPT's mask selection without the weight update (MaskLLM's default prior).</summary>
     SparseGptNoUpdate,
 }
 

@@ -112,5 +112,6 @@ public static class SparseCheckpoint
 /// <summary>The verifier's findings: tensors and weights checked, whether a mask file was checked, and the first problem (null when valid).</summary>
 public sealed record VerifyResult(string Path, int Tensors, long Weights, bool MaskFileChecked, string? Problem)
 {
+    /// <summary>True when no problem was found.</summary>
     public bool Ok => Problem is null;
 }

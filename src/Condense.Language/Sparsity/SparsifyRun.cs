@@ -7,6 +7,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Condense.Core;
+using Condense.Core.IO;
 using Condense.Core.Training;
 using Condense.Language.Checkpoints;
 using Condense.Language.Evaluation;
@@ -23,12 +24,17 @@ public sealed record SparsifyOptions
     public string? ModelPath { get; init; }
     /// <summary>llama2.c tokenizer; null: tok512.bin beside the model, else the shared default.</summary>
     public string? TokenizerPath { get; init; }
+    /// <summary>Folder for the sparse models and report.json.</summary>
     public required string OutDir { get; init; }
+    /// <summary>Methods to run, in order (names from <see cref="SparsifyRun.MethodNames"/>).</summary>
     public required IReadOnlyList<string> Methods { get; init; }
+    /// <summary>Text the calibration windows are drawn from.</summary>
     public required string CalibrationText { get; init; }
+    /// <summary>Text the perplexity is measured on.</summary>
     public required string EvalText { get; init; }
     /// <summary>Mask-training text for MaskLLM (default: the calibration text).</summary>
     public string? TrainText { get; init; }
+    /// <summary>Number of calibration windows.</summary>
     public int CalibrationSamples { get; init; } = 128;
     /// <summary>Calibration window length (clamped to the model's sequence length).</summary>
     public int CalibrationSeqLen { get; init; } = 256;
@@ -38,8 +44,11 @@ public sealed record SparsifyOptions
     public string Prior { get; init; } = "sparsegpt-noupdate";
     /// <summary>Keep only documents (of the calibration, training and evaluation texts) matching this regex: a domain subset.</summary>
     public string? DocumentFilter { get; init; }
+    /// <summary>Seed of the calibration windows and of MaskLLM training.</summary>
     public long Seed { get; init; }
+    /// <summary>MaskLLM settings (its run folder, seed and progress mode are set by the run).</summary>
     public required MaskLlmOptions MaskLlm { get; init; }
+    /// <summary>How progress is shown.</summary>
     public ProgressMode Progress { get; init; } = ProgressMode.Auto;
 }
 
@@ -74,10 +83,16 @@ public static class SparsifyRun
         _ => throw new InputException($"unknown method '{method}' (expected one of {string.Join(", ", MethodNames)})"),
     };
 
+    /// <summary>
+    /// Measures the dense perplexity, applies every method of <paramref name="o"/> to a fresh copy of the model, measures,
+    /// verifies and exports each sparse model, and writes report.json into <see cref="SparsifyOptions.OutDir"/>; returns the report.
+    /// </summary>
     public static SparsifyReport Run(SparsifyOptions o, Action<string>? log = null, CancellationToken cancellation = default)
     {
+        ArgumentNullException.ThrowIfNull(o);
         log ??= _ => { };
         foreach (var m in o.Methods) Parse(m);
+        OutputPaths.RequireWritableDirectory(o.OutDir, nameof(o.OutDir));   // before any work, not after it
         bool priorIsMethod = OneShotNames.Contains(o.Prior);
         if (!priorIsMethod && !File.Exists(o.Prior))
             throw InputException.ForOption("Prior", $"'{o.Prior}' is neither a one-shot method ({string.Join(", ", OneShotNames)}) nor an existing mask file");
@@ -97,7 +112,6 @@ public static class SparsifyRun
         var (denseNll, evalTokens) = Ppl(dense, evalSeqs, truncated, o.Progress, "dense ppl");
         log(string.Create(CultureInfo.InvariantCulture, $"dense: ppl {Math.Exp(denseNll):F4} over {evalTokens} tokens"));
 
-        Directory.CreateDirectory(o.OutDir);
         var results = new List<MethodResult>();
         foreach (var name in o.Methods)
         {

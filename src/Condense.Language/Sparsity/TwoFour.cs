@@ -108,6 +108,7 @@ public static class TwoFour
 /// <summary>A group of 4 that keeps more than 2 weights: its row, its group index in the row (columns 4g..4g+3), and its non-zero count.</summary>
 public sealed record GroupViolation(long Row, long Group, long NonZeros)
 {
+    /// <summary>The violation in words: row, group, input columns and non-zero count.</summary>
     public override string ToString() =>
         $"row {Row} group {Group} (input columns {Group * TwoFour.M}-{Group * TwoFour.M + TwoFour.M - 1}) has {NonZeros} non-zeros";
 }

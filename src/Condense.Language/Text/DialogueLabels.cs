@@ -5,6 +5,7 @@
 // "adaptive metrics trade one task for another" finding needs.
 namespace Condense.Language.Text;
 
+/// <summary>Dialogue/narrative labels of tokens by quote state.</summary>
 public static class DialogueLabels
 {
     /// <summary>Label of a token inside quotes.</summary>

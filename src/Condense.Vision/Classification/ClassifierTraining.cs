@@ -17,15 +17,25 @@ public sealed record ClassifierTrainingOptions
     /// <summary>"fashion-mnist" (Debian package dataset-fashion-mnist) or "mnist" (the test set in ../shared).</summary>
     public string Dataset { get; init; } = "fashion-mnist";
 
+    /// <summary>Run folder for checkpoints, metrics, TensorBoard logs, plots and the report.</summary>
     public string RunDir { get; init; } = Path.Combine("runs", "train-fashion-mnist");
+    /// <summary>Optimizer steps to train.</summary>
     public long Steps { get; init; } = 600;
+    /// <summary>Training images per step (the last incomplete batch of an epoch is dropped).</summary>
     public int BatchSize { get; init; } = 64;
+    /// <summary>Peak learning rate; the cosine schedule decays to a hundredth of it.</summary>
     public double LearningRate { get; init; } = 2e-3;
+    /// <summary>Linear warmup steps (capped at <see cref="Steps"/>).</summary>
     public long WarmupSteps { get; init; } = 30;
+    /// <summary>"adamw" or "lamb".</summary>
     public string Optimizer { get; init; } = "adamw";
+    /// <summary>Seed of the model initialization and the batch order.</summary>
     public long Seed { get; init; } = 0;
+    /// <summary>Steps between checkpoints; 0 writes only the final one.</summary>
     public long CheckpointEvery { get; init; } = 100;
+    /// <summary>Continue from the newest checkpoint in the run folder; false deletes its old checkpoints, logs and plots.</summary>
     public bool Resume { get; init; } = true;
+    /// <summary>How progress is shown.</summary>
     public ProgressMode Progress { get; init; } = ProgressMode.Auto;
 
     /// <summary>Use only the first N training images (0 = all).</summary>
@@ -33,6 +43,9 @@ public sealed record ClassifierTrainingOptions
 
     /// <summary>Evaluate on only the first N test images (0 = all).</summary>
     public int EvalSubset { get; init; }
+
+    /// <summary>Resume even when the run folder's checkpoint was written with other settings.</summary>
+    public bool AllowConfigChange { get; init; }
 
     /// <summary>The model: a small ViT for 28x28 grey images (patch 7, 16 tokens).</summary>
     public VitConfig Model { get; init; } = new(ImageSize: 28, PatchSize: 7, InChannels: 1, EmbedDim: 64, Depth: 4, NumHeads: 4, MlpRatio: 2, NumClasses: 10);
@@ -55,6 +68,7 @@ public static class ClassifierTraining
         ["mnist"] = (0.1307f, 0.3081f),
     };
 
+    /// <summary>The training and test images of "fashion-mnist" or "mnist"; throws an input error for another name or missing files.</summary>
     public static (LabelledImages Train, LabelledImages Test) LoadDataset(string dataset)
     {
         switch (dataset)
@@ -79,9 +93,14 @@ public static class ClassifierTraining
         }
     }
 
+    /// <summary>Trains the classifier, measures its test accuracy and writes report.md to the run folder.</summary>
     public static ClassifierTrainingResult Run(ClassifierTrainingOptions o, CancellationToken cancellation = default)
     {
-        if (o.BatchSize <= 0) throw new InputException($"batch size {o.BatchSize} must be positive");
+        ArgumentNullException.ThrowIfNull(o);
+        if (o.BatchSize <= 0) throw InputException.ForOption(nameof(o.BatchSize), $"{o.BatchSize}: must be positive");
+        if (o.TrainSubset < 0) throw InputException.ForOption(nameof(o.TrainSubset), $"{o.TrainSubset}: must be 0 (all images) or positive");
+        if (o.EvalSubset < 0) throw InputException.ForOption(nameof(o.EvalSubset), $"{o.EvalSubset}: must be 0 (all images) or positive");
+        using var runLock = RunFolderLock.Acquire(o.RunDir);
         var (train, test) = LoadDataset(o.Dataset);
         if (o.TrainSubset > 0) train = train.Slice(0, Math.Min(o.TrainSubset, train.Count));
         if (o.EvalSubset > 0) test = test.Slice(0, Math.Min(o.EvalSubset, test.Count));
@@ -103,6 +122,14 @@ public static class ClassifierTraining
             RunDir = o.RunDir, MaxSteps = o.Steps, Seed = o.Seed, Optimizer = o.Optimizer, LearningRate = o.LearningRate,
             MinLearningRate = o.LearningRate / 100, WarmupSteps = Math.Min(o.WarmupSteps, o.Steps), CheckpointEvery = o.CheckpointEvery,
             Resume = o.Resume, Progress = o.Progress, Description = $"train {o.Dataset}", LogEvery = 20,
+            Configuration = new Dictionary<string, string>
+            {
+                ["dataset"] = o.Dataset,
+                ["batch_size"] = o.BatchSize.ToString(CultureInfo.InvariantCulture),
+                ["train_subset"] = o.TrainSubset.ToString(CultureInfo.InvariantCulture),
+                ["model"] = o.Model.ToString(),
+            },
+            AllowConfigChange = o.AllowConfigChange,
         });
         var loader = new BatchLoader<ImageBatch>(train.Count, o.BatchSize, dropLast: true, (ulong)o.Seed,
             ImageBatch.Collate(train, [mean], [std]));

@@ -28,6 +28,7 @@ public sealed record DistillBatch(int[] Indices, IReadOnlyList<DistillPartition>
         return new DistillBatch(indices, parts);
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
         foreach (var p in Partitions) p.Images.Dispose();

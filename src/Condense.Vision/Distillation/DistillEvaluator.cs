@@ -18,6 +18,8 @@ public static class DistillEvaluator
 {
     private const int Chunk = 250;
 
+    /// <summary>Evaluates <paramref name="model"/> at the recipe's resolution and writes the PCA figure and report.md to <paramref name="dir"/>.</summary>
+    /// <param name="training">The training outcome to report, or null when evaluating a saved model.</param>
     public static DistillResult Evaluate(RadioDistillModel model, DistillSession session, DistillData data, DistillRecipe recipe,
         string dir, TrainResult? training)
     {
@@ -130,6 +132,9 @@ public static class DistillEvaluator
         return rows;
     }
 
+    /// <summary>The student's outputs over a whole split.</summary>
+    /// <param name="Backbone">(N, NumCls * D): every summary token, concatenated in teacher order.</param>
+    /// <param name="Adaptors">Per teacher name, the adaptor's predictions over the split: summary (N, Cs) and, when kept, features (N, Cf, GridH, GridW).</param>
     public sealed record StudentEmbeddings(Tensor Backbone, Dictionary<string, TeacherOutput> Adaptors);
 
     /// <summary>Student outputs over a whole split, in chunks (eval mode: CPE top-left window, no dropout).</summary>
@@ -155,6 +160,7 @@ public static class DistillEvaluator
         return new StudentEmbeddings(torch.cat(backbone, 0), adaptors);
     }
 
+    /// <summary>A teacher's outputs for the first <paramref name="count"/> images of its split, read in chunks and concatenated.</summary>
     public static TeacherOutput Targets(TeacherTargets targets, int count)
     {
         var summaries = new List<Tensor>();

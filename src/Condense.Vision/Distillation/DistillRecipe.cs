@@ -7,13 +7,21 @@ namespace Condense.Vision.Distillation;
 /// </summary>
 public sealed record DistillRecipe
 {
+    /// <summary>Recipe name, shown in logs and reports.</summary>
     public string Name { get; init; } = "default";
+    /// <summary>The dataset, image counts and resolutions.</summary>
     public DataRecipe Data { get; init; } = new();
+    /// <summary>The student backbone and its size.</summary>
     public StudentRecipe Student { get; init; } = new();
+    /// <summary>The per-teacher adaptor heads.</summary>
     public AdaptorRecipe Adaptor { get; init; } = new();
+    /// <summary>The teachers, in order.</summary>
     public IReadOnlyList<TeacherRecipe> Teachers { get; init; } = [];
+    /// <summary>The distillation loss and the normalization of its targets.</summary>
     public LossRecipe Loss { get; init; } = new();
+    /// <summary>Optimizer, schedule, checkpoints and the teacher cache.</summary>
     public TrainRecipe Train { get; init; } = new();
+    /// <summary>The kNN and linear-probe evaluation.</summary>
     public EvalRecipe Eval { get; init; } = new();
 
     /// <summary>The recipe with only the named teachers (in recipe order); an unknown name is an input error.</summary>
@@ -27,6 +35,7 @@ public sealed record DistillRecipe
     }
 }
 
+/// <summary>The <c>data</c> section of a recipe: dataset, image counts and resolutions.</summary>
 public sealed record DataRecipe
 {
     /// <summary>"fashion-mnist" (full set when installed, else the test set shipped in data/) or "mnist" (../shared).</summary>
@@ -48,6 +57,7 @@ public sealed record DataRecipe
     public IReadOnlyList<int> TrainResolutions { get; init; } = [];
 }
 
+/// <summary>The <c>student</c> section of a recipe: the student backbone and, for radio_vit, its size.</summary>
 public sealed record StudentRecipe
 {
     /// <summary>
@@ -55,10 +65,15 @@ public sealed record StudentRecipe
     /// Condense.Vision.Models.ModelRegistry name (fastervit_*, eradio*, vit_*), built at its registry size.
     /// </summary>
     public string Model { get; init; } = "radio_vit";
+    /// <summary>Patch side in pixels (radio_vit).</summary>
     public int PatchSize { get; init; } = 4;
+    /// <summary>Token width (radio_vit).</summary>
     public int EmbedDim { get; init; } = 128;
+    /// <summary>Number of transformer blocks (radio_vit).</summary>
     public int Depth { get; init; } = 6;
+    /// <summary>Attention heads per block (radio_vit).</summary>
     public int NumHeads { get; init; } = 4;
+    /// <summary>MLP hidden width as a multiple of the token width (radio_vit).</summary>
     public double MlpRatio { get; init; } = 4;
 
     /// <summary>The CPE table covers this resolution (positions per side = max_resolution / patch_size).</summary>
@@ -68,6 +83,7 @@ public sealed record StudentRecipe
     public int NumRegisters { get; init; } = -1;
 }
 
+/// <summary>The <c>adaptor</c> section of a recipe: the per-teacher summary and feature heads.</summary>
 public sealed record AdaptorRecipe
 {
     /// <summary>Hidden width of the mlp_v2 heads; 0 = the largest teacher width (AM-RADIO default).</summary>
@@ -77,6 +93,7 @@ public sealed record AdaptorRecipe
     public int NumInner { get; init; }
 }
 
+/// <summary>One entry of a recipe's <c>teachers</c> list.</summary>
 public sealed record TeacherRecipe
 {
     /// <summary>Unique name (adaptor and log label).</summary>
@@ -110,6 +127,7 @@ public sealed record TeacherRecipe
     public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
 }
 
+/// <summary>The <c>loss</c> section of a recipe: distillation loss terms, target normalization and loss balancing.</summary>
 public sealed record LossRecipe
 {
     /// <summary>α in L_match = α·L_cos + β·SmoothL1 (AM-RADIO: 0.9).</summary>
@@ -118,6 +136,7 @@ public sealed record LossRecipe
     /// <summary>β in L_match (AM-RADIO: 0.1).</summary>
     public double FeatureSmoothL1Weight { get; init; } = 0.1;
 
+    /// <summary>β of the SmoothL1 term: the error below which it is quadratic (PyTorch's default 1.0).</summary>
     public double SmoothL1Beta { get; init; } = 1.0;
 
     /// <summary>The magnitude term of the hybrid feature loss: smooth_l1 (AM-RADIO) or mse (PHI-S "Hyb-MSE").</summary>
@@ -148,17 +167,28 @@ public sealed record LossRecipe
     public string GridMatching { get; init; } = "larger";
 }
 
+/// <summary>The <c>train</c> section of a recipe: optimizer, schedule, checkpoints and the teacher cache.</summary>
 public sealed record TrainRecipe
 {
+    /// <summary>Optimizer steps to train.</summary>
     public long Steps { get; init; } = 1500;
+    /// <summary>Training images per step (the last incomplete batch of an epoch is dropped).</summary>
     public int BatchSize { get; init; } = 64;
+    /// <summary>"adamw" or "lamb".</summary>
     public string Optimizer { get; init; } = "lamb";
+    /// <summary>Peak learning rate, reached after the warmup.</summary>
     public double LearningRate { get; init; } = 2e-3;
+    /// <summary>Learning rate at the end of the cosine decay (capped at <see cref="LearningRate"/>).</summary>
     public double MinLearningRate { get; init; } = 2e-5;
+    /// <summary>Linear warmup steps (capped at <see cref="Steps"/>).</summary>
     public long WarmupSteps { get; init; } = 100;
+    /// <summary>Decoupled weight decay of the optimizer.</summary>
     public double WeightDecay { get; init; } = 0.02;
+    /// <summary>Max global gradient L2 norm; 0 disables clipping.</summary>
     public double GradClip { get; init; } = 1.0;
+    /// <summary>Seed of the model initialization and the batch order.</summary>
     public long Seed { get; init; }
+    /// <summary>Steps between checkpoints; 0 writes only the final one.</summary>
     public long CheckpointEvery { get; init; } = 250;
 
     /// <summary>Store teacher outputs on disk and reuse them across epochs and runs.</summary>
@@ -168,10 +198,14 @@ public sealed record TrainRecipe
     public string CacheDir { get; init; } = "";
 }
 
+/// <summary>The <c>eval</c> section of a recipe: kNN, linear probe and the PCA figure.</summary>
 public sealed record EvalRecipe
 {
+    /// <summary>Neighbours that vote in the kNN classifier.</summary>
     public int KnnK { get; init; } = 20;
+    /// <summary>Temperature T of the kNN vote weights exp(similarity / T).</summary>
     public double KnnTemperature { get; init; } = 0.07;
+    /// <summary>Full-batch optimizer steps of the linear probe.</summary>
     public int ProbeSteps { get; init; } = 300;
 
     /// <summary>Test images shown in the PCA figure.</summary>

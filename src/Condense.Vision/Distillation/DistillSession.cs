@@ -21,6 +21,7 @@ public sealed class DistillSession : IDisposable
     /// <summary>The teachers' measured costs, in recipe order.</summary>
     public IReadOnlyList<TeacherCostRow> Cost => [.. Slots.Select(s => s.Cost)];
 
+    /// <summary>Builds the recipe's teachers and fills their targets (one pass over the data, measuring each teacher's cost).</summary>
     public static DistillSession Open(DistillRecipe recipe, DistillData data, ProgressMode progress)
     {
         ArgumentNullException.ThrowIfNull(recipe);
@@ -130,6 +131,7 @@ public sealed class DistillSession : IDisposable
             balancer: model.LossBalancer, mseDistance: l.FeatureDistance == "mse");
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
         foreach (var s in Slots) s.Dispose();

@@ -10,7 +10,11 @@ using static TorchSharp.torch;
 namespace Condense.Vision.Distillation;
 
 /// <summary>Where and how a distillation run happens (beside the recipe, which says what is trained).</summary>
-public sealed record DistillRunOptions(string RunDir, bool Resume = true, ProgressMode Progress = ProgressMode.Auto);
+/// <param name="RunDir">The run folder (locked for the run).</param>
+/// <param name="Resume">Continue from the folder's newest checkpoint.</param>
+/// <param name="Progress">How progress is shown.</param>
+/// <param name="AllowConfigChange">Resume even when the folder's checkpoint was written with another recipe.</param>
+public sealed record DistillRunOptions(string RunDir, bool Resume = true, ProgressMode Progress = ProgressMode.Auto, bool AllowConfigChange = false);
 
 /// <summary>
 /// AM-RADIO agglomerative distillation end to end (arXiv:2312.06709): build the frozen teachers a recipe names,
@@ -27,10 +31,13 @@ public sealed record DistillRunOptions(string RunDir, bool Resume = true, Progre
 /// </summary>
 public static class Distiller
 {
+    /// <summary>Runs a distillation: writes config.yaml, trains (resuming when asked), evaluates and writes the report to the run folder.</summary>
     public static DistillResult Run(DistillRecipe recipe, DistillRunOptions run, CancellationToken cancellation = default)
     {
+        ArgumentNullException.ThrowIfNull(recipe);
+        ArgumentNullException.ThrowIfNull(run);
         TorchRuntime.EnsureLoaded();
-        Directory.CreateDirectory(run.RunDir);
+        using var runLock = RunFolderLock.Acquire(run.RunDir);
         AtomicFile.WriteAllText(Path.Combine(run.RunDir, "config.yaml"), RecipeLoader.ToYaml(recipe));
         var data = DistillData.Load(recipe.Data);
         using var session = DistillSession.Open(recipe, data, run.Progress);
@@ -54,6 +61,8 @@ public static class Distiller
             LogEvery = 25,
             Description = $"distill {recipe.Name}",
             ModelMetadata = new Dictionary<string, string> { ["recipe"] = RecipeLoader.ToYaml(recipe) },
+            Configuration = RecipeLoader.TrainingFields(recipe),
+            AllowConfigChange = run.AllowConfigChange,
         });
         var train = data.Train;
         IReadOnlyList<int> resolutions = recipe.Data.TrainResolutions.Count > 0 ? recipe.Data.TrainResolutions : [recipe.Data.Resolution];

@@ -90,6 +90,38 @@ public static partial class RecipeLoader
     /// <summary>The recipe as YAML (for the run folder and reports).</summary>
     public static string ToYaml(DistillRecipe recipe) => Serializer.Serialize(recipe);
 
+    /// <summary>
+    /// The recipe's fields that decide what a run trains, flattened (<c>train.seed</c>, <c>teachers[1].kind</c>, ...):
+    /// everything except the name, the step count (a run may be extended), checkpointing, caching and evaluation.
+    /// </summary>
+    public static Dictionary<string, string> TrainingFields(DistillRecipe recipe)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(ToYaml(recipe)));
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        Flatten(stream.Documents[0].RootNode, "");
+        return fields;
+
+        void Flatten(YamlNode node, string path)
+        {
+            if (path is "name" or "train.steps" or "train.checkpoint_every" or "train.cache" or "train.cache_dir" or "eval") return;
+            switch (node)
+            {
+                case YamlMappingNode map:
+                    foreach (var (k, v) in map.Children)
+                        Flatten(v, path.Length == 0 ? ((YamlScalarNode)k).Value! : $"{path}.{((YamlScalarNode)k).Value}");
+                    break;
+                case YamlSequenceNode seq:
+                    if (seq.Children.All(c => c is YamlScalarNode)) fields[path] = $"[{string.Join(",", seq.Children.Select(c => ((YamlScalarNode)c).Value))}]";
+                    else for (int i = 0; i < seq.Children.Count; i++) Flatten(seq.Children[i], $"{path}[{i}]");
+                    break;
+                case YamlScalarNode scalar:
+                    fields[path] = scalar.Value ?? "";
+                    break;
+            }
+        }
+    }
+
     /// <summary>Applies one <c>a.b[2].c=value</c> override to the YAML tree; the key must exist in the schema.</summary>
     private static void ApplyOverride(YamlMappingNode root, string assignment)
     {

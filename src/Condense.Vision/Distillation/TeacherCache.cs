@@ -70,6 +70,7 @@ public sealed class TeacherCache : IDisposable
 
     /// <summary>Images served from disk / computed by the teacher since opening.</summary>
     public long Hits { get; private set; }
+    /// <summary>Images computed by the teacher (cache misses) since opening.</summary>
     public long Misses { get; private set; }
 
     /// <summary>
@@ -186,6 +187,7 @@ public sealed class TeacherCache : IDisposable
         return new TeacherOutput(summary?.to_type(ScalarType.Float32), features?.to_type(ScalarType.Float32));
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
         _records.Dispose();

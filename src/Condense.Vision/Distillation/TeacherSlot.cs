@@ -51,6 +51,7 @@ public sealed class TeacherSlot : IDisposable
     /// <summary>Whether this teacher is matched in the partition at <paramref name="resolution"/>.</summary>
     public bool MatchedAt(int resolution) => Resolutions.Contains(resolution);
 
+    /// <inheritdoc />
     public void Dispose()
     {
         Train.Dispose();

@@ -14,6 +14,8 @@ public sealed class TeacherTargets : IDisposable
     private readonly LabelledImages _images;
     private readonly TeacherCache? _cache;
 
+    /// <summary>Targets of <paramref name="teacher"/> for <paramref name="images"/>, cached under <paramref name="cacheRoot"/> or online when it is null.</summary>
+    /// <param name="datasetKey">Identifies the image set in the cache key.</param>
     public TeacherTargets(ITeacher teacher, LabelledImages images, string datasetKey, string? cacheRoot)
     {
         Teacher = teacher;
@@ -22,7 +24,9 @@ public sealed class TeacherTargets : IDisposable
             _cache = TeacherCache.Open(cacheRoot, teacher, datasetKey, images.Count, () => Load([0]));
     }
 
+    /// <summary>The teacher that computes the targets.</summary>
     public ITeacher Teacher { get; }
+    /// <summary>The on-disk cache, or null when the teacher runs online.</summary>
     public TeacherCache? Cache => _cache;
 
     private Tensor Load(int[] indices) => DistillData.Images(_images, indices, null);
@@ -43,5 +47,6 @@ public sealed class TeacherTargets : IDisposable
         }
     }
 
+    /// <inheritdoc />
     public void Dispose() => _cache?.Dispose();
 }

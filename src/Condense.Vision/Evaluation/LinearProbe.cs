@@ -11,6 +11,12 @@ namespace Condense.Vision.Evaluation;
 /// </summary>
 public static class LinearProbe
 {
+    /// <summary>Top-1 test accuracy of one Linear layer fitted with full-batch AdamW on standardized training embeddings.</summary>
+    /// <param name="trainX">(N, D) training embeddings.</param>
+    /// <param name="trainY">N class ids in [0, numClasses).</param>
+    /// <param name="testX">(M, D) test embeddings.</param>
+    /// <param name="testY">M class ids.</param>
+    /// <param name="steps">Full-batch optimizer steps.</param>
     public static double Accuracy(Tensor trainX, long[] trainY, Tensor testX, long[] testY, int numClasses,
         int steps = 300, double learningRate = 1e-2, double weightDecay = 1e-4, long seed = 0)
     {

@@ -35,12 +35,14 @@ public sealed class ERadioPatchEmbed : Module<Tensor, Tensor>
 {
     private readonly Sequential conv_down;
 
+    /// <summary>A stem from <paramref name="inChannels"/> through <paramref name="inDim"/> to <paramref name="dim"/> channels.</summary>
     public ERadioPatchEmbed(int inChannels, int inDim, int dim) : base("PatchEmbed")
     {
         conv_down = Sequential(new ERadioConvBN(inChannels, inDim, 3, 2, 1), ReLU(), new ERadioConvBN(inDim, dim, 3, 2, 1), ReLU());
         RegisterComponents();
     }
 
+    /// <inheritdoc />
     public override Tensor forward(Tensor x) => conv_down.call(x);
 }
 
@@ -49,12 +51,14 @@ public sealed class ERadioDownsample : Module<Tensor, Tensor>
 {
     private readonly ERadioConvBN reduction;
 
+    /// <summary>A downsampler from <paramref name="dim"/> to 2 * <paramref name="dim"/> channels at half the resolution.</summary>
     public ERadioDownsample(int dim) : base("Downsample")
     {
         reduction = new ERadioConvBN(dim, 2 * dim, 3, 2, 1);
         RegisterComponents();
     }
 
+    /// <inheritdoc />
     public override Tensor forward(Tensor x) => reduction.call(x);
 }
 
@@ -66,6 +70,7 @@ public sealed class ERadioLayer : Module
     private readonly bool transformer;
     private readonly int maxSubsample;
 
+    /// <summary>Stage <paramref name="stage"/> (0 to 3) of <paramref name="config"/>; stages 2 and 3 are attention stages, stage 3 has no downsampler.</summary>
     public ERadioLayer(ERadioConfig config, int stage) : base("FasterViTLayer")
     {
         int dim = config.StageDim(stage);
@@ -119,6 +124,7 @@ public sealed class ERadio : Module<Tensor, Tensor>, IBackbone
     private readonly BatchNorm2d norm;
     private readonly Module<Tensor, Tensor> head;
 
+    /// <summary>An E-RADIO with freshly initialized weights and the configured window.</summary>
     public ERadio(ERadioConfig config) : base(nameof(ERadio))
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -151,11 +157,16 @@ public sealed class ERadio : Module<Tensor, Tensor>, IBackbone
         foreach (var level in levels) level.SetWindow(window);
     }
 
+    /// <inheritdoc />
     public int SummaryDim => Config.NumFeatures;
+    /// <inheritdoc />
     public int FeatureDim => Config.NeckDim;
+    /// <inheritdoc />
     public int FeatureStride => 16;
+    /// <inheritdoc />
     public Module Module => this;
 
+    /// <inheritdoc />
     public BackboneOutput ForwardBackbone(Tensor images)
     {
         if (AdaptWindow) SetWindow(ERadioConfig.OptimalWindowSize((int)Math.Min(images.shape[2], images.shape[3])));
@@ -174,6 +185,7 @@ public sealed class ERadio : Module<Tensor, Tensor>, IBackbone
             stages.Select(s => s.MoveToOuterDisposeScope()).ToList());
     }
 
+    /// <inheritdoc />
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
@@ -188,6 +200,7 @@ public sealed class ERadioHiResNeck : Module
     private readonly int start;
     private readonly List<int> upsample = [];
 
+    /// <summary>The neck of <paramref name="config"/>: one projection to NeckDim per stage from NeckStartStage.</summary>
     public ERadioHiResNeck(ERadioConfig config) : base("HiResNeck")
     {
         start = config.NeckStartStage;

@@ -37,9 +37,13 @@ public sealed record ERadioConfig(
     /// <summary>Channels of the last stage (the summary width).</summary>
     public int NumFeatures => Dim * 8;
 
+    /// <summary>The released eradio (fastervit2_large_fullres_ws16): dim 192, depths [3, 3, 5, 5], 1536-channel neck.</summary>
     public static ERadioConfig Large { get; } = new(192, 64, [3, 3, 5, 5], [2, 4, 8, 16]);
+    /// <summary>The released eradio_xxxtiny: dim 32, depths [1, 3, 4, 5], 256-channel neck.</summary>
     public static ERadioConfig XxxTiny { get; } = new(32, 32, [1, 3, 4, 5], [2, 4, 8, 16], NeckDim: 256);
+    /// <summary>Not a released model: the paper's XT size (dim 64, depths [1, 3, 4, 5]) with a 512-channel neck, near FasterViT-0 in size.</summary>
     public static ERadioConfig Xt { get; } = new(64, 64, [1, 3, 4, 5], [2, 4, 8, 16], NeckDim: 512);
+    /// <summary>Not a reference model: a tiny configuration (dim 16, 128-channel neck) for CPU tests and distillation.</summary>
     public static ERadioConfig Micro { get; } = new(16, 16, [1, 1, 2, 1], [1, 2, 4, 8], NeckDim: 128, CpbMlpHidden: 64);
 
     /// <summary>

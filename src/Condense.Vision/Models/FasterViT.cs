@@ -41,6 +41,7 @@ public sealed class FasterViTLayer : Module
     private readonly bool conv;
     private readonly int window;
 
+    /// <summary>Stage <paramref name="stage"/> (0 to 3) of <paramref name="config"/>; stages 0 and 1 are conv stages, stage 3 has no downsampler.</summary>
     public FasterViTLayer(FasterViTConfig config, int stage) : base("FasterViTLayer")
     {
         int dim = config.StageDim(stage), depth = config.Depths[stage];
@@ -97,6 +98,7 @@ public sealed class FasterViT : Module<Tensor, Tensor>, IBackbone
     private readonly BatchNorm2d norm;
     private readonly Module<Tensor, Tensor> head;
 
+    /// <summary>A FasterViT with freshly initialized weights.</summary>
     public FasterViT(FasterViTConfig config) : base(nameof(FasterViT))
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -114,11 +116,16 @@ public sealed class FasterViT : Module<Tensor, Tensor>, IBackbone
     /// <summary>The configuration this model was built from.</summary>
     public FasterViTConfig Config { get; }
 
+    /// <inheritdoc />
     public int SummaryDim => Config.NumFeatures;
+    /// <inheritdoc />
     public int FeatureDim => Config.NumFeatures;
+    /// <inheritdoc />
     public int FeatureStride => 32;
+    /// <inheritdoc />
     public Module Module => this;
 
+    /// <inheritdoc />
     public BackboneOutput ForwardBackbone(Tensor images)
     {
         using var scope = NewDisposeScope();
@@ -136,6 +143,7 @@ public sealed class FasterViT : Module<Tensor, Tensor>, IBackbone
             stages.Select(s => s.MoveToOuterDisposeScope()).ToList());
     }
 
+    /// <inheritdoc />
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();

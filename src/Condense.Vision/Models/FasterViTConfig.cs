@@ -50,12 +50,19 @@ public sealed record FasterViTConfig(
     /// <summary>Whether stage i (a transformer stage) is built with carrier tokens: hat[i] and more than one window.</summary>
     public bool StageHasCarriers(int i) => i >= 2 && HatStages[i] && PaddedStageResolution(i) / WindowSize[i] > 1;
 
+    /// <summary>faster_vit_0_224: dim 64, depths [2, 3, 6, 5]; 31.4M parameters with the ImageNet-1k head.</summary>
     public static FasterViTConfig V0 { get; } = new(64, 64, [2, 3, 6, 5], [2, 4, 8, 16], [7, 7, 7, 7]);
+    /// <summary>faster_vit_1_224: dim 80, depths [1, 3, 8, 5]; 53.4M parameters with the ImageNet-1k head.</summary>
     public static FasterViTConfig V1 { get; } = new(80, 32, [1, 3, 8, 5], [2, 4, 8, 16], [7, 7, 7, 7]);
+    /// <summary>faster_vit_2_224: dim 96, depths [3, 3, 8, 5]; 75.9M parameters with the ImageNet-1k head.</summary>
     public static FasterViTConfig V2 { get; } = new(96, 64, [3, 3, 8, 5], [2, 4, 8, 16], [7, 7, 7, 7]);
+    /// <summary>faster_vit_3_224: dim 128, depths [3, 3, 12, 5], layer scale and carrier-token propagation; 159.5M parameters with the ImageNet-1k head.</summary>
     public static FasterViTConfig V3 { get; } = new(128, 64, [3, 3, 12, 5], [2, 4, 8, 16], [7, 7, 7, 7], LayerScale: 1e-5, DoPropagation: true);
+    /// <summary>faster_vit_4_224 as in the reference code: dim 196, depths [3, 3, 12, 5]; 365.6M parameters with the ImageNet-1k head.</summary>
     public static FasterViTConfig V4 { get; } = new(196, 64, [3, 3, 12, 5], [4, 8, 16, 32], [7, 7, 7, 7], LayerScale: 1e-5, DoPropagation: true);
+    /// <summary>faster_vit_5_224 as in the reference code: dim 320, depths [3, 3, 12, 5]; 957.5M parameters with the ImageNet-1k head.</summary>
     public static FasterViTConfig V5 { get; } = new(320, 64, [3, 3, 12, 5], [4, 8, 16, 32], [7, 7, 7, 7], LayerScale: 1e-5, DoPropagation: true);
+    /// <summary>faster_vit_6_224: dim 320, depths [3, 3, 16, 8]; 1,360M parameters with the ImageNet-1k head.</summary>
     public static FasterViTConfig V6 { get; } = new(320, 64, [3, 3, 16, 8], [4, 8, 16, 32], [7, 7, 7, 7], LayerScale: 1e-5, DoPropagation: true);
 
     /// <summary>Not a reference model: 16 wide, windows of 2 for 64-px inputs (stage 3 sees 4 x 4 = 2 x 2 windows,

@@ -51,6 +51,7 @@ public interface IBackboneFamily
     /// <summary>Where the family's entries appear in listings (lower first).</summary>
     int Order { get; }
 
+    /// <summary>The family's entries, in listing order.</summary>
     IEnumerable<RegisteredBackbone> Backbones();
 }
 

@@ -70,12 +70,14 @@ public sealed class PatchEmbed : Module<Tensor, Tensor>
 {
     private readonly Conv2d proj;
 
+    /// <summary>A patch embedding of <paramref name="config"/>: InChannels to EmbedDim, one token per PatchSize x PatchSize patch.</summary>
     public PatchEmbed(VitConfig config) : base(nameof(PatchEmbed))
     {
         proj = Conv2d(config.InChannels, config.EmbedDim, config.PatchSize, stride: config.PatchSize);
         RegisterComponents();
     }
 
+    /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -93,6 +95,7 @@ public sealed class Attention : Module<Tensor, Tensor>
     private readonly int numHeads;
     private readonly int headDim;
 
+    /// <summary>Attention over <paramref name="dim"/>-wide tokens with <paramref name="numHeads"/> heads of width dim / numHeads.</summary>
     public Attention(int dim, int numHeads) : base(nameof(Attention))
     {
         this.numHeads = numHeads;
@@ -102,6 +105,7 @@ public sealed class Attention : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -123,6 +127,7 @@ public sealed class Mlp : Module<Tensor, Tensor>
     private readonly GELU act;
     private readonly Linear fc2;
 
+    /// <summary>An MLP <paramref name="dim"/> to <paramref name="hiddenDim"/> to <paramref name="dim"/>.</summary>
     public Mlp(int dim, int hiddenDim) : base(nameof(Mlp))
     {
         fc1 = Linear(dim, hiddenDim, hasBias: true);
@@ -131,6 +136,7 @@ public sealed class Mlp : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -146,6 +152,7 @@ public sealed class Block : Module<Tensor, Tensor>
     private readonly LayerNorm norm2;
     private readonly Mlp mlp;
 
+    /// <summary>A block of <paramref name="config"/>'s width, heads and MLP ratio.</summary>
     public Block(VitConfig config) : base(nameof(Block))
     {
         norm1 = LayerNorm(config.EmbedDim, eps: 1e-6);
@@ -155,6 +162,7 @@ public sealed class Block : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -177,6 +185,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IBackbone
     private readonly LayerNorm norm;
     private readonly Module<Tensor, Tensor> head;
 
+    /// <summary>A ViT with timm's default initialization.</summary>
     public VisionTransformer(VitConfig config) : base(nameof(VisionTransformer))
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -219,15 +228,20 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>, IBackbone
         return (preLogits ? pooled : head.call(pooled)).MoveToOuterDisposeScope();
     }
 
+    /// <inheritdoc />
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
         return ForwardHead(ForwardFeatures(images)).MoveToOuterDisposeScope();
     }
 
+    /// <inheritdoc />
     public int SummaryDim => Config.EmbedDim;
+    /// <inheritdoc />
     public int FeatureDim => Config.EmbedDim;
+    /// <inheritdoc />
     public int FeatureStride => Config.PatchSize;
+    /// <inheritdoc />
     public Module Module => this;
 
     /// <summary>

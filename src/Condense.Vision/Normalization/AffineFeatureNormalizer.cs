@@ -22,6 +22,9 @@ public abstract class AffineFeatureNormalizer : IFeatureNormalizer
     private readonly Tensor whiten;     // (C, C) float64, W
     private readonly Tensor inverse;    // (C, C) float64, Θ
 
+    /// <summary>An unfitted normalizer (μ = 0, W = Θ = I) for <paramref name="channels"/>-wide features.</summary>
+    /// <param name="name">The factory name (see <see cref="FeatureNormalizers"/>).</param>
+    /// <param name="channels">Feature width C.</param>
     protected AffineFeatureNormalizer(string name, int channels)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -33,18 +36,25 @@ public abstract class AffineFeatureNormalizer : IFeatureNormalizer
         inverse = eye(channels, dtype: ScalarType.Float64).DetachFromDisposeScope();
     }
 
+    /// <inheritdoc />
     public string Name { get; }
 
+    /// <inheritdoc />
     public int Channels { get; }
 
+    /// <inheritdoc />
     public bool IsFitted { get; private set; }
 
+    /// <inheritdoc />
     public Tensor Mean => mean;
 
+    /// <inheritdoc />
     public Tensor ForwardMatrix => whiten;
 
+    /// <inheritdoc />
     public Tensor InverseMatrix => inverse;
 
+    /// <inheritdoc />
     public void Fit(RunningMoments moments)
     {
         ArgumentNullException.ThrowIfNull(moments);
@@ -69,6 +79,7 @@ public abstract class AffineFeatureNormalizer : IFeatureNormalizer
     /// </summary>
     protected abstract (Tensor Mean, Tensor Whiten, Tensor Inverse) Solve(RunningMoments moments);
 
+    /// <inheritdoc />
     public Tensor Forward(Tensor y)
     {
         CheckLastDim(y, nameof(y));
@@ -80,6 +91,7 @@ public abstract class AffineFeatureNormalizer : IFeatureNormalizer
         return normalized.to_type(y.dtype).reshape(y.shape).MoveToOuterDisposeScope();
     }
 
+    /// <inheritdoc />
     public Tensor Inverse(Tensor normalized)
     {
         CheckLastDim(normalized, nameof(normalized));
@@ -91,6 +103,7 @@ public abstract class AffineFeatureNormalizer : IFeatureNormalizer
         return y.to_type(normalized.dtype).reshape(normalized.shape).MoveToOuterDisposeScope();
     }
 
+    /// <inheritdoc />
     public void FoldInto(Linear last)
     {
         ArgumentNullException.ThrowIfNull(last);
@@ -113,6 +126,7 @@ public abstract class AffineFeatureNormalizer : IFeatureNormalizer
         }
     }
 
+    /// <inheritdoc />
     public Dictionary<string, Tensor> State() => new()
     {
         ["mean"] = mean.clone(),
@@ -121,6 +135,7 @@ public abstract class AffineFeatureNormalizer : IFeatureNormalizer
         ["fitted"] = tensor(IsFitted),
     };
 
+    /// <inheritdoc />
     public void LoadState(IReadOnlyDictionary<string, Tensor> state)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -137,12 +152,14 @@ public abstract class AffineFeatureNormalizer : IFeatureNormalizer
         IsFitted = fitted;
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
         Dispose(true);
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>Releases the μ, W and Θ tensors when <paramref name="disposing"/> is true.</summary>
     protected virtual void Dispose(bool disposing)
     {
         if (!disposing) return;

@@ -10,12 +10,19 @@ namespace Condense.Vision.Normalization;
 /// <summary>Creates a feature normalizer by name.</summary>
 public static class FeatureNormalizers
 {
+    /// <summary>The identity transform: raw targets, as with the MSE, cosine and hybrid baselines.</summary>
     public const string Mse = "mse";
+    /// <summary>One mean and one standard deviation shared by all channels.</summary>
     public const string GlobalStd = "global-std";
+    /// <summary>Per-channel standardization (mean and standard deviation of each channel).</summary>
     public const string Std = "std";
+    /// <summary>PCA whitening: W = Λ^{-½}Uᵀ.</summary>
     public const string PcaWhiten = "pca-w";
+    /// <summary>ZCA whitening: W = UΛ^{-½}Uᵀ.</summary>
     public const string Zca = "zca";
+    /// <summary>Hadamard whitening: W = HΛ^{-½}Uᵀ.</summary>
     public const string Hca = "hca";
+    /// <summary>PHI-S: a Hadamard rotation of the PCA basis with one isotropic scale, W = αHUᵀ.</summary>
     public const string PhiS = "phi-s";
 
     /// <summary>Every name <see cref="Create"/> accepts, in the paper's order from raw to PHI-S.</summary>

@@ -23,6 +23,7 @@ public sealed class GlobalStandardizeNormalizer(int channels)
         }
     }
 
+    /// <inheritdoc />
     protected override (Tensor Mean, Tensor Whiten, Tensor Inverse) Solve(RunningMoments moments)
     {
         long n = moments.Count;

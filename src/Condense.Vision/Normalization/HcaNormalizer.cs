@@ -15,12 +15,14 @@ public sealed class HcaNormalizer : AffineFeatureNormalizer
 {
     private readonly Tensor rotation;   // (C, C) float64, H
 
+    /// <summary>An unfitted (identity) normalizer for <paramref name="channels"/>-wide features, with its fixed rotation H.</summary>
     public HcaNormalizer(int channels) : base(FeatureNormalizers.Hca, channels) =>
         rotation = Hadamard.CreateOrOrthogonal(channels).DetachFromDisposeScope();
 
     /// <summary>The rotation H (C, C) float64; owned, do not dispose.</summary>
     public Tensor Rotation => rotation;
 
+    /// <inheritdoc />
     protected override (Tensor Mean, Tensor Whiten, Tensor Inverse) Solve(RunningMoments moments)
     {
         var (values, u) = Spectrum.Decompose(moments.Covariance());                   // (C), (C, C)
@@ -30,6 +32,7 @@ public sealed class HcaNormalizer : AffineFeatureNormalizer
         return (moments.Mean.clone(), whiten, inverse);
     }
 
+    /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
         if (disposing) rotation.Dispose();

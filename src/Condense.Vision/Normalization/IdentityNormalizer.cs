@@ -10,6 +10,7 @@ namespace Condense.Vision.Normalization;
 /// <summary>No normalization ("mse"): y′ = y.</summary>
 public sealed class IdentityNormalizer(int channels) : AffineFeatureNormalizer(FeatureNormalizers.Mse, channels)
 {
+    /// <inheritdoc />
     protected override (Tensor Mean, Tensor Whiten, Tensor Inverse) Solve(RunningMoments moments)
     {
         var id = eye(Channels, dtype: ScalarType.Float64);       // (C, C)

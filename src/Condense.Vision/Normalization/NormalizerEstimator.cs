@@ -156,6 +156,7 @@ public sealed class NormalizerEstimator : IDisposable
         (Batches, Fits, lastFitBatch, IsFrozen) = (batches, fits, last, frozen);
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
         Moments.Dispose();

@@ -10,6 +10,7 @@ namespace Condense.Vision.Normalization;
 /// <summary>PCA whitening ("pca-w"): y′ = Λ^{-½}Uᵀ(y − μ).</summary>
 public sealed class PcaWhitenNormalizer(int channels) : AffineFeatureNormalizer(FeatureNormalizers.PcaWhiten, channels)
 {
+    /// <inheritdoc />
     protected override (Tensor Mean, Tensor Whiten, Tensor Inverse) Solve(RunningMoments moments)
     {
         var (values, u) = Spectrum.Decompose(moments.Covariance());                   // (C), (C, C)

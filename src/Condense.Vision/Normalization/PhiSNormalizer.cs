@@ -23,6 +23,7 @@ public sealed class PhiSNormalizer : AffineFeatureNormalizer
 {
     private readonly Tensor rotation;   // (C, C) float64, H
 
+    /// <summary>An unfitted (identity) normalizer for <paramref name="channels"/>-wide features, with its fixed rotation H.</summary>
     public PhiSNormalizer(int channels) : base(FeatureNormalizers.PhiS, channels) =>
         rotation = Hadamard.CreateOrOrthogonal(channels).DetachFromDisposeScope();
 
@@ -39,6 +40,7 @@ public sealed class PhiSNormalizer : AffineFeatureNormalizer
         }
     }
 
+    /// <inheritdoc />
     protected override (Tensor Mean, Tensor Whiten, Tensor Inverse) Solve(RunningMoments moments)
     {
         var (values, u) = Spectrum.Decompose(moments.Covariance());                   // (C), (C, C)
@@ -49,6 +51,7 @@ public sealed class PhiSNormalizer : AffineFeatureNormalizer
         return (moments.Mean.clone(), whiten, inverse);
     }
 
+    /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
         if (disposing) rotation.Dispose();

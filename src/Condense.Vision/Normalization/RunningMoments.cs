@@ -20,6 +20,7 @@ public sealed class RunningMoments : IDisposable
     private readonly Tensor mean;     // (C) float64
     private readonly Tensor m2;       // (C, C) float64, Σ (y − μ)(y − μ)ᵀ
 
+    /// <summary>Empty moments (count 0) for <paramref name="channels"/>-wide features.</summary>
     public RunningMoments(int channels)
     {
         if (channels <= 0) throw new ArgumentOutOfRangeException(nameof(channels), channels, "must be positive");
@@ -109,6 +110,7 @@ public sealed class RunningMoments : IDisposable
         Count = count;
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
         mean.Dispose();

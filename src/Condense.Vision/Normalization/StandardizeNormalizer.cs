@@ -10,6 +10,7 @@ namespace Condense.Vision.Normalization;
 /// <summary>Per-channel standardization ("std"): y′_c = (y_c − μ_c)/σ_c.</summary>
 public sealed class StandardizeNormalizer(int channels) : AffineFeatureNormalizer(FeatureNormalizers.Std, channels)
 {
+    /// <inheritdoc />
     protected override (Tensor Mean, Tensor Whiten, Tensor Inverse) Solve(RunningMoments moments)
     {
         var variance = Spectrum.ClampForWhitening(moments.Covariance().diagonal());   // (C)

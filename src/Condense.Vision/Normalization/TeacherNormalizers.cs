@@ -43,6 +43,7 @@ public sealed class TeacherNormalizers : nn.Module
     /// <summary>The normalizer kind, e.g. "phi-s".</summary>
     public string Method { get; }
 
+    /// <summary>The names of the teachers that have a normalizer.</summary>
     public IReadOnlyCollection<string> Teachers => _estimators.Keys;
 
     /// <summary>The estimator of one teacher (after syncing from the buffers).</summary>
@@ -103,6 +104,7 @@ public sealed class TeacherNormalizers : nn.Module
         _synced = true;
     }
 
+    /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
         if (disposing)

@@ -10,6 +10,7 @@ namespace Condense.Vision.Normalization;
 /// <summary>ZCA whitening ("zca"): y′ = Σ^{-½}(y − μ).</summary>
 public sealed class ZcaNormalizer(int channels) : AffineFeatureNormalizer(FeatureNormalizers.Zca, channels)
 {
+    /// <inheritdoc />
     protected override (Tensor Mean, Tensor Whiten, Tensor Inverse) Solve(RunningMoments moments)
     {
         var (values, u) = Spectrum.Decompose(moments.Covariance());                   // (C), (C, C)

@@ -22,6 +22,7 @@ public sealed class BackboneStudent : Module<Tensor, StudentOutput>, IDistillStu
     private readonly Module backbone;
     private readonly IBackbone impl;
 
+    /// <summary>A student around <paramref name="backbone"/>, registered as its <c>backbone</c> submodule.</summary>
     public BackboneStudent(IBackbone backbone) : base(nameof(BackboneStudent))
     {
         ArgumentNullException.ThrowIfNull(backbone);
@@ -34,10 +35,14 @@ public sealed class BackboneStudent : Module<Tensor, StudentOutput>, IDistillStu
     /// <summary>The wrapped backbone.</summary>
     public IBackbone Backbone => impl;
 
+    /// <inheritdoc />
     public int SummaryTokenDim => impl.SummaryDim;
+    /// <inheritdoc />
     public int FeatureDim => impl.FeatureDim;
+    /// <inheritdoc />
     public Module<Tensor, StudentOutput> StudentModule => this;
 
+    /// <inheritdoc />
     public override StudentOutput forward(Tensor images)
     {
         if (images.dim() != 4 || images.shape[1] != 3)

@@ -55,10 +55,15 @@ public sealed class DistillationLoss
         AlignCorners = alignCorners;
     }
 
+    /// <summary>How feature maps are brought to one grid.</summary>
     public GridMatchMode GridMode { get; }
+    /// <summary>α: weight of the cosine term of the feature loss.</summary>
     public double CosineWeight { get; }
+    /// <summary>β: weight of the SmoothL1 (or MSE) term of the feature loss.</summary>
     public double SmoothL1Weight { get; }
+    /// <summary>SmoothL1's transition point: the error below which it is quadratic.</summary>
     public double SmoothL1Beta { get; }
+    /// <summary>Whether the bilinear grid matching uses align_corners.</summary>
     public bool AlignCorners { get; }
 
     /// <summary>

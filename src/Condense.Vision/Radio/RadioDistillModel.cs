@@ -138,6 +138,7 @@ public sealed class RadioDistillModel : Module<Tensor, DistillOutput>
     /// <summary>Index of a teacher's token in <see cref="StudentOutput.Summary"/>, or null without one.</summary>
     public int? SummaryTokenIndex(string teacher) => summarySlot.TryGetValue(teacher, out int i) ? i : null;
 
+    /// <inheritdoc />
     public override DistillOutput forward(Tensor images)
     {
         using var scope = NewDisposeScope();

@@ -50,6 +50,7 @@ public sealed class RadioStudent : Module<Tensor, StudentOutput>, IBackbone, IDi
     private readonly ViTPatchGenerator patch_generator;
     private readonly ModuleList<Block> blocks;
 
+    /// <summary>A student with freshly initialized weights.</summary>
     public RadioStudent(RadioStudentConfig config) : base(nameof(RadioStudent))
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -81,6 +82,7 @@ public sealed class RadioStudent : Module<Tensor, StudentOutput>, IBackbone, IDi
         return x.MoveToOuterDisposeScope();
     }
 
+    /// <inheritdoc />
     public override StudentOutput forward(Tensor images)
     {
         using var scope = NewDisposeScope();
@@ -92,11 +94,17 @@ public sealed class RadioStudent : Module<Tensor, StudentOutput>, IBackbone, IDi
             (int)(images.shape[2] / p), (int)(images.shape[3] / p));
     }
 
+    /// <inheritdoc />
     public int SummaryDim => Config.NumClsTokens * Config.EmbedDim;
+    /// <inheritdoc />
     public int FeatureDim => Config.EmbedDim;
+    /// <inheritdoc />
     public int FeatureStride => Config.PatchSize;
+    /// <inheritdoc />
     public Module Module => this;
+    /// <inheritdoc />
     public int SummaryTokenDim => Config.EmbedDim;
+    /// <inheritdoc />
     public Module<Tensor, StudentOutput> StudentModule => this;
 
     /// <summary>The backbone contract: every summary token concatenated, patch tokens as a map, no intermediates.</summary>

@@ -18,15 +18,23 @@ namespace Condense.Vision.Radio;
 /// <summary>Combines per-teacher losses into one (equal, AdaLoss or uncertainty weighting).</summary>
 public sealed class TeacherLossBalancer : nn.Module
 {
+    /// <summary>Plain sum of the teachers' losses (AM-RADIO's default).</summary>
     public const string Equal = "equal";
+    /// <summary>AdaLoss: each loss divided by an exponential moving average of itself (weights detached).</summary>
     public const string AdaLoss = "adaloss";
+    /// <summary>Uncertainty weighting: e^{−b} L + softplus(b) with a learned b per teacher.</summary>
     public const string Uncertainty = "uncertainty";
+    /// <summary>Every valid <see cref="Mode"/>.</summary>
     public static readonly string[] Modes = [Equal, AdaLoss, Uncertainty];
 
     private readonly Tensor ema;          // (T) AdaLoss: running mean of each teacher's loss
     private readonly Tensor started;      // () AdaLoss: whether ema holds values yet
     private readonly Parameter? log_variance;   // (T) uncertainty: b_i
 
+    /// <summary>A balancer for <paramref name="teachers"/>; an unknown <paramref name="mode"/> is an input error.</summary>
+    /// <param name="mode">One of <see cref="Modes"/>.</param>
+    /// <param name="teachers">The teacher names, in the order of their state entries.</param>
+    /// <param name="momentum">Momentum of AdaLoss's moving average.</param>
     public TeacherLossBalancer(string mode, IReadOnlyList<string> teachers, double momentum = 0.99) : base(nameof(TeacherLossBalancer))
     {
         if (!Modes.Contains(mode)) throw new Condense.Core.InputException($"loss balancing '{mode}': unknown (use {string.Join(", ", Modes)})");
@@ -39,8 +47,11 @@ public sealed class TeacherLossBalancer : nn.Module
         RegisterComponents();
     }
 
+    /// <summary>The weighting: one of <see cref="Modes"/>.</summary>
     public string Mode { get; }
+    /// <summary>The teachers, in order.</summary>
     public IReadOnlyList<string> Names { get; }
+    /// <summary>Momentum of AdaLoss's exponential moving average (0.99 by default).</summary>
     public double Momentum { get; }
 
     /// <summary>The total loss; <paramref name="weights"/> receives the weight applied to each teacher.</summary>

@@ -57,20 +57,28 @@ public sealed record HogConfig(int InputSize = 224, int CellSize = 8, int PatchS
 /// <summary>MaskFeat's HOG as a dense <see cref="ITeacher"/>: Features (B, 3·Bins·(P/cell)², H/P, W/P).</summary>
 public sealed class HogTeacher : ITeacher
 {
+    /// <summary>The HOG hyper-parameters.</summary>
     public HogConfig Config { get; }
 
+    /// <inheritdoc />
     public string Name { get; }
 
+    /// <inheritdoc />
     public string Fingerprint { get; }
 
+    /// <inheritdoc />
     public int InputSize => Config.InputSize;
 
+    /// <inheritdoc />
     public int? SummaryDim => null;
 
+    /// <inheritdoc />
     public int? FeatureDim => Config.FeatureDim;
 
+    /// <inheritdoc />
     public int? FeatureGrid => Config.Grid;
 
+    /// <summary>A HOG teacher; <paramref name="config"/> defaults to MaskFeat's settings at 224 px.</summary>
     public HogTeacher(HogConfig? config = null, string name = TeacherRegistry.Hog)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -82,6 +90,7 @@ public sealed class HogTeacher : ITeacher
             ("gradient", "sobel-reflect"), ("assignment", "hard"), ("normalization", "l2-per-cell"));
     }
 
+    /// <inheritdoc />
     public TeacherOutput Forward(Tensor images)
     {
         using var noGrad = no_grad();
@@ -133,6 +142,7 @@ public sealed class HogTeacher : ITeacher
         return (gx, gy);
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
         // Nothing to free: the filters are slices, not weight tensors.

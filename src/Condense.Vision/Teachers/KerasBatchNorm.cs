@@ -18,6 +18,7 @@ public sealed class KerasBatchNorm : nn.Module<Tensor, Tensor>
     private readonly Parameter moving_variance;
     private readonly double epsilon;
 
+    /// <summary>The BatchNormalization <paramref name="layer"/> with its <paramref name="channels"/>-long gamma, beta and moving statistics from <paramref name="weights"/>.</summary>
     public KerasBatchNorm(KerasLayer layer, KerasWeights weights, int channels) : base(layer.Name)
     {
         if (!layer.Bool("center") || !layer.Bool("scale"))
@@ -31,6 +32,7 @@ public sealed class KerasBatchNorm : nn.Module<Tensor, Tensor>
     }
 
     // x: (B, C, H, W)
+    /// <inheritdoc />
     public override Tensor forward(Tensor x) =>
         nn.functional.batch_norm(x, moving_mean, moving_variance, gamma, beta, training: false, eps: epsilon);
 }

@@ -40,6 +40,15 @@ public abstract class KerasClassifier : nn.Module<Tensor, Tensor>
     /// <summary>SHA-256 of the weights file it was loaded from.</summary>
     public string WeightsSha256 { get; }
 
+    /// <summary>Reads the input size from the Keras config, checks the pooling and builds the Dense head; the subclass builds the trunk.</summary>
+    /// <param name="name">Module name.</param>
+    /// <param name="weights">The Keras weights and config.</param>
+    /// <param name="featureStride">Total stride of the trunk.</param>
+    /// <param name="featureDim">Channels of the trunk's last feature map.</param>
+    /// <param name="inputScale">Pixel range the model expects: 255 or 1.</param>
+    /// <param name="classNames">Class names in logit order.</param>
+    /// <param name="lastFeatureLayer">Keras name of the trunk's last layer, which the AveragePooling2D reads.</param>
+    /// <param name="paddingRule">How the convolutions pad for padding='same'.</param>
     protected KerasClassifier(string name, KerasWeights weights, int featureStride, int featureDim,
         float inputScale, IReadOnlyList<string> classNames, string lastFeatureLayer, KerasPaddingRule paddingRule)
         : base(name)
@@ -82,5 +91,6 @@ public abstract class KerasClassifier : nn.Module<Tensor, Tensor>
     public Tensor Head(Tensor pooled) => head.call(pooled);
 
     // x: (B, 3, H, W) scaled pixels -> (B, classes) logits
+    /// <inheritdoc />
     public override Tensor forward(Tensor x) => Head(Pool(ForwardFeatures(x)));
 }

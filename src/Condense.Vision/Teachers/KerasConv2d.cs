@@ -37,6 +37,7 @@ public sealed class KerasConv2d : nn.Module<Tensor, Tensor>
     /// <summary>Output channels.</summary>
     public int OutChannels { get; }
 
+    /// <summary>The Conv2D or DepthwiseConv2D <paramref name="layer"/> with its kernel (and bias) from <paramref name="weights"/>, converted to OIHW.</summary>
     public KerasConv2d(KerasLayer layer, KerasWeights weights, KerasPaddingRule rule = KerasPaddingRule.TensorFlow)
         : base(layer.Name)
     {
@@ -85,6 +86,7 @@ public sealed class KerasConv2d : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
         // x: (B, C, H, W)

@@ -15,13 +15,16 @@ public sealed class KerasDense : nn.Module<Tensor, Tensor>
     private readonly Parameter weight;
     private readonly Parameter bias;
 
+    /// <summary>Input features.</summary>
     public int InFeatures { get; }
 
+    /// <summary>Output features (Keras units).</summary>
     public int OutFeatures { get; }
 
     /// <summary>The Keras activation that follows the logits ("softmax", "linear", ...).</summary>
     public string Activation { get; }
 
+    /// <summary>The Dense <paramref name="layer"/> with its (in, out) kernel and bias from <paramref name="weights"/>.</summary>
     public KerasDense(KerasLayer layer, KerasWeights weights, int inFeatures) : base(layer.Name)
     {
         if (!layer.Bool("use_bias"))
@@ -33,5 +36,6 @@ public sealed class KerasDense : nn.Module<Tensor, Tensor>
     }
 
     // x: (B, in) -> (B, out)
+    /// <inheritdoc />
     public override Tensor forward(Tensor x) => nn.functional.linear(x, weight, bias);
 }

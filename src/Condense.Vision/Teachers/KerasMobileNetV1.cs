@@ -15,8 +15,10 @@ namespace Condense.Vision.Teachers;
 /// <summary>The MLPerf Tiny MobileNetV1-0.25 Visual Wake Words model with its trained Keras weights.</summary>
 public sealed class KerasMobileNetV1 : KerasClassifier
 {
+    /// <summary>The weights file, relative to the shared folder.</summary>
     public const string DefaultWeights = "models/mlperf_tiny/mobilenetv1_0.25_vww96_mlperf_tiny.safetensors";
 
+    /// <summary>The Visual Wake Words classes in logit order: non_person, person.</summary>
     public static IReadOnlyList<string> VwwClassNames { get; } = ["non_person", "person"];
 
     private const int Blocks = 13;
@@ -25,6 +27,7 @@ public sealed class KerasMobileNetV1 : KerasClassifier
     private readonly KerasBatchNorm batch_normalization;
     private readonly ModuleList<SeparableBlock> blocks;
 
+    /// <summary>Builds the model from the Keras config and weights, checking every layer's wiring.</summary>
     public KerasMobileNetV1(KerasWeights weights, KerasPaddingRule padding = KerasPaddingRule.TensorFlow)
         : base(nameof(KerasMobileNetV1), weights, featureStride: 32, featureDim: 256, inputScale: 1f,
             VwwClassNames, lastFeatureLayer: KerasModelConfig.Indexed("activation", 2 * Blocks), padding)
@@ -46,6 +49,7 @@ public sealed class KerasMobileNetV1 : KerasClassifier
         return new KerasMobileNetV1(weights, padding);
     }
 
+    /// <inheritdoc />
     public override Tensor ForwardFeatures(Tensor x)
     {
         x = nn.functional.relu(batch_normalization.call(conv2d.call(x)));   // (B, 8, H/2, W/2)

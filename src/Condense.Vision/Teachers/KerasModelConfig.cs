@@ -20,12 +20,16 @@ public sealed record KerasLayer(string Name, string ClassName, JsonElement Confi
         return pair[0];
     }
 
+    /// <summary>The integer config value <paramref name="key"/>.</summary>
     public int Int(string key) => Property(key).GetInt32();
 
+    /// <summary>The floating-point config value <paramref name="key"/>.</summary>
     public double Double(string key) => Property(key).GetDouble();
 
+    /// <summary>The boolean config value <paramref name="key"/>.</summary>
     public bool Bool(string key) => Property(key).GetBoolean();
 
+    /// <summary>The string config value <paramref name="key"/>; null is an input error.</summary>
     public string String(string key) =>
         Property(key).GetString() ?? throw new InputException($"Keras layer '{Name}': '{key}' is null");
 
@@ -68,6 +72,7 @@ public sealed class KerasModelConfig
         return new KerasModelConfig(layers);
     }
 
+    /// <summary>Number of layers.</summary>
     public int Count => layers.Count;
 
     /// <summary>

@@ -6,6 +6,7 @@
 // extra row and column go at the bottom and right, which no PyTorch `padding=` argument can express.
 namespace Condense.Vision.Teachers;
 
+/// <summary>TensorFlow's padding='same' arithmetic.</summary>
 public static class KerasPadding
 {
     /// <summary>Zeros before and after one spatial axis for padding='same'.</summary>

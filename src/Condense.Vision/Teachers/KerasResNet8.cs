@@ -15,12 +15,14 @@ namespace Condense.Vision.Teachers;
 /// <summary>The MLPerf Tiny ResNet8 for CIFAR-10 with its trained Keras weights.</summary>
 public sealed class KerasResNet8 : KerasClassifier
 {
+    /// <summary>The weights file, relative to the shared folder.</summary>
     public const string DefaultWeights = "models/mlperf_tiny/resnet8_cifar10_mlperf_tiny.safetensors";
 
     private readonly KerasConv2d conv2d;
     private readonly KerasBatchNorm batch_normalization;
     private readonly ModuleList<ResidualStage> stages;
 
+    /// <summary>Builds the model from the Keras config and weights, checking every layer's wiring.</summary>
     public KerasResNet8(KerasWeights weights, KerasPaddingRule padding = KerasPaddingRule.TensorFlow)
         : base(nameof(KerasResNet8), weights, featureStride: 4, featureDim: 64, inputScale: 255f,
             CifarFile.ClassNames, lastFeatureLayer: "activation_6", padding)
@@ -47,6 +49,7 @@ public sealed class KerasResNet8 : KerasClassifier
         return new KerasResNet8(weights, padding);
     }
 
+    /// <inheritdoc />
     public override Tensor ForwardFeatures(Tensor x)
     {
         x = nn.functional.relu(batch_normalization.call(conv2d.call(x)));   // (B, 16, H, W)

@@ -12,6 +12,7 @@ namespace Condense.Vision.Teachers;
 /// <summary>The tensors, config and content hash of one Keras safetensors file; disposing frees the tensors.</summary>
 public sealed class KerasWeights : IDisposable
 {
+    /// <summary>The safetensors metadata key that holds the model's get_config() JSON.</summary>
     public const string ConfigKey = "keras_model_config";
 
     private readonly SafetensorsContent content;
@@ -22,6 +23,7 @@ public sealed class KerasWeights : IDisposable
     /// <summary>Lower-case hex SHA-256 of the whole file.</summary>
     public string Sha256 { get; }
 
+    /// <summary>The model's layers, parsed from the metadata.</summary>
     public KerasModelConfig Config { get; }
 
     private KerasWeights(string path, string sha256, SafetensorsContent content, KerasModelConfig config) =>
@@ -73,5 +75,6 @@ public sealed class KerasWeights : IDisposable
         return tensor;
     }
 
+    /// <inheritdoc />
     public void Dispose() => content.Dispose();
 }

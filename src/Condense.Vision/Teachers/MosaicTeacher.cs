@@ -61,6 +61,10 @@ public sealed class MosaicTeacher : ITeacher
 {
     private readonly ITeacher _inner;
 
+    /// <summary>Wraps <paramref name="inner"/>, which needs spatial features and an input size and grid divisible by <paramref name="tilesPerSide"/>.</summary>
+    /// <param name="inner">The teacher run on the mosaics; this wrapper disposes it.</param>
+    /// <param name="tilesPerSide">k: images per canvas side.</param>
+    /// <param name="name">The teacher's name; default the inner teacher's.</param>
     public MosaicTeacher(ITeacher inner, int tilesPerSide, string? name = null)
     {
         if (tilesPerSide < 1) throw new InputException($"mosaic: tiles per side {tilesPerSide} must be at least 1");
@@ -74,19 +78,26 @@ public sealed class MosaicTeacher : ITeacher
         Name = name ?? inner.Name;
     }
 
+    /// <summary>k: images per canvas side.</summary>
     public int TilesPerSide { get; }
+    /// <inheritdoc />
     public string Name { get; }
+    /// <inheritdoc />
     public string Fingerprint => $"mosaic{TilesPerSide}:{_inner.Fingerprint}";
 
     /// <summary>Each image's tile size inside the canvas.</summary>
     public int InputSize => _inner.InputSize / TilesPerSide;
+    /// <inheritdoc />
     public int? SummaryDim => null;
+    /// <inheritdoc />
     public int? FeatureDim => _inner.FeatureDim;
+    /// <inheritdoc />
     public int? FeatureGrid => _inner.FeatureGrid / TilesPerSide;
 
     /// <summary>Inner-teacher passes per image: 1 / k².</summary>
     public double TeacherPassesPerImage => 1.0 / (TilesPerSide * TilesPerSide);
 
+    /// <inheritdoc />
     public TeacherOutput Forward(Tensor images)
     {
         TeacherImages.Check(images);
@@ -98,5 +109,6 @@ public sealed class MosaicTeacher : ITeacher
         return new TeacherOutput(null, perImage.MoveToOuterDisposeScope());
     }
 
+    /// <inheritdoc />
     public void Dispose() => _inner.Dispose();
 }

@@ -43,6 +43,7 @@ public sealed class OnnxTeacher : ITeacher
     private readonly float[] _subtract;        // mean / std
     private bool _disposed;
 
+    /// <summary>Loads, checks, edits and probes the model <paramref name="config"/> describes; problems are input errors.</summary>
     public OnnxTeacher(OnnxTeacherConfig config)
     {
         TorchRuntime.EnsureLoaded();
@@ -205,12 +206,19 @@ public sealed class OnnxTeacher : ITeacher
         }
     }
 
+    /// <summary>The settings this teacher was built from.</summary>
     public OnnxTeacherConfig Config { get; }
+    /// <inheritdoc />
     public string Name => Config.Name;
+    /// <inheritdoc />
     public string Fingerprint { get; }
+    /// <inheritdoc />
     public int InputSize => Config.InputSize;
+    /// <inheritdoc />
     public int? SummaryDim { get; }
+    /// <inheritdoc />
     public int? FeatureDim { get; }
+    /// <inheritdoc />
     public int? FeatureGrid { get; }
 
     /// <summary>Whether a whole batch goes to ONNX Runtime in one call (else one image per call).</summary>
@@ -222,6 +230,7 @@ public sealed class OnnxTeacher : ITeacher
     /// <summary>Nodes rewritten to free the spatial size (empty when none).</summary>
     public IReadOnlyList<string> GraphEdits { get; }
 
+    /// <inheritdoc />
     public TeacherOutput Forward(Tensor images)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -243,6 +252,7 @@ public sealed class OnnxTeacher : ITeacher
         return new TeacherOutput(summary?.MoveToOuterDisposeScope(), features?.MoveToOuterDisposeScope());
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
         if (_disposed) return;

@@ -5,6 +5,7 @@ using System.Text;
 
 namespace Condense.Vision.Teachers;
 
+/// <summary>Builds teacher fingerprints for the teacher cache.</summary>
 public static class TeacherFingerprint
 {
     /// <summary>Lower-case hex SHA-256 of the "key=value" lines, in the order given.</summary>

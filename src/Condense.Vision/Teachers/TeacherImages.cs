@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace Condense.Vision.Teachers;
 
+/// <summary>The teachers' input convention: checks and resizing of (B, 3, H, W) RGB images in [0, 1].</summary>
 public static class TeacherImages
 {
     /// <summary>Checks the (B, 3, H, W) float32 contract; throws <see cref="ArgumentException"/> otherwise.</summary>

@@ -6,13 +6,20 @@ using Condense.Core.IO;
 
 namespace Condense.Vision.Teachers;
 
+/// <summary>Builds teachers by kind name; other assemblies add kinds with <see cref="Register"/>.</summary>
 public static class TeacherRegistry
 {
+    /// <summary>The MLPerf Tiny ResNet8 trained on CIFAR-10 (Keras weights).</summary>
     public const string ResNet8Cifar10 = "resnet8_cifar10";
+    /// <summary>The MLPerf Tiny MobileNetV1-0.25 Visual Wake Words model (Keras weights).</summary>
     public const string MobileNetV1Vww = "mobilenetv1_vww";
+    /// <summary>MaskFeat's histograms of oriented gradients (features only).</summary>
     public const string Hog = "hog";
+    /// <summary>ImageNet ResNet18 run by ONNX Runtime.</summary>
     public const string ResNet18 = "resnet18";
+    /// <summary>ImageNet SqueezeNet 1.1 run by ONNX Runtime.</summary>
     public const string SqueezeNet = "squeezenet";
+    /// <summary>A user-supplied ONNX image encoder described by the spec's options.</summary>
     public const string Onnx = "onnx";
 
     private static readonly Lock Gate = new();

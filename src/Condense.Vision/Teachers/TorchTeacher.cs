@@ -16,16 +16,22 @@ public sealed class TorchTeacher : ITeacher
 {
     private readonly KerasClassifier model;
 
+    /// <inheritdoc />
     public string Name { get; }
 
+    /// <inheritdoc />
     public string Fingerprint { get; }
 
+    /// <inheritdoc />
     public int InputSize { get; }
 
+    /// <inheritdoc />
     public int? SummaryDim => model.FeatureDim;
 
+    /// <inheritdoc />
     public int? FeatureDim => model.FeatureDim;
 
+    /// <inheritdoc />
     public int? FeatureGrid => (InputSize + model.FeatureStride - 1) / model.FeatureStride;
 
     /// <summary>Class names in the order of <see cref="Logits"/>.</summary>
@@ -57,6 +63,7 @@ public sealed class TorchTeacher : ITeacher
         new(name, KerasMobileNetV1.Load(weightsPath ?? AssetPaths.RequireShared(KerasMobileNetV1.DefaultWeights)),
             inputSize);
 
+    /// <inheritdoc />
     public TeacherOutput Forward(Tensor images)
     {
         using var noGrad = no_grad();
@@ -78,5 +85,6 @@ public sealed class TorchTeacher : ITeacher
     // (B, 3, H, W) in [0, 1] -> (B, 3, InputSize, InputSize) in the model's pixel range.
     private Tensor Prepare(Tensor images) => TeacherImages.Resize(images, InputSize) * model.InputScale;
 
+    /// <inheritdoc />
     public void Dispose() => model.Dispose();
 }

@@ -14,6 +14,7 @@ namespace Condense.Vision.TokenCompression;
 /// <summary>f×f average pooling of row-major (B, h·w, C) grid tokens to (B, (h/f)·(w/f), C).</summary>
 public static class TokenAvgPool
 {
+    /// <summary>Pools <paramref name="x"/> (B, gridH·gridW, C) in <paramref name="factor"/>×<paramref name="factor"/> cells; each token's group is its cell.</summary>
     public static MergeResult Pool(Tensor x, int gridH, int gridW, int factor)
     {
         TokenGrid.Require(x, gridH, gridW, factor);

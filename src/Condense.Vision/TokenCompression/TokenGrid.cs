@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace Condense.Vision.TokenCompression;
 
+/// <summary>Shape checks of the grid baselines of token compression.</summary>
 public static class TokenGrid
 {
     /// <summary>Throws unless x is (B, h·w, C) and f divides both sides.</summary>

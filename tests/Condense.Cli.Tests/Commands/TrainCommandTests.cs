@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Condense.Core.Training;
 using Condense.Testing;
 
@@ -16,9 +17,11 @@ public sealed class TrainCommandTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
+    // 60 steps, a checkpoint every 20, unless extra gives --steps or --checkpoint-every
     private string[] Args(string runDir, params string[] extra) =>
     [
-        "train", "--dataset", "mnist", "--steps", "60", "--checkpoint-every", "20", "--train-subset", "2000",
+        "train", "--dataset", "mnist", .. extra.Contains("--steps") ? Array.Empty<string>() : ["--steps", "60"],
+        .. extra.Contains("--checkpoint-every") ? Array.Empty<string>() : ["--checkpoint-every", "20"], "--train-subset", "2000",
         "--eval-subset", "500", "--batch-size", "32", "--progress", "lines", "--run-dir", Path.Combine(_root, runDir), .. extra,
     ];
 
@@ -69,5 +72,92 @@ public sealed class TrainCommandTests : IDisposable
         var r = CliProcess.Run(Args("bad", "--lr", "-1"));
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("LearningRate", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    [Theory]
+    [InlineData(2)]    // SIGINT (Ctrl+C)
+    [InlineData(15)]   // SIGTERM
+    public void SignalledRunSavesACheckpointExitsOneAndResumesExactly(int signal)
+    {
+        // 400 steps with no periodic checkpoint: the only checkpoint mid-run is the one the signal makes
+        string[] Long(string dir, params string[] extra) => Args(dir, ["--steps", "400", "--checkpoint-every", "1000", .. extra]);
+        var full = CliProcess.Run(Long("full"));
+        Assert.True(full.ExitCode == 0, full.Stderr);
+
+        var run = Path.Combine(_root, "signalled");
+        string stderr;
+        int exitCode;
+        using (var p = CliProcess.Start(Long("signalled")))
+        {
+            string? line;
+            while ((line = p.StandardError.ReadLine()) is not null && !line.Contains("step 40/400", StringComparison.Ordinal)) { }
+            Assert.NotNull(line);
+            Assert.Equal(0, Kill(p.Id, signal));
+            stderr = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            exitCode = p.ExitCode;
+        }
+        Assert.True(exitCode == 1, stderr);
+        Assert.Contains("interrupted; rerun the same command to resume", stderr, StringComparison.Ordinal);
+        long saved = TrainingCheckpoint.List(run).Max(c => c.Step);
+        Assert.InRange(saved, 40, 399);
+        Assert.Equal(saved, Losses("signalled").Count);
+
+        var resumed = CliProcess.Run(Long("signalled", "--json"));
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        Assert.Equal(saved, resumed.Json().GetProperty("resumed_from_step").GetInt64());
+        Assert.Equal(Losses("full"), Losses("signalled"));
+    }
+
+    [Fact]
+    public void ResumingWithOtherSettingsIsRefusedUnlessAllowed()
+    {
+        var first = CliProcess.Run(Args("run", "--steps", "20"));
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        var refused = CliProcess.Run(Args("run", "--seed", "1", "--lr", "0.01"));
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("--allow-config-change is off", refused.Stderr, StringComparison.Ordinal);
+        Assert.Contains("seed 0 → 1", refused.Stderr, StringComparison.Ordinal);
+        Assert.Contains("learning_rate 0.002 → 0.01", refused.Stderr, StringComparison.Ordinal);
+        Assert.Single(refused.Stderr.Trim().Split('\n'));
+
+        var allowed = CliProcess.Run(Args("run", "--seed", "1", "--lr", "0.01", "--allow-config-change", "--json"));
+        Assert.True(allowed.ExitCode == 0, allowed.Stderr);
+        Assert.Equal(20, allowed.Json().GetProperty("resumed_from_step").GetInt64());
+    }
+
+    [Fact]
+    public void ASecondWriterOnTheRunFolderIsRefusedWithTheHoldersPid()
+    {
+        var run = Path.Combine(_root, "busy");
+        Directory.CreateDirectory(run);
+        using var holder = new FileStream(Path.Combine(run, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        File.WriteAllText(Path.Combine(run, ".lock.owner"), "31337");
+        var r = CliProcess.Run(Args("busy"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("in use by another Condense process (pid 31337)", r.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(run, "metrics.jsonl")));
+    }
+
+    [Fact]
+    public void NegativeTrainSubsetNamesTheFlag()
+    {
+        var r = CliProcess.Run(Args("neg", "--train-subset", "-10"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--train-subset", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RunDirThatIsAFileIsRefusedBeforeAnyWork()
+    {
+        var file = Path.Combine(_root, "not-a-folder");
+        File.WriteAllText(file, "x");
+        var r = CliProcess.Run("train", "--dataset", "mnist", "--steps", "5", "--run-dir", file);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--run-dir", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("is a file", r.Stderr, StringComparison.Ordinal);
     }
 }

@@ -12,6 +12,7 @@ public class AdamW : Optimizer
 {
     private readonly Dictionary<string, (Tensor M, Tensor V)> _state = [];
 
+    /// <summary>AdamW over the trainable ones of <paramref name="parameters"/>, with zeroed moment estimates.</summary>
     public AdamW(IEnumerable<(string Name, Parameter Param)> parameters, double weightDecay = 0.01,
         double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
         : base(parameters, weightDecay)
@@ -23,10 +24,16 @@ public class AdamW : Optimizer
             _state[name] = (torch.zeros_like(p).DetachFromDisposeScope(), torch.zeros_like(p).DetachFromDisposeScope());
     }
 
+    /// <summary>Decay rate of the first-moment (gradient mean) estimate m.</summary>
     public double Beta1 { get; }
+
+    /// <summary>Decay rate of the second-moment (squared gradient) estimate v.</summary>
     public double Beta2 { get; }
+
+    /// <summary>Added to the update's denominator for numerical stability.</summary>
     public double Eps { get; }
 
+    /// <summary>The live moment estimates (m, v) of the parameter named <paramref name="name"/>.</summary>
     protected (Tensor M, Tensor V) Moments(string name) => _state[name];
 
     /// <summary>Updates the moment estimates in place (shared with LAMB).</summary>
@@ -37,6 +44,7 @@ public class AdamW : Optimizer
         v.mul_(Beta2).addcmul_(grad, grad, value: 1 - Beta2);
     }
 
+    /// <inheritdoc />
     protected override void Update(string name, Parameter param, Tensor grad, double weightDecay)
     {
         if (weightDecay != 0) param.mul_(1 - LearningRate * weightDecay);
@@ -48,6 +56,10 @@ public class AdamW : Optimizer
         param.addcdiv_(m, denom, value: -LearningRate / bc1);
     }
 
+    /// <summary>
+    /// The moment estimates as <c>NAME.exp_avg</c> (m) and <c>NAME.exp_avg_sq</c> (v), PyTorch's names; views of
+    /// the live state, do not dispose.
+    /// </summary>
     public override IReadOnlyDictionary<string, Tensor> StateTensors()
     {
         var dict = new Dictionary<string, Tensor>();
@@ -59,6 +71,10 @@ public class AdamW : Optimizer
         return dict;
     }
 
+    /// <summary>
+    /// Copies saved moment estimates (named as in <see cref="StateTensors"/>) into the live state and sets
+    /// <see cref="Optimizer.StepCount"/>; every parameter's moments must be present with the right shape.
+    /// </summary>
     public override void LoadState(IReadOnlyDictionary<string, Tensor> state, long stepCount)
     {
         using var _ = torch.no_grad();

@@ -12,12 +12,14 @@ namespace Condense.Core.Training.Optimizers;
 /// </summary>
 public sealed class Lamb : AdamW
 {
+    /// <summary>LAMB over the trainable ones of <paramref name="parameters"/>, with zeroed moment estimates.</summary>
     public Lamb(IEnumerable<(string Name, Parameter Param)> parameters, double weightDecay = 0.01,
         double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-6)
         : base(parameters, weightDecay, beta1, beta2, eps)
     {
     }
 
+    /// <inheritdoc />
     protected override void Update(string name, Parameter param, Tensor grad, double weightDecay)
     {
         UpdateMoments(name, grad);

@@ -11,6 +11,10 @@ namespace Condense.Core.Training.Optimizers;
 /// </summary>
 public abstract class Optimizer
 {
+    /// <summary>
+    /// Keeps the parameters that require gradients, in the given order; throws <see cref="InputException"/> when
+    /// there are none.
+    /// </summary>
     protected Optimizer(IEnumerable<(string Name, Parameter Param)> parameters, double weightDecay)
     {
         Parameters = parameters.Where(p => p.Param.requires_grad).ToList();
@@ -24,6 +28,7 @@ public abstract class Optimizer
     /// <summary>The rate for the next <see cref="Step"/>; the trainer sets it from the schedule.</summary>
     public double LearningRate { get; set; }
 
+    /// <summary>Decoupled weight decay, applied only to parameters with 2 or more dimensions.</summary>
     public double WeightDecay { get; }
 
     /// <summary>Number of optimizer steps taken (Adam's bias correction depends on it).</summary>
