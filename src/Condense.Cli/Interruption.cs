@@ -24,9 +24,6 @@ public sealed class Interruption : IDisposable
     /// <summary>Cancelled by the first SIGINT or SIGTERM inside a resumable scope.</summary>
     public CancellationToken Token => _cancel.Token;
 
-    /// <summary>The signal that cancelled the token, or null.</summary>
-    public PosixSignal? Signal { get; private set; }
-
     /// <summary>The process's handler while <see cref="Program.Run"/> runs (null in between).</summary>
     public static Interruption? Current { get; set; }
 
@@ -44,7 +41,6 @@ public sealed class Interruption : IDisposable
         if (Volatile.Read(ref _resumable) == 0 || Interlocked.Increment(ref _signals) > 1)
             return;   // not resumable, or the second signal: the default action ends the process now
         context.Cancel = true;
-        Signal = context.Signal;
         Console.Error.WriteLine($"condense: {(context.Signal == PosixSignal.SIGINT ? "Ctrl+C" : "SIGTERM")}: stopping after the current step and saving a checkpoint (again to abort now)");
         _cancel.Cancel();
     }

@@ -23,7 +23,6 @@ public sealed class RunFolderLock : IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(runDir);
         var dir = Path.GetFullPath(runDir);
-        OutputPaths.RequireWritableDirectory(dir, "RunDir");
         var lockPath = Path.Combine(dir, ".lock");
         lock (Held)
         {
@@ -32,6 +31,7 @@ public sealed class RunFolderLock : IDisposable
                 Held[lockPath] = (held.Handle, held.Count + 1);
                 return new RunFolderLock(lockPath);
             }
+            OutputPaths.RequireWritableDirectory(dir, "RunDir");
             FileStream handle;
             try
             {

@@ -101,10 +101,6 @@ public sealed class Trainer
                 LastCheckpoint = path;
                 return true;
             }
-            catch (CorruptCheckpointException)
-            {
-                throw;
-            }
             catch (InputException e) when (e is not ConfigurationChangedException)
             {
                 corrupt.Add(path);

@@ -55,6 +55,9 @@ public sealed record DataRecipe
     /// resolution, all trained at once. Empty = one partition at <see cref="Resolution"/>.
     /// </summary>
     public IReadOnlyList<int> TrainResolutions { get; init; } = [];
+
+    /// <summary>The resolutions of the training partitions: <see cref="TrainResolutions"/>, or <see cref="Resolution"/> alone.</summary>
+    public IReadOnlyList<int> Partitions() => TrainResolutions.Count > 0 ? TrainResolutions : [Resolution];
 }
 
 /// <summary>The <c>student</c> section of a recipe: the student backbone and, for radio_vit, its size.</summary>

@@ -30,7 +30,7 @@ public sealed class DistillSession : IDisposable
         try
         {
             string? cacheRoot = CacheRoot(recipe);
-            IReadOnlyList<int> partitions = recipe.Data.TrainResolutions.Count > 0 ? recipe.Data.TrainResolutions : [recipe.Data.Resolution];
+            var partitions = recipe.Data.Partitions();
             foreach (var t in recipe.Teachers)
             {
                 var built = TeacherRegistry.Create(new TeacherSpec(t.Name, t.Kind, t.InputSize, t.Options));

@@ -65,7 +65,7 @@ public static class Distiller
             AllowConfigChange = run.AllowConfigChange,
         });
         var train = data.Train;
-        IReadOnlyList<int> resolutions = recipe.Data.TrainResolutions.Count > 0 ? recipe.Data.TrainResolutions : [recipe.Data.Resolution];
+        var resolutions = recipe.Data.Partitions();
         var loader = new BatchLoader<DistillBatch>(train.Count, recipe.Train.BatchSize, dropLast: true, (ulong)recipe.Train.Seed,
             idx => DistillBatch.Create(train, idx, resolutions));
         var result = trainer.Fit(step => loader.FromStep(step, cancellation), batch =>

@@ -202,7 +202,7 @@ public static partial class RecipeLoader
             Require(names.Add(t.Name), $"teachers[{i}].name", t.Name, "is used twice");
             Require(t.Kind.Length > 0, $"teachers[{i}].kind", t.Kind, "must name a teacher kind");
             foreach (var res in t.Resolutions)
-                Require((r.Data.TrainResolutions.Count == 0 ? [r.Data.Resolution] : r.Data.TrainResolutions).Contains(res),
+                Require(r.Data.Partitions().Contains(res),
                     $"teachers[{i}].resolutions", res, "must be one of the training resolutions");
             Require(t.Mosaic >= 1, $"teachers[{i}].mosaic", t.Mosaic, "must be at least 1 (1 = off)");
             Require(t.SummaryWeight >= 0 && t.FeatureWeight >= 0, $"teachers[{i}].summary_weight/feature_weight", $"{t.SummaryWeight}/{t.FeatureWeight}", "must be non-negative");
