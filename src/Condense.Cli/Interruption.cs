@@ -2,7 +2,8 @@
 // them) runs inside Interruption.Resumable(): the first signal then cancels its token, the Trainer finishes the
 // current step, writes a checkpoint atomically, and the command prints one line and exits 1; a second signal aborts
 // at once. Outside a resumable scope a signal ends the process at once, as usual: every file Condense writes is
-// written atomically, so nothing half-written is left behind.
+// written atomically, so nothing half-written is left behind. A process started with SIGINT ignored (nohup, a
+// background job) keeps ignoring it, as Unix expects; SIGTERM still stops it cleanly.
 using System.Runtime.InteropServices;
 
 namespace Condense.Cli;

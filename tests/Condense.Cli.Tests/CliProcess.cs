@@ -11,9 +11,20 @@ internal static class CliProcess
         public JsonElement Json() => JsonDocument.Parse(Stdout).RootElement;
     }
 
-    public static Process Start(params string[] args)
+    public static Process Start(params string[] args) => Start(args, defaultSigint: false);
+
+    /// <param name="args">The command line.</param>
+    /// <param name="defaultSigint">Start the program with SIGINT at its default disposition (coreutils
+    /// <c>env --default-signal</c>): a test host started as a background job inherits SIGINT ignored, passes that on,
+    /// and a program started with SIGINT ignored rightly keeps ignoring it.</param>
+    public static Process Start(string[] args, bool defaultSigint)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(defaultSigint ? "env" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (defaultSigint)
+        {
+            psi.ArgumentList.Add("--default-signal=INT");
+            psi.ArgumentList.Add("dotnet");
+        }
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "condense.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["NO_COLOR"] = "1";

@@ -90,7 +90,8 @@ public sealed class TrainCommandTests : IDisposable
         var run = Path.Combine(_root, "signalled");
         string stderr;
         int exitCode;
-        using (var p = CliProcess.Start(Long("signalled")))
+        // as a terminal user's process: SIGINT at its default even where this test host inherited it ignored
+        using (var p = CliProcess.Start(Long("signalled"), defaultSigint: true))
         {
             string? line;
             while ((line = p.StandardError.ReadLine()) is not null && !line.Contains("step 40/400", StringComparison.Ordinal)) { }
