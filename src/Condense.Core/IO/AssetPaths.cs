@@ -7,6 +7,7 @@ namespace Condense.Core.IO;
 /// </summary>
 public static class AssetPaths
 {
+    /// <summary>The environment variable that names the shared folder explicitly.</summary>
     public const string SharedEnvVar = "CONDENSE_SHARED";
 
     /// <summary>The Debian package <c>dataset-fashion-mnist</c> installs here.</summary>

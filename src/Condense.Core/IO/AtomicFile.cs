@@ -29,6 +29,7 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>Writes <paramref name="text"/> as UTF-8 without a byte-order mark, atomically.</summary>
     public static void WriteAllText(string path, string text) =>
         Write(path, s =>
         {
@@ -36,6 +37,7 @@ public static class AtomicFile
             w.Write(text);
         });
 
+    /// <summary>Writes <paramref name="bytes"/> atomically.</summary>
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
     {
         var copy = bytes.ToArray();

@@ -25,6 +25,7 @@ public sealed class Trainer
     private readonly List<Parameter> _params;
     private SummaryWriter? _tensorboard;   // TorchSharp's writer appends each event to its file as it goes
 
+    /// <summary>A trainer for the trainable parameters of <paramref name="model"/>; validates <paramref name="options"/>.</summary>
     public Trainer(nn.Module model, TrainerOptions options)
     {
         options.Validate();
@@ -39,8 +40,13 @@ public sealed class Trainer
         Schedule = new CosineWarmupSchedule(options.LearningRate, options.WarmupSteps, options.MaxSteps, options.MinLearningRate);
     }
 
+    /// <summary>The options this trainer was built with.</summary>
     public TrainerOptions Options { get; }
+
+    /// <summary>The optimizer (AdamW or LAMB) over the model's trainable parameters; its state is checkpointed.</summary>
     public Optimizer Optimizer { get; }
+
+    /// <summary>The learning rate per step: linear warm-up, then cosine decay to the minimum.</summary>
     public CosineWarmupSchedule Schedule { get; }
 
     /// <summary>Optimizer steps completed so far (restored on resume).</summary>

@@ -5,9 +5,16 @@ namespace Condense.Core.Training;
 /// <summary>How progress is shown: a live bar on a terminal, plain lines otherwise, or nothing (tests).</summary>
 public enum ProgressMode
 {
+    /// <summary>A live bar when standard error is a terminal, plain lines otherwise.</summary>
     Auto,
+
+    /// <summary>A live progress bar (Spectre.Console).</summary>
     Bar,
+
+    /// <summary>One plain line every <see cref="TrainerOptions.LogEvery"/> steps (logs, CI).</summary>
     Lines,
+
+    /// <summary>No progress output (tests, library callers).</summary>
     None,
 }
 
@@ -20,18 +27,34 @@ public sealed record TrainerOptions
     /// <summary>Run folder: checkpoints/, metrics.jsonl, tensorboard/, plots/ and the final model go here.</summary>
     public required string RunDir { get; init; }
 
+    /// <summary>Optimizer steps to train in total (a resumed run continues up to this count).</summary>
     public long MaxSteps { get; init; } = 1000;
+
+    /// <summary>Seeds torch's generator before the model's first step; a resumed run restores the saved generator instead.</summary>
     public long Seed { get; init; } = 0;
 
     /// <summary>"adamw" or "lamb".</summary>
     public string Optimizer { get; init; } = "adamw";
 
+    /// <summary>Peak learning rate, reached after <see cref="WarmupSteps"/>.</summary>
     public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>Learning rate at the end of the cosine decay.</summary>
     public double MinLearningRate { get; init; }
+
+    /// <summary>Steps of linear warm-up from 0 to <see cref="LearningRate"/>.</summary>
     public long WarmupSteps { get; init; } = 0;
+
+    /// <summary>Decoupled weight decay, applied to weights of two or more dimensions (not to biases or norm scales).</summary>
     public double WeightDecay { get; init; } = 0.05;
+
+    /// <summary>Adam's first-moment decay.</summary>
     public double Beta1 { get; init; } = 0.9;
+
+    /// <summary>Adam's second-moment decay.</summary>
     public double Beta2 { get; init; } = 0.999;
+
+    /// <summary>Adam's denominator epsilon.</summary>
     public double Eps { get; init; } = 1e-8;
 
     /// <summary>Max global gradient L2 norm; 0 disables clipping.</summary>
@@ -49,8 +72,13 @@ public sealed record TrainerOptions
     /// <summary>Continue from the newest checkpoint in the run folder when there is one.</summary>
     public bool Resume { get; init; } = true;
 
+    /// <summary>Write TensorBoard event files under <c>tensorboard/</c> in the run folder.</summary>
     public bool TensorBoard { get; init; } = true;
+
+    /// <summary>Write loss and learning-rate plots (PNG) under <c>plots/</c> at the end of the run.</summary>
     public bool Plots { get; init; } = true;
+
+    /// <summary>How progress is shown on standard error.</summary>
     public ProgressMode Progress { get; init; } = ProgressMode.Auto;
 
     /// <summary>Extra <c>__metadata__</c> for the final model.safetensors (e.g. the model's config or recipe).</summary>

@@ -14,6 +14,7 @@ namespace Condense.Core.Training;
 /// </summary>
 public static partial class TrainingCheckpoint
 {
+    /// <summary>The <c>format</c> metadata value of a training checkpoint; other files are refused on resume.</summary>
     public const string Format = "condense.training.v1";
 
     /// <summary>checkpoints/step_00000500.safetensors</summary>
