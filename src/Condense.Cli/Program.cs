@@ -12,6 +12,14 @@ public static class Program
     /// <summary>The process entry point: runs <paramref name="args"/> and returns the exit code.</summary>
     public static int Main(string[] args) => Run(args);
 
+    // System.CommandLine lists an option's allowed values one per line ("Must be one of:\n\t'a'\n\t'b'"); an error is
+    // one line here: "Argument 'sgd' not recognized. Must be one of: 'adamw', 'lamb'".
+    private static string OneLine(string message)
+    {
+        var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.Length <= 1 ? message.Trim() : lines[0] + " " + string.Join(", ", lines.Skip(1));
+    }
+
     /// <summary>Parses and runs one command line; returns the exit code (see <see cref="ExitCodes"/>).</summary>
     public static int Run(string[] args)
     {
@@ -20,7 +28,7 @@ public static class Program
         if (parsed.Errors.Count > 0)
         {
             // Most specific first: an unrecognized token says more than "required command was not provided".
-            var messages = parsed.Errors.Select(e => e.Message).OrderBy(m => m.StartsWith("Unrecognized", StringComparison.Ordinal) ? 0 : 1);
+            var messages = parsed.Errors.Select(e => OneLine(e.Message)).OrderBy(m => m.StartsWith("Unrecognized", StringComparison.Ordinal) ? 0 : 1);
             CliOutput.Error($"{string.Join("; ", messages)} (see 'condense --help')");
             return ExitCodes.BadInput;
         }
@@ -42,7 +50,7 @@ public static class Program
             CliOutput.Error(ex.Message);
             return ExitCodes.Failure;
         }
-        catch (TrainingDivergedException ex)
+        catch (Exception ex) when (ex is TrainingDivergedException or NonFiniteResultException)
         {
             CliOutput.Error(ex.Message);
             return ExitCodes.Failure;

@@ -112,7 +112,7 @@ internal static class BenchCommand
                     : throw new Condense.Core.InputException($"--resolutions: '{v}' is not a side of at least 32 px")).ToList();
             if (pr.GetValue(maxBatch) < 1) throw new Condense.Core.InputException($"--max-batch = {pr.GetValue(maxBatch)}: must be at least 1");
             Condense.Core.Runtime.TorchRuntime.EnsureLoaded();
-            if (pr.GetValue(threads) is int t) TorchSharp.torch.set_num_threads(t);
+            if (pr.GetValue(threads) is int t) Condense.Core.Runtime.TorchRuntime.SetThreads(t);
             var rows = Condense.Experiments.Vision.BackboneBenchmark.Run(names, sides, pr.GetValue(maxBatch), pr.GetValue(seconds), !pr.GetValue(noTrain),
                 line => output.Human.MarkupLine(Markup.Escape(line)));
             var command = "./condense bench backbones " + string.Join(' ', Environment.GetCommandLineArgs().Skip(3));
@@ -190,7 +190,7 @@ internal static class BenchCommand
             if (pr.GetValue(trainBatch) < 1) throw new Condense.Core.InputException($"--train-batch = {pr.GetValue(trainBatch)}: must be at least 1");
             if (pr.GetValue(rounds) < 1) throw new Condense.Core.InputException($"--rounds = {pr.GetValue(rounds)}: must be at least 1");
             Condense.Core.Runtime.TorchRuntime.EnsureLoaded();
-            if (pr.GetValue(threads) is int t) TorchSharp.torch.set_num_threads(t);
+            if (pr.GetValue(threads) is int t) Condense.Core.Runtime.TorchRuntime.SetThreads(t);
             var errors = Condense.Experiments.Vision.ConvPathBenchmark.CheckShapes(Condense.Experiments.Vision.ConvPathBenchmark.DefaultShapes);
             var timings = Condense.Experiments.Vision.ConvPathBenchmark.Time(names, pr.GetValue(resolution), pr.GetValue(trainBatch), pr.GetValue(rounds),
                 line => output.Human.MarkupLine(Markup.Escape(line)));

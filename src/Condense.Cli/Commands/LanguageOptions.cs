@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Condense.Core;
 using Condense.Language;
 
 namespace Condense.Cli.Commands;
@@ -26,10 +25,6 @@ internal static class LanguageOptions
         DefaultValueFactory = _ => 1,
     };
 
-    /// <summary>Applies --threads (after TorchRuntime.EnsureLoaded).</summary>
-    public static void ApplyThreads(int threads)
-    {
-        if (threads < 0) throw new InputException($"--threads must be >= 0, got {threads}");
-        if (threads > 0) TorchSharp.torch.set_num_threads(threads);
-    }
+    /// <summary>Applies --threads (0 = torch's default, at most the machine's processors).</summary>
+    public static void ApplyThreads(int threads) => Condense.Core.Runtime.TorchRuntime.SetThreads(threads);
 }

@@ -38,6 +38,20 @@ public static class TorchRuntime
         }
     }
 
+    /// <summary>
+    /// Sets libtorch's intra-op thread count (loading TorchSharp first); 0 keeps libtorch's default. More threads than
+    /// this machine has processors is refused (<see cref="InputException"/> naming <c>Threads</c>): libtorch would start
+    /// them all, and a typo such as 100000 hangs the process.
+    /// </summary>
+    public static void SetThreads(int threads)
+    {
+        int cores = Environment.ProcessorCount;
+        if (threads < 0 || threads > cores)
+            throw InputException.ForOption("Threads", $"{threads}: must be between 0 (libtorch's default) and {cores}, the processors of this machine");
+        EnsureLoaded();
+        if (threads > 0) torch.set_num_threads(threads);
+    }
+
     /// <summary>True when TorchSharp loads; never throws.</summary>
     public static bool TryLoad(out string? error)
     {

@@ -73,7 +73,7 @@ public static class LmBenchmark
         if (options.GenTokens < 2) throw Condense.Core.InputException.ForOption("GenTokens", $"{options.GenTokens}: must be at least 2");
         if (options.Threads < 1) throw Condense.Core.InputException.ForOption("Threads", $"{options.Threads}: must be at least 1");
         ArgumentNullException.ThrowIfNull(options);
-        torch.set_num_threads(options.Threads);
+        Condense.Core.Runtime.TorchRuntime.SetThreads(options.Threads);
         var started = DateTime.UtcNow;
         string peer = Path.Combine(repoRoot, "bench", "peers", "pytorch_llama_bench.py");
         string pytorchVersion = "?";

@@ -94,7 +94,7 @@ public static class TrainStepBenchmark
         if (options.Warmup < 0) throw Condense.Core.InputException.ForOption("Warmup", $"{options.Warmup}: must be at least 0");
         if (options.Threads < 1) throw Condense.Core.InputException.ForOption("Threads", $"{options.Threads}: must be at least 1");
         ArgumentNullException.ThrowIfNull(options);
-        torch.set_num_threads(options.Threads);
+        Condense.Core.Runtime.TorchRuntime.SetThreads(options.Threads);
         var started = DateTime.UtcNow;
         string peer = Path.Combine(repoRoot, "bench", "peers", "pytorch_train_bench.py");
         string pytorchVersion = "";

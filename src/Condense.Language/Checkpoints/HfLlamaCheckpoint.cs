@@ -116,16 +116,30 @@ public static class HfLlamaCheckpoint
         }
         catch (ArgumentException ex)
         {
-            throw new InputException($"{path}: {ex.Message}", ex);
+            throw new InputException($"{path}: {LlamaConfig.InFieldNames(ex.Message, FieldNames)}", ex);
         }
         return config;
     }
+
+    // config.json's name for each LlamaConfig size, so an error names the field the user can see.
+    private static readonly Dictionary<string, string> FieldNames = new(StringComparer.Ordinal)
+    {
+        ["Dim"] = "hidden_size", ["HiddenDim"] = "intermediate_size", ["NLayers"] = "num_hidden_layers",
+        ["NHeads"] = "num_attention_heads", ["NKvHeads"] = "num_key_value_heads", ["VocabSize"] = "vocab_size",
+        ["MaxSeqLen"] = "max_position_embeddings", ["NormEps"] = "rms_norm_eps",
+    };
 
     /// <summary>Loads a Hugging Face LLaMA directory (single file or sharded) into an eval-mode model.</summary>
     public static LlamaForCausalLM Read(string dir)
     {
         var config = ReadConfig(dir);
         var files = WeightFiles(dir);
+        // The weights must at least hold one byte per parameter the config describes: a config claiming more is
+        // refused here, before the model's tensors are allocated.
+        long bytes = files.Select(f => f.File).Distinct().Sum(FileBytes);
+        if (bytes < config.ParameterCount())
+            throw new InputException($"{Path.Combine(dir, ConfigFile)}: describes {config.ParameterCount():N0} parameters, " +
+                $"but the weight files hold only {bytes:N0} bytes");
         var model = new LlamaForCausalLM(config);
         try
         {
@@ -137,6 +151,13 @@ public static class HfLlamaCheckpoint
             throw;
         }
         return model;
+    }
+
+    // FileInfo.Length of a symbolic link is the link's own size; the opened file has the target's.
+    private static long FileBytes(string file)
+    {
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+        return stream.Length;
     }
 
     private static void LoadWeights(LlamaForCausalLM model, List<(string File, HashSet<string>? Names)> files, string dir)

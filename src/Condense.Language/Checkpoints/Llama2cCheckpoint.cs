@@ -111,6 +111,13 @@ public static class Llama2cCheckpoint
         return (angles.cos().MoveToOuterDisposeScope(), angles.sin().MoveToOuterDisposeScope());
     }
 
+    // The header's name for each LlamaConfig size, so an error names the field of the file.
+    private static readonly Dictionary<string, string> FieldNames = new(StringComparer.Ordinal)
+    {
+        ["Dim"] = "dim", ["HiddenDim"] = "hidden_dim", ["NLayers"] = "n_layers", ["NHeads"] = "n_heads",
+        ["NKvHeads"] = "n_kv_heads", ["VocabSize"] = "vocab_size", ["MaxSeqLen"] = "seq_len",
+    };
+
     private static (LlamaConfig Config, long Floats) ReadHeader(FileStream stream, string path)
     {
         long size = stream.Length;
@@ -127,14 +134,22 @@ public static class Llama2cCheckpoint
             throw new InputException($"{path}: not a llama2.c version-0 checkpoint (header: {fields})");
         bool shared = vocab > 0;
         long V = Math.Abs((long)vocab), D = dim, H = hidden, L = nLayers, hs = dim / nHeads, kvDim = nKv * hs;
-        long floats = V * D + L * (2 * D + 2 * D * D + 2 * kvDim * D + 3 * D * H) + D + seq * hs
-            + (shared ? 0 : V * D);
-        long expected = HeaderBytes + 4 * floats;
+        var config = new LlamaConfig(dim, hidden, nLayers, nHeads, nKv, (int)Math.Min(V, int.MaxValue), seq, NormEps: 1e-5,
+            TiedEmbeddings: shared, RopeLayout: RopeLayout.Interleaved);
+        try
+        {
+            config.Validate();   // bounds every size, so the products below cannot overflow
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InputException($"{path}: not a plausible llama2.c checkpoint: {LlamaConfig.InFieldNames(ex.Message, FieldNames)}", ex);
+        }
+        long floats = checked(V * D + L * (2 * D + 2 * D * D + 2 * kvDim * D + 3 * D * H) + D + seq * hs
+            + (shared ? 0 : V * D));
+        long expected = checked(HeaderBytes + 4 * floats);
         if (size != expected)
             throw new InputException($"{path}: {size} bytes but its header ({fields}) needs {expected} " +
                 $"(28 + 4 x {floats} floats); the file is {(size < expected ? "truncated" : "too long")} or not a llama2.c checkpoint");
-        var config = new LlamaConfig(dim, hidden, nLayers, nHeads, nKv, (int)V, seq, NormEps: 1e-5,
-            TiedEmbeddings: shared, RopeLayout: RopeLayout.Interleaved);
         return (config, floats);
     }
 

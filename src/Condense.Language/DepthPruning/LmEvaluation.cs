@@ -3,6 +3,7 @@
 // tokens, PPL = exp(mean NLL). It is re-done here because a network with removed units and stand-in updates is
 // not a LlamaForCausalLM; a test checks both give the same number on the unpruned model. The same pass scores the
 // second task: greedy next-token accuracy on dialogue vs narrative targets (DialogueLabels).
+using Condense.Core;
 using Condense.Core.Data;
 using Condense.Language.Evaluation;
 using Condense.Language.Tokenizers;
@@ -79,7 +80,7 @@ public static class LmEvaluation
             narrativeRight += (right & isNarrative).sum().item<long>();
             narrative += isNarrative.sum().item<long>();
         }
-        double loss = nll / count;
+        double loss = NonFiniteResultException.Check(nll / count, "the held-out loss", "the model's weights may hold NaN or infinite values");
         return new LmScore(loss, Math.Exp(loss), dialogue > 0 ? (double)dialogueRight / dialogue : double.NaN,
             narrative > 0 ? (double)narrativeRight / narrative : double.NaN, count);
     }

@@ -6,6 +6,7 @@
 // Deviations: llama2.c's published validation loss (1.297 for stories260K) averages random fixed-length windows
 // of the concatenated, BOS-separated token stream, where most positions have long context; here each document
 // starts from BOS, so its first tokens are harder and the numbers are not directly comparable.
+using Condense.Core;
 using Condense.Language.Models;
 using Condense.Language.Tokenizers;
 using static TorchSharp.torch;
@@ -82,7 +83,8 @@ public static class Perplexity
             start += rows;
             progress?.Invoke(rows);
         }
-        double mean = sum / count;
-        return new PerplexityResult(mean, Math.Exp(mean), count, sequences.Count, truncated, watch.Elapsed.TotalSeconds);
+        double mean = NonFiniteResultException.Check(sum / count, "the mean NLL", "the model's weights may hold NaN or infinite values");
+        double ppl = NonFiniteResultException.Check(Math.Exp(mean), $"the perplexity (mean NLL {mean:G4} nats)", "the model's weights may be corrupt");
+        return new PerplexityResult(mean, ppl, count, sequences.Count, truncated, watch.Elapsed.TotalSeconds);
     }
 }

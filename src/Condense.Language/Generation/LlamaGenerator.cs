@@ -3,6 +3,7 @@
 //
 // Deviations: the prompt is forwarded in one batched call (prefill) instead of one position at a time; the
 // logits are the same up to float rounding.
+using Condense.Core;
 using Condense.Language.Models;
 using Condense.Language.Tokenizers;
 using static TorchSharp.torch;
@@ -64,6 +65,9 @@ public static class LlamaGenerator
         using var scope = NewDisposeScope();
         var input = tensor(newTokens.Select(t => (long)t).ToArray(), [1, newTokens.Count], ScalarType.Int64, device);
         var logits = model.Forward(input, cache)[0, -1].to_type(ScalarType.Float32).cpu();  // (V)
-        return sampler.Next(logits.data<float>().ToArray());
+        var values = logits.data<float>().ToArray();
+        foreach (var v in values)
+            NonFiniteResultException.Check(v, $"a logit at position {cache.Length - 1}", "the model's weights may hold NaN or infinite values");
+        return sampler.Next(values);
     }
 }

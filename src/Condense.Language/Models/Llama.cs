@@ -79,6 +79,17 @@ public sealed record LlamaConfig(
             throw new ArgumentException($"NHeads {NHeads} is not a multiple of NKvHeads {NKvHeads}.");
         if (HeadDim % 2 != 0)
             throw new ArgumentException($"RoPE needs an even head dimension, got {HeadDim}.");
+        foreach (var (name, value, limit) in new[]
+        {
+            ("Dim", Dim, MaxWidth), ("HiddenDim", HiddenDim, MaxWidth), ("NLayers", NLayers, MaxLayersOrHeads),
+            ("NHeads", NHeads, MaxLayersOrHeads), ("VocabSize", VocabSize, MaxVocab), ("MaxSeqLen", MaxSeqLen, MaxPositions),
+        })
+        {
+            if (value > limit)
+                throw new ArgumentException($"{name} {value} is implausibly large (the limit is {limit}).");
+        }
+        if (ParameterCount() > MaxParameters)
+            throw new ArgumentException($"the sizes describe {ParameterCount():N0} parameters, more than the limit of {MaxParameters:N0}.");
         foreach (var (name, list) in new[] { ("RemovedAttention", RemovedAttention), ("RemovedMlp", RemovedMlp) })
         {
             if (list is null) continue;
@@ -91,6 +102,42 @@ public sealed record LlamaConfig(
                 throw new ArgumentException($"{name} lists a layer twice: [{string.Join(", ", list)}].");
         }
     }
+
+    /// <summary>Largest <see cref="Dim"/> or <see cref="HiddenDim"/> accepted (sizes from a file are bounded before any allocation).</summary>
+    public const int MaxWidth = 1 << 18;
+
+    /// <summary>Largest <see cref="NLayers"/> or <see cref="NHeads"/> accepted.</summary>
+    public const int MaxLayersOrHeads = 1 << 12;
+
+    /// <summary>Largest <see cref="VocabSize"/> accepted.</summary>
+    public const int MaxVocab = 1 << 22;
+
+    /// <summary>Largest <see cref="MaxSeqLen"/> accepted (the RoPE table and KV cache grow only as long as needed).</summary>
+    public const int MaxPositions = 1 << 24;
+
+    /// <summary>Most parameters accepted (a trillion: far beyond a CPU's memory, so a larger claim is a corrupt file).</summary>
+    public const long MaxParameters = 1L << 40;
+
+    /// <summary>
+    /// Parameters of the model these sizes describe (pruned sub-layers excluded), in 64-bit arithmetic; sizes within
+    /// the limits above cannot overflow it.
+    /// </summary>
+    public long ParameterCount()
+    {
+        long d = Dim, kv = (long)NKvHeads * HeadDim, attention = 2 * d * d + 2 * kv * d + d, mlp = 3 * d * HiddenDim + d;
+        long total = (TiedEmbeddings ? 1 : 2) * (long)VocabSize * d + d;
+        for (int i = 0; i < NLayers; i++)
+            total += (HasAttention(i) ? attention : 0) + (HasMlp(i) ? mlp : 0);
+        return total;
+    }
+
+    /// <summary>
+    /// <paramref name="message"/> (from <see cref="Validate"/>) with each size's name replaced by a file format's
+    /// name for it (e.g. MaxSeqLen → max_position_embeddings), so an error names what the user can see.
+    /// </summary>
+    public static string InFieldNames(string message, IReadOnlyDictionary<string, string> names) =>
+        System.Text.RegularExpressions.Regex.Replace(message, @"\b[A-Z][A-Za-z]*\b",
+            m => names.TryGetValue(m.Value, out var name) ? name : m.Value);
 
     /// <summary>Stable text for RemovedAttention/RemovedMlp (records compare lists by reference).</summary>
     public string PrunedSummary() =>
@@ -330,16 +377,19 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
     /// <summary>The final RMSNorm.</summary>
     public LlamaRMSNorm Norm => norm;
 
-    // cos/sin for all MaxSeqLen positions, made once per device: per-call recomputation was a large share of a
-    // one-token decode step. Plain fields, not buffers, so the state dict holds weights only.
+    // cos/sin for the first positions, made once per device and grown by doubling (up to MaxSeqLen) when a longer
+    // sequence comes: per-call recomputation was a large share of a one-token decode step, and a table for all
+    // MaxSeqLen positions up front is unbounded (a config may claim 2^28 positions). Each position's row does not
+    // depend on the table's length. Plain fields, not buffers, so the state dict holds weights only.
     private (Tensor Cos, Tensor Sin)? ropeTable;
 
-    private (Tensor Cos, Tensor Sin) RopeTable(Device device)
+    private (Tensor Cos, Tensor Sin) RopeTable(Device device, long needed)
     {
-        if (ropeTable is { } table && table.Cos.device == device) return table;
+        if (ropeTable is { } table && table.Cos.device == device && table.Cos.shape[0] >= needed) return table;
+        long length = Math.Min(config.MaxSeqLen, Math.Max(Math.Max(needed, 256), 2 * (ropeTable?.Cos.shape[0] ?? 0)));
         ropeTable?.Cos.Dispose();
         ropeTable?.Sin.Dispose();
-        var (cos, sin) = Rope.CosSin(0, config.MaxSeqLen, config.HeadDim, device, config.RopeLayout);
+        var (cos, sin) = Rope.CosSin(0, length, config.HeadDim, device, config.RopeLayout);
         cos.DetachFromDisposeScope();
         sin.DetachFromDisposeScope();
         ropeTable = (cos, sin);
@@ -373,7 +423,7 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
         if (start + T > config.MaxSeqLen)
             throw new ArgumentException($"Sequence length {start + T} exceeds MaxSeqLen {config.MaxSeqLen}.");
         var x = embed_tokens.call(tokens);                              // (B, T, C)
-        var (cosAll, sinAll) = RopeTable(x.device);                     // (S, hd) each
+        var (cosAll, sinAll) = RopeTable(x.device, start + T);           // (S, hd) each
         var cos = cosAll.narrow(0, start, T);                           // (T, hd)
         var sin = sinAll.narrow(0, start, T);                           // (T, hd)
         for (int i = 0; i < layers.Count; i++)

@@ -54,14 +54,26 @@ public sealed class Llama2cTokenizer
     /// </summary>
     public static Llama2cTokenizer Load(string path, int vocabSize)
     {
+        if (Directory.Exists(path))
+            throw new InputException($"{path}: is a folder, not a llama2.c tokenizer file (such as tok512.bin)");
         byte[] data;
         try
         {
-            data = File.ReadAllBytes(path);
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+            // Each piece is at most max_token_length (< 2^16) bytes plus 8: anything longer is not a tokenizer.
+            long limit = 4 + (long)vocabSize * (8 + (1 << 16));
+            if (stream.Length > limit)
+                throw new InputException($"{path}: {stream.Length} bytes, too long for a llama2.c tokenizer of {vocabSize} pieces");
+            data = new byte[stream.Length];
+            stream.ReadExactly(data);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new InputException($"{path}: tokenizer file not found", ex);
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+        {
+            throw new InputException($"{path}: cannot read the tokenizer ({ex.Message})", ex);
         }
         var reader = new BinaryReader(new MemoryStream(data));
         if (data.Length < 4) throw new InputException($"{path}: {data.Length} bytes, not a llama2.c tokenizer");

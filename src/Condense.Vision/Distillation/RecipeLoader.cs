@@ -48,8 +48,12 @@ public static partial class RecipeLoader
         {
             throw new InputException($"{source}:{ex.Start.Line}: invalid YAML: {FirstLine(ex.Message)}");
         }
-        var root = stream.Documents.Count > 0 ? stream.Documents[0].RootNode as YamlMappingNode : null;
-        root ??= new YamlMappingNode();
+        // An empty file or a top-level list would otherwise read as the empty recipe and fail later as "teachers = 0".
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
+            throw new InputException($"{source}: the recipe is empty (a recipe is a YAML mapping with data, student, teachers, loss, train and eval sections)");
+        if (stream.Documents[0].RootNode is not YamlMappingNode root)
+            throw new InputException($"{source}:{stream.Documents[0].RootNode.Start.Line}: a recipe is a YAML mapping (data, student, teachers, ...), " +
+                $"not a {(stream.Documents[0].RootNode is YamlSequenceNode ? "list" : "single value")}");
         foreach (var o in overrides ?? []) ApplyOverride(root, o);
 
         var writer = new StringWriter();
@@ -180,6 +184,8 @@ public static partial class RecipeLoader
             if (!ok) throw new InputException($"{source}: {key} = {Convert.ToString(value, CultureInfo.InvariantCulture)}: {rule}");
         }
         Require(r.Data.Dataset is "fashion-mnist" or "mnist", "data.dataset", r.Data.Dataset, "must be fashion-mnist or mnist");
+        Require(r.Train.Steps > 0, "train.steps", r.Train.Steps, "must be positive");
+        Require(r.Train.BatchSize > 0, "train.batch_size", r.Train.BatchSize, "must be positive");
         Require(r.Data.TrainImages > 0, "data.train_images", r.Data.TrainImages, "must be positive");
         Require(r.Data.TestImages > 0, "data.test_images", r.Data.TestImages, "must be positive");
         Require(Models.ModelRegistry.Contains(r.Student.Model), "student.model", r.Student.Model,
@@ -215,8 +221,6 @@ public static partial class RecipeLoader
         Require(r.Loss.NormalizerWarmupSamples == 0 || r.Loss.NormalizerWarmupSamples >= 2, "loss.normalizer_warmup_samples", r.Loss.NormalizerWarmupSamples, "must be 0 (default) or at least 2");
         Require(r.Loss.NormalizerFreezeStep >= 0, "loss.normalizer_freeze_step", r.Loss.NormalizerFreezeStep, "must be 0 (off) or a step");
         Require(r.Loss.GridMatching is "larger" or "smaller" or "student" or "teacher", "loss.grid_matching", r.Loss.GridMatching, "must be larger, smaller, student or teacher");
-        Require(r.Train.Steps > 0, "train.steps", r.Train.Steps, "must be positive");
-        Require(r.Train.BatchSize > 0, "train.batch_size", r.Train.BatchSize, "must be positive");
         Require(r.Eval.KnnK > 0, "eval.knn_k", r.Eval.KnnK, "must be positive");
     }
 

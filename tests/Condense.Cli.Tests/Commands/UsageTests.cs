@@ -30,4 +30,25 @@ public sealed class UsageTests
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("distil-everything", r.Stderr, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("'fancy'", "distill", "--progress", "fancy")]
+    [InlineData("'cifar'", "train", "--dataset", "cifar")]
+    [InlineData("'sgd'", "train", "--optimizer", "sgd")]
+    public void ValueOutsideAnOptionsChoicesIsOneLineListingThem(string named, params string[] args)
+    {
+        var r = CliProcess.Run(args);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(named, r.Stderr, StringComparison.Ordinal);
+        Assert.Single(r.Stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void ThreadsBeyondTheMachinesProcessorsIsRefusedAtOnce()
+    {
+        var r = CliProcess.Run("generate", "--threads", "100000", "--steps", "2");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--threads 100000: must be between 0", r.Stderr, StringComparison.Ordinal);
+        Assert.Single(r.Stderr.Trim().Split('\n'));
+    }
 }
