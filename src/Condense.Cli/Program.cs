@@ -89,6 +89,7 @@ public static class Program
         root.Subcommands.Add(VerifySparsityCommand.Create());
         root.Subcommands.Add(PruneDepthCommand.Create());
         root.Subcommands.Add(ModelsCommand.Create());
+        root.Subcommands.Add(FuzzCommand.Create());
         return root;
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace Condense.Cli.Tests;
@@ -28,6 +29,9 @@ internal static class CliProcess
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "condense.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["NO_COLOR"] = "1";
+        // Test classes run in parallel, each starting programs: one libtorch thread each keeps 2 cores from being
+        // oversubscribed (OpenMP threads that spin-wait for each other slowed a 17-second run past 5 minutes).
+        psi.Environment.TryAdd("OMP_NUM_THREADS", "1");
         return Process.Start(psi)!;
     }
 
@@ -42,5 +46,34 @@ internal static class CliProcess
             throw new TimeoutException($"condense {string.Join(' ', args)} did not finish in 5 minutes");
         }
         return new Result(p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    /// <summary>
+    /// Starts the program as a terminal user's process (SIGINT at its default), sends <paramref name="signal"/> once
+    /// a line of standard error contains <paramref name="marker"/>, and waits for the exit.
+    /// </summary>
+    public static Result RunAndSignal(string[] args, string marker, int signal)
+    {
+        using var p = Start(args, defaultSigint: true);
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var before = new System.Text.StringBuilder();
+        string? line;
+        while ((line = p.StandardError.ReadLine()) is not null)
+        {
+            before.AppendLine(line);
+            if (line.Contains(marker, StringComparison.Ordinal)) break;
+        }
+        if (line is null) throw new InvalidOperationException($"'{marker}' never appeared; stderr:\n{before}");
+        if (Kill(p.Id, signal) != 0) throw new InvalidOperationException($"kill({p.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+        var rest = p.StandardError.ReadToEnd();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(2)))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"condense {string.Join(' ', args)} did not exit within 2 minutes of signal {signal}");
+        }
+        return new Result(p.ExitCode, stdout.Result, before + rest);
     }
 }

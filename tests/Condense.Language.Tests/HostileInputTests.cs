@@ -105,4 +105,22 @@ public sealed class HostileInputTests : IDisposable
         var ex = Assert.Throws<InputException>(() => Llama2cTokenizer.Load(_temp.Path, 512));
         Assert.Contains("is a folder", ex.Message);
     }
+
+    [Fact]
+    public void Config_key_written_twice_is_refused()
+    {
+        var dir = HfCopy("twice", _ => { });
+        var path = Path.Combine(dir, HfLlamaCheckpoint.ConfigFile);
+        File.WriteAllText(path, File.ReadAllText(path).Replace("{", "{\"vocab_size\": 512, ", StringComparison.Ordinal));
+        var ex = Assert.Throws<InputException>(() => HfLlamaCheckpoint.Read(dir));
+        Assert.Contains("Duplicate property 'vocab_size'", ex.Message);
+    }
+
+    [Fact]
+    public void Zero_attention_heads_is_refused_naming_the_field()
+    {
+        var dir = HfCopy("noheads", c => c["num_attention_heads"] = 0);
+        var ex = Assert.Throws<InputException>(() => HfLlamaCheckpoint.Read(dir));
+        Assert.Contains("num_attention_heads 0", ex.Message);
+    }
 }

@@ -29,7 +29,7 @@ internal static class StudyCommand
     {
         var json = CommonOptions.Json();
         var students = new Option<string>("--students") { Description = "Comma-separated student backbones.", DefaultValueFactory = _ => string.Join(',', Condense.Experiments.Vision.BackboneBudgetStudy.DefaultStudents) };
-        var budget = new Option<double>("--budget") { Description = "Seconds of student compute per run (steps = budget / calibrated median step time).", DefaultValueFactory = _ => 180 };
+        var budget = new Option<double>("--budget") { Description = "CPU seconds of student compute per run (steps = budget / calibrated median CPU time per step).", DefaultValueFactory = _ => 180 };
         var seeds = new Option<int>("--seeds") { Description = "Seeds per student.", DefaultValueFactory = _ => 3 };
         var set = new Option<string[]>("--set") { Description = "Override a recipe key for every run (repeatable)." };
         var runDir = new Option<string>("--run-dir") { Description = "Where the runs go (resumable).", DefaultValueFactory = _ => Path.Combine("runs", "study-backbones") };

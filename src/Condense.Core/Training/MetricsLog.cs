@@ -6,7 +6,7 @@ using Condense.Core.IO;
 namespace Condense.Core.Training;
 
 /// <summary>
-/// metrics.jsonl: one JSON object per optimizer step (step, loss, lr, grad_norm, step_s, items_per_s and any
+/// metrics.jsonl: one JSON object per optimizer step (step, loss, lr, grad_norm, step_s, cpu_s, items_per_s and any
 /// extra parts). On resume the lines past the restored step are dropped first, so the file always describes
 /// exactly one history.
 /// </summary>
@@ -42,6 +42,7 @@ public sealed class MetricsLog : IDisposable
         Field(sb, "lr", m.LearningRate);
         Field(sb, "grad_norm", m.GradNorm);
         Field(sb, "step_s", m.StepSeconds);
+        if (!double.IsNaN(m.CpuSeconds)) Field(sb, "cpu_s", m.CpuSeconds);
         Field(sb, "items_per_s", m.ItemsPerSecond);
         if (m.Extra is not null)
             foreach (var (k, v) in m.Extra) Field(sb, k, v);

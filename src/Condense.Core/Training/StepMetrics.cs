@@ -9,6 +9,12 @@ namespace Condense.Core.Training;
 /// <param name="ItemsPerSecond">Items (e.g. examples or tokens) per second; 0 when the caller counts none.</param>
 public sealed record StepMetrics(long Step, double Loss, double LearningRate, double GradNorm, double StepSeconds, double ItemsPerSecond)
 {
+    /// <summary>
+    /// CPU seconds the process used during the step, all threads together (NaN when not measured). Unlike
+    /// <see cref="StepSeconds"/> it hardly changes when other programs share the machine, so compute budgets use it.
+    /// </summary>
+    public double CpuSeconds { get; init; } = double.NaN;
+
     /// <summary>Extra scalars a caller reports with the step (e.g. per-teacher losses); logged as is.</summary>
     public IReadOnlyDictionary<string, double>? Extra { get; init; }
 }

@@ -59,6 +59,7 @@ public sealed class Trainer
     public StepMetrics TrainStep(Func<LossOutput> computeLoss, int items = 0)
     {
         var clock = Stopwatch.StartNew();
+        var cpuBefore = Environment.CpuUsage.TotalTime;
         using var scope = torch.NewDisposeScope();
         Optimizer.ZeroGrad();
         var output = computeLoss();
@@ -81,7 +82,11 @@ public sealed class Trainer
             foreach (var (name, t) in output.Parts) extra[name] = t.item<float>();
         }
         double seconds = clock.Elapsed.TotalSeconds;
-        return new StepMetrics(step, loss, lr, gradNorm, seconds, items / Math.Max(seconds, 1e-12)) { Extra = extra };
+        return new StepMetrics(step, loss, lr, gradNorm, seconds, items / Math.Max(seconds, 1e-12))
+        {
+            CpuSeconds = (Environment.CpuUsage.TotalTime - cpuBefore).TotalSeconds,
+            Extra = extra,
+        };
     }
 
     /// <summary>Convenience overload for a plain loss tensor.</summary>
@@ -287,7 +292,7 @@ public sealed class Trainer
         if (history.Count == 0) return;
         var steps = history.Select(r => r["step"]).ToList();
         var series = new List<PlotSeries> { new("loss", steps, history.Select(r => r.GetValueOrDefault("loss", double.NaN)).ToList()) };
-        var extraKeys = history[^1].Keys.Except(["step", "loss", "lr", "grad_norm", "step_s", "items_per_s"]).ToList();
+        var extraKeys = history[^1].Keys.Except(["step", "loss", "lr", "grad_norm", "step_s", "cpu_s", "items_per_s"]).ToList();
         foreach (var k in extraKeys) series.Add(new(k, steps, history.Select(r => r.GetValueOrDefault(k, double.NaN)).ToList()));
         var plots = Path.Combine(Options.RunDir, "plots");
         Plots.LineChart(Path.Combine(plots, "loss.png"), $"{Options.Description}: training loss", "step", "loss", series);

@@ -1,13 +1,16 @@
 // `condense study backbones`: which student learns most from the same teachers in the same time (issue 5)?
 //
 // Each student (RADIO ViT, FasterViT, E-RADIO, or any registry backbone) distils the same teachers on the same images.
-// The budget is student compute: a short calibration run measures the student's median seconds per optimizer step
-// (from its metrics.jsonl, warm-up steps excluded), then the student trains for budget / step time steps (at least
-// 20), with a 10% warm-up. Several seeds per student; each seed calibrates and trains anew, and all students of a
+// The budget is student compute: a short calibration run measures the student's median CPU seconds per optimizer
+// step (cpu_s in its metrics.jsonl: all of the process's threads, warm-up steps excluded), then the student trains
+// for budget / step time steps (at least 20), with a 10% warm-up. CPU time, not wall-clock, so that other programs
+// on the machine do not change a student's step count (a wall-clock calibration gave one student 60 steps in one
+// seed and 141 in another on a shared 2-core machine); run with one libtorch thread (OMP_NUM_THREADS=1) to make
+// CPU seconds equal single-core seconds. Several seeds per student; each seed calibrates and trains anew, and all students of a
 // seed classify the same held-out images, so students are compared in pairs on the same queries (McNemar, paired t
 // interval; a tie unless both agree on a direction).
 //
-// What it does not control: the step count follows the calibration's median step time, so the training loops'
+// What it does not control: the step count follows the calibration's median step CPU time, so the training loops'
 // wall-clock differs where the data pipeline stalls (epoch boundaries) or the machine is shared; the JSON keeps each
 // run's training seconds so a reader can see it.
 using System.Globalization;
@@ -19,7 +22,7 @@ using Condense.Vision.Distillation;
 namespace Condense.Experiments.Vision;
 
 /// <summary>One student's seed: calibrated step time, steps, and what it reached.</summary>
-public sealed record BackboneBudgetRun(string Student, int Seed, long Parameters, double MedianStepSeconds, long Steps, double TrainingSeconds,
+public sealed record BackboneBudgetRun(string Student, int Seed, long Parameters, double MedianStepCpuSeconds, long Steps, double TrainingSeconds,
     double FinalLoss, double AdaptorKnn, double BackboneKnn, IReadOnlyDictionary<string, double> Fidelity)
 {
     /// <summary>Per held-out image: right or wrong through the backbone summary (not in the JSON).</summary>
@@ -70,9 +73,9 @@ public static class BackboneBudgetStudy
                 var calibration = Recipe(overrides, student, seed, CalibrationSteps, CalibrationWarmup);
                 log?.Invoke($"[backbones] {student} seed {seed}: calibrating");
                 Distiller.Run(calibration, new DistillRunOptions(Path.Combine(dir, "calibration"), Progress: ProgressMode.None));
-                double stepSeconds = MedianStepSeconds(Path.Combine(dir, "calibration", "metrics.jsonl"));
+                double stepSeconds = MedianStepCpuSeconds(Path.Combine(dir, "calibration", "metrics.jsonl"));
                 long steps = Math.Max(20, (long)(budgetSeconds / stepSeconds));
-                log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"[backbones] {student} seed {seed}: {stepSeconds:F3} s/step -> {steps} steps"));
+                log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"[backbones] {student} seed {seed}: {stepSeconds:F3} CPU s/step -> {steps} steps"));
                 var recipe = Recipe(overrides, student, seed, steps, Math.Max(1, steps / 10));
                 var r = Distiller.Run(recipe, new DistillRunOptions(Path.Combine(dir, "train"), Progress: progress));
                 var adaptor = r.Knn.Single(k => k.Teacher == "resnet8");
@@ -94,10 +97,12 @@ public static class BackboneBudgetStudy
             .WithTeachers(StudyTeachers);
     }
 
-    /// <summary>Median seconds per optimizer step after the warm-up steps, from a run's metrics.jsonl.</summary>
-    public static double MedianStepSeconds(string metricsPath)
+    /// <summary>Median CPU seconds per optimizer step after the warm-up steps, from a run's metrics.jsonl (cpu_s).</summary>
+    public static double MedianStepCpuSeconds(string metricsPath)
     {
-        var times = MetricsLog.Read(metricsPath).Where(m => m["step"] > CalibrationWarmup).Select(m => m["step_s"]).Order().ToList();
+        var times = MetricsLog.Read(metricsPath).Where(m => m["step"] > CalibrationWarmup)
+            .Select(m => m.TryGetValue("cpu_s", out var cpu) ? cpu : throw new InvalidOperationException($"{metricsPath}: no cpu_s (written by an older Condense)"))
+            .Order().ToList();
         if (times.Count == 0) throw new InvalidOperationException($"{metricsPath}: no steps after the warm-up to time");
         return times[times.Count / 2];
     }
@@ -126,11 +131,11 @@ public static class BackboneBudgetStudy
             return $"{m.ToString(format, CultureInfo.InvariantCulture)} ± {s.ToString(format, CultureInfo.InvariantCulture)}";
         }
         var fidelityKeys = result.Runs.SelectMany(r => r.Fidelity.Keys).Distinct().ToList();
-        var table = new MarkdownTable(["student", "params", "median s/step", "steps", "training s", "final loss",
+        var table = new MarkdownTable(["student", "params", "median CPU s/step", "steps", "training s", "final loss",
             $"kNN via {result.AdaptorTeacher} adaptor %", "backbone summary kNN %", .. fidelityKeys.Select(k => $"fidelity {k}")]);
         foreach (var g in result.Runs.GroupBy(r => r.Student))
             table.AddRow([g.Key, (g.First().Parameters / 1e6).ToString("F1", CultureInfo.InvariantCulture) + "M",
-                Ms(g.Select(r => r.MedianStepSeconds), 1, "F3"), Ms(g.Select(r => (double)r.Steps), 1, "F0"), Ms(g.Select(r => r.TrainingSeconds), 1, "F0"),
+                Ms(g.Select(r => r.MedianStepCpuSeconds), 1, "F3"), Ms(g.Select(r => (double)r.Steps), 1, "F0"), Ms(g.Select(r => r.TrainingSeconds), 1, "F0"),
                 Ms(g.Select(r => r.FinalLoss), 1, "F3"), Ms(g.Select(r => r.AdaptorKnn), 100, "F1"), Ms(g.Select(r => r.BackboneKnn), 100, "F1"),
                 .. fidelityKeys.Select(k => (object)Ms(g.Select(r => r.Fidelity.GetValueOrDefault(k, double.NaN)), 1, "F2"))]);
         var paired = new MarkdownTable("A", "B", "A − B, points (95% CI)", "A only / B only", "McNemar p", "verdict");

@@ -31,6 +31,9 @@ public static class HfLlamaCheckpoint
     /// <summary>Config field listing the layers whose MLP sub-layer was pruned.</summary>
     public const string RemovedMlpKey = "condense_removed_mlp";
 
+    // A key written twice is an error in the file, not the last one winning (and JsonObject would throw on it later).
+    private static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false };
+
     /// <summary>The configuration in <paramref name="dir"/>/config.json (RopeLayout.RotateHalf).</summary>
     public static LlamaConfig ReadConfig(string dir)
     {
@@ -39,7 +42,7 @@ public static class HfLlamaCheckpoint
         JsonObject json;
         try
         {
-            json = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
+            json = JsonNode.Parse(File.ReadAllText(path), documentOptions: StrictJson) as JsonObject
                 ?? throw new InputException($"{path}: config.json is not a JSON object");
         }
         catch (JsonException ex)
@@ -286,7 +289,7 @@ public static class HfLlamaCheckpoint
         JsonObject map;
         try
         {
-            map = (JsonNode.Parse(File.ReadAllText(indexPath))?["weight_map"] as JsonObject)
+            map = (JsonNode.Parse(File.ReadAllText(indexPath), documentOptions: StrictJson)?["weight_map"] as JsonObject)
                 ?? throw new InputException($"{indexPath}: no \"weight_map\" object");
         }
         catch (JsonException ex)

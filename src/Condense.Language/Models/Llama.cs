@@ -59,7 +59,7 @@ public sealed record LlamaConfig(
     public const double RopeTheta = 10000.0;
 
     /// <summary>Width of one attention head.</summary>
-    public int HeadDim => Dim / NHeads;
+    public int HeadDim => NHeads > 0 ? Dim / NHeads : 0;
 
     /// <summary>Whether layer <paramref name="layer"/> still has its attention block.</summary>
     public bool HasAttention(int layer) => RemovedAttention is null || !RemovedAttention.Contains(layer);
@@ -72,7 +72,8 @@ public sealed record LlamaConfig(
     {
         if (Dim <= 0 || HiddenDim <= 0 || NLayers <= 0 || NHeads <= 0 || NKvHeads <= 0 || VocabSize <= 0
             || MaxSeqLen <= 0 || NormEps <= 0)
-            throw new ArgumentException($"LlamaConfig has a non-positive size: {this}");
+            throw new ArgumentException($"a size is not positive: Dim {Dim}, HiddenDim {HiddenDim}, NLayers {NLayers}, NHeads {NHeads}, " +
+                $"NKvHeads {NKvHeads}, VocabSize {VocabSize}, MaxSeqLen {MaxSeqLen}, NormEps {NormEps}");
         if (Dim % NHeads != 0)
             throw new ArgumentException($"Dim {Dim} is not a multiple of NHeads {NHeads}.");
         if (NHeads % NKvHeads != 0)

@@ -48,6 +48,12 @@ public static partial class RecipeLoader
         {
             throw new InputException($"{source}:{ex.Start.Line}: invalid YAML: {FirstLine(ex.Message)}");
         }
+        catch (InvalidOperationException ex)
+        {
+            // YamlDotNet's scanner throws this on some malformed plain scalars (e.g. an unclosed '[' before a line
+            // break) instead of a YamlException.
+            throw new InputException($"{source}: invalid YAML ({FirstLine(ex.Message)})");
+        }
         // An empty file or a top-level list would otherwise read as the empty recipe and fail later as "teachers = 0".
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
             throw new InputException($"{source}: the recipe is empty (a recipe is a YAML mapping with data, student, teachers, loss, train and eval sections)");
@@ -55,6 +61,7 @@ public static partial class RecipeLoader
             throw new InputException($"{source}:{stream.Documents[0].RootNode.Start.Line}: a recipe is a YAML mapping (data, student, teachers, ...), " +
                 $"not a {(stream.Documents[0].RootNode is YamlSequenceNode ? "list" : "single value")}");
         foreach (var o in overrides ?? []) ApplyOverride(root, o);
+        RequireValues(root, "", source);
 
         var writer = new StringWriter();
         new YamlStream(new YamlDocument(root)).Save(writer, assignAnchors: false);
@@ -224,6 +231,28 @@ public static partial class RecipeLoader
         Require(r.Eval.KnnK > 0, "eval.knn_k", r.Eval.KnnK, "must be positive");
     }
 
+    // A key written without a value ("resolutions:") deserializes to null, which no recipe field but
+    // teachers[i].input_size accepts; say which key, instead of failing later on the null.
+    private static void RequireValues(YamlNode node, string path, string source)
+    {
+        switch (node)
+        {
+            case YamlMappingNode map:
+                foreach (var (k, v) in map.Children)
+                {
+                    var key = (k as YamlScalarNode)?.Value ?? k.ToString();
+                    RequireValues(v, path.Length == 0 ? key : $"{path}.{key}", source);
+                }
+                break;
+            case YamlSequenceNode seq:
+                for (int i = 0; i < seq.Children.Count; i++) RequireValues(seq.Children[i], $"{path}[{i}]", source);
+                break;
+            case YamlScalarNode { Style: ScalarStyle.Plain, Value: null or "" or "~" or "null" or "Null" or "NULL" } scalar
+                when !path.EndsWith(".input_size", StringComparison.Ordinal):
+                throw new InputException($"{source}:{scalar.Start.Line}: {path} has no value");
+        }
+    }
+
     /// <summary>The dotted key of the scalar at <paramref name="mark"/> in <paramref name="yaml"/>, if any.</summary>
     private static string? KeyAt(string yaml, Mark mark)
     {
@@ -238,7 +267,7 @@ public static partial class RecipeLoader
             {
                 case YamlMappingNode map:
                     foreach (var (k, v) in map.Children)
-                        if (Find(v, path.Length == 0 ? ((YamlScalarNode)k).Value! : $"{path}.{((YamlScalarNode)k).Value}") is string hit) return hit;
+                        if (Find(v, path.Length == 0 ? ((k as YamlScalarNode)?.Value ?? k.ToString()) : $"{path}.{(k as YamlScalarNode)?.Value ?? k.ToString()}") is string hit) return hit;
                     break;
                 case YamlSequenceNode seq:
                     for (int i = 0; i < seq.Children.Count; i++)

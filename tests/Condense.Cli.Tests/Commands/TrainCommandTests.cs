@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Condense.Core.Training;
 using Condense.Testing;
 
@@ -74,9 +73,6 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains("LearningRate", r.Stderr, StringComparison.Ordinal);
     }
 
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
-
     [Theory]
     [InlineData(2)]    // SIGINT (Ctrl+C)
     [InlineData(15)]   // SIGTERM
@@ -88,19 +84,8 @@ public sealed class TrainCommandTests : IDisposable
         Assert.True(full.ExitCode == 0, full.Stderr);
 
         var run = Path.Combine(_root, "signalled");
-        string stderr;
-        int exitCode;
-        // as a terminal user's process: SIGINT at its default even where this test host inherited it ignored
-        using (var p = CliProcess.Start(Long("signalled"), defaultSigint: true))
-        {
-            string? line;
-            while ((line = p.StandardError.ReadLine()) is not null && !line.Contains("step 40/400", StringComparison.Ordinal)) { }
-            Assert.NotNull(line);
-            Assert.Equal(0, Kill(p.Id, signal));
-            stderr = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            exitCode = p.ExitCode;
-        }
+        var signalled = CliProcess.RunAndSignal(Long("signalled"), "step 40/400", signal);
+        var (exitCode, stderr) = (signalled.ExitCode, signalled.Stderr);
         Assert.True(exitCode == 1, stderr);
         Assert.Contains("interrupted; rerun the same command to resume", stderr, StringComparison.Ordinal);
         long saved = TrainingCheckpoint.List(run).Max(c => c.Step);

@@ -86,6 +86,29 @@ public sealed class RecipeLoaderTests
             File.Delete(path);
         }
     }
+
+    [Theory]
+    [InlineData("", "the recipe is empty")]
+    [InlineData("# only a comment\n", "the recipe is empty")]
+    [InlineData("- a\n- b\n", "a recipe is a YAML mapping (data, student, teachers, ...), not a list")]
+    [InlineData("teachers: [resnet8\n  student:\n bad: 1\n", "invalid YAML")]
+    [InlineData("train:\n  batch_size: abc\n", "train.batch_size:")]
+    [InlineData("teachers:\n- name: hog\n  kind: hog\n  resolutions:\n", "teachers[0].resolutions has no value")]
+    [InlineData("teachers: [a\n  -b", "invalid YAML")]
+    public void MalformedRecipeTextIsOneLineNamingWhatIsWrong(string yaml, string expected)
+    {
+        var ex = Assert.Throws<InputException>(() => RecipeLoader.Parse(yaml, "bad.yaml"));
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+        Assert.StartsWith("bad.yaml", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', ex.Message);
+    }
+
+    [Fact]
+    public void NegativeBatchSizeIsBlamedOnTheBatchSizeNotOnThePartitions()
+    {
+        var ex = Assert.Throws<InputException>(() => RecipeLoader.Load(Path.Combine(AssetPaths.RepositoryRoot()!, "configs", "radio", "default.yaml"), ["train.batch_size=-4"]));
+        Assert.Contains("train.batch_size = -4: must be positive", ex.Message, StringComparison.Ordinal);
+    }
 }
 
 /// <summary>Where the distillation data comes from, with and without the full Fashion-MNIST installed.</summary>
@@ -119,26 +142,5 @@ public sealed class DistillDataTests
         var data = DistillData.Load(new DataRecipe { TrainImages = 500, TestImages = 100 });
         Assert.Contains(AssetPaths.FashionMnistSystemDir, data.Source, StringComparison.Ordinal);
         Assert.Equal(500, data.Train.Count);
-    }
-
-    [Theory]
-    [InlineData("", "the recipe is empty")]
-    [InlineData("# only a comment\n", "the recipe is empty")]
-    [InlineData("- a\n- b\n", "a recipe is a YAML mapping (data, student, teachers, ...), not a list")]
-    [InlineData("teachers: [resnet8\n  student:\n bad: 1\n", "invalid YAML")]
-    [InlineData("train:\n  batch_size: abc\n", "train.batch_size:")]
-    public void MalformedRecipeTextIsOneLineNamingWhatIsWrong(string yaml, string expected)
-    {
-        var ex = Assert.Throws<InputException>(() => RecipeLoader.Parse(yaml, "bad.yaml"));
-        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
-        Assert.StartsWith("bad.yaml", ex.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain('\n', ex.Message);
-    }
-
-    [Fact]
-    public void NegativeBatchSizeIsBlamedOnTheBatchSizeNotOnThePartitions()
-    {
-        var ex = Assert.Throws<InputException>(() => RecipeLoader.Load(Path.Combine(AssetPaths.RepositoryRoot()!, "configs", "radio", "default.yaml"), ["train.batch_size=-4"]));
-        Assert.Contains("train.batch_size = -4: must be positive", ex.Message, StringComparison.Ordinal);
     }
 }
