@@ -11,8 +11,20 @@ namespace Condense.Experiments;
 /// </summary>
 public static class GeneratedDoc
 {
-    /// <summary>The command as typed after `condense`, e.g. "study agglomeration --seeds 3".</summary>
-    public static string CommandLine() => "./condense " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
+    /// <summary>
+    /// The command as typed, e.g. "./condense study agglomeration --seeds 3", with every argument that a POSIX shell would
+    /// split or expand single-quoted, so the echoed line can be pasted back into a shell.
+    /// </summary>
+    public static string CommandLine() => "./condense " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(ShellQuote));
+
+    /// <summary>An argument as a POSIX shell reads it back: as it is when plain, otherwise in single quotes.</summary>
+    public static string ShellQuote(string argument)
+    {
+        ArgumentNullException.ThrowIfNull(argument);
+        if (argument.Length > 0 && argument.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=,:+@%".Contains(c, StringComparison.Ordinal)))
+            return argument;
+        return "'" + argument.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+    }
 
     /// <summary>
     /// Writes <paramref name="markdown"/> under the command line into section <paramref name="section"/> of

@@ -45,7 +45,7 @@ internal static class BenchCommand
             var overrides = pr.GetValue(set) ?? [];
             var r = pr.GetValue(recipe) is string path ? RecipeLoader.Load(path, overrides) : RecipeLoader.LoadDefault(overrides);
             var result = DistillBenchmark.Run(r, pr.GetValue(rounds), pr.GetValue(steps), pr.GetValue(warmup), pr.GetValue(progress));
-            var command = "./condense bench distill " + string.Join(' ', Environment.GetCommandLineArgs().Skip(3));
+            var command = GeneratedDoc.CommandLine();
             var table = new MarkdownTable("mode", "images/s (median)", "per round", "vs student")
             {
                 DoubleFormat = "F1",
@@ -115,7 +115,7 @@ internal static class BenchCommand
             if (pr.GetValue(threads) is int t) Condense.Core.Runtime.TorchRuntime.SetThreads(t);
             var rows = Condense.Experiments.Vision.BackboneBenchmark.Run(names, sides, pr.GetValue(maxBatch), pr.GetValue(seconds), !pr.GetValue(noTrain),
                 line => output.Human.MarkupLine(Markup.Escape(line)));
-            var command = "./condense bench backbones " + string.Join(' ', Environment.GetCommandLineArgs().Skip(3));
+            var command = GeneratedDoc.CommandLine();
             var table = new MarkdownTable("model", "params", "px", "mode", "batch", "images/s", "peak extra MiB", "vs " + names[0]) { DoubleFormat = "F2" };
             double Baseline(Condense.Experiments.Vision.BackboneBenchRow r) =>
                 rows.FirstOrDefault(b => b.Model == names[0] && b.Resolution == r.Resolution && b.Mode == r.Mode && b.Batch == r.Batch)?.ImagesPerSecond ?? double.NaN;
@@ -224,7 +224,7 @@ internal static class BenchCommand
             };
             if (pr.GetValue(doc) is string docPath)
             {
-                var command = "./condense bench conv-paths " + string.Join(' ', Environment.GetCommandLineArgs().Skip(3));
+                var command = GeneratedDoc.CommandLine();
                 var section = new MarkdownReport()
                     .Heading(2, "Convolution paths: oneDNN vs libtorch's own kernels")
                     .Paragraph($"{TorchSharp.torch.get_num_threads()} threads, {Condense.Core.Runtime.MachineInfo.Describe()}. Correctness: float32 with junk-filled " +

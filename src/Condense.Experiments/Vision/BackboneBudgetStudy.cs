@@ -35,7 +35,11 @@ public sealed record BackboneBudgetComparison(string A, string B, double MeanDif
 
 /// <summary>Everything the study measured.</summary>
 public sealed record BackboneBudgetResult(double BudgetSeconds, int Seeds, string AdaptorTeacher, double TeacherKnn, IReadOnlyList<string> Overrides,
-    IReadOnlyList<BackboneBudgetRun> Runs, IReadOnlyList<BackboneBudgetComparison> Comparisons);
+    IReadOnlyList<BackboneBudgetRun> Runs, IReadOnlyList<BackboneBudgetComparison> Comparisons)
+{
+    /// <summary>Where the images came from (the full Fashion-MNIST package, or the shipped test split when it is not installed).</summary>
+    public string DataSource { get; init; } = "";
+}
 
 /// <summary>Students at an equal budget of student compute, several seeds, paired on the same queries.</summary>
 public static class BackboneBudgetStudy
@@ -66,6 +70,7 @@ public static class BackboneBudgetStudy
         var overrides = BaseOverrides.Concat(extraOverrides ?? []).ToList();
         var runs = new List<BackboneBudgetRun>();
         double teacherKnn = double.NaN;
+        string dataSource = "";
         for (int seed = 0; seed < seeds; seed++)
             foreach (var student in students)
             {
@@ -80,6 +85,7 @@ public static class BackboneBudgetStudy
                 var r = Distiller.Run(recipe, new DistillRunOptions(Path.Combine(dir, "train"), Progress: progress));
                 var adaptor = r.Knn.Single(k => k.Teacher == "resnet8");
                 teacherKnn = adaptor.TeacherKnn;
+                dataSource = r.DataSource;
                 runs.Add(new BackboneBudgetRun(student, seed, Condense.Vision.Models.ModelRegistry.Info(student).Parameters, stepSeconds, steps,
                     r.Training?.ElapsedSeconds ?? double.NaN, r.Training?.FinalLoss ?? double.NaN, adaptor.StudentKnn, r.BackboneSummary.Knn,
                     r.Fidelity.ToDictionary(f => $"{f.Teacher} {f.Output}", f => f.Fidelity))
@@ -87,7 +93,7 @@ public static class BackboneBudgetStudy
                     BackboneCorrect = r.BackboneSummary.KnnCorrect ?? throw new InvalidOperationException($"{student}: no per-image outcomes"),
                 });
             }
-        return new BackboneBudgetResult(budgetSeconds, seeds, "resnet8", teacherKnn, overrides, runs, Compare(students, runs));
+        return new BackboneBudgetResult(budgetSeconds, seeds, "resnet8", teacherKnn, overrides, runs, Compare(students, runs)) { DataSource = dataSource };
     }
 
     private static DistillRecipe Recipe(IReadOnlyList<string> overrides, string student, int seed, long steps, long warmup)
@@ -144,6 +150,6 @@ public static class BackboneBudgetStudy
                 $"{c.AOnly} / {c.BOnly}", PairedStatistics.FormatP(c.McNemarP), c.Verdict == "tie" ? "tie" : $"**{c.Verdict}**");
         return string.Create(CultureInfo.InvariantCulture,
             $"Budget {result.BudgetSeconds:F0} s of student compute per run, {result.Seeds} seed(s) per student (mean ± std); the {result.AdaptorTeacher} " +
-            $"teacher's own kNN on the same split: {100 * result.TeacherKnn:F1}%.\n\n{table}\nPaired on the same held-out images (backbone summary kNN):\n\n{paired}");
+            $"teacher's own kNN on the same split: {100 * result.TeacherKnn:F1}%. Data: {result.DataSource}.\n\n{table}\nPaired on the same held-out images (backbone summary kNN):\n\n{paired}");
     }
 }

@@ -100,4 +100,18 @@ public sealed class SparsifyCommandTests : IDisposable
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("none.safetensors: file not found", r.Stderr);
     }
+
+    [Fact]
+    public void A_corrupt_model_without_a_tokenizer_beside_it_is_blamed_on_the_model()
+    {
+        // The model is read before the tokenizer is looked for: the error names what is actually wrong.
+        var folder = Path.Combine(_root, "corrupt");
+        Directory.CreateDirectory(folder);
+        var model = Path.Combine(folder, "m.bin");
+        File.WriteAllBytes(model, File.ReadAllBytes(Model)[..1000]);
+        var r = CliProcess.Run("sparsify", "--model", model, "--method", "magnitude", "--out", Path.Combine(_root, "out"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("m.bin: 1000 bytes but its header", r.Stderr);
+        Assert.DoesNotContain("tok", r.Stderr.Replace("tokens", "", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
 }

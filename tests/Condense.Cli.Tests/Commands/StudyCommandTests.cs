@@ -24,13 +24,15 @@ public sealed class StudyCommandTests : IDisposable
         Assert.All(runs, run =>
         {
             Assert.Equal(20, run.GetProperty("steps").GetInt64());     // a 0.5 s budget is below the 20-step floor
-            Assert.InRange(run.GetProperty("median_step_seconds").GetDouble(), 1e-4, 60);
+            Assert.InRange(run.GetProperty("median_step_cpu_seconds").GetDouble(), 1e-4, 60);
             Assert.InRange(run.GetProperty("backbone_knn").GetDouble(), 0.0, 1.0);
         });
         var pair = Assert.Single(json.GetProperty("comparisons").EnumerateArray());
         Assert.Equal("fastervit_micro", pair.GetProperty("a").GetString());
         Assert.InRange(pair.GetProperty("a_only").GetInt32() + pair.GetProperty("b_only").GetInt32(), 0, 2 * 64);
         Assert.Contains("<!-- backbones-budget:begin -->", File.ReadAllText(doc), StringComparison.Ordinal);
+        Assert.Contains("Data: Fashion-MNIST", File.ReadAllText(doc), StringComparison.Ordinal);     // the doc names its data source
+        Assert.StartsWith("Fashion-MNIST", json.GetProperty("data_source").GetString(), StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(_root, "backbones.json")));
     }
 
