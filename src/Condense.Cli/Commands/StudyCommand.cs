@@ -13,9 +13,10 @@ internal static class StudyCommand
 {
     public static Command Create()
     {
-        var study = new Command("study", "Measurement studies: phi-s, agglomeration, maskllm-seeds, mosaic, token-compression, mode-switch, backbones.");
+        var study = new Command("study", "Measurement studies: phi-s, agglomeration, optimizer, maskllm-seeds, mosaic, token-compression, mode-switch, backbones.");
         study.Subcommands.Add(PhiS());
         study.Subcommands.Add(Agglomeration());
+        study.Subcommands.Add(OptimizerArms());
         study.Subcommands.Add(MaskLlmSeeds());
         study.Subcommands.Add(MosaicCommand());
         study.Subcommands.Add(TokenCompression());
@@ -160,6 +161,43 @@ internal static class StudyCommand
             output.Result(result);
             if (!output.Json) output.Human.WriteLine(markdown);
             if (pr.GetValue(doc) is string path) GeneratedDoc.Write(path, "agglomeration", markdown, result);
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    /// <summary>
+    /// The default recipe with only the optimizer and its learning rate changed (the paper's LAMB against AdamW), several
+    /// seeds, each arm paired with the recipe's own optimizer on the same held-out images.
+    /// </summary>
+    private static Command OptimizerArms()
+    {
+        var json = CommonOptions.Json();
+        var arms = new Option<string>("--arms")
+        {
+            Description = "Comma-separated optimizer:learning_rate arms.",
+            DefaultValueFactory = _ => string.Join(',', Condense.Experiments.Vision.OptimizerStudy.DefaultArms.Select(a => a.Name)),
+        };
+        var seeds = new Option<int>("--seeds") { Description = "Seeds per arm.", DefaultValueFactory = _ => 3 };
+        var set = new Option<string[]>("--set") { Description = "Override a recipe key for every run (repeatable)." };
+        var runDir = new Option<string>("--run-dir") { Description = "Where the runs go (resumable).", DefaultValueFactory = _ => Path.Combine("runs", "study-optimizer") };
+        var doc = new Option<string?>("--doc") { Description = "Write the tables and the command into this Markdown file, the JSON beside it." };
+        var progress = CommonOptions.Progress();
+        var cmd = new Command("optimizer", "LAMB vs AdamW at several learning rates on the default recipe, paired on the same queries.")
+        {
+            arms, seeds, set, runDir, doc, progress, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var parsed = pr.GetValue(arms)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(a => Condense.Experiments.Vision.OptimizerArm.Parse(a, "Arms")).ToList();
+            var result = Condense.Experiments.Vision.OptimizerStudy.Run(pr.GetValue(runDir)!, parsed, pr.GetValue(seeds), pr.GetValue(set) ?? [],
+                pr.GetValue(progress), line => Console.Error.WriteLine(line));
+            var markdown = Condense.Experiments.Vision.OptimizerStudy.ToMarkdown(result);
+            output.Result(result);
+            if (!output.Json) output.Human.WriteLine(markdown);
+            if (pr.GetValue(doc) is string path) GeneratedDoc.Write(path, "optimizer-arms", markdown, result, jsonName: "optimizer-arms");
             return ExitCodes.Ok;
         });
         return cmd;

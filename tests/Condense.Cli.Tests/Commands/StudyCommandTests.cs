@@ -37,6 +37,22 @@ public sealed class StudyCommandTests : IDisposable
     }
 
     [Fact]
+    public void OptimizerStudyPairsEachArmWithTheRecipesOwnOptimizer()
+    {
+        var r = CliProcess.Run("study", "optimizer", "--arms", "lamb:0.002,adamw:0.003", "--seeds", "1", "--run-dir", Path.Combine(_root, "opt"),
+            "--progress", "none", "--json", "--set", "data.train_images=128", "--set", "data.test_images=64", "--set", "train.steps=4",
+            "--set", "train.warmup_steps=1", "--set", "train.batch_size=16", "--set", "eval.probe_steps=5", "--set", "teachers[0].input_size=32",
+            "--set", $"train.cache_dir={Path.Combine(_root, "cache")}");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var json = r.Json();
+        Assert.Equal("adamw:0.003", json.GetProperty("reference").GetString());     // the default recipe's optimizer and lr
+        Assert.Equal(2, json.GetProperty("runs").GetArrayLength());
+        var comparisons = json.GetProperty("comparisons").EnumerateArray().ToList();
+        Assert.Equal(2, comparisons.Count);                                           // lamb vs adamw on two metrics
+        Assert.All(comparisons, c => Assert.Equal("lamb:0.002", c.GetProperty("a").GetString()));
+    }
+
+    [Fact]
     public void TokenCompressionJsonHasEveryMethodAtBothRatios()
     {
         var r = CliProcess.Run("study", "token-compression", "--input-size", "32", "--json");
@@ -62,6 +78,10 @@ public sealed class StudyCommandTests : IDisposable
     [InlineData("study", "backbones", "--seeds", "0")]
     [InlineData("study", "backbones", "--budget", "-5")]
     [InlineData("study", "backbones", "--students", "no_such_student")]
+    [InlineData("study", "optimizer", "--arms", "sgd:0.1,adamw:0.003")]
+    [InlineData("study", "optimizer", "--arms", "lamb:-1,adamw:0.003")]
+    [InlineData("study", "optimizer", "--arms", "lamb")]
+    [InlineData("study", "optimizer", "--seeds", "0")]
     [InlineData("eval-ppl", "--doc", "x.md", "--section", "a b")]
     [InlineData("bench", "conv-paths", "--rounds", "0")]
     [InlineData("bench", "train-step", "--models", "no_such_model")]
