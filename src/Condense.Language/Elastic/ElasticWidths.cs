@@ -1,0 +1,68 @@
+// Per-layer widths of a Flextron sub-network (Cai et al., ICML 2024, section 3): how many MLP neurons and how many
+// attention head groups of each decoder layer it keeps. After NestedOrder has sorted every layer by importance, width
+// k means "the first k units", so a sub-network is fully described by these counts and shares its weights with the
+// full model. Heads are kept in whole GQA groups (one KV head with the query heads that read it), so a narrow layer
+// is still a valid grouped-query attention with fewer KV heads.
+using System.Globalization;
+using Condense.Language.Models;
+
+namespace Condense.Language.Elastic;
+
+/// <summary>One layer's kept units: MLP neurons (of HiddenDim) and KV head groups (of NKvHeads).</summary>
+/// <param name="MlpNeurons">Leading MLP neurons kept, 1 .. HiddenDim.</param>
+/// <param name="HeadGroups">Leading KV heads kept, each with its NHeads / NKvHeads query heads, 1 .. NKvHeads.</param>
+public readonly record struct LayerWidth(int MlpNeurons, int HeadGroups);
+
+/// <summary>The widths of every decoder layer of a sub-network.</summary>
+public sealed record ElasticWidths(IReadOnlyList<LayerWidth> Layers)
+{
+    /// <summary>Every layer at full width.</summary>
+    public static ElasticWidths Full(LlamaConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return new ElasticWidths(Enumerable.Range(0, config.NLayers).Select(_ => new LayerWidth(config.HiddenDim, config.NKvHeads)).ToArray());
+    }
+
+    /// <summary>Every layer at the same fraction of its MLP neurons and head groups (rounded, at least one unit each).</summary>
+    public static ElasticWidths Uniform(LlamaConfig config, double mlpFraction, double headFraction)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return new ElasticWidths(Enumerable.Range(0, config.NLayers)
+            .Select(_ => new LayerWidth(Units(config.HiddenDim, mlpFraction), Units(config.NKvHeads, headFraction))).ToArray());
+    }
+
+    /// <summary>round(fraction × total), clamped to 1 .. total.</summary>
+    public static int Units(int total, double fraction) => Math.Clamp((int)Math.Round(fraction * total, MidpointRounding.AwayFromZero), 1, total);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the layer when a width does not fit <paramref name="config"/>.</summary>
+    public void Validate(LlamaConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (Layers.Count != config.NLayers)
+            throw new ArgumentException($"widths for {Layers.Count} layers, the model has {config.NLayers}");
+        for (int i = 0; i < Layers.Count; i++)
+        {
+            var w = Layers[i];
+            if (w.MlpNeurons < 1 || w.MlpNeurons > config.HiddenDim)
+                throw new ArgumentException($"layer {i}: {w.MlpNeurons} MLP neurons, expected 1 .. {config.HiddenDim}");
+            if (w.HeadGroups < 1 || w.HeadGroups > config.NKvHeads)
+                throw new ArgumentException($"layer {i}: {w.HeadGroups} head groups, expected 1 .. {config.NKvHeads}");
+        }
+    }
+
+    /// <summary>Parameters in the decoder layers' linears at these widths (embeddings and norms excluded).</summary>
+    public long LinearParameters(LlamaConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        long d = config.Dim, hd = config.HeadDim, rep = config.NHeads / config.NKvHeads;
+        return Layers.Sum(w => 3 * d * w.MlpNeurons + 2 * d * w.HeadGroups * rep * hd + 2 * d * w.HeadGroups * hd);
+    }
+
+    /// <summary>Compact text, e.g. "mlp 43/86/172 heads 1/2/4" per layer.</summary>
+    public override string ToString() =>
+        "mlp " + string.Join('/', Layers.Select(w => w.MlpNeurons.ToString(CultureInfo.InvariantCulture))) +
+        " groups " + string.Join('/', Layers.Select(w => w.HeadGroups.ToString(CultureInfo.InvariantCulture)));
+
+    /// <summary>Value equality over the layers (records compare lists by reference).</summary>
+    public bool SameAs(ElasticWidths other) => other is not null && Layers.SequenceEqual(other.Layers);
+}

@@ -1,0 +1,148 @@
+using Condense.Language.Elastic;
+using Condense.Language.Models;
+using Condense.Language.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Condense.Language.Tests.Elastic;
+
+public sealed class ElasticLlamaTests
+{
+    private static Tensor Windows(int n, int length, long seed)
+    {
+        var corpus = TokenCorpus.FromFile(SharedModels.ValidTextPath, SharedModels.Tok512, maxTokens: 20_000);
+        return corpus.RandomWindows(n, length, seed);
+    }
+
+    private static double MaxDifference(Tensor a, Tensor b) => (a - b).abs().max().to_type(ScalarType.Float64).item<double>();
+
+    [Fact]
+    public void Full_width_elastic_pass_equals_the_models_own_forward()
+    {
+        using var scope = NewDisposeScope();
+        using var model = SharedModels.LoadStories260K();
+        var elastic = new ElasticLlama(model);
+        var tokens = Windows(3, 48, seed: 1);
+        using var noGrad = no_grad();
+        Assert.True(MaxDifference(elastic.Forward(tokens, ElasticWidths.Full(model.Config)), model.call(tokens)) < 1e-5);
+    }
+
+    [Theory]
+    [InlineData(ScalarType.Float32, 1e-5)]      // relative to the largest logit: summation order changes with the permutation
+    [InlineData(ScalarType.Float64, 1e-12)]     // in float64 the same check leaves no room for anything but rounding
+    public void Sorting_units_by_importance_leaves_the_model_unchanged_and_puts_the_largest_first(ScalarType dtype, double tolerance)
+    {
+        using var scope = NewDisposeScope();
+        using var model = SharedModels.LoadStories260K();
+        model.to(dtype);
+        var elastic = new ElasticLlama(model);
+        var calibration = Windows(8, 64, seed: 2);
+        var heldOut = Windows(3, 64, seed: 3);
+        Tensor before;
+        using (no_grad()) before = model.call(heldOut).detach().clone();
+
+        var importance = WidthImportance.Measure(elastic, calibration, batch: 4);
+        var order = NestedOrder.FromImportance(model.Config, importance);
+        NestedOrder.Validate(model.Config, order);
+        Assert.False(order.Mlp.All(o => o.SequenceEqual(Enumerable.Range(0, o.Length))), "every layer kept its order");  // else the test is empty
+        Assert.False(order.Groups.All(o => o.SequenceEqual(Enumerable.Range(0, o.Length))), "every layer kept its head order");
+        NestedOrder.Apply(model, order);
+
+        using (no_grad())
+        {
+            var diff = MaxDifference(model.call(heldOut), before);
+            double scale = before.abs().max().to_type(ScalarType.Float64).item<double>();
+            Assert.True(diff <= tolerance * scale, $"max |difference| {diff}, logits up to {scale}");
+        }
+        var after = WidthImportance.Measure(elastic, calibration, batch: 4);
+        for (int i = 0; i < model.Config.NLayers; i++)
+        {
+            Assert.True(IsDescending(after.Mlp[i], 1e-6), $"layer {i} MLP");
+            Assert.True(IsDescending(after.Groups[i], 1e-6), $"layer {i} groups");
+            Assert.Equal(importance.Mlp[i].OrderDescending(), after.Mlp[i], new Close(1e-5));
+        }
+    }
+
+    [Fact]
+    public void A_narrow_pass_equals_the_full_pass_with_the_dropped_units_zeroed()
+    {
+        using var scope = NewDisposeScope();
+        using var model = SharedModels.LoadStories260K();
+        var config = model.Config;
+        var widths = new ElasticWidths(Enumerable.Range(0, config.NLayers)
+            .Select(i => new LayerWidth(MlpNeurons: 20 + 30 * i, HeadGroups: 1 + i % config.NKvHeads)).ToArray());
+        var tokens = Windows(2, 40, seed: 4);
+        Tensor narrow;
+        using (no_grad()) narrow = new ElasticLlama(model).Forward(tokens, widths).detach().clone();
+
+        // Masking: zero the rows that produce the dropped units' activations; the full pass then computes the same.
+        using (no_grad())
+        {
+            int hd = config.HeadDim, rep = config.NHeads / config.NKvHeads;
+            for (int i = 0; i < config.NLayers; i++)
+            {
+                var layer = model.Model.Layers[i];
+                var w = widths.Layers[i];
+                layer.Mlp!.DownProj.weight!.narrow(1, w.MlpNeurons, config.HiddenDim - w.MlpNeurons).zero_();
+                int keptQuery = w.HeadGroups * rep * hd;
+                layer.SelfAttn!.OProj.weight!.narrow(1, keptQuery, config.NHeads * hd - keptQuery).zero_();
+            }
+            // Not bit-equal: the masked pass sums over the zeroed units too, in another order (logits ~10, float32).
+            var diff = MaxDifference(model.call(tokens), narrow);
+            Assert.True(diff < 1e-4, $"max |difference| {diff}");
+        }
+    }
+
+    [Fact]
+    public void Gradients_of_a_narrow_pass_reach_only_the_kept_units()
+    {
+        using var scope = NewDisposeScope();
+        using var model = SharedModels.LoadStories260K();
+        var config = model.Config;
+        var widths = ElasticWidths.Uniform(config, 0.5, 0.5);
+        var tokens = Windows(2, 32, seed: 5);
+        var logits = new ElasticLlama(model).Forward(tokens, widths);
+        logits.pow(2).mean().backward();
+        var mlp = model.Model.Layers[0].Mlp!;
+        int k = widths.Layers[0].MlpNeurons;
+        Assert.True(mlp.GateProj.weight!.grad!.narrow(0, 0, k).abs().sum().item<float>() > 0);
+        Assert.Equal(0f, mlp.GateProj.weight!.grad!.narrow(0, k, config.HiddenDim - k).abs().sum().item<float>());
+        Assert.Equal(0f, mlp.DownProj.weight!.grad!.narrow(1, k, config.HiddenDim - k).abs().sum().item<float>());
+    }
+
+    [Theory]
+    [InlineData(0, 1, "layer 0: 0 MLP neurons")]
+    [InlineData(173, 1, "layer 0: 173 MLP neurons, expected 1 .. 172")]
+    [InlineData(10, 5, "layer 0: 5 head groups, expected 1 .. 4")]
+    public void Widths_that_do_not_fit_the_model_name_the_layer(int neurons, int groups, string message)
+    {
+        using var model = SharedModels.LoadStories260K();
+        var layers = ElasticWidths.Full(model.Config).Layers.ToArray();
+        layers[0] = new LayerWidth(neurons, groups);
+        var ex = Assert.Throws<ArgumentException>(() => new ElasticWidths(layers).Validate(model.Config));
+        Assert.StartsWith(message, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Uniform_widths_round_and_keep_at_least_one_unit()
+    {
+        var config = new LlamaConfig(64, 172, 2, 8, 4, 512, 64);
+        var quarter = ElasticWidths.Uniform(config, 0.25, 0.25);
+        Assert.All(quarter.Layers, w => Assert.Equal(new LayerWidth(43, 1), w));
+        Assert.All(ElasticWidths.Uniform(config, 0.001, 0.001).Layers, w => Assert.Equal(new LayerWidth(1, 1), w));
+        Assert.Equal(2 * (3L * 64 * 172 + 2 * 64 * 64 + 2 * 64 * 32), ElasticWidths.Full(config).LinearParameters(config));
+    }
+
+    private static bool IsDescending(double[] v, double tolerance)
+    {
+        for (int i = 1; i < v.Length; i++)
+            if (v[i] > v[i - 1] * (1 + tolerance) + tolerance) return false;
+        return true;
+    }
+
+    private sealed class Close(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double a, double b) => Math.Abs(a - b) <= tolerance * Math.Max(1, Math.Abs(a));
+        public int GetHashCode(double obj) => 0;
+    }
+}
