@@ -30,6 +30,10 @@ public static class HfLlamaCheckpoint
     public const string RemovedAttentionKey = "condense_removed_attention";
     /// <summary>Config field listing the layers whose MLP sub-layer was pruned.</summary>
     public const string RemovedMlpKey = "condense_removed_mlp";
+    /// <summary>Config field giving each layer's MLP width (an elastic sub-network; absent when all are intermediate_size).</summary>
+    public const string LayerHiddenDimsKey = "condense_layer_intermediate_sizes";
+    /// <summary>Config field giving each layer's KV heads (absent when all are num_key_value_heads).</summary>
+    public const string LayerKvHeadsKey = "condense_layer_num_key_value_heads";
 
     // A key written twice is an error in the file, not the last one winning (and JsonObject would throw on it later).
     private static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false };
@@ -82,7 +86,7 @@ public static class HfLlamaCheckpoint
             }
             catch (Exception ex) when (ex is InvalidOperationException or FormatException or NullReferenceException)
             {
-                throw new InputException($"{path}: field \"{key}\" is {node.ToJsonString()}, expected a list of layer indices", ex);
+                throw new InputException($"{path}: field \"{key}\" is {node.ToJsonString()}, expected a list of integers", ex);
             }
         }
 
@@ -110,7 +114,9 @@ public static class HfLlamaCheckpoint
             TiedEmbeddings: Flag("tie_word_embeddings", false),
             RopeLayout: RopeLayout.RotateHalf,
             RemovedAttention: Layers(RemovedAttentionKey),
-            RemovedMlp: Layers(RemovedMlpKey));
+            RemovedMlp: Layers(RemovedMlpKey),
+            LayerHiddenDims: Layers(LayerHiddenDimsKey),
+            LayerKvHeads: Layers(LayerKvHeadsKey));
         if (hidden > 0 && heads > 0 && Int("head_dim", hidden / heads) != hidden / heads)
             throw new InputException($"{path}: head_dim {Int("head_dim")} differs from hidden_size / num_attention_heads = {hidden / heads}");
         try
@@ -130,6 +136,7 @@ public static class HfLlamaCheckpoint
         ["Dim"] = "hidden_size", ["HiddenDim"] = "intermediate_size", ["NLayers"] = "num_hidden_layers",
         ["NHeads"] = "num_attention_heads", ["NKvHeads"] = "num_key_value_heads", ["VocabSize"] = "vocab_size",
         ["MaxSeqLen"] = "max_position_embeddings", ["NormEps"] = "rms_norm_eps",
+        ["LayerHiddenDims"] = LayerHiddenDimsKey, ["LayerKvHeads"] = LayerKvHeadsKey,
     };
 
     /// <summary>Loads a Hugging Face LLaMA directory (single file or sharded) into an eval-mode model.</summary>
@@ -275,6 +282,11 @@ public static class HfLlamaCheckpoint
             json[RemovedAttentionKey] = new JsonArray(attn.Order().Select(i => (JsonNode)i).ToArray());
         if (config.RemovedMlp is { Count: > 0 } mlp)
             json[RemovedMlpKey] = new JsonArray(mlp.Order().Select(i => (JsonNode)i).ToArray());
+        if (config.HasLayerWidths)
+        {
+            json[LayerHiddenDimsKey] = new JsonArray(Enumerable.Range(0, config.NLayers).Select(i => (JsonNode)config.MlpWidth(i)).ToArray());
+            json[LayerKvHeadsKey] = new JsonArray(Enumerable.Range(0, config.NLayers).Select(i => (JsonNode)config.KvHeads(i)).ToArray());
+        }
         return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }
 

@@ -64,6 +64,13 @@ public static class Llama2cCheckpoint
         var config = model.Config;
         if (config.RemovedAttention is { Count: > 0 } || config.RemovedMlp is { Count: > 0 })
             throw new InputException($"{path}: llama2.c files cannot hold pruned sub-layers ({config.PrunedSummary()})");
+        if (config.HasLayerWidths)
+        {
+            // One width per file: narrow layers are stored padded with zero units (the same function).
+            using var padded = LayerWidthPadding.PadToFullWidth(model);
+            Write(padded, path);
+            return;
+        }
         AtomicFile.Write(path, stream =>
         {
             using var scope = NewDisposeScope();

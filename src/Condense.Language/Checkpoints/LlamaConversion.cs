@@ -43,10 +43,7 @@ public static class LlamaConversion
             var value = source;
             if (model.Config.RopeLayout != layout)
             {
-                bool q = name.EndsWith("self_attn.q_proj.weight", StringComparison.Ordinal);
-                bool k = name.EndsWith("self_attn.k_proj.weight", StringComparison.Ordinal);
-                int heads = q ? config.NHeads : config.NKvHeads;
-                if (q || k)
+                if (RotaryHeads(config, name) is int heads)
                     value = layout == RopeLayout.RotateHalf
                         ? InterleavedToRotateHalf(source, heads)
                         : RotateHalfToInterleaved(source, heads);
@@ -54,5 +51,19 @@ public static class LlamaConversion
             target[name].copy_(value);
         }
         return copy;
+    }
+
+    /// <summary>
+    /// The heads whose rows a q_proj or k_proj tensor named <paramref name="name"/> (e.g. "model.layers.3.self_attn.q_proj.weight",
+    /// or its mask "model.layers.3.self_attn.q_proj") holds in <paramref name="config"/>, per layer; null for any other tensor.
+    /// </summary>
+    public static int? RotaryHeads(LlamaConfig config, string name)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(name);
+        var m = System.Text.RegularExpressions.Regex.Match(name, @"layers\.(\d+)\.self_attn\.([qk])_proj(\.weight)?$");
+        if (!m.Success) return null;
+        int layer = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        return m.Groups[2].Value == "q" ? config.QueryHeads(layer) : config.KvHeads(layer);
     }
 }

@@ -25,7 +25,7 @@ public static class KvCacheMeasurement
         ArgumentNullException.ThrowIfNull(model);
         var c = model.Config;
         int cached = Enumerable.Range(0, c.NLayers).Count(c.HasAttention);
-        long bytes = 2L * cached * c.NKvHeads * c.MaxSeqLen * c.HeadDim * model.OutputWeight.ElementSize;
+        long bytes = Enumerable.Range(0, c.NLayers).Where(c.HasAttention).Sum(i => 2L * c.KvHeads(i) * c.MaxSeqLen * c.HeadDim * model.OutputWeight.ElementSize);
         GenerationResult? best = null;
         for (int r = 0; r < Math.Max(1, repeats); r++)
         {

@@ -125,6 +125,35 @@ public sealed class ElasticLlama
         return functional.linear(y, attn.OProj.weight!.narrow(1, 0, nh * hd)).MoveToOuterDisposeScope();  // (B, T, C)
     }
 
+    /// <summary>
+    /// The sub-network at <paramref name="widths"/> as an ordinary dense model (its own copy of the leading units'
+    /// weights, per-layer widths in its config), which every LLaMA command loads and which runs only the kept units.
+    /// </summary>
+    public LlamaForCausalLM Extract(ElasticWidths widths)
+    {
+        ArgumentNullException.ThrowIfNull(widths);
+        widths.Validate(Config);
+        var config = Config with
+        {
+            LayerHiddenDims = widths.Layers.Select(w => w.MlpNeurons).ToArray(),
+            LayerKvHeads = widths.Layers.Select(w => w.HeadGroups).ToArray(),
+        };
+        if (!config.HasLayerWidths) config = config with { LayerHiddenDims = null, LayerKvHeads = null };
+        var sub = new LlamaForCausalLM(config);
+        sub.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var source = model.state_dict();
+        foreach (var (name, into) in sub.state_dict())
+        {
+            var from = source[name];
+            for (int dim = 0; dim < into.dim(); dim++)
+                from = from.narrow(dim, 0, into.shape[dim]);           // leading units (rank = index after NestedOrder)
+            into.copy_(from);
+        }
+        return sub;
+    }
+
     /// <summary>Fresh, zeroed activation statistics for this model.</summary>
     public ActivationStatistics NewStatistics() => new(Config);
 }

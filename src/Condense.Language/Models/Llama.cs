@@ -19,6 +19,9 @@
 // - Pruned sub-layers: LlamaConfig.RemovedAttention / RemovedMlp list layers whose attention or MLP block (with
 //   its norm) was removed; such a block passes the residual through and has no parameters and no KV cache.
 //   HF has no such option; it is written to config.json as extra fields.
+// - Per-layer widths (Flextron sub-networks): LlamaConfig.LayerHiddenDims / LayerKvHeads give a layer fewer MLP
+//   neurons or fewer KV heads (each with its NHeads / NKvHeads query heads; the head width stays Dim / NHeads).
+//   HF's LlamaConfig has one width for all layers; these are written to config.json as extra fields.
 // - With tied embeddings there is no `lm_head` module: logits use `model.embed_tokens.weight` directly, which is
 //   what HF checkpoints of tied models store (they drop `lm_head.weight`).
 // - Weight init is HF's `_init_weights`: normal(std=0.02) for Linear and Embedding weights, ones for RMSNorm.
@@ -41,6 +44,8 @@ namespace Condense.Language.Models;
 /// <param name="RopeLayout">Which dimensions RoPE rotates together; it must match how q/k rows are stored.</param>
 /// <param name="RemovedAttention">Layers whose attention block (and input_layernorm) was pruned away.</param>
 /// <param name="RemovedMlp">Layers whose MLP block (and post_attention_layernorm) was pruned away.</param>
+/// <param name="LayerHiddenDims">Per layer, the MLP width when it differs from <see cref="HiddenDim"/> (null: all HiddenDim).</param>
+/// <param name="LayerKvHeads">Per layer, the KV heads kept (each with its query heads; null: all NKvHeads).</param>
 public sealed record LlamaConfig(
     int Dim,
     int HiddenDim,
@@ -53,7 +58,9 @@ public sealed record LlamaConfig(
     bool TiedEmbeddings = false,
     RopeLayout RopeLayout = RopeLayout.RotateHalf,
     IReadOnlyList<int>? RemovedAttention = null,
-    IReadOnlyList<int>? RemovedMlp = null)
+    IReadOnlyList<int>? RemovedMlp = null,
+    IReadOnlyList<int>? LayerHiddenDims = null,
+    IReadOnlyList<int>? LayerKvHeads = null)
 {
     /// <summary>RoPE base frequency.</summary>
     public const double RopeTheta = 10000.0;
@@ -66,6 +73,18 @@ public sealed record LlamaConfig(
 
     /// <summary>Whether layer <paramref name="layer"/> still has its MLP block.</summary>
     public bool HasMlp(int layer) => RemovedMlp is null || !RemovedMlp.Contains(layer);
+
+    /// <summary>MLP neurons of layer <paramref name="layer"/>.</summary>
+    public int MlpWidth(int layer) => LayerHiddenDims?[layer] ?? HiddenDim;
+
+    /// <summary>KV heads of layer <paramref name="layer"/>.</summary>
+    public int KvHeads(int layer) => LayerKvHeads?[layer] ?? NKvHeads;
+
+    /// <summary>Query heads of layer <paramref name="layer"/> (its KV heads times NHeads / NKvHeads).</summary>
+    public int QueryHeads(int layer) => NKvHeads > 0 ? KvHeads(layer) * (NHeads / NKvHeads) : NHeads;
+
+    /// <summary>Whether some layer is narrower than the model's HiddenDim or NKvHeads.</summary>
+    public bool HasLayerWidths => Enumerable.Range(0, NLayers).Any(i => MlpWidth(i) != HiddenDim || KvHeads(i) != NKvHeads);
 
     /// <summary>Throws <see cref="ArgumentException"/> when the sizes do not fit together.</summary>
     public void Validate()
@@ -102,6 +121,17 @@ public sealed record LlamaConfig(
             if (list.Distinct().Count() != list.Count)
                 throw new ArgumentException($"{name} lists a layer twice: [{string.Join(", ", list)}].");
         }
+        foreach (var (name, list, max) in new[] { ("LayerHiddenDims", LayerHiddenDims, HiddenDim), ("LayerKvHeads", LayerKvHeads, NKvHeads) })
+        {
+            if (list is null) continue;
+            if (list.Count != NLayers)
+                throw new ArgumentException($"{name} has {list.Count} entries for {NLayers} layers.");
+            for (int i = 0; i < list.Count; i++)
+            {
+                if (list[i] < 1 || list[i] > max)
+                    throw new ArgumentException($"{name} gives layer {i} a width of {list[i]}, outside 1..{max}.");
+            }
+        }
     }
 
     /// <summary>Largest <see cref="Dim"/> or <see cref="HiddenDim"/> accepted (sizes from a file are bounded before any allocation).</summary>
@@ -125,10 +155,13 @@ public sealed record LlamaConfig(
     /// </summary>
     public long ParameterCount()
     {
-        long d = Dim, kv = (long)NKvHeads * HeadDim, attention = 2 * d * d + 2 * kv * d + d, mlp = 3 * d * HiddenDim + d;
+        long d = Dim, hd = HeadDim;
         long total = (TiedEmbeddings ? 1 : 2) * (long)VocabSize * d + d;
         for (int i = 0; i < NLayers; i++)
-            total += (HasAttention(i) ? attention : 0) + (HasMlp(i) ? mlp : 0);
+        {
+            long q = (long)QueryHeads(i) * hd, kv = (long)KvHeads(i) * hd;
+            total += (HasAttention(i) ? 2 * q * d + 2 * kv * d + d : 0) + (HasMlp(i) ? 3 * d * MlpWidth(i) + d : 0);
+        }
         return total;
     }
 
@@ -142,7 +175,10 @@ public sealed record LlamaConfig(
 
     /// <summary>Stable text for RemovedAttention/RemovedMlp (records compare lists by reference).</summary>
     public string PrunedSummary() =>
-        $"attention [{string.Join(", ", RemovedAttention ?? [])}], mlp [{string.Join(", ", RemovedMlp ?? [])}]";
+        $"attention [{string.Join(", ", RemovedAttention ?? [])}], mlp [{string.Join(", ", RemovedMlp ?? [])}]" +
+        (HasLayerWidths
+            ? $", mlp widths [{string.Join(", ", Enumerable.Range(0, NLayers).Select(MlpWidth))}], kv heads [{string.Join(", ", Enumerable.Range(0, NLayers).Select(KvHeads))}]"
+            : "");
 }
 
 /// <summary>Root-mean-square layer norm, computed in fp32 (HF LlamaRMSNorm).</summary>
@@ -185,14 +221,15 @@ public sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
     private readonly int headDim;
     private readonly RopeLayout layout;
 
-    /// <summary>Attention with the head counts, sizes and RoPE layout of <paramref name="config"/>, without biases.</summary>
-    public LlamaAttention(LlamaConfig config) : base(nameof(LlamaAttention))
+    /// <summary>Attention of layer <paramref name="layerIndex"/> with the head counts, sizes and RoPE layout of <paramref name="config"/>, without biases.</summary>
+    public LlamaAttention(LlamaConfig config, int layerIndex = 0) : base(nameof(LlamaAttention))
     {
-        nHeads = config.NHeads;
-        nKvHeads = config.NKvHeads;
+        ArgumentNullException.ThrowIfNull(config);
+        nHeads = config.QueryHeads(layerIndex);
+        nKvHeads = config.KvHeads(layerIndex);
         headDim = config.HeadDim;
         layout = config.RopeLayout;
-        q_proj = Linear(config.Dim, nHeads * headDim, hasBias: false);
+        q_proj = Linear(config.Dim, nHeads * headDim, hasBias: false);   // nh·hd may be less than Dim in a narrow layer
         k_proj = Linear(config.Dim, nKvHeads * headDim, hasBias: false);
         v_proj = Linear(config.Dim, nKvHeads * headDim, hasBias: false);
         o_proj = Linear(nHeads * headDim, config.Dim, hasBias: false);
@@ -249,7 +286,7 @@ public sealed class LlamaAttention : Module<Tensor, Tensor, Tensor, Tensor>
             var allowed = ones(T, past + T, ScalarType.Bool, x.device).tril(past);  // (T, S)
             y = functional.scaled_dot_product_attention(q, k, v, allowed);
         }
-        y = y.transpose(1, 2).reshape(B, T, nHeads * headDim);                 // (B, T, C)
+        y = y.transpose(1, 2).reshape(B, T, nHeads * headDim);                 // (B, T, nh·hd)
         return o_proj.call(y).MoveToOuterDisposeScope();
     }
 
@@ -271,12 +308,14 @@ public sealed class LlamaMLP : Module<Tensor, Tensor>
     private readonly Linear up_proj;
     private readonly Linear down_proj;
 
-    /// <summary>An MLP of <paramref name="config"/>'s width and hidden size, without biases.</summary>
-    public LlamaMLP(LlamaConfig config) : base(nameof(LlamaMLP))
+    /// <summary>The MLP of layer <paramref name="layerIndex"/> of <paramref name="config"/> (its width and hidden size), without biases.</summary>
+    public LlamaMLP(LlamaConfig config, int layerIndex = 0) : base(nameof(LlamaMLP))
     {
-        gate_proj = Linear(config.Dim, config.HiddenDim, hasBias: false);
-        up_proj = Linear(config.Dim, config.HiddenDim, hasBias: false);
-        down_proj = Linear(config.HiddenDim, config.Dim, hasBias: false);
+        ArgumentNullException.ThrowIfNull(config);
+        int hidden = config.MlpWidth(layerIndex);
+        gate_proj = Linear(config.Dim, hidden, hasBias: false);
+        up_proj = Linear(config.Dim, hidden, hasBias: false);
+        down_proj = Linear(hidden, config.Dim, hasBias: false);
         RegisterComponents();
     }
 
@@ -314,12 +353,12 @@ public sealed class LlamaDecoderLayer : Module<Tensor, Tensor, Tensor, Tensor>
         ArgumentNullException.ThrowIfNull(config);
         if (config.HasAttention(layerIndex))
         {
-            self_attn = new LlamaAttention(config);
+            self_attn = new LlamaAttention(config, layerIndex);
             input_layernorm = new LlamaRMSNorm(config.Dim, config.NormEps);
         }
         if (config.HasMlp(layerIndex))
         {
-            mlp = new LlamaMLP(config);
+            mlp = new LlamaMLP(config, layerIndex);
             post_attention_layernorm = new LlamaRMSNorm(config.Dim, config.NormEps);
         }
         RegisterComponents();

@@ -60,7 +60,7 @@ public sealed class LlamaKvCache : IDisposable
         Capacity = capacity;
         layers = Enumerable.Range(0, config.NLayers)
             .Select(i => config.HasAttention(i)
-                ? new LayerKvCache(batch, config.NKvHeads, capacity, config.HeadDim, dtype, device)
+                ? new LayerKvCache(batch, config.KvHeads(i), capacity, config.HeadDim, dtype, device)
                 : null)
             .ToArray();
     }

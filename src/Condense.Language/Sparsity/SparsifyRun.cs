@@ -212,9 +212,7 @@ public static class SparsifyRun
     /// <summary>A q/k mask moved between RoPE row layouts (other masks unchanged): 2:4 groups lie within a row, so rows can move freely.</summary>
     private static Tensor ToLayout(string name, Tensor mask, LlamaConfig config, RopeLayout target)
     {
-        bool q = name.EndsWith("q_proj", StringComparison.Ordinal), k = name.EndsWith("k_proj", StringComparison.Ordinal);
-        if (config.RopeLayout == target || !(q || k)) return mask;
-        int heads = q ? config.NHeads : config.NKvHeads;
+        if (config.RopeLayout == target || LlamaConversion.RotaryHeads(config, name) is not int heads) return mask;
         return target == RopeLayout.RotateHalf
             ? LlamaConversion.InterleavedToRotateHalf(mask, heads)
             : LlamaConversion.RotateHalfToInterleaved(mask, heads);

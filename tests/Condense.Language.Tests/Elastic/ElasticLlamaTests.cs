@@ -110,6 +110,39 @@ public sealed class ElasticLlamaTests
         Assert.Equal(0f, mlp.DownProj.weight!.grad!.narrow(1, k, config.HiddenDim - k).abs().sum().item<float>());
     }
 
+    [Fact]
+    public void An_extracted_sub_network_is_a_dense_model_that_computes_the_narrow_pass_and_survives_both_file_formats()
+    {
+        using var scope = NewDisposeScope();
+        using var model = SharedModels.LoadStories260K();
+        var config = model.Config;
+        var widths = new ElasticWidths(Enumerable.Range(0, config.NLayers)
+            .Select(i => new LayerWidth(MlpNeurons: 43 * (1 + i % 4), HeadGroups: 4 - i % 4)).ToArray());
+        var elastic = new ElasticLlama(model);
+        var tokens = Windows(2, 48, seed: 6);
+        using var sub = elastic.Extract(widths);
+        Assert.Equal([43, 86, 129, 172, 43], sub.Config.LayerHiddenDims!);
+        Assert.Equal(sub.Config.ParameterCount(), sub.parameters().Sum(p => p.numel()));
+        Assert.True(sub.parameters().Sum(p => p.numel()) < model.parameters().Sum(p => p.numel()));
+        using var noGrad = no_grad();
+        var narrow = elastic.Forward(tokens, widths);
+        Assert.True(MaxDifference(sub.call(tokens), narrow) < 1e-5);
+
+        using var dir = new Condense.Testing.TempFolder("condense-elastic-");
+        var hf = Path.Combine(dir.Path, "hf");
+        Condense.Language.Checkpoints.HfLlamaCheckpoint.Write(sub, hf);
+        using var fromHf = Condense.Language.Checkpoints.HfLlamaCheckpoint.Read(hf);
+        Assert.Equal(sub.Config.PrunedSummary(), fromHf.Config.PrunedSummary());
+        var hfDiff = MaxDifference(fromHf.call(tokens), narrow);
+        Assert.True(hfDiff < 1e-4, $"HF round trip: {hfDiff}");
+        // llama2.c holds one width per file: narrow layers are padded with zero units, the same function.
+        var bin = Path.Combine(dir.Path, "sub.bin");
+        Condense.Language.Checkpoints.Llama2cCheckpoint.Write(sub, bin);
+        using var fromBin = Condense.Language.Checkpoints.Llama2cCheckpoint.Read(bin);
+        Assert.False(fromBin.Config.HasLayerWidths);
+        Assert.True(MaxDifference(fromBin.call(tokens), narrow) < 1e-4);
+    }
+
     [Theory]
     [InlineData(0, 1, "layer 0: 0 MLP neurons")]
     [InlineData(173, 1, "layer 0: 173 MLP neurons, expected 1 .. 172")]
