@@ -1,0 +1,75 @@
+using Condense.Core.Training;
+using Condense.Language.Elastic;
+using Condense.Language.Text;
+using Condense.Testing;
+using static TorchSharp.torch;
+
+namespace Condense.Language.Tests.Elastic;
+
+public sealed class ElasticTrainingTests : IDisposable
+{
+    private readonly TempFolder _temp = new("condense-elastic-train-");
+
+    public void Dispose() => _temp.Dispose();
+
+    private static double Loss(ElasticLlama model, Tensor windows, ElasticWidths widths)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        long T = windows.shape[1] - 1;
+        var logits = model.Forward(windows.narrow(1, 0, T), widths);
+        return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), windows.narrow(1, 1, T).reshape(-1)).item<float>();
+    }
+
+    [Fact]
+    public void Elastic_training_makes_the_narrow_widths_better_without_ruining_the_full_model()
+    {
+        using var scope = NewDisposeScope();
+        using var lm = SharedModels.LoadStories260K();
+        var model = new ElasticLlama(lm);
+        var train = TokenCorpus.FromFile(SharedAssets.TrainTextPath, SharedModels.Tok512, maxTokens: 60_000);
+        var heldOut = TokenCorpus.FromFile(SharedModels.ValidTextPath, SharedModels.Tok512, maxTokens: 20_000).RandomWindows(8, 65, seed: 9);
+        NestedOrder.Apply(lm, NestedOrder.FromImportance(lm.Config, WidthImportance.Measure(model, train.RandomWindows(16, 64, seed: 8))));
+        var half = ElasticWidths.Uniform(lm.Config, 0.5, 0.5);
+        var full = ElasticWidths.Full(lm.Config);
+        double halfBefore = Loss(model, heldOut, half), fullBefore = Loss(model, heldOut, full);
+
+        var result = ElasticTraining.Train(model, train, new ElasticTrainingOptions
+        {
+            RunDir = Path.Combine(_temp.Path, "run"), Steps = 16, BatchSize = 4, SeqLen = 64, LearningRate = 1e-4,
+            Candidates = ElasticCandidates.Default, Progress = ProgressMode.None, Plots = false, CheckpointEvery = 0,
+        });
+
+        Assert.Equal(16, result.Steps);
+        Assert.Equal(16L * 4 * 64, result.TokensSeen);
+        double halfAfter = Loss(model, heldOut, half), fullAfter = Loss(model, heldOut, full);
+        Assert.True(halfAfter < halfBefore - 0.1, $"50% width: {halfBefore:F3} -> {halfAfter:F3}; full {fullBefore:F3} -> {fullAfter:F3}");
+        Assert.True(fullAfter < fullBefore + 0.1, $"full width: {fullBefore:F3} -> {fullAfter:F3}; half {halfBefore:F3} -> {halfAfter:F3}");
+        Assert.True(File.Exists(Path.Combine(_temp.Path, "run", "metrics.jsonl")));
+    }
+
+    [Fact]
+    public void Sub_networks_are_drawn_from_the_candidates_the_same_way_on_every_run()
+    {
+        using var lm = SharedModels.LoadStories260K();
+        var c = ElasticCandidates.Default;
+        Assert.Equal([43, 86, 129, 172], c.MlpUnits(lm.Config));
+        Assert.Equal([1, 2, 3, 4], c.HeadUnits(lm.Config));
+        var a = c.Sample(lm.Config, seed: 3, step: 7, index: 1);
+        Assert.True(a.SameAs(c.Sample(lm.Config, seed: 3, step: 7, index: 1)));
+        Assert.Equal("mlp 86/86/172/43/129 groups 3/1/1/4/2", a.ToString());           // fixed across machines and processes
+        var draws = Enumerable.Range(0, 200).Select(s => c.Sample(lm.Config, 0, s, 0)).SelectMany(w => w.Layers).ToList();
+        Assert.Equal(4, draws.Select(w => w.MlpNeurons).Distinct().Count());
+        Assert.Equal(4, draws.Select(w => w.HeadGroups).Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData(0.0, "MlpFractions 0: each fraction must be in (0, 1]")]
+    [InlineData(1.5, "MlpFractions 1.5: each fraction must be in (0, 1]")]
+    public void Bad_fractions_name_the_option(double fraction, string message)
+    {
+        using var lm = SharedModels.LoadStories260K();
+        var ex = Assert.Throws<Condense.Core.InputException>(() => new ElasticCandidates([fraction], [1.0]).Validate(lm.Config));
+        Assert.Equal(message, ex.Message);
+    }
+}
