@@ -1,0 +1,55 @@
+using Condense.Language.Elastic;
+using Condense.Testing;
+
+namespace Condense.Language.Tests.Elastic;
+
+public sealed class LatencyTableTests : IDisposable
+{
+    private readonly TempFolder _temp = new("condense-latency-");
+
+    public void Dispose() => _temp.Dispose();
+
+    private static readonly LatencyOptions Quick = new() { PrefillTokens = 16, DecodeContext = 16, Repeats = 2, Warmup = 1, Rounds = 1 };
+
+    [Fact]
+    public void The_table_has_an_entry_per_candidate_and_its_prediction_is_checked_against_real_sub_networks()
+    {
+        using var lm = SharedModels.LoadStories260K();
+        var table = LatencyTable.Measure(lm.Config, ElasticCandidates.Default, Quick);
+        Assert.Equal([1, 2, 3, 4], table.Attention.Keys.Order());
+        Assert.Equal([43, 86, 129, 172], table.Mlp.Keys.Order());
+        Assert.All(table.Attention.Values.Concat(table.Mlp.Values).Append(table.Fixed), e => Assert.True(e.PrefillMs > 0 && e.DecodeMs > 0));
+        var full = ElasticWidths.Full(lm.Config);
+        double expected = table.Fixed.PrefillMs + lm.Config.NLayers * (table.Attention[4].PrefillMs + table.Mlp[172].PrefillMs);
+        Assert.Equal(expected, table.Predict(full, decode: false), 9);
+
+        var path = Path.Combine(_temp.Path, "lut.json");
+        table.Save(path);
+        var loaded = LatencyTable.Load(path);
+        Assert.Equal(table.Predict(full, decode: true), loaded.Predict(full, decode: true), 9);
+        Assert.Equal(table.Machine, loaded.Machine);
+
+        var checks = LatencyValidation.Check(new ElasticLlama(lm), table, [full, ElasticWidths.Uniform(lm.Config, 0.25, 0.25)], Quick);
+        Assert.Equal(2, checks.Count);
+        Assert.All(checks, c => Assert.True(c.MeasuredPrefillMs > 0 && c.MeasuredDecodeMs > 0 && double.IsFinite(c.PrefillError)));
+    }
+
+    [Fact]
+    public void A_width_the_table_never_measured_is_named()
+    {
+        using var lm = SharedModels.LoadStories260K();
+        var table = LatencyTable.Measure(lm.Config, new ElasticCandidates([0.5], [1.0]), Quick);
+        var ex = Assert.Throws<ArgumentException>(() => table.Predict(ElasticWidths.Uniform(lm.Config, 0.25, 1.0), decode: false));
+        Assert.StartsWith("the latency table has no entry for 43 MLP neurons", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_table_is_a_one_line_error()
+    {
+        var path = Path.Combine(_temp.Path, "bad.json");
+        File.WriteAllText(path, "{ not json");
+        var ex = Assert.Throws<Condense.Core.InputException>(() => LatencyTable.Load(path));
+        Assert.StartsWith($"{path}: not a latency table", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', ex.Message);
+    }
+}
