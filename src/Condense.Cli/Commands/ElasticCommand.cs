@@ -1,0 +1,249 @@
+using System.CommandLine;
+using System.Globalization;
+using Condense.Core;
+using Condense.Core.Runtime;
+using Condense.Experiments;
+using Condense.Language;
+using Condense.Language.Elastic;
+using Spectre.Console;
+
+namespace Condense.Cli.Commands;
+
+/// <summary>
+/// <c>condense elastic</c>: Flextron's elastic LLaMA. <c>train</c> ranks and sorts a model's units and trains every
+/// nested width at once; <c>eval</c> gives each width's perplexity; <c>export</c> writes one width as an ordinary model;
+/// <c>latency</c> measures the per-layer latency table and checks it against real sub-networks.
+/// </summary>
+internal static class ElasticCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("elastic", "Flextron elastic LLaMA: train every nested width at once, evaluate, export, measure latency.");
+        cmd.Subcommands.Add(Train());
+        cmd.Subcommands.Add(Eval());
+        cmd.Subcommands.Add(Export());
+        cmd.Subcommands.Add(Latency());
+        return cmd;
+    }
+
+    private static Option<string> Fractions(string name, string description) =>
+        new(name) { Description = description, DefaultValueFactory = _ => "0.25,0.5,0.75,1" };
+
+    private static double[] ParseFractions(string text, string flag)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0) throw new InputException($"{flag} is empty");
+        return parts.Select(p => double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) && f > 0 && f <= 1
+            ? f : throw new InputException($"{flag} '{p}': each width must be a number in (0, 1]")).ToArray();
+    }
+
+    private static Command Train()
+    {
+        var json = CommonOptions.Json();
+        var progress = CommonOptions.Progress();
+        var model = LanguageOptions.Model();
+        var tokenizer = LanguageOptions.Tokenizer();
+        var outDir = new Option<string>("--out") { Description = "Output folder: run/ (checkpoints, metrics), sorted/ (ranked, untrained), elastic/ (the result).", Required = true };
+        var text = new Option<string?>("--text") { Description = "Calibration and training text (default: ../shared/data/tinystories/train_partA.txt)." };
+        var steps = new Option<long>("--steps") { Description = "Training steps.", DefaultValueFactory = _ => 300 };
+        var batch = new Option<int>("--batch-size") { Description = "Windows per step.", DefaultValueFactory = _ => 8 };
+        var seqLen = new Option<int>("--seq-len") { Description = "Tokens per window (at most the model's length).", DefaultValueFactory = _ => 256 };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate (AdamW, warm-up, cosine to a tenth).", DefaultValueFactory = _ => 2e-4 };
+        var subnetworks = new Option<int>("--subnetworks") { Description = "Random sub-networks per step besides the full model.", DefaultValueFactory = _ => 2 };
+        var distill = new Option<double>("--distill-weight") { Description = "Weight of the sub-networks' logit distillation from the full model.", DefaultValueFactory = _ => 1.0 };
+        var mlp = Fractions("--mlp-widths", "Candidate MLP widths, fractions of the hidden size.");
+        var heads = Fractions("--head-widths", "Candidate attention widths, fractions of the KV head groups.");
+        var calibration = new Option<int>("--calib-samples") { Description = "Calibration windows for the importance ranking.", DefaultValueFactory = _ => 64 };
+        var seed = new Option<long>("--seed") { Description = "Seed of calibration windows, batches and sub-network draws." };
+        var checkpointEvery = new Option<long>("--checkpoint-every") { Description = "Steps between checkpoints (0: only the final one); an interrupted run resumes from the last.", DefaultValueFactory = _ => 100 };
+        var noResume = new Option<bool>("--no-resume") { Description = "Start over instead of resuming from the newest checkpoint." };
+        var allowChange = CommonOptions.AllowConfigChange();
+        var threads = LanguageOptions.Threads();
+        var cmd = new Command("train", "Rank and sort the model's units on calibration text, then train all nested widths at once (Flextron).")
+        {
+            model, tokenizer, outDir, text, steps, batch, seqLen, lr, subnetworks, distill, mlp, heads, calibration, seed, checkpointEvery, noResume, allowChange,
+            threads, progress, json,
+        };
+        cmd.SetAction((pr, cancellation) =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var candidates = new ElasticCandidates(ParseFractions(pr.GetValue(mlp)!, "--mlp-widths"), ParseFractions(pr.GetValue(heads)!, "--head-widths"));
+            var textPath = LanguageModelFiles.Resolve(pr.GetValue(text), LanguageModelFiles.DefaultCalibrationText);
+            LanguageModelFiles.RequireFile(textPath, "text");
+            TorchRuntime.EnsureLoaded();
+            LanguageOptions.ApplyThreads(pr.GetValue(threads));
+            var options = new ElasticJobOptions
+            {
+                ModelPath = LanguageModelFiles.ResolveModel(pr.GetValue(model)),
+                TokenizerPath = pr.GetValue(tokenizer),
+                OutDir = pr.GetValue(outDir)!,
+                TrainText = textPath,
+                CalibrationWindows = pr.GetValue(calibration),
+                Training = new ElasticTrainingOptions
+                {
+                    RunDir = "",
+                    Steps = pr.GetValue(steps),
+                    BatchSize = pr.GetValue(batch),
+                    SeqLen = pr.GetValue(seqLen),
+                    LearningRate = pr.GetValue(lr),
+                    RandomSubnetworks = pr.GetValue(subnetworks),
+                    DistillWeight = pr.GetValue(distill),
+                    Candidates = candidates,
+                    Seed = pr.GetValue(seed),
+                    CheckpointEvery = pr.GetValue(checkpointEvery),
+                    Resume = !pr.GetValue(noResume),
+                    Progress = pr.GetValue(progress),
+                    AllowConfigChange = pr.GetValue(allowChange),
+                },
+            };
+            using var resumable = Interruption.Resumable();   // Ctrl+C / SIGTERM: checkpoint, then exit 1
+            var report = ElasticJob.Train(options, line => output.Human.MarkupLine(Markup.Escape(line)), cancellation);
+            output.Result(new
+            {
+                elastic = Path.GetFullPath(report.ElasticDir),
+                sorted = Path.GetFullPath(report.SortedDir),
+                steps = report.Training.Steps,
+                training_tokens = report.Training.TokensSeen,
+                final_full_loss = report.Training.FinalFullLoss,
+                final_subnetwork_loss = report.Training.FinalSubnetworkLoss,
+                resumed_from_step = report.Training.ResumedFromStep,
+                seconds = report.Training.ElapsedSeconds,
+                layers_reordered = report.LayersReordered,
+            });
+            if (!output.Json)
+                output.Human.MarkupLine(Markup.Escape(FormattableString.Invariant(
+                    $"elastic model: {report.ElasticDir} ({report.Training.TokensSeen:N0} training tokens; final LM loss full {report.Training.FinalFullLoss:F3}, sub-networks {report.Training.FinalSubnetworkLoss:F3})")));
+            return Task.FromResult(ExitCodes.Ok);
+        });
+        return cmd;
+    }
+
+    private static Command Eval()
+    {
+        var json = CommonOptions.Json();
+        var model = new Option<string>("--model") { Description = "An elastic model folder (elastic/ or sorted/ of `elastic train`).", Required = true };
+        var tokenizer = LanguageOptions.Tokenizer();
+        var text = new Option<string?>("--text") { Description = "Perplexity text, as eval-ppl reads it (default: ../shared/data/tinystories/valid_first794KB.txt)." };
+        var evalDocs = new Option<int>("--max-docs") { Description = "Score only the first N documents (0 = all), as eval-ppl." };
+        var widths = Fractions("--widths", "Uniform widths to evaluate (fraction of MLP neurons and of head groups).");
+        var threads = LanguageOptions.Threads();
+        var doc = CommonOptions.Doc("the perplexity table");
+        var section = CommonOptions.Section();
+        var cmd = new Command("eval", "Perplexity of an elastic model at each width (each extracted as a dense model).")
+        {
+            model, tokenizer, text, evalDocs, widths, threads, doc, section, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var fractions = ParseFractions(pr.GetValue(widths)!, "--widths");
+            var evalPath = LanguageModelFiles.Resolve(pr.GetValue(text), LanguageModelFiles.DefaultEvalText);
+            LanguageModelFiles.RequireFile(evalPath, "eval text");
+            var sectionName = CommonOptions.SectionName(pr.GetValue(section), "elastic-eval");
+            TorchRuntime.EnsureLoaded();
+            LanguageOptions.ApplyThreads(pr.GetValue(threads));
+            var (elastic, tok, _, metadata) = ElasticJob.Load(pr.GetValue(model)!, pr.GetValue(tokenizer));
+            using var _ = elastic.Model;
+            var rows = ElasticJob.Evaluate(elastic, tok, evalPath, fractions, pr.GetValue(evalDocs), line => output.Human.MarkupLine(Markup.Escape(line)));
+            var raw = new { model = Path.GetFullPath(pr.GetValue(model)!), training_tokens = metadata.TrainingTokens, text = evalPath, rows };
+            output.Result(raw);
+            var table = new Condense.Core.Reports.MarkdownTable("width", "layers (MLP neurons, KV groups)", "parameters", "PPL");
+            foreach (var r in rows)
+                table.AddRow(r.MlpFraction.ToString("P0", CultureInfo.InvariantCulture), r.Widths, r.Parameters.ToString("N0", CultureInfo.InvariantCulture),
+                    r.Perplexity.ToString("F3", CultureInfo.InvariantCulture));
+            if (pr.GetValue(doc) is string docPath)
+                GeneratedDoc.Write(docPath, sectionName, string.Create(CultureInfo.InvariantCulture,
+                    $"Elastic model trained on {metadata.TrainingTokens:N0} tokens; text `{Path.GetFileName(evalPath)}`.\n\n{table}"), raw, jsonName: sectionName);
+            if (!output.Json) output.Human.WriteLine(table.ToString());
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    private static Command Export()
+    {
+        var json = CommonOptions.Json();
+        var model = new Option<string>("--model") { Description = "An elastic model folder (elastic/ of `elastic train`).", Required = true };
+        var width = new Option<double>("--width") { Description = "Uniform width in (0, 1]: the fraction of MLP neurons and of head groups kept in every layer.", Required = true };
+        var outDir = new Option<string>("--out") { Description = "Output folder: hf/ (Hugging Face folder with per-layer widths) and model.bin (llama2.c, narrow layers zero-padded).", Required = true };
+        var cmd = new Command("export", "Write one width of an elastic model as an ordinary LLaMA (Hugging Face folder and llama2.c file).")
+        {
+            model, width, outDir, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            double f = pr.GetValue(width);
+            if (!(f > 0 && f <= 1)) throw new InputException($"--width {f.ToString(CultureInfo.InvariantCulture)}: must be in (0, 1]");
+            TorchRuntime.EnsureLoaded();
+            var (elastic, _, tokPath, _) = ElasticJob.Load(pr.GetValue(model)!);
+            using var _ = elastic.Model;
+            var widths = ElasticWidths.Uniform(elastic.Config, f, f);
+            var (hf, bin) = ElasticJob.Export(elastic, tokPath, widths, pr.GetValue(outDir)!);
+            output.Result(new { hf = Path.GetFullPath(hf), llama2c = Path.GetFullPath(bin), widths = widths.ToString() });
+            if (!output.Json) output.Human.MarkupLine(Markup.Escape($"{widths}: {hf} and {bin}"));
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    private static Command Latency()
+    {
+        var json = CommonOptions.Json();
+        var model = LanguageOptions.Model();
+        var outPath = new Option<string>("--out") { Description = "Where the latency table (JSON) goes.", Required = true };
+        var mlp = Fractions("--mlp-widths", "Candidate MLP widths, fractions of the hidden size.");
+        var heads = Fractions("--head-widths", "Candidate attention widths, fractions of the KV head groups.");
+        var prefill = new Option<int>("--prefill-tokens") { Description = "Prompt tokens of a prefill call.", DefaultValueFactory = _ => 128 };
+        var context = new Option<int>("--decode-context") { Description = "Cached positions a decode call attends to.", DefaultValueFactory = _ => 128 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed calls per item and round.", DefaultValueFactory = _ => 20 };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds over all items (each in a shuffled order).", DefaultValueFactory = _ => 3 };
+        var check = new Option<int>("--check") { Description = "Random sub-networks whose measured latency is compared with the table (0: none).", DefaultValueFactory = _ => 8 };
+        var seed = new Option<long>("--seed") { Description = "Seed of the order and of the checked sub-networks." };
+        var threads = LanguageOptions.Threads();
+        var cmd = new Command("latency", "Measure the per-layer latency table (prefill and decode per candidate width) and check its predictions.")
+        {
+            model, outPath, mlp, heads, prefill, context, repeats, rounds, check, seed, threads, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var candidates = new ElasticCandidates(ParseFractions(pr.GetValue(mlp)!, "--mlp-widths"), ParseFractions(pr.GetValue(heads)!, "--head-widths"));
+            if (pr.GetValue(check) < 0) throw new InputException($"--check {pr.GetValue(check)}: must be at least 0");
+            TorchRuntime.EnsureLoaded();
+            LanguageOptions.ApplyThreads(pr.GetValue(threads));
+            var (lm, _, modelPath, _) = LanguageModelFiles.Load(pr.GetValue(model), null);
+            using var _ = lm;
+            var options = new LatencyOptions
+            {
+                PrefillTokens = pr.GetValue(prefill), DecodeContext = pr.GetValue(context), Repeats = pr.GetValue(repeats), Rounds = pr.GetValue(rounds),
+                Seed = pr.GetValue(seed),
+            };
+            void Log(string line) => output.Human.MarkupLine(Markup.Escape(line));
+            var table = LatencyTable.Measure(lm.Config, candidates, options, Log);
+            table.Save(pr.GetValue(outPath)!);
+            var sampled = Enumerable.Range(0, pr.GetValue(check)).Select(i => candidates.Sample(lm.Config, pr.GetValue(seed), -1, i))
+                .Prepend(ElasticWidths.Full(lm.Config)).ToList();
+            var checks = pr.GetValue(check) > 0 ? LatencyValidation.Check(new ElasticLlama(lm), table, sampled, options, Log) : [];
+            output.Result(new
+            {
+                model = modelPath, table = Path.GetFullPath(pr.GetValue(outPath)!), lut = table, checks,
+                mean_abs_prefill_error = checks.Count > 0 ? checks.Average(c => Math.Abs(c.PrefillError)) : double.NaN,
+                mean_abs_decode_error = checks.Count > 0 ? checks.Average(c => Math.Abs(c.DecodeError)) : double.NaN,
+            });
+            if (!output.Json)
+            {
+                var t = new Table().AddColumns("sub-network", "prefill ms: LUT", "measured", "error", "decode ms: LUT", "measured", "error");
+                foreach (var c in checks)
+                    t.AddRow(Markup.Escape(c.Widths), F(c.PredictedPrefillMs), F(c.MeasuredPrefillMs), P(c.PrefillError), F(c.PredictedDecodeMs), F(c.MeasuredDecodeMs), P(c.DecodeError));
+                output.Human.Write(t);
+                output.Human.MarkupLine(Markup.Escape($"latency table: {Path.GetFullPath(pr.GetValue(outPath)!)}"));
+            }
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    private static string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+    private static string P(double v) => v.ToString("+0.0%;-0.0%", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,53 @@
+using Condense.Testing;
+
+namespace Condense.Cli.Tests.Commands;
+
+public sealed class ElasticCommandTests : IDisposable
+{
+    private readonly TempFolder _temp = new("condense-elastic-cli-");
+
+    private string _root => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void Train_eval_and_export_round_trip_through_eval_ppl()
+    {
+        var train = CliProcess.Run("elastic", "train", "--out", _root, "--steps", "4", "--batch-size", "2", "--seq-len", "32", "--calib-samples", "4",
+            "--progress", "none", "--json");
+        Assert.True(train.ExitCode == 0, train.Stderr);
+        Assert.Equal(4 * 2 * 32, train.Json().GetProperty("training_tokens").GetInt64());
+        var elastic = Path.Combine(_root, "elastic");
+        Assert.True(File.Exists(Path.Combine(elastic, "elastic.json")));
+
+        var eval = CliProcess.Run("elastic", "eval", "--model", elastic, "--widths", "0.5,1", "--max-docs", "30", "--json");
+        Assert.True(eval.ExitCode == 0, eval.Stderr);
+        var rows = eval.Json().GetProperty("rows").EnumerateArray().ToList();
+        Assert.Equal(2, rows.Count);
+        double half = rows[0].GetProperty("perplexity").GetDouble();
+        Assert.True(rows[0].GetProperty("parameters").GetInt64() < rows[1].GetProperty("parameters").GetInt64());
+
+        var export = CliProcess.Run("elastic", "export", "--model", elastic, "--width", "0.5", "--out", Path.Combine(_root, "w50"), "--json");
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        foreach (var exported in new[] { Path.Combine(_root, "w50", "hf"), Path.Combine(_root, "w50", "model.bin") })
+        {
+            var ppl = CliProcess.Run("eval-ppl", "--model", exported, "--max-docs", "30", "--progress", "none", "--json");
+            Assert.True(ppl.ExitCode == 0, ppl.Stderr);
+            Assert.Equal(half, ppl.Json().GetProperty("ppl").GetDouble(), 3);
+        }
+    }
+
+    [Theory]
+    [InlineData("export --model {root} --width 1.5 --out x", "--width 1.5")]
+    [InlineData("eval --model {root} --widths 0", "--widths '0'")]
+    [InlineData("train --out {root}/t --mlp-widths abc", "--mlp-widths 'abc'")]
+    [InlineData("eval --model {root}", "not an elastic model")]
+    [InlineData("latency --out {root}/lut.json --check -1", "--check -1")]
+    public void Bad_input_is_one_line_and_exit_2(string args, string message)
+    {
+        var r = CliProcess.Run(["elastic", .. args.Replace("{root}", _root, StringComparison.Ordinal).Split(' ')]);
+        Assert.Equal(2, r.ExitCode);
+        var error = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("error:", StringComparison.Ordinal));
+        Assert.Contains(message, error, StringComparison.Ordinal);
+    }
+}
