@@ -22,6 +22,8 @@ public sealed class LatencyTableTests : IDisposable
         var full = ElasticWidths.Full(lm.Config);
         double expected = table.Fixed.PrefillMs + lm.Config.NLayers * (table.Attention[4].PrefillMs + table.Mlp[172].PrefillMs);
         Assert.Equal(expected, table.Predict(full, decode: false), 9);
+        Assert.Equal(table.FullModel!.PrefillMs, table.Predict(full, decode: false), 9);    // fixed is calibrated on the full model
+        Assert.Equal(table.FullModel!.DecodeMs, table.Predict(full, decode: true), 9);
 
         var path = Path.Combine(_temp.Path, "lut.json");
         table.Save(path);
