@@ -72,8 +72,12 @@ public sealed class ElasticLlama
     /// <summary>The model's configuration.</summary>
     public LlamaConfig Config => model.Config;
 
-    /// <summary>Logits (B, T, V) of tokens (B, T) with each layer at <paramref name="widths"/>; optionally accumulates <paramref name="stats"/>.</summary>
-    public Tensor Forward(Tensor tokens, ElasticWidths widths, ActivationStatistics? stats = null)
+    /// <summary>
+    /// Logits (B, T, V) of tokens (B, T) with each layer at <paramref name="widths"/>; optionally accumulates <paramref name="stats"/>.
+    /// <paramref name="gates"/> (per layer, a scalar for the attention and one for the MLP output) carry a router's
+    /// straight-through gradient: their value is 1, their gradient is the sub-layer output's contribution to the loss.
+    /// </summary>
+    public Tensor Forward(Tensor tokens, ElasticWidths widths, ActivationStatistics? stats = null, IReadOnlyList<(Tensor Attention, Tensor Mlp)>? gates = null)
     {
         ArgumentNullException.ThrowIfNull(tokens);
         ArgumentNullException.ThrowIfNull(widths);
@@ -87,8 +91,10 @@ public sealed class ElasticLlama
         for (int i = 0; i < Config.NLayers; i++)
         {
             var layer = body.Layers[i];
-            x = x + Attention(layer.SelfAttn!, layer.InputLayerNorm!.call(x), widths.Layers[i].HeadGroups, cos, sin, stats?.Heads[i]);
-            x = x + Mlp(layer.Mlp!, layer.PostAttentionLayerNorm!.call(x), widths.Layers[i].MlpNeurons, stats?.Mlp[i]);
+            var a = Attention(layer.SelfAttn!, layer.InputLayerNorm!.call(x), widths.Layers[i].HeadGroups, cos, sin, stats?.Heads[i]);
+            x = x + (gates is null ? a : a * gates[i].Attention);
+            var m = Mlp(layer.Mlp!, layer.PostAttentionLayerNorm!.call(x), widths.Layers[i].MlpNeurons, stats?.Mlp[i]);
+            x = x + (gates is null ? m : m * gates[i].Mlp);
         }
         if (stats is not null) stats.Sequences += tokens.shape[0];
         return model.Logits(body.Norm.call(x)).MoveToOuterDisposeScope();     // (B, T, V)
