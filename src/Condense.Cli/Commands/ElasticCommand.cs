@@ -23,6 +23,7 @@ internal static class ElasticCommand
         cmd.Subcommands.Add(Eval());
         cmd.Subcommands.Add(Export());
         cmd.Subcommands.Add(Latency());
+        cmd.Subcommands.Add(Routers());
         return cmd;
     }
 
@@ -126,12 +127,14 @@ internal static class ElasticCommand
         var text = new Option<string?>("--text") { Description = "Perplexity text, as eval-ppl reads it (default: ../shared/data/tinystories/valid_first794KB.txt)." };
         var evalDocs = new Option<int>("--max-docs") { Description = "Score only the first N documents (0 = all), as eval-ppl." };
         var widths = Fractions("--widths", "Uniform widths to evaluate (fraction of MLP neurons and of head groups).");
+        var budgets = new Option<string?>("--budgets") { Description = "Latency budgets (fractions of the full model's) for a routed model: each routed sub-network's PPL and measured latency against its target." };
+        var decode = new Option<bool>("--decode") { Description = "With --budgets: measure decode latency (one token against a KV cache) instead of prefill." };
         var threads = LanguageOptions.Threads();
         var doc = CommonOptions.Doc("the perplexity table");
         var section = CommonOptions.Section();
-        var cmd = new Command("eval", "Perplexity of an elastic model at each width (each extracted as a dense model).")
+        var cmd = new Command("eval", "Perplexity of an elastic model at each width, or of a routed model at each latency budget.")
         {
-            model, tokenizer, text, evalDocs, widths, threads, doc, section, json,
+            model, tokenizer, text, evalDocs, widths, budgets, decode, threads, doc, section, json,
         };
         cmd.SetAction(pr =>
         {
@@ -144,6 +147,27 @@ internal static class ElasticCommand
             LanguageOptions.ApplyThreads(pr.GetValue(threads));
             var (elastic, tok, _, metadata) = ElasticJob.Load(pr.GetValue(model)!, pr.GetValue(tokenizer));
             using var _ = elastic.Model;
+            if (pr.GetValue(budgets) is string budgetText)
+            {
+                var (routers, lut) = ElasticJob.LoadRouters(pr.GetValue(model)!, elastic.Config, metadata.Candidates);
+                using var __ = routers;
+                var routedRows = ElasticJob.EvaluateRouted(elastic, routers, lut, metadata.Candidates, tok, evalPath, ParseFractions(budgetText, "--budgets"),
+                    pr.GetValue(decode), new LatencyOptions { PrefillTokens = lut.PrefillTokens, DecodeContext = lut.DecodeContext },
+                    pr.GetValue(evalDocs), line => output.Human.MarkupLine(Markup.Escape(line)));
+                var routedRaw = new { model = Path.GetFullPath(pr.GetValue(model)!), text = evalPath, mode = pr.GetValue(decode) ? "decode" : "prefill", machine = MachineInfo.Describe(), rows = routedRows };
+                output.Result(routedRaw);
+                var routedTable = new Condense.Core.Reports.MarkdownTable("budget", "routed sub-network (MLP neurons, KV groups)", "parameters", "PPL",
+                    "LUT ms", "measured ms", "target ms", "measured vs target");
+                foreach (var r in routedRows)
+                    routedTable.AddRow(r.Budget.ToString("P0", CultureInfo.InvariantCulture), r.Widths, r.Parameters.ToString("N0", CultureInfo.InvariantCulture),
+                        F(r.Perplexity), F(r.PredictedMs), F(r.MeasuredMs), F(r.TargetMs), P(r.TargetError));
+                if (pr.GetValue(doc) is string routedDoc)
+                    GeneratedDoc.Write(routedDoc, sectionName, string.Create(CultureInfo.InvariantCulture,
+                        $"Routed model; text `{Path.GetFileName(evalPath)}`; {(pr.GetValue(decode) ? "decode" : "prefill")} latency on {MachineInfo.Describe()}.\n\n{routedTable}"),
+                        routedRaw, jsonName: sectionName);
+                if (!output.Json) output.Human.WriteLine(routedTable.ToString());
+                return ExitCodes.Ok;
+            }
             var rows = ElasticJob.Evaluate(elastic, tok, evalPath, fractions, pr.GetValue(evalDocs), line => output.Human.MarkupLine(Markup.Escape(line)));
             var raw = new { model = Path.GetFullPath(pr.GetValue(model)!), training_tokens = metadata.TrainingTokens, text = evalPath, rows };
             output.Result(raw);
@@ -164,21 +188,31 @@ internal static class ElasticCommand
     {
         var json = CommonOptions.Json();
         var model = new Option<string>("--model") { Description = "An elastic model folder (elastic/ of `elastic train`).", Required = true };
-        var width = new Option<double>("--width") { Description = "Uniform width in (0, 1]: the fraction of MLP neurons and of head groups kept in every layer.", Required = true };
+        var width = new Option<double?>("--width") { Description = "Uniform width in (0, 1]: the fraction of MLP neurons and of head groups kept in every layer." };
+        var budget = new Option<double?>("--budget") { Description = "Latency budget in (0, 1] of a routed model: the sub-network its routers pick." };
         var outDir = new Option<string>("--out") { Description = "Output folder: hf/ (Hugging Face folder with per-layer widths) and model.bin (llama2.c, narrow layers zero-padded).", Required = true };
-        var cmd = new Command("export", "Write one width of an elastic model as an ordinary LLaMA (Hugging Face folder and llama2.c file).")
+        var cmd = new Command("export", "Write one sub-network of an elastic model (a width, or a routed budget) as an ordinary LLaMA (Hugging Face folder and llama2.c file).")
         {
-            model, width, outDir, json,
+            model, width, budget, outDir, json,
         };
         cmd.SetAction(pr =>
         {
             var output = new CliOutput(pr.GetValue(json));
-            double f = pr.GetValue(width);
-            if (!(f > 0 && f <= 1)) throw new InputException($"--width {f.ToString(CultureInfo.InvariantCulture)}: must be in (0, 1]");
+            if (pr.GetValue(width) is null == pr.GetValue(budget) is null) throw new InputException("give one of --width or --budget");
+            double f = pr.GetValue(width) ?? pr.GetValue(budget)!.Value;
+            string flag = pr.GetValue(width) is null ? "--budget" : "--width";
+            if (!(f > 0 && f <= 1)) throw new InputException($"{flag} {f.ToString(CultureInfo.InvariantCulture)}: must be in (0, 1]");
             TorchRuntime.EnsureLoaded();
-            var (elastic, _, tokPath, _) = ElasticJob.Load(pr.GetValue(model)!);
+            var (elastic, _, tokPath, metadata) = ElasticJob.Load(pr.GetValue(model)!);
             using var _ = elastic.Model;
-            var widths = ElasticWidths.Uniform(elastic.Config, f, f);
+            ElasticWidths widths;
+            if (pr.GetValue(budget) is double b)
+            {
+                var (routers, _) = ElasticJob.LoadRouters(pr.GetValue(model)!, elastic.Config, metadata.Candidates);
+                using (routers)
+                    widths = routers.Route(b, metadata.Candidates.HeadUnits(elastic.Config), metadata.Candidates.MlpUnits(elastic.Config));
+            }
+            else widths = ElasticWidths.Uniform(elastic.Config, f, f);
             var (hf, bin) = ElasticJob.Export(elastic, tokPath, widths, pr.GetValue(outDir)!);
             output.Result(new { hf = Path.GetFullPath(hf), llama2c = Path.GetFullPath(bin), widths = widths.ToString() });
             if (!output.Json) output.Human.MarkupLine(Markup.Escape($"{widths}: {hf} and {bin}"));
@@ -239,6 +273,50 @@ internal static class ElasticCommand
                 output.Human.Write(t);
                 output.Human.MarkupLine(Markup.Escape($"latency table: {Path.GetFullPath(pr.GetValue(outPath)!)}"));
             }
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    private static Command Routers()
+    {
+        var json = CommonOptions.Json();
+        var model = new Option<string>("--model") { Description = "An elastic model folder (elastic/ of `elastic train`).", Required = true };
+        var latency = new Option<string>("--latency") { Description = "The latency table (`elastic latency --out`), measured on the machine the model will serve on.", Required = true };
+        var outDir = new Option<string>("--out") { Description = "Output folder: the routed model (weights, routers.safetensors, a copy of the table).", Required = true };
+        var text = new Option<string?>("--text") { Description = "Training text (default: ../shared/data/tinystories/train_partA.txt)." };
+        var surrogateSteps = new Option<int>("--surrogate-steps") { Description = "Steps fitting the loss surrogate first.", DefaultValueFactory = _ => 150 };
+        var routerSteps = new Option<int>("--router-steps") { Description = "Steps training the routers through the surrogate.", DefaultValueFactory = _ => 300 };
+        var jointSteps = new Option<int>("--joint-steps") { Description = "Steps fine-tuning model and routers together.", DefaultValueFactory = _ => 100 };
+        var minBudget = new Option<double>("--min-budget") { Description = "Smallest latency budget trained.", DefaultValueFactory = _ => 0.25 };
+        var weight = new Option<double>("--latency-weight") { Description = "Weight of the latency loss.", DefaultValueFactory = _ => 20 };
+        var threshold = new Option<double>("--surrogate-threshold") { Description = "Largest relative error of the surrogate at which routers are updated.", DefaultValueFactory = _ => 0.05 };
+        var decode = new Option<bool>("--decode") { Description = "Route for decode latency instead of prefill." };
+        var seed = new Option<long>("--seed") { Description = "Seed of budgets, windows, draws and router initialisation." };
+        var threads = LanguageOptions.Threads();
+        var cmd = new Command("routers", "Train static routers (budget to widths) against a measured latency table, then fine-tune model and routers together (Flextron).")
+        {
+            model, latency, outDir, text, surrogateSteps, routerSteps, jointSteps, minBudget, weight, threshold, decode, seed, threads, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var textPath = LanguageModelFiles.Resolve(pr.GetValue(text), LanguageModelFiles.DefaultCalibrationText);
+            LanguageModelFiles.RequireFile(textPath, "text");
+            TorchRuntime.EnsureLoaded();
+            LanguageOptions.ApplyThreads(pr.GetValue(threads));
+            var options = new RouterTrainingOptions
+            {
+                SurrogateSteps = pr.GetValue(surrogateSteps), RouterSteps = pr.GetValue(routerSteps), JointSteps = pr.GetValue(jointSteps),
+                MinBudget = pr.GetValue(minBudget), LatencyWeight = pr.GetValue(weight), SurrogateThreshold = pr.GetValue(threshold),
+                DecodeLatency = pr.GetValue(decode), Seed = pr.GetValue(seed),
+            };
+            var result = ElasticJob.TrainRouters(pr.GetValue(model)!, pr.GetValue(latency)!, pr.GetValue(outDir)!, textPath, options,
+                line => output.Human.MarkupLine(Markup.Escape(line)));
+            output.Result(new { routed = Path.GetFullPath(pr.GetValue(outDir)!), result });
+            if (!output.Json)
+                output.Human.MarkupLine(Markup.Escape(FormattableString.Invariant(
+                    $"routed model: {pr.GetValue(outDir)} (surrogate error {result.SurrogateError:P1}; {result.RouterUpdates} router updates, {result.RouterSkips} skipped)")));
             return ExitCodes.Ok;
         });
         return cmd;

@@ -5,6 +5,7 @@
 // width as a dense model and measures perplexity the repository's way; export writes one width as an ordinary model.
 using System.Text.Json;
 using Condense.Core;
+using Condense.Core.Checkpoints;
 using Condense.Core.IO;
 using Condense.Language.Checkpoints;
 using Condense.Language.Evaluation;
@@ -43,6 +44,20 @@ public sealed record ElasticMetadata(ElasticCandidates Candidates, string Source
 /// <summary>One width's perplexity.</summary>
 public sealed record ElasticEvalRow(double MlpFraction, double HeadFraction, string Widths, long Parameters, double Nll, double Perplexity);
 
+/// <summary>One budget of a routed model: the sub-network its routers pick, its perplexity and latency against the target.</summary>
+/// <param name="Budget">Requested fraction of the full model's latency.</param>
+/// <param name="Widths">The routed sub-network.</param>
+/// <param name="Parameters">Its parameters.</param>
+/// <param name="Perplexity">Its perplexity.</param>
+/// <param name="PredictedMs">Latency the table predicts for it.</param>
+/// <param name="MeasuredMs">Latency measured end to end.</param>
+/// <param name="TargetMs">Budget × the full model's measured latency (same session).</param>
+public sealed record RoutedEvalRow(double Budget, string Widths, long Parameters, double Perplexity, double PredictedMs, double MeasuredMs, double TargetMs)
+{
+    /// <summary>measured / target − 1.</summary>
+    public double TargetError => MeasuredMs / TargetMs - 1;
+}
+
 /// <summary>What <see cref="ElasticJob.Train"/> produced.</summary>
 public sealed record ElasticTrainReport(string ElasticDir, string SortedDir, ElasticTrainingResult Training, int LayersReordered);
 
@@ -51,6 +66,12 @@ public static class ElasticJob
 {
     /// <summary>The file beside an elastic model's weights that makes it one.</summary>
     public const string MetadataFile = "elastic.json";
+
+    /// <summary>The routers of a routed elastic model.</summary>
+    public const string RoutersFile = "routers.safetensors";
+
+    /// <summary>The latency table a routed model's routers were trained against (a copy).</summary>
+    public const string LatencyFile = "latency.json";
 
     /// <summary>Ranks, sorts and elastically trains <see cref="ElasticJobOptions.ModelPath"/>; resumes an interrupted run.</summary>
     public static ElasticTrainReport Train(ElasticJobOptions options, Action<string>? log = null, CancellationToken cancellation = default)
@@ -124,6 +145,63 @@ public static class ElasticJob
         }
     }
 
+    /// <summary>
+    /// Trains static routers for the elastic model in <paramref name="elasticDir"/> against the latency table at
+    /// <paramref name="latencyPath"/> (model and routers are fine-tuned together in the last phase) and writes the routed
+    /// model to <paramref name="outDir"/>: weights, tokenizer, elastic.json, routers.safetensors and a copy of the table.
+    /// </summary>
+    public static RouterTrainingResult TrainRouters(string elasticDir, string latencyPath, string outDir, string trainText,
+        RouterTrainingOptions options, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var table = LatencyTable.Load(latencyPath);
+        var (model, tokenizer, tokenizerPath, metadata) = Load(elasticDir);
+        using var _ = model.Model;
+        CheckTable(table, model.Config, metadata.Candidates, latencyPath);
+        var text = TokenCorpus.FromFile(trainText, tokenizer);
+        TorchSharp.torch.manual_seed(options.Seed);
+        using var routers = NewRouters(model.Config, metadata.Candidates);
+        var result = RouterTraining.Train(model, routers, metadata.Candidates, table, text, options, log);
+        Save(model.Model, outDir, tokenizerPath, metadata);
+        ModuleCheckpoint.SaveSafetensors(routers, Path.Combine(outDir, RoutersFile));
+        table.Save(Path.Combine(outDir, LatencyFile));
+        return result;
+    }
+
+    private static StaticRouters NewRouters(LlamaConfig config, ElasticCandidates candidates) =>
+        new(config.NLayers, candidates.HeadUnits(config).Length, candidates.MlpUnits(config).Length);
+
+    /// <summary>The routers and latency table of a routed model folder; an elastic folder without routers is refused.</summary>
+    public static (StaticRouters Routers, LatencyTable Table) LoadRouters(string dir, LlamaConfig config, ElasticCandidates candidates)
+    {
+        ArgumentNullException.ThrowIfNull(candidates);
+        var path = Path.Combine(dir, RoutersFile);
+        if (!File.Exists(path)) throw new InputException($"{dir}: no {RoutersFile} (train routers with `elastic routers`, or give a width instead of a budget)");
+        var routers = NewRouters(config, candidates);
+        try
+        {
+            ModuleCheckpoint.LoadSafetensors(routers, path);
+            var table = LatencyTable.Load(Path.Combine(dir, LatencyFile));
+            CheckTable(table, config, candidates, Path.Combine(dir, LatencyFile));
+            return (routers, table);
+        }
+        catch
+        {
+            routers.Dispose();
+            throw;
+        }
+    }
+
+    private static void CheckTable(LatencyTable table, LlamaConfig config, ElasticCandidates candidates, string path)
+    {
+        if (table.Layers != config.NLayers)
+            throw new InputException($"{path}: a table for {table.Layers} layers, the model has {config.NLayers}");
+        foreach (var g in candidates.HeadUnits(config))
+            if (!table.Attention.ContainsKey(g)) throw new InputException($"{path}: no entry for {g} head groups (measure it for this model's candidates)");
+        foreach (var k in candidates.MlpUnits(config))
+            if (!table.Mlp.ContainsKey(k)) throw new InputException($"{path}: no entry for {k} MLP neurons (measure it for this model's candidates)");
+    }
+
     /// <summary>Perplexity of each uniform width (fractions of MLP neurons and head groups, applied to both) on <paramref name="evalText"/>.</summary>
     public static IReadOnlyList<ElasticEvalRow> Evaluate(ElasticLlama model, Tokenizers.Llama2cTokenizer tokenizer, string evalText,
         IReadOnlyList<double> fractions, int evalDocs = 0, Action<string>? log = null)
@@ -143,6 +221,41 @@ public static class ElasticJob
             var ppl = Perplexity.Evaluate(sub, sequences, truncated);
             log?.Invoke(FormattableString.Invariant($"[elastic] width {f:P0}: PPL {ppl.Perplexity:F3}"));
             rows.Add(new ElasticEvalRow(f, f, widths.ToString(), sub.Config.ParameterCount(), ppl.MeanNll, ppl.Perplexity));
+        }
+        return rows;
+    }
+
+    /// <summary>
+    /// For each budget, the routers' sub-network: perplexity on <paramref name="evalText"/>, and its latency (prefill, or
+    /// decode with <paramref name="decode"/>) measured end to end against budget × the full model's, timed in the same session.
+    /// </summary>
+    public static IReadOnlyList<RoutedEvalRow> EvaluateRouted(ElasticLlama model, StaticRouters routers, LatencyTable table, ElasticCandidates candidates,
+        Tokenizers.Llama2cTokenizer tokenizer, string evalText, IReadOnlyList<double> budgets, bool decode, LatencyOptions latency,
+        int evalDocs = 0, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(routers);
+        ArgumentNullException.ThrowIfNull(budgets);
+        foreach (var b in budgets)
+            if (!(b > 0 && b <= 1)) throw InputException.ForOption("Budgets", $"{b}: each budget must be in (0, 1]");
+        var heads = candidates.HeadUnits(model.Config);
+        var mlps = candidates.MlpUnits(model.Config);
+        var routed = budgets.Select(b => routers.Route(b, heads, mlps)).ToList();
+        var checks = LatencyValidation.Check(model, table, [ElasticWidths.Full(model.Config), .. routed], latency, log);
+        double Measured(LatencyCheck c) => decode ? c.MeasuredDecodeMs : c.MeasuredPrefillMs;
+        double fullMs = Measured(checks[0]);
+        var docs = TokenCorpus.Documents(evalText, null);
+        if (evalDocs > 0) docs = docs.Take(evalDocs).ToList();
+        var (sequences, truncated) = Perplexity.Tokenize(tokenizer, docs, model.Config.MaxSeqLen);
+        var rows = new List<RoutedEvalRow>();
+        for (int i = 0; i < budgets.Count; i++)
+        {
+            using var sub = model.Extract(routed[i]);
+            var ppl = Perplexity.Evaluate(sub, sequences, truncated);
+            var c = checks[i + 1];
+            rows.Add(new RoutedEvalRow(budgets[i], routed[i].ToString(), sub.Config.ParameterCount(), ppl.Perplexity,
+                decode ? c.PredictedDecodeMs : c.PredictedPrefillMs, Measured(c), budgets[i] * fullMs));
+            log?.Invoke(FormattableString.Invariant($"[elastic] budget {budgets[i]:P0}: {routed[i]}, PPL {ppl.Perplexity:F3}, {Measured(c):F3} ms against {budgets[i] * fullMs:F3}"));
         }
         return rows;
     }

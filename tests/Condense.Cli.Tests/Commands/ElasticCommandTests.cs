@@ -35,10 +35,33 @@ public sealed class ElasticCommandTests : IDisposable
             Assert.True(ppl.ExitCode == 0, ppl.Stderr);
             Assert.Equal(half, ppl.Json().GetProperty("ppl").GetDouble(), 3);
         }
+
+        // Routers: a latency table, staged router training, then routed evaluation and export by budget.
+        var lut = Path.Combine(_root, "lut.json");
+        var latency = CliProcess.Run("elastic", "latency", "--out", lut, "--rounds", "1", "--repeats", "2", "--prefill-tokens", "16", "--decode-context", "16",
+            "--check", "1", "--json");
+        Assert.True(latency.ExitCode == 0, latency.Stderr);
+        Assert.Equal(2, latency.Json().GetProperty("checks").GetArrayLength());           // the full model and one sampled sub-network
+        var routed = Path.Combine(_root, "routed");
+        var routers = CliProcess.Run("elastic", "routers", "--model", elastic, "--latency", lut, "--out", routed, "--surrogate-steps", "4",
+            "--router-steps", "4", "--joint-steps", "2", "--surrogate-threshold", "100", "--json");
+        Assert.True(routers.ExitCode == 0, routers.Stderr);
+        Assert.Equal(4, routers.Json().GetProperty("result").GetProperty("router_updates").GetInt32());
+        var byBudget = CliProcess.Run("elastic", "eval", "--model", routed, "--budgets", "0.5,1", "--max-docs", "10", "--json");
+        Assert.True(byBudget.ExitCode == 0, byBudget.Stderr);
+        Assert.Equal(2, byBudget.Json().GetProperty("rows").GetArrayLength());
+        var exportBudget = CliProcess.Run("elastic", "export", "--model", routed, "--budget", "0.5", "--out", Path.Combine(_root, "b50"), "--json");
+        Assert.True(exportBudget.ExitCode == 0, exportBudget.Stderr);
+        // An elastic model without routers has no budgets.
+        var noRouters = CliProcess.Run("elastic", "export", "--model", elastic, "--budget", "0.5", "--out", Path.Combine(_root, "x"));
+        Assert.Equal(2, noRouters.ExitCode);
+        Assert.Contains("no routers.safetensors", noRouters.Stderr, StringComparison.Ordinal);
     }
 
     [Theory]
     [InlineData("export --model {root} --width 1.5 --out x", "--width 1.5")]
+    [InlineData("export --model {root} --width 0.5 --budget 0.5 --out x", "give one of --width or --budget")]
+    [InlineData("routers --model {root} --latency {root}/none.json --out x", "none.json: file not found")]
     [InlineData("eval --model {root} --widths 0", "--widths '0'")]
     [InlineData("train --out {root}/t --mlp-widths abc", "--mlp-widths 'abc'")]
     [InlineData("eval --model {root}", "not an elastic model")]
