@@ -13,11 +13,12 @@ internal static class StudyCommand
 {
     public static Command Create()
     {
-        var study = new Command("study", "Measurement studies: phi-s, agglomeration, optimizer, maskllm-seeds, mosaic, token-compression, mode-switch, backbones.");
+        var study = new Command("study", "Measurement studies: phi-s, agglomeration, optimizer, maskllm-seeds, flextron, mosaic, token-compression, mode-switch, backbones.");
         study.Subcommands.Add(PhiS());
         study.Subcommands.Add(Agglomeration());
         study.Subcommands.Add(OptimizerArms());
         study.Subcommands.Add(MaskLlmSeeds());
+        study.Subcommands.Add(Flextron());
         study.Subcommands.Add(MosaicCommand());
         study.Subcommands.Add(TokenCompression());
         study.Subcommands.Add(ModeSwitch());
@@ -199,6 +200,60 @@ internal static class StudyCommand
             if (!output.Json) output.Human.WriteLine(markdown);
             if (pr.GetValue(doc) is string path) GeneratedDoc.Write(path, "optimizer-arms", markdown, result, jsonName: "optimizer-arms");
             return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    /// <summary>Flextron's elastic run against pruning alone and against pruning and retraining each width with the same tokens.</summary>
+    private static Command Flextron()
+    {
+        var json = CommonOptions.Json();
+        var models = new Option<string?>("--models") { Description = "Comma-separated llama2.c files or HF folders (default: the shared stories260K and llama2xs_tinystories)." };
+        var seeds = new Option<int>("--seeds") { Description = "Seeds per model.", DefaultValueFactory = _ => 2 };
+        var steps = new Option<long>("--steps") { Description = "Elastic training steps (each retrained width gets steps / widths).", DefaultValueFactory = _ => 300 };
+        var batch = new Option<int>("--batch-size") { Description = "Windows per step.", DefaultValueFactory = _ => 8 };
+        var seqLen = new Option<int>("--seq-len") { Description = "Tokens per window.", DefaultValueFactory = _ => 256 };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate of every run.", DefaultValueFactory = _ => 2e-4 };
+        var widths = new Option<string>("--widths") { Description = "Uniform widths (fractions).", DefaultValueFactory = _ => "0.25,0.5,0.75,1" };
+        var evalDocs = new Option<int>("--max-docs") { Description = "Evaluation documents (0 = all).", DefaultValueFactory = _ => 1000 };
+        var runDir = new Option<string>("--run-dir") { Description = "Where the runs go (resumable).", DefaultValueFactory = _ => Path.Combine("runs", "study-flextron") };
+        var doc = new Option<string?>("--doc") { Description = "Write the tables, the plot and the command into this Markdown file, the JSON beside it." };
+        var threads = LanguageOptions.Threads();
+        var progress = CommonOptions.Progress();
+        var cmd = new Command("flextron", "One elastic run against pruning alone and pruning + retraining each width, equal tokens (Flextron).")
+        {
+            models, seeds, steps, batch, seqLen, lr, widths, evalDocs, runDir, doc, threads, progress, json,
+        };
+        cmd.SetAction((pr, cancellation) =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var widthList = pr.GetValue(widths)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Select(w => double.TryParse(w, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var f) && f > 0 && f <= 1
+                    ? f : throw new Condense.Core.InputException($"--widths '{w}': each width must be a number in (0, 1]")).ToList();
+            var modelList = pr.GetValue(models) is string m
+                ? m.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                : [Condense.Language.LanguageModelFiles.ResolveModel(null), Condense.Core.IO.AssetPaths.RequireShared("models/llama2c/llama2xs_tinystories.bin")];
+            Condense.Core.Runtime.TorchRuntime.EnsureLoaded();
+            LanguageOptions.ApplyThreads(pr.GetValue(threads));
+            var result = Condense.Experiments.Language.FlextronStudy.Run(new Condense.Experiments.Language.FlextronStudyOptions
+            {
+                Models = modelList,
+                RunDir = pr.GetValue(runDir)!, Seeds = pr.GetValue(seeds), Steps = pr.GetValue(steps), BatchSize = pr.GetValue(batch),
+                SeqLen = pr.GetValue(seqLen), LearningRate = pr.GetValue(lr), Widths = widthList, EvalDocs = pr.GetValue(evalDocs),
+                TrainText = Condense.Language.LanguageModelFiles.Resolve(null, Condense.Language.LanguageModelFiles.DefaultCalibrationText),
+                EvalText = Condense.Language.LanguageModelFiles.Resolve(null, Condense.Language.LanguageModelFiles.DefaultEvalText),
+                Progress = pr.GetValue(progress),
+            }, line => Console.Error.WriteLine(line), cancellation);
+            var markdown = Condense.Experiments.Language.FlextronStudy.ToMarkdown(result);
+            output.Result(result);
+            if (!output.Json) output.Human.WriteLine(markdown);
+            if (pr.GetValue(doc) is string path)
+            {
+                var png = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "flextron-ppl.png");
+                Condense.Experiments.Language.FlextronStudy.Plot(png, result);
+                GeneratedDoc.Write(path, "flextron-widths", $"{markdown}\n\n![PPL against parameters](flextron-ppl.png)", result);
+            }
+            return Task.FromResult(ExitCodes.Ok);
         });
         return cmd;
     }

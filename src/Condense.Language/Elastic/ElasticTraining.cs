@@ -40,6 +40,11 @@ public sealed record ElasticTrainingOptions
     public double DistillWeight { get; init; } = 1.0;
     /// <summary>Candidate widths every layer may take.</summary>
     public required ElasticCandidates Candidates { get; init; }
+    /// <summary>
+    /// A fixed teacher for the full-width pass (logit KD with <see cref="DistillWeight"/>): set when a pruned model is
+    /// retrained on its own against the original, so that it learns from the same signal as an elastic sub-network.
+    /// </summary>
+    public Models.LlamaForCausalLM? Teacher { get; init; }
     /// <summary>Seed of the windows and the sub-network draws.</summary>
     public long Seed { get; init; }
     /// <summary>Steps between checkpoints; 0 writes only the final one.</summary>
@@ -115,6 +120,7 @@ public static class ElasticTraining
                 ["random_subnetworks"] = options.RandomSubnetworks.ToString(CultureInfo.InvariantCulture),
                 ["distill_weight"] = options.DistillWeight.ToString("R", CultureInfo.InvariantCulture),
                 ["candidates"] = options.Candidates.ToString(),
+                ["teacher"] = options.Teacher is null ? "none" : "fixed",
             },
             AllowConfigChange = options.AllowConfigChange,
         });
@@ -137,6 +143,14 @@ public static class ElasticTraining
             var fullLoss = nn.functional.cross_entropy(full.reshape(-1, full.shape[^1]), targets);
             var teacher = nn.functional.log_softmax(full.detach().reshape(-1, full.shape[^1]), 1);   // (B·T, V)
             Tensor total = fullLoss, subLm = zeros(1), kd = zeros(1);
+            if (options.Teacher is { } fixedTeacher)
+            {
+                Tensor target;
+                using (no_grad()) target = nn.functional.log_softmax(fixedTeacher.call(inputs).reshape(-1, full.shape[^1]), 1);
+                var fullKl = (target.exp() * (target - nn.functional.log_softmax(full.reshape(-1, full.shape[^1]), 1))).sum(1).mean();
+                total = total + options.DistillWeight * fullKl;
+                kd = kd + fullKl.detach();
+            }
             for (int j = 0; j < options.RandomSubnetworks; j++)
             {
                 var widths = options.Candidates.Sample(model.Config, options.Seed, batch.Step, j);
@@ -148,7 +162,7 @@ public static class ElasticTraining
                 subLm = subLm + ce.detach();
                 kd = kd + kl.detach();
             }
-            int n = Math.Max(1, options.RandomSubnetworks);
+            int n = Math.Max(1, options.RandomSubnetworks + (options.Teacher is null ? 0 : 1));
             return new LossOutput(total / (1 + options.RandomSubnetworks), new Dictionary<string, Tensor>
             {
                 ["lm_full"] = fullLoss.detach(), ["lm_sub"] = (subLm / n).squeeze(), ["kd_sub"] = (kd / n).squeeze(),

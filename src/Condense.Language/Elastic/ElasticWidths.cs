@@ -16,19 +16,19 @@ public readonly record struct LayerWidth(int MlpNeurons, int HeadGroups);
 /// <summary>The widths of every decoder layer of a sub-network.</summary>
 public sealed record ElasticWidths(IReadOnlyList<LayerWidth> Layers)
 {
-    /// <summary>Every layer at full width.</summary>
+    /// <summary>Every layer at its full width (a model with per-layer widths: each layer's own).</summary>
     public static ElasticWidths Full(LlamaConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return new ElasticWidths(Enumerable.Range(0, config.NLayers).Select(_ => new LayerWidth(config.HiddenDim, config.NKvHeads)).ToArray());
+        return new ElasticWidths(Enumerable.Range(0, config.NLayers).Select(i => new LayerWidth(config.MlpWidth(i), config.KvHeads(i))).ToArray());
     }
 
-    /// <summary>Every layer at the same fraction of its MLP neurons and head groups (rounded, at least one unit each).</summary>
+    /// <summary>Every layer at the same fraction of its own MLP neurons and head groups (rounded, at least one unit each).</summary>
     public static ElasticWidths Uniform(LlamaConfig config, double mlpFraction, double headFraction)
     {
         ArgumentNullException.ThrowIfNull(config);
         return new ElasticWidths(Enumerable.Range(0, config.NLayers)
-            .Select(_ => new LayerWidth(Units(config.HiddenDim, mlpFraction), Units(config.NKvHeads, headFraction))).ToArray());
+            .Select(i => new LayerWidth(Units(config.MlpWidth(i), mlpFraction), Units(config.KvHeads(i), headFraction))).ToArray());
     }
 
     /// <summary>round(fraction × total), clamped to 1 .. total.</summary>
@@ -43,10 +43,10 @@ public sealed record ElasticWidths(IReadOnlyList<LayerWidth> Layers)
         for (int i = 0; i < Layers.Count; i++)
         {
             var w = Layers[i];
-            if (w.MlpNeurons < 1 || w.MlpNeurons > config.HiddenDim)
-                throw new ArgumentException($"layer {i}: {w.MlpNeurons} MLP neurons, expected 1 .. {config.HiddenDim}");
-            if (w.HeadGroups < 1 || w.HeadGroups > config.NKvHeads)
-                throw new ArgumentException($"layer {i}: {w.HeadGroups} head groups, expected 1 .. {config.NKvHeads}");
+            if (w.MlpNeurons < 1 || w.MlpNeurons > config.MlpWidth(i))
+                throw new ArgumentException($"layer {i}: {w.MlpNeurons} MLP neurons, expected 1 .. {config.MlpWidth(i)}");
+            if (w.HeadGroups < 1 || w.HeadGroups > config.KvHeads(i))
+                throw new ArgumentException($"layer {i}: {w.HeadGroups} head groups, expected 1 .. {config.KvHeads(i)}");
         }
     }
 

@@ -53,6 +53,23 @@ public sealed class StudyCommandTests : IDisposable
     }
 
     [Fact]
+    public void FlextronStudyComparesTheElasticRunWithPruningAndRetrainingAtEveryWidth()
+    {
+        var doc = Path.Combine(_root, "flextron.md");
+        var r = CliProcess.Run("study", "flextron", "--models", SharedAssets.Stories260KPath, "--seeds", "1", "--steps", "4", "--batch-size", "2",
+            "--seq-len", "16", "--widths", "0.5,1", "--max-docs", "10", "--run-dir", Path.Combine(_root, "fx"), "--doc", doc, "--progress", "none", "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var rows = r.Json().GetProperty("rows").EnumerateArray().ToList();
+        foreach (var method in new[] { "pruned", "retrained", "flextron" })
+            Assert.Equal(2, rows.Count(x => x.GetProperty("method").GetString() == method));
+        // The retrained widths together see the elastic run's tokens.
+        long elastic = rows.First(x => x.GetProperty("method").GetString() == "flextron").GetProperty("training_tokens").GetInt64();
+        Assert.Equal(elastic, rows.Where(x => x.GetProperty("method").GetString() == "retrained").Sum(x => x.GetProperty("training_tokens").GetInt64()));
+        Assert.Contains("<!-- flextron-widths:begin -->", File.ReadAllText(doc), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_root, "flextron-ppl.png")));
+    }
+
+    [Fact]
     public void TokenCompressionJsonHasEveryMethodAtBothRatios()
     {
         var r = CliProcess.Run("study", "token-compression", "--input-size", "32", "--json");
@@ -82,6 +99,8 @@ public sealed class StudyCommandTests : IDisposable
     [InlineData("study", "optimizer", "--arms", "lamb:-1,adamw:0.003")]
     [InlineData("study", "optimizer", "--arms", "lamb")]
     [InlineData("study", "optimizer", "--seeds", "0")]
+    [InlineData("study", "flextron", "--widths", "0.5,2")]
+    [InlineData("study", "flextron", "--seeds", "0")]
     [InlineData("eval-ppl", "--doc", "x.md", "--section", "a b")]
     [InlineData("bench", "conv-paths", "--rounds", "0")]
     [InlineData("bench", "train-step", "--models", "no_such_model")]

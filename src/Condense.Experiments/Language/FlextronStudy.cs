@@ -1,0 +1,182 @@
+// `condense study flextron`: does one elastic run give sub-networks as good as pruning and retraining each width on
+// its own, with no more tokens in total (issue 14's quality target: within 5% PPL at every width)?
+//
+// Per model and seed, on the same text and evaluation documents:
+// - flextron: ElasticJob.Train (rank, sort, elastic continued training for Steps steps), then each uniform width
+//   extracted and evaluated;
+// - pruned (a): the same sorted model before any training, each width extracted and evaluated (what sorting alone gives);
+// - retrained (b): each width extracted from the sorted model and trained on its own for Steps / |widths| steps (so the
+//   widths together see the elastic run's tokens), with the same batch, learning rate and schedule and logit KD from
+//   the original model (the elastic sub-networks distil from the co-trained full model), then evaluated.
+// Widths are uniform (the same fraction of MLP neurons and KV head groups in every layer); the routed budgets are
+// measured by `elastic eval --budgets` on a quiet machine, not here.
+//
+// Tokens are counted as tokens of text; an elastic step also runs its RandomSubnetworks extra passes over them, which
+// the JSON reports as sub-network passes.
+using System.Globalization;
+using Condense.Core;
+using Condense.Core.Reports;
+using Condense.Core.Training;
+using Condense.Experiments.Statistics;
+using Condense.Language;
+using Condense.Language.Elastic;
+using Condense.Language.Text;
+
+namespace Condense.Experiments.Language;
+
+/// <summary>One width of one method, model and seed.</summary>
+public sealed record FlextronRow(string Model, long Seed, string Method, double Width, long Parameters, double Perplexity, long TrainingTokens);
+
+/// <summary>Everything the study measured.</summary>
+public sealed record FlextronResult(IReadOnlyList<string> Models, int Seeds, long Steps, int BatchSize, int SeqLen, int RandomSubnetworks, int EvalDocuments,
+    IReadOnlyDictionary<string, double> DensePerplexity, IReadOnlyList<FlextronRow> Rows);
+
+/// <summary>Settings of the study.</summary>
+public sealed record FlextronStudyOptions
+{
+    /// <summary>Models (llama2.c files or HF folders).</summary>
+    public required IReadOnlyList<string> Models { get; init; }
+    /// <summary>Where the runs go (resumable).</summary>
+    public required string RunDir { get; init; }
+    /// <summary>Seeds per model.</summary>
+    public int Seeds { get; init; } = 2;
+    /// <summary>Elastic training steps (baseline widths get Steps / |widths| each).</summary>
+    public long Steps { get; init; } = 300;
+    /// <summary>Windows per step.</summary>
+    public int BatchSize { get; init; } = 8;
+    /// <summary>Tokens per window.</summary>
+    public int SeqLen { get; init; } = 256;
+    /// <summary>Peak learning rate of every training run.</summary>
+    public double LearningRate { get; init; } = 2e-4;
+    /// <summary>Random sub-networks per elastic step.</summary>
+    public int RandomSubnetworks { get; init; } = 2;
+    /// <summary>Uniform widths evaluated (and the candidates trained).</summary>
+    public IReadOnlyList<double> Widths { get; init; } = [0.25, 0.5, 0.75, 1.0];
+    /// <summary>Training text.</summary>
+    public required string TrainText { get; init; }
+    /// <summary>Evaluation text.</summary>
+    public required string EvalText { get; init; }
+    /// <summary>First N evaluation documents (0: all).</summary>
+    public int EvalDocs { get; init; } = 1000;
+    /// <summary>How training progress is shown.</summary>
+    public ProgressMode Progress { get; init; } = ProgressMode.None;
+}
+
+/// <summary>Flextron against pruning alone and against pruning and retraining each width.</summary>
+public static class FlextronStudy
+{
+    /// <summary>Runs (or resumes) every model, seed and method.</summary>
+    public static FlextronResult Run(FlextronStudyOptions o, Action<string>? log = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        if (o.Seeds < 1) throw InputException.ForOption("Seeds", $"{o.Seeds}: must be at least 1");
+        if (o.Models.Count == 0) throw InputException.ForOption("Models", ": name at least one");
+        if (o.Steps < o.Widths.Count) throw InputException.ForOption("Steps", $"{o.Steps}: must be at least the number of widths ({o.Widths.Count})");
+        var candidates = new ElasticCandidates(o.Widths, o.Widths);
+        var rows = new List<FlextronRow>();
+        var dense = new Dictionary<string, double>();
+        int evalDocs = 0;
+        foreach (var modelPath in o.Models)
+        {
+            string name = LanguageModelFiles.ModelName(LanguageModelFiles.ResolveModel(modelPath));
+            for (int seed = 0; seed < o.Seeds; seed++)
+            {
+                var dir = Path.Combine(o.RunDir, name, $"seed{seed}");
+                log?.Invoke($"[flextron] {name} seed {seed}: elastic training");
+                var training = new ElasticTrainingOptions
+                {
+                    RunDir = "", Steps = o.Steps, BatchSize = o.BatchSize, SeqLen = o.SeqLen, LearningRate = o.LearningRate,
+                    RandomSubnetworks = o.RandomSubnetworks, Candidates = candidates, Seed = seed, CheckpointEvery = 0,
+                    Progress = o.Progress, Plots = false,
+                };
+                var report = ElasticJob.Train(new ElasticJobOptions
+                {
+                    ModelPath = modelPath, OutDir = dir, TrainText = o.TrainText, Training = training,
+                }, log, cancellation);
+
+                var (elastic, tokenizer, _, _) = ElasticJob.Load(report.ElasticDir);
+                using (elastic.Model)
+                    foreach (var r in ElasticJob.Evaluate(elastic, tokenizer, o.EvalText, o.Widths, o.EvalDocs))
+                        rows.Add(new FlextronRow(name, seed, "flextron", r.MlpFraction, r.Parameters, r.Perplexity, report.Training.TokensSeen));
+
+                var (sorted, _, _, _) = ElasticJob.Load(report.SortedDir);
+                using (sorted.Model)
+                {
+                    foreach (var r in ElasticJob.Evaluate(sorted, tokenizer, o.EvalText, o.Widths, o.EvalDocs))
+                        rows.Add(new FlextronRow(name, seed, "pruned", r.MlpFraction, r.Parameters, r.Perplexity, 0));
+                    if (!dense.ContainsKey(name))
+                    {
+                        var full = ElasticJob.Evaluate(sorted, tokenizer, o.EvalText, [1.0], o.EvalDocs);
+                        dense[name] = full[0].Perplexity;
+                    }
+                    evalDocs = o.EvalDocs;
+                    var text = TokenCorpus.FromFile(o.TrainText, tokenizer);
+                    long share = o.Steps / o.Widths.Count;
+                    foreach (var w in o.Widths)
+                    {
+                        log?.Invoke(FormattableString.Invariant($"[flextron] {name} seed {seed}: width {w:P0} retrained alone for {share} steps"));
+                        using var sub = sorted.Extract(ElasticWidths.Uniform(sorted.Config, w, w));
+                        var alone = new ElasticLlama(sub);
+                        var result = ElasticTraining.Train(alone, text, training with
+                        {
+                            RunDir = Path.Combine(dir, "retrained", w.ToString("0.##", CultureInfo.InvariantCulture)), Steps = share, RandomSubnetworks = 0,
+                            Candidates = new ElasticCandidates([1.0], [1.0]), Teacher = sorted.Model,
+                        }, cancellation);
+                        var ppl = ElasticJob.Evaluate(alone, tokenizer, o.EvalText, [1.0], o.EvalDocs)[0];
+                        rows.Add(new FlextronRow(name, seed, "retrained", w, ppl.Parameters, ppl.Perplexity, result.TokensSeen));
+                    }
+                }
+            }
+        }
+        return new FlextronResult(o.Models.Select(m => LanguageModelFiles.ModelName(LanguageModelFiles.ResolveModel(m))).ToList(), o.Seeds, o.Steps,
+            o.BatchSize, o.SeqLen, o.RandomSubnetworks, evalDocs, dense, rows);
+    }
+
+    /// <summary>Per model: PPL per width and method (mean ± std over seeds), and Flextron against retraining, paired by seed.</summary>
+    public static string ToMarkdown(FlextronResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var sb = new System.Text.StringBuilder();
+        static string Pm(IEnumerable<double> v)
+        {
+            var list = v.ToList();
+            var (m, s) = SeedStatistics.MeanStd(list);
+            return list.Count > 1 ? string.Create(CultureInfo.InvariantCulture, $"{m:F3} ± {s:F3}") : m.ToString("F3", CultureInfo.InvariantCulture);
+        }
+        foreach (var model in result.Models)
+        {
+            var rows = result.Rows.Where(r => r.Model == model).ToList();
+            sb.Append(CultureInfo.InvariantCulture, $"**{model}** (dense PPL {result.DensePerplexity.GetValueOrDefault(model, double.NaN):F3}; ");
+            sb.Append(CultureInfo.InvariantCulture, $"{result.Seeds} seed(s); elastic tokens {rows.Where(r => r.Method == "flextron").Select(r => r.TrainingTokens).FirstOrDefault():N0}, ");
+            sb.Append(CultureInfo.InvariantCulture, $"retrained widths together {rows.Where(r => r.Method == "retrained" && r.Seed == 0).Sum(r => r.TrainingTokens):N0}):\n\n");
+            var table = new MarkdownTable("width", "parameters", "pruned, no retraining", "pruned + retrained alone", "Flextron (one elastic run)",
+                "Flextron vs retrained, per seed", "within 5%");
+            foreach (var w in rows.Select(r => r.Width).Distinct().Order())
+            {
+                IEnumerable<double> Ppl(string method) => rows.Where(r => r.Method == method && r.Width == w).OrderBy(r => r.Seed).Select(r => r.Perplexity);
+                var ratios = Ppl("flextron").Zip(Ppl("retrained"), (f, b) => f / b - 1).ToList();
+                table.AddRow(w.ToString("P0", CultureInfo.InvariantCulture), rows.First(r => r.Width == w).Parameters.ToString("N0", CultureInfo.InvariantCulture),
+                    Pm(Ppl("pruned")), Pm(Ppl("retrained")), Pm(Ppl("flextron")),
+                    string.Join(", ", ratios.Select(r => r.ToString("+0.0%;-0.0%", CultureInfo.InvariantCulture))),
+                    ratios.All(r => r <= 0.05) ? "yes" : ratios.Any(r => r <= 0.05) ? "some seeds" : "no");
+            }
+            sb.Append(table).Append('\n');
+        }
+        return sb.ToString().TrimEnd('\n');
+    }
+
+    /// <summary>PPL against parameters, one line per method and model (seed means).</summary>
+    public static void Plot(string path, FlextronResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var series = new List<PlotSeries>();
+        foreach (var model in result.Models)
+            foreach (var method in new[] { "pruned", "retrained", "flextron" })
+            {
+                var points = result.Rows.Where(r => r.Model == model && r.Method == method).GroupBy(r => r.Width).OrderBy(g => g.Key)
+                    .Select(g => (X: g.First().Parameters / 1e3, Y: g.Average(r => r.Perplexity))).ToList();
+                series.Add(new PlotSeries($"{model} {method}", points.Select(p => p.X).ToList(), points.Select(p => p.Y).ToList()));
+            }
+        Plots.LineChart(path, "Perplexity against size: one elastic run vs pruning", "parameters (thousands)", "PPL (log)", series, logY: true);
+    }
+}
