@@ -24,6 +24,7 @@ internal static class ElasticCommand
         cmd.Subcommands.Add(Export());
         cmd.Subcommands.Add(Latency());
         cmd.Subcommands.Add(Routers());
+        cmd.Subcommands.Add(Dynamic());
         return cmd;
     }
 
@@ -317,6 +318,48 @@ internal static class ElasticCommand
             if (!output.Json)
                 output.Human.MarkupLine(Markup.Escape(FormattableString.Invariant(
                     $"routed model: {pr.GetValue(outDir)} (surrogate error {result.SurrogateError:P1}; {result.RouterUpdates} router updates, {result.RouterSkips} skipped)")));
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    private static Command Dynamic()
+    {
+        var json = CommonOptions.Json();
+        var model = new Option<string>("--model") { Description = "An elastic model folder (elastic/ of `elastic train`).", Required = true };
+        var outPath = new Option<string>("--out") { Description = "The per-token routers (safetensors); an existing file is evaluated, not retrained.", Required = true };
+        var budgets = new Option<string>("--budgets") { Description = "Budgets (fractions of the MLP neurons kept per token on average).", DefaultValueFactory = _ => "0.5,0.75" };
+        var steps = new Option<int>("--steps") { Description = "Router training steps.", DefaultValueFactory = _ => 300 };
+        var weight = new Option<double>("--latency-weight") { Description = "Weight of the budget loss.", DefaultValueFactory = _ => 100 };
+        var evalDocs = new Option<int>("--max-docs") { Description = "Evaluation documents (0 = all).", DefaultValueFactory = _ => 200 };
+        var prefill = new Option<int>("--prefill-tokens") { Description = "Prompt tokens of the timed prefill.", DefaultValueFactory = _ => 256 };
+        var rounds = new Option<int>("--rounds") { Description = "Alternating timing rounds.", DefaultValueFactory = _ => 5 };
+        var seed = new Option<long>("--seed") { Description = "Seed of budgets, windows, noise and router initialisation." };
+        var threads = LanguageOptions.Threads();
+        var cmd = new Command("dynamic", "Per-token MLP routers (Flextron's dynamic routing): PPL and prefill latency against the static sub-network of equal mean width and against masking.")
+        {
+            model, outPath, budgets, steps, weight, evalDocs, prefill, rounds, seed, threads, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var budgetList = ParseFractions(pr.GetValue(budgets)!, "--budgets");
+            TorchRuntime.EnsureLoaded();
+            LanguageOptions.ApplyThreads(pr.GetValue(threads));
+            var rows = ElasticJob.Dynamic(pr.GetValue(model)!, pr.GetValue(outPath)!,
+                LanguageModelFiles.Resolve(null, LanguageModelFiles.DefaultCalibrationText), LanguageModelFiles.Resolve(null, LanguageModelFiles.DefaultEvalText),
+                budgetList, new DynamicRoutingOptions { Steps = pr.GetValue(steps), LatencyWeight = pr.GetValue(weight), Seed = pr.GetValue(seed) },
+                pr.GetValue(evalDocs), new LatencyOptions { PrefillTokens = pr.GetValue(prefill), Rounds = pr.GetValue(rounds), Repeats = 10, Warmup = 3 },
+                line => output.Human.MarkupLine(Markup.Escape(line)));
+            output.Result(new { machine = MachineInfo.Describe(), rows });
+            if (!output.Json)
+            {
+                var t = new Table().AddColumns("budget", "MLP kept", "PPL routed", "PPL static", "ms grouped", "ms static", "ms masked", "grouped vs masked");
+                foreach (var r in rows)
+                    t.AddRow(r.Budget.ToString("P0", CultureInfo.InvariantCulture), r.MlpFraction.ToString("P0", CultureInfo.InvariantCulture), F(r.RoutedPerplexity), F(r.StaticPerplexity), F(r.GroupedMs), F(r.StaticMs), F(r.MaskedMs),
+                        (r.MaskedMs / r.GroupedMs).ToString("F2", CultureInfo.InvariantCulture) + "x");
+                output.Human.Write(t);
+            }
             return ExitCodes.Ok;
         });
         return cmd;

@@ -159,4 +159,73 @@ public static class DynamicRouting
         }
         return (lmLoss, latencyLoss);
     }
+
+    /// <summary>
+    /// At <paramref name="budget"/>: the mean fraction of MLP neurons the routers keep on <paramref name="evalText"/>, the
+    /// routed model's perplexity, the perplexity of the static sub-network with that fraction of MLP neurons in every
+    /// layer, and prefill latency (1 × <paramref name="prefillTokens"/>) of grouped, static and masked execution, timed in
+    /// alternating rounds (medians).
+    /// </summary>
+    public static DynamicEvalRow Evaluate(ElasticLlama model, DynamicMlpRouters routers, int[] units, Tokenizers.Llama2cTokenizer tokenizer,
+        string evalText, double budget, int evalDocs, int prefillTokens, LatencyOptions timing)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(timing);
+        var config = model.Config;
+        var full = ElasticWidths.Full(config);
+        var docs = TokenCorpus.Documents(evalText, null);
+        if (evalDocs > 0) docs = docs.Take(evalDocs).ToList();
+        var (sequences, truncated) = Evaluation.Perplexity.Tokenize(tokenizer, docs, config.MaxSeqLen);
+        using var noGrad = no_grad();
+        double nll = 0, kept = 0;
+        long count = 0;
+        var b = tensor(new[] { (float)budget });
+        foreach (var seq in sequences)
+        {
+            using var scope = NewDisposeScope();
+            var tokens = tensor(seq.Select(t => (long)t).ToArray(), [1, seq.Length]);
+            var logits = Forward(model, tokens.narrow(1, 0, seq.Length - 1), full, routers, b, units, RoutedMlpMode.Masked, 1, out var used);
+            nll += functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), tokens.narrow(1, 1, seq.Length - 1).reshape(-1), reduction: Reduction.Sum).item<float>();
+            kept += used.item<float>() * (seq.Length - 1);
+            count += seq.Length - 1;
+        }
+        double fraction = kept / count;
+        double routedPpl = Math.Exp(nll / count);
+        var staticWidths = ElasticWidths.Uniform(config, fraction, 1.0);
+        using var staticModel = model.Extract(staticWidths);
+        double staticPpl = Evaluation.Perplexity.Evaluate(staticModel, sequences, truncated).Perplexity;
+
+        var views = Views(model, units);
+        try
+        {
+            var prompt = tensor(sequences.SelectMany(s => s).Take(Math.Min(prefillTokens, config.MaxSeqLen)).Select(t => (long)t).ToArray()).unsqueeze(0);
+            void Grouped() { using var s = NewDisposeScope(); Forward(model, prompt, full, routers, b, units, RoutedMlpMode.Grouped, 1, out _, views); }
+            void Masked() { using var s = NewDisposeScope(); Forward(model, prompt, full, routers, b, units, RoutedMlpMode.Masked, 1, out _); }
+            void Static() { using var s = NewDisposeScope(); staticModel.Forward(prompt, null); }
+            var modes = new (string Name, Action Run, List<double> Times)[] { ("grouped", Grouped, []), ("static", Static, []), ("masked", Masked, []) };
+            foreach (var m in modes)
+                for (int w = 0; w < timing.Warmup; w++) m.Run();
+            for (int round = 0; round < timing.Rounds; round++)
+                foreach (var m in round % 2 == 0 ? modes : modes.Reverse())
+                    m.Times.AddRange(LatencyTable.TimeCalls(m.Run, timing.Repeats));
+            return new DynamicEvalRow(budget, fraction, routedPpl, staticWidths.ToString(), staticPpl,
+                LatencyTable.Median(modes[0].Times), LatencyTable.Median(modes[1].Times), LatencyTable.Median(modes[2].Times));
+        }
+        finally
+        {
+            foreach (var v in views) v.Dispose();
+        }
+    }
 }
+
+/// <summary>Per-token routing at one budget against the static sub-network of the same mean MLP width, and against masking.</summary>
+/// <param name="Budget">Requested budget.</param>
+/// <param name="MlpFraction">Mean fraction of MLP neurons kept per token.</param>
+/// <param name="RoutedPerplexity">Perplexity with per-token widths.</param>
+/// <param name="StaticWidths">The static sub-network with that fraction in every layer.</param>
+/// <param name="StaticPerplexity">Its perplexity.</param>
+/// <param name="GroupedMs">Prefill ms, tokens grouped by width.</param>
+/// <param name="StaticMs">Prefill ms of the static sub-network.</param>
+/// <param name="MaskedMs">Prefill ms, full MLPs with masks.</param>
+public sealed record DynamicEvalRow(double Budget, double MlpFraction, double RoutedPerplexity, string StaticWidths, double StaticPerplexity,
+    double GroupedMs, double StaticMs, double MaskedMs);

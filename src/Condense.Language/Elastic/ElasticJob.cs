@@ -202,6 +202,46 @@ public static class ElasticJob
             if (!table.Mlp.ContainsKey(k)) throw new InputException($"{path}: no entry for {k} MLP neurons (measure it for this model's candidates)");
     }
 
+    /// <summary>
+    /// Trains per-token MLP routers for the elastic model in <paramref name="elasticDir"/> (saved to <paramref name="routersPath"/>;
+    /// an existing file is loaded instead of retraining) and evaluates each budget against the static sub-network of equal
+    /// mean width and against masking.
+    /// </summary>
+    public static IReadOnlyList<DynamicEvalRow> Dynamic(string elasticDir, string routersPath, string trainText, string evalText,
+        IReadOnlyList<double> budgets, DynamicRoutingOptions options, int evalDocs, LatencyOptions timing, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(budgets);
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (var b in budgets)
+            if (!(b > 0 && b <= 1)) throw InputException.ForOption("Budgets", $"{b}: each budget must be in (0, 1]");
+        var (model, tokenizer, _, metadata) = Load(elasticDir);
+        using var _ = model.Model;
+        var units = metadata.Candidates.MlpUnits(model.Config);
+        TorchSharp.torch.manual_seed(options.Seed);
+        using var routers = new DynamicMlpRouters(model.Config.NLayers, model.Config.Dim, units.Length);
+        if (File.Exists(routersPath))
+        {
+            ModuleCheckpoint.LoadSafetensors(routers, routersPath);
+            log?.Invoke($"[dynamic routers] loaded {routersPath}");
+        }
+        else
+        {
+            DynamicRouting.Train(model, routers, units, ElasticWidths.Full(model.Config), TokenCorpus.FromFile(trainText, tokenizer), options, log);
+            var dir = Path.GetDirectoryName(Path.GetFullPath(routersPath))!;
+            Directory.CreateDirectory(dir);
+            var temp = routersPath + ".tmp";
+            ModuleCheckpoint.SaveSafetensors(routers, temp);
+            File.Move(temp, routersPath, overwrite: true);
+        }
+        routers.eval();
+        return budgets.Select(b =>
+        {
+            var row = DynamicRouting.Evaluate(model, routers, units, tokenizer, evalText, b, evalDocs, timing.PrefillTokens, timing);
+            log?.Invoke(FormattableString.Invariant($"[dynamic routers] budget {b:P0}: {row.MlpFraction:P0} of MLP neurons, PPL {row.RoutedPerplexity:F3} (static {row.StaticPerplexity:F3}); ms grouped {row.GroupedMs:F3}, static {row.StaticMs:F3}, masked {row.MaskedMs:F3}"));
+            return row;
+        }).ToList();
+    }
+
     /// <summary>Perplexity of each uniform width (fractions of MLP neurons and head groups, applied to both) on <paramref name="evalText"/>.</summary>
     public static IReadOnlyList<ElasticEvalRow> Evaluate(ElasticLlama model, Tokenizers.Llama2cTokenizer tokenizer, string evalText,
         IReadOnlyList<double> fractions, int evalDocs = 0, Action<string>? log = null)

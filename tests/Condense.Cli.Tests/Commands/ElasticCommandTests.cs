@@ -52,6 +52,17 @@ public sealed class ElasticCommandTests : IDisposable
         Assert.Equal(2, byBudget.Json().GetProperty("rows").GetArrayLength());
         var exportBudget = CliProcess.Run("elastic", "export", "--model", routed, "--budget", "0.5", "--out", Path.Combine(_root, "b50"), "--json");
         Assert.True(exportBudget.ExitCode == 0, exportBudget.Stderr);
+        // Per-token MLP routers: trained once, then loaded and evaluated again.
+        var dyn = Path.Combine(_root, "dyn.safetensors");
+        string[] dynamicArgs = ["elastic", "dynamic", "--model", elastic, "--out", dyn, "--steps", "3", "--max-docs", "5", "--rounds", "1", "--prefill-tokens", "16", "--json"];
+        var dynamic = CliProcess.Run(dynamicArgs);
+        Assert.True(dynamic.ExitCode == 0, dynamic.Stderr);
+        Assert.Equal(2, dynamic.Json().GetProperty("rows").GetArrayLength());
+        Assert.True(File.Exists(dyn));
+        var again = CliProcess.Run(dynamicArgs);
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        Assert.Contains("loaded", again.Stderr, StringComparison.Ordinal);
+
         // An elastic model without routers has no budgets.
         var noRouters = CliProcess.Run("elastic", "export", "--model", elastic, "--budget", "0.5", "--out", Path.Combine(_root, "x"));
         Assert.Equal(2, noRouters.ExitCode);
