@@ -7,7 +7,8 @@
 // not change their cost). "Fixed" is calibrated, not summed from parts: the full model is timed end to end and fixed =
 // full − Σ_layers (attention + MLP at full width), i.e. the embedding, final norm, classifier and every per-call cost
 // the blocks do not see (a first version summed separately timed parts and under-predicted real sub-networks by
-// 30-50% on stories260K). Two modes, each per call of one row:
+// 30-50% on stories260K). Being a difference of timings, it can come out negative on a noisy machine. Two modes, each
+// per call of one row:
 // - prefill: a (1, PrefillTokens) forward, causal attention over the prompt;
 // - decode: one token (1, 1) against a KV cache holding DecodeContext positions.
 // Each entry is the median of `Repeats` timed calls after warm-up calls; the items are timed in rounds, in a seeded

@@ -18,7 +18,9 @@ public sealed class LatencyTableTests : IDisposable
         var table = LatencyTable.Measure(lm.Config, ElasticCandidates.Default, Quick);
         Assert.Equal([1, 2, 3, 4], table.Attention.Keys.Order());
         Assert.Equal([43, 86, 129, 172], table.Mlp.Keys.Order());
-        Assert.All(table.Attention.Values.Concat(table.Mlp.Values).Append(table.Fixed), e => Assert.True(e.PrefillMs > 0 && e.DecodeMs > 0));
+        // Measured entries are positive; the fixed part is a difference of timings (full model − Σ blocks) and may
+        // come out negative on a noisy machine, so only its definition is checked (below), never its sign.
+        Assert.All(table.Attention.Values.Concat(table.Mlp.Values).Append(table.FullModel!), e => Assert.True(e.PrefillMs > 0 && e.DecodeMs > 0));
         var full = ElasticWidths.Full(lm.Config);
         double expected = table.Fixed.PrefillMs + lm.Config.NLayers * (table.Attention[4].PrefillMs + table.Mlp[172].PrefillMs);
         Assert.Equal(expected, table.Predict(full, decode: false), 9);
