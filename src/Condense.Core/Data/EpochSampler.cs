@@ -41,11 +41,7 @@ public sealed class EpochSampler
         if (!Shuffle) return order;
         // Mix the epoch in through one SplitMix64 step so nearby (seed, epoch) pairs give unrelated streams.
         var rng = new SplitMix64(new SplitMix64(Seed ^ ((ulong)epoch * 0xD1B54A32D192ED03UL)).Next());
-        for (var i = order.Length - 1; i > 0; i--)
-        {
-            var j = rng.NextInt(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
+        rng.Shuffle<int>(order);
         return order;
     }
 

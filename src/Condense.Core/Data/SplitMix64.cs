@@ -29,4 +29,17 @@ public struct SplitMix64(ulong seed)
             if (low >= (0UL - b) % b) return (int)product;
         }
     }
+
+    /// <summary>Uniform in [0, 1) from the top 53 bits of <see cref="Next"/>.</summary>
+    public double NextDouble() => (Next() >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>Shuffles <paramref name="items"/> in place (Fisher–Yates from the last element down).</summary>
+    public void Shuffle<T>(Span<T> items)
+    {
+        for (var i = items.Length - 1; i > 0; i--)
+        {
+            var j = NextInt(i + 1);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
 }

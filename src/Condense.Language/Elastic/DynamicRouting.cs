@@ -144,7 +144,7 @@ public static class DynamicRouting
             double tau = options.TauStart + (options.TauEnd - options.TauStart) * s / Math.Max(1, options.Steps - 1);
             var tokens = text.RandomWindows(options.BatchSize, seqLen + 1, options.Seed, (long)s * options.BatchSize);
             var budgets = tensor(Enumerable.Range(0, options.BatchSize)
-                .Select(_ => (float)(options.MinBudget + (1 - options.MinBudget) * ((rng.Next() >> 11) * (1.0 / (1UL << 53))))).ToArray());
+                .Select(_ => (float)(options.MinBudget + (1 - options.MinBudget) * rng.NextDouble())).ToArray());
             var logits = Forward(model, tokens.narrow(1, 0, seqLen), attentionWidths, routers, budgets, units, RoutedMlpMode.Soft, tau, out var used);
             var ce = functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), tokens.narrow(1, 1, seqLen).reshape(-1));
             var latency = (used - budgets).pow(2).mean();                               // MLP cost ∝ neurons kept
@@ -173,9 +173,7 @@ public static class DynamicRouting
         ArgumentNullException.ThrowIfNull(timing);
         var config = model.Config;
         var full = ElasticWidths.Full(config);
-        var docs = TokenCorpus.Documents(evalText, null);
-        if (evalDocs > 0) docs = docs.Take(evalDocs).ToList();
-        var (sequences, truncated) = Evaluation.Perplexity.Tokenize(tokenizer, docs, config.MaxSeqLen);
+        var (sequences, truncated) = ElasticJob.EvalSequences(tokenizer, evalText, evalDocs, config.MaxSeqLen);
         using var noGrad = no_grad();
         double nll = 0, kept = 0;
         long count = 0;

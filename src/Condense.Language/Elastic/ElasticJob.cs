@@ -242,6 +242,14 @@ public static class ElasticJob
         }).ToList();
     }
 
+    /// <summary>The first <paramref name="evalDocs"/> documents of <paramref name="evalText"/> (all when 0), tokenized as eval-ppl does.</summary>
+    internal static (List<int[]> Sequences, int Truncated) EvalSequences(Tokenizers.Llama2cTokenizer tokenizer, string evalText, int evalDocs, int maxSeqLen)
+    {
+        var docs = TokenCorpus.Documents(evalText, null);
+        if (evalDocs > 0) docs = docs.Take(evalDocs).ToList();
+        return Perplexity.Tokenize(tokenizer, docs, maxSeqLen);
+    }
+
     /// <summary>Perplexity of each uniform width (fractions of MLP neurons and head groups, applied to both) on <paramref name="evalText"/>.</summary>
     public static IReadOnlyList<ElasticEvalRow> Evaluate(ElasticLlama model, Tokenizers.Llama2cTokenizer tokenizer, string evalText,
         IReadOnlyList<double> fractions, int evalDocs = 0, Action<string>? log = null)
@@ -250,9 +258,7 @@ public static class ElasticJob
         ArgumentNullException.ThrowIfNull(fractions);
         foreach (var f in fractions)
             if (!(f > 0 && f <= 1)) throw InputException.ForOption("Fractions", $"{f}: each width must be in (0, 1]");
-        var docs = TokenCorpus.Documents(evalText, null);
-        if (evalDocs > 0) docs = docs.Take(evalDocs).ToList();
-        var (sequences, truncated) = Perplexity.Tokenize(tokenizer, docs, model.Config.MaxSeqLen);
+        var (sequences, truncated) = EvalSequences(tokenizer, evalText, evalDocs, model.Config.MaxSeqLen);
         var rows = new List<ElasticEvalRow>();
         foreach (var f in fractions)
         {
@@ -284,9 +290,7 @@ public static class ElasticJob
         var checks = LatencyValidation.Check(model, table, [ElasticWidths.Full(model.Config), .. routed], latency, log);
         double Measured(LatencyCheck c) => decode ? c.MeasuredDecodeMs : c.MeasuredPrefillMs;
         double fullMs = Measured(checks[0]);
-        var docs = TokenCorpus.Documents(evalText, null);
-        if (evalDocs > 0) docs = docs.Take(evalDocs).ToList();
-        var (sequences, truncated) = Perplexity.Tokenize(tokenizer, docs, model.Config.MaxSeqLen);
+        var (sequences, truncated) = EvalSequences(tokenizer, evalText, evalDocs, model.Config.MaxSeqLen);
         var rows = new List<RoutedEvalRow>();
         for (int i = 0; i < budgets.Count; i++)
         {

@@ -151,12 +151,7 @@ public sealed class ElasticLlama
         using var noGrad = no_grad();
         var source = model.state_dict();
         foreach (var (name, into) in sub.state_dict())
-        {
-            var from = source[name];
-            for (int dim = 0; dim < into.dim(); dim++)
-                from = from.narrow(dim, 0, into.shape[dim]);           // leading units (rank = index after NestedOrder)
-            into.copy_(from);
-        }
+            into.copy_(LayerWidthPadding.Leading(source[name], into.shape));    // leading units (rank = index after NestedOrder)
         return sub;
     }
 

@@ -108,25 +108,8 @@ public sealed record LatencyTable(string Machine, int Threads, int Layers, int P
             items.Add(("model", 0, LatencyProbe.FullModel(config, options)));
             foreach (var g in candidates.HeadUnits(config)) items.Add(("attention", g, LatencyProbe.Attention(config, g, options)));
             foreach (var k in candidates.MlpUnits(config)) items.Add(("mlp", k, LatencyProbe.Mlp(config, k, options)));
-            foreach (var item in items) item.Probe.Warm(options.Warmup);
-            var samples = items.Select(_ => (Prefill: new List<double>(), Decode: new List<double>())).ToArray();
-            var rng = new Core.Data.SplitMix64((ulong)options.Seed);
-            for (int round = 0; round < options.Rounds; round++)
-            {
-                var order = Enumerable.Range(0, items.Count).ToArray();
-                for (int i = order.Length - 1; i > 0; i--)
-                {
-                    int j = rng.NextInt(i + 1);
-                    (order[i], order[j]) = (order[j], order[i]);
-                }
-                foreach (var i in order)
-                {
-                    samples[i].Prefill.AddRange(items[i].Probe.Time(decode: false, options.Repeats));
-                    samples[i].Decode.AddRange(items[i].Probe.Time(decode: true, options.Repeats));
-                }
-                log?.Invoke($"[latency] round {round + 1}/{options.Rounds}");
-            }
-            LatencyEntry Entry(int i) => new(Median(samples[i].Prefill), Median(samples[i].Decode));
+            var samples = TimeRounds(items.Select(i => i.Probe).ToList(), options, (ulong)options.Seed, "[latency]", log);
+            LatencyEntry Entry(int i) => samples[i];
             var attention = Enumerable.Range(0, items.Count).Where(i => items[i].Kind == "attention").ToDictionary(i => items[i].Units, Entry);
             var mlp = Enumerable.Range(0, items.Count).Where(i => items[i].Kind == "mlp").ToDictionary(i => items[i].Units, Entry);
             var full = Entry(0);
@@ -141,6 +124,29 @@ public sealed record LatencyTable(string Machine, int Threads, int Layers, int P
         {
             foreach (var item in items) item.Probe.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Warms every probe, then times each in <see cref="LatencyOptions.Rounds"/> rounds, in a seeded shuffled order per
+    /// round so a slow spell on a shared machine falls on different probes; returns each probe's median prefill and decode ms.
+    /// </summary>
+    internal static LatencyEntry[] TimeRounds(IReadOnlyList<LatencyProbe> probes, LatencyOptions options, ulong seed, string label, Action<string>? log)
+    {
+        foreach (var probe in probes) probe.Warm(options.Warmup);
+        var samples = probes.Select(_ => (Prefill: new List<double>(), Decode: new List<double>())).ToArray();
+        var rng = new Core.Data.SplitMix64(seed);
+        for (int round = 0; round < options.Rounds; round++)
+        {
+            var order = Enumerable.Range(0, probes.Count).ToArray();
+            rng.Shuffle<int>(order);
+            foreach (var i in order)
+            {
+                samples[i].Prefill.AddRange(probes[i].Time(decode: false, options.Repeats));
+                samples[i].Decode.AddRange(probes[i].Time(decode: true, options.Repeats));
+            }
+            log?.Invoke($"{label} round {round + 1}/{options.Rounds}");
+        }
+        return samples.Select(s => new LatencyEntry(Median(s.Prefill), Median(s.Decode))).ToArray();
     }
 
     internal static double Median(List<double> v)
@@ -193,6 +199,13 @@ internal sealed class LatencyProbe : IDisposable
     {
         var model = new LlamaForCausalLM(config with { LayerHiddenDims = null, LayerKvHeads = null });
         model.eval();
+        return ForModel(model, options);
+    }
+
+    /// <summary>A whole model (owned by the probe from now on): a T-token prefill, and one token against a filled KV cache.</summary>
+    public static LatencyProbe ForModel(LlamaForCausalLM model, LatencyOptions options)
+    {
+        var config = model.Config;
         var cache = model.NewCache(1, options.DecodeContext + 1);
         using (var scope = NewDisposeScope())
             model.Forward(randint(0, config.VocabSize, [1, options.DecodeContext]), cache);     // fill the context once

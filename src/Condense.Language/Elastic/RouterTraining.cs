@@ -81,8 +81,7 @@ public static class RouterTraining
         int seqLen = Math.Min(options.SeqLen, config.MaxSeqLen);
         Core.Training.Determinism.Seed(options.Seed);
         var rng = new Core.Data.SplitMix64((ulong)options.Seed ^ 0x7011E5UL);
-        double Uniform() => (rng.Next() >> 11) * (1.0 / (1UL << 53));
-        double Budget() => options.MinBudget + (1 - options.MinBudget) * Uniform();
+        double Budget() => options.MinBudget + (1 - options.MinBudget) * rng.NextDouble();
 
         // Latency per choice as tensors: (Ka), (Km); the full model's latency normalises the loss.
         double Pick(LatencyEntry e) => options.DecodeLatency ? e.DecodeMs : e.PrefillMs;

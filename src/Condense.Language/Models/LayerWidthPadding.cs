@@ -21,12 +21,17 @@ public static class LayerWidthPadding
         var target = padded.state_dict();
         foreach (var t in target.Values) t.zero_();
         foreach (var (name, source) in model.state_dict())
-        {
-            var into = target[name];
-            for (int dim = 0; dim < source.dim(); dim++)
-                into = into.narrow(dim, 0, source.shape[dim]);       // the leading units: rank = index after NestedOrder
-            into.copy_(source);
-        }
+            Leading(target[name], source.shape).copy_(source);
         return padded;
+    }
+
+    /// <summary>The leading block of <paramref name="t"/> of <paramref name="shape"/> (a view): a narrow layer's units are the first ones.</summary>
+    public static Tensor Leading(Tensor t, long[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        ArgumentNullException.ThrowIfNull(shape);
+        for (int dim = 0; dim < shape.Length; dim++)
+            t = t.narrow(dim, 0, shape[dim]);
+        return t;
     }
 }
