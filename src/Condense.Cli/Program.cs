@@ -78,6 +78,7 @@ public static class Program
         var root = new RootCommand(
             "Condense: turn large foundation models into small, fast ones (distillation, sparsity, pruning, search).");
         root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(AssetsCommand.Create());
         root.Subcommands.Add(DistillCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());

@@ -22,7 +22,7 @@ public static class LanguageModelFiles
 
     /// <summary><paramref name="path"/>, or the shared default <paramref name="sharedDefault"/> when null.</summary>
     public static string Resolve(string? path, string sharedDefault) =>
-        string.IsNullOrEmpty(path) ? AssetPaths.RequireShared(sharedDefault) : path;
+        string.IsNullOrEmpty(path) ? AssetPaths.Require(sharedDefault) : path;
 
     /// <summary>The tokenizer file every LLaMA command looks for beside a model when none is given.</summary>
     public const string TokenizerFileName = "tok512.bin";
@@ -56,7 +56,7 @@ public static class LanguageModelFiles
         if (!string.IsNullOrEmpty(tokenizerPath)) return tokenizerPath;
         var folder = Directory.Exists(modelPath) ? modelPath : Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
         var beside = Path.Combine(folder, TokenizerFileName);
-        return File.Exists(beside) ? beside : AssetPaths.RequireShared(DefaultTokenizer);
+        return File.Exists(beside) ? beside : AssetPaths.Require(DefaultTokenizer);
     }
 
     /// <summary>

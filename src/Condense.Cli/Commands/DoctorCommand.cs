@@ -53,7 +53,7 @@ internal static class DoctorCommand
         var report = Collect();
         output.Result(report);
         if (!output.Json) Render(output.Human, report);
-        else if (!report.Ok) CliOutput.Error(report.TorchsharpError ?? "a required component is missing");
+        else if (!report.Ok) CliOutput.Error(report.TorchsharpError ?? MissingRequired(report));
         return report.Ok ? ExitCodes.Ok : ExitCodes.Failure;
     }
 
@@ -67,8 +67,9 @@ internal static class DoctorCommand
             ortError = ex.GetBaseException().Message.Split('\n')[0];
         }
         var shared = AssetPaths.SharedRoot();
+        var assets = Assets();
         return new Report(
-            Ok: torchOk,
+            Ok: torchOk && assets.All(a => a.Found || !a.Required),
             DotnetVersion: Environment.Version.ToString(),
             Os: RuntimeInformation.OSDescription,
             TorchsharpLoaded: torchOk,
@@ -83,29 +84,18 @@ internal static class DoctorCommand
             OnnxruntimeVersion: ortVersion,
             OnnxruntimeError: ortError,
             SharedRoot: shared,
-            Assets: Assets());
+            Assets: assets);
     }
 
-    private static List<Asset> Assets()
-    {
-        Asset SharedAsset(string name, string rel) { var p = AssetPaths.Shared(rel); return new(name, p is not null, p, false); }
-        var fashion = Path.Combine(AssetPaths.FashionMnistDir(), "t10k-images-idx3-ubyte.gz");
-        return
-        [
-            SharedAsset("llama2c stories260K", "models/llama2c/stories260K.bin"),
-            SharedAsset("llama2c llama2xs_tinystories", "models/llama2c/llama2xs_tinystories.bin"),
-            SharedAsset("llama2c tokenizer tok512", "models/llama2c/tok512.bin"),
-            SharedAsset("hf stories260K", "models/hf/stories260K/model.safetensors"),
-            SharedAsset("onnx squeezenet1.1", "models/onnx/squeezenet1.1_imagenet_fp16.onnx"),
-            SharedAsset("mlperf_tiny resnet8", "models/mlperf_tiny/resnet8_cifar10_mlperf_tiny.safetensors"),
-            SharedAsset("mlperf_tiny mobilenetv1 vww", "models/mlperf_tiny/mobilenetv1_0.25_vww96_mlperf_tiny.safetensors"),
-            SharedAsset("tinystories train_partA", "data/tinystories/train_partA.txt"),
-            SharedAsset("tinystories valid", "data/tinystories/valid_first794KB.txt"),
-            SharedAsset("cifar10 first 499", "data/images/cifar10_batch1_first499_chw_u8.bin"),
-            SharedAsset("mnist t10k", "data/images/mnist_t10k-images-idx3-ubyte.gz"),
-            new("fashion-mnist (dataset-fashion-mnist)", File.Exists(fashion), File.Exists(fashion) ? AssetPaths.FashionMnistDir() : null, false),
-        ];
-    }
+    private static string MissingRequired(Report r) =>
+        "shipped asset missing: " + string.Join(", ", r.Assets.Where(a => a.Required && !a.Found).Select(a => a.Name)) + " (see `condense assets`)";
+
+    // The catalog's assets; the shipped ones are required (the defaults use them), the rest optional.
+    private static List<Asset> Assets() =>
+    [
+        .. AssetCheck.Run(hash: false).Select(s => new Asset(s.Entry.Name, s.Available,
+            s.Copies.FirstOrDefault(c => c.Good)?.Path, s.Entry.Provider == AssetProvider.Shipped)),
+    ];
 
     internal static List<string> VectorExtensions()
     {
@@ -153,8 +143,10 @@ internal static class DoctorCommand
         table.AddRow("ONNX Runtime", Mark(r.OnnxruntimeLoaded, r.OnnxruntimeVersion ?? $"not loaded: {r.OnnxruntimeError}"));
         table.AddRow("shared folder", Markup.Escape(r.SharedRoot ?? "not found (set CONDENSE_SHARED)"));
         foreach (var a in r.Assets)
-            table.AddRow(Markup.Escape(a.Name), a.Found ? $"[green]found[/] {Markup.Escape(a.Path ?? "")}" : "[yellow]not found[/] (optional)");
+            table.AddRow(Markup.Escape(a.Name), a.Found ? $"[green]found[/] {Markup.Escape(a.Path ?? "")}"
+                : a.Required ? "[red]missing[/] (shipped with Condense; see `condense assets`)" : "[yellow]not found[/] (optional; see `condense assets`)");
         console.Write(table);
-        console.MarkupLine(r.Ok ? "[green]ok[/]: TorchSharp loaded" : "[red]failed[/]: TorchSharp did not load");
+        console.MarkupLine(r.Ok ? "[green]ok[/]: TorchSharp loaded, shipped assets present"
+            : r.TorchsharpLoaded ? $"[red]failed[/]: {Markup.Escape(MissingRequired(r))}" : "[red]failed[/]: TorchSharp did not load");
     }
 }

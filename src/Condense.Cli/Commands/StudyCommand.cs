@@ -232,7 +232,7 @@ internal static class StudyCommand
                     ? f : throw new Condense.Core.InputException($"--widths '{w}': each width must be a number in (0, 1]")).ToList();
             var modelList = pr.GetValue(models) is string m
                 ? m.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                : [Condense.Language.LanguageModelFiles.ResolveModel(null), Condense.Core.IO.AssetPaths.RequireShared("models/llama2c/llama2xs_tinystories.bin")];
+                : [Condense.Language.LanguageModelFiles.ResolveModel(null), Condense.Core.IO.AssetPaths.Require("models/llama2c/llama2xs_tinystories.bin")];
             Condense.Core.Runtime.TorchRuntime.EnsureLoaded();
             LanguageOptions.ApplyThreads(pr.GetValue(threads));
             var result = Condense.Experiments.Language.FlextronStudy.Run(new Condense.Experiments.Language.FlextronStudyOptions

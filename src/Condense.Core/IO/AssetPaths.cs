@@ -1,9 +1,11 @@
 namespace Condense.Core.IO;
 
 /// <summary>
-/// Where the shared models and data live. Nothing is copied into the repository: the default is the nearest
-/// folder named <c>shared</c> (with <c>models/</c> and <c>data/</c>) found walking up from the working
-/// directory, the <c>CONDENSE_ROOT</c> checkout, or the program's folder; <c>CONDENSE_SHARED</c> overrides it.
+/// Where models and data are found. Two folders hold files under the same relative paths (e.g.
+/// "models/llama2c/stories260K.bin"): the shared folder (the nearest folder named <c>shared</c> with <c>models/</c>
+/// and <c>data/</c>, found walking up from the <c>CONDENSE_ROOT</c> checkout, the working directory or the program's
+/// folder; <c>CONDENSE_SHARED</c> overrides it) and the shipped <c>assets/</c> folder (beside the program, which is
+/// how the tool package carries it, else in the checkout). <see cref="AssetCatalog"/> lists every known file.
 /// </summary>
 public static class AssetPaths
 {
@@ -46,14 +48,57 @@ public static class AssetPaths
         return File.Exists(path) || Directory.Exists(path) ? path : null;
     }
 
-    /// <summary>Like <see cref="Shared"/> but throws an <see cref="InputException"/> naming what is missing.</summary>
-    public static string RequireShared(string relative)
+    /// <summary>The folder of the assets that ship with Condense (beside the program, else the checkout's), or null.</summary>
+    public static string? ShippedRoot()
     {
-        var root = SharedRoot()
-            ?? throw new InputException($"shared folder not found (looked for ../shared; set {SharedEnvVar})");
+        var beside = Path.Combine(AppContext.BaseDirectory, "assets");
+        if (Directory.Exists(beside)) return beside;
+        var repo = RepositoryRoot();
+        return repo is not null && Directory.Exists(Path.Combine(repo, "assets")) ? Path.Combine(repo, "assets") : null;
+    }
+
+    /// <summary>A shipped file (e.g. "models/llama2c/tok512.bin"), or null when absent.</summary>
+    public static string? Shipped(string relative)
+    {
+        var root = ShippedRoot();
+        if (root is null) return null;
         var path = Path.Combine(root, relative);
-        if (!File.Exists(path) && !Directory.Exists(path)) throw new InputException($"missing shared asset: {path}");
-        return path;
+        return File.Exists(path) || Directory.Exists(path) ? path : null;
+    }
+
+    /// <summary>
+    /// The file or folder at <paramref name="relative"/>: the shared folder's copy, else the shipped one. Throws an
+    /// <see cref="InputException"/> naming the asset and where it was looked for when neither exists.
+    /// </summary>
+    public static string Require(string relative)
+    {
+        var found = Shared(relative) ?? Shipped(relative);
+        if (found is not null) return found;
+        var entry = AssetCatalog.Find(relative);
+        var name = entry is null ? relative : $"{entry.Name} ({relative})";
+        var root = SharedRoot();
+        var env = Environment.GetEnvironmentVariable(SharedEnvVar);
+        var where = root is null && !string.IsNullOrWhiteSpace(env)
+            ? $"${SharedEnvVar} names {env}, which does not exist"
+            : root is null
+            ? $"no shared folder found (a 'shared' folder with models/ and data/ above the working directory, or ${SharedEnvVar})"
+            : $"not in the shared folder {root}";
+        throw new InputException($"missing asset {name}: {where}, and Condense does not ship it; `condense assets` says where it comes from");
+    }
+
+    /// <summary>Where <paramref name="entry"/> is on this machine (every copy found, provider's first), or empty.</summary>
+    public static IReadOnlyList<string> Locate(AssetEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        string?[] places = entry.Provider switch
+        {
+            AssetProvider.Shipped => [ShippedRoot(), SharedRoot()],
+            AssetProvider.Shared => [SharedRoot(), ShippedRoot()],
+            AssetProvider.DebianPackage => [FashionMnistDir()],
+            AssetProvider.NuGetPackage => [AppContext.BaseDirectory],
+            _ => throw new ArgumentOutOfRangeException(nameof(entry), entry.Provider, "unknown provider"),
+        };
+        return [.. places.OfType<string>().Select(dir => Path.Combine(dir, entry.RelativePath)).Where(File.Exists)];
     }
 
     /// <summary>The checkout's root (the folder holding Condense.slnx), or null outside a checkout.</summary>

@@ -121,7 +121,7 @@ public static class LmBenchmark
     private static (string Dir, string Description) ModelDir(string name, string repoRoot)
     {
         if (name == "stories260K")
-            return (AssetPaths.RequireShared("models/hf/stories260K"), "TinyStories stories260K (dim 64, 5 layers, 8 heads, 4 kv heads, vocab 512, tied), ../shared/models/hf/stories260K");
+            return (AssetPaths.Require("models/hf/stories260K"), "TinyStories stories260K (dim 64, 5 layers, 8 heads, 4 kv heads, vocab 512, tied), ../shared/models/hf/stories260K");
         if (name != "llama_d288") throw new ArgumentException($"unknown model '{name}'; known: {string.Join(", ", Names)}");
         string dir = Path.Combine(repoRoot, "artifacts", "bench", "lm_llama_d288");
         if (!File.Exists(Path.Combine(dir, HfLlamaCheckpoint.ConfigFile)))

@@ -86,7 +86,7 @@ internal sealed class SafetensorsTarget : FuzzTarget
 /// <summary>A single binary file from the shared folder, mutated with its first <c>headerBytes</c> as the header.</summary>
 internal abstract class SharedBinaryTarget(string sharedPath, string caseFile, int headerBytes) : FuzzTarget
 {
-    private readonly Lazy<byte[]> seed = new(() => File.ReadAllBytes(AssetPaths.RequireShared(sharedPath)));
+    private readonly Lazy<byte[]> seed = new(() => File.ReadAllBytes(AssetPaths.Require(sharedPath)));
 
     public override string CasePath(string folder) => Path.Combine(folder, caseFile);
 
@@ -127,7 +127,7 @@ internal sealed class TokenizerTarget() : SharedBinaryTarget("models/llama2c/tok
 /// </summary>
 internal abstract class HfFolderTarget(string caseDir, string mutated) : FuzzTarget
 {
-    private static string Shared(string file) => Path.Combine(AssetPaths.RequireShared("models/hf/stories260K"), file);
+    private static string Shared(string file) => Path.Combine(AssetPaths.Require("models/hf/stories260K"), file);
 
     private readonly Lazy<byte[]> seed = new(() => File.ReadAllBytes(Shared(mutated)));
 

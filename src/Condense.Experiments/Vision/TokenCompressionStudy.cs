@@ -43,8 +43,8 @@ public static class TokenCompressionStudy
         if (inputSize <= 0 || inputSize % 16 != 0) throw Condense.Core.InputException.ForOption("InputSize", $"{inputSize}: must be a positive multiple of 16");
         Condense.Core.Runtime.TorchRuntime.EnsureLoaded();
         using var scope = torch.NewDisposeScope();
-        var data = Condense.Core.Data.CifarFile.ReadRaw(Condense.Core.IO.AssetPaths.RequireShared("data/images/cifar10_batch1_first499_chw_u8.bin"),
-            Condense.Core.IO.AssetPaths.RequireShared("data/images/cifar10_batch1_first499_labels_i64.bin"));
+        var data = Condense.Core.Data.CifarFile.ReadRaw(Condense.Core.IO.AssetPaths.Require("data/images/cifar10_batch1_first499_chw_u8.bin"),
+            Condense.Core.IO.AssetPaths.Require("data/images/cifar10_batch1_first499_labels_i64.bin"));
         if (trainImages <= 0 || trainImages >= data.Count) throw Condense.Core.InputException.ForOption("TrainImages", $"{trainImages}: must be in 1..{data.Count - 1}");
         var images = torch.tensor(data.Images.Pixels, [data.Count, 3, 32, 32], ScalarType.Byte).to_type(ScalarType.Float32) / 255f;
         using var teacher = Condense.Vision.Teachers.TeacherRegistry.Create(Condense.Vision.Teachers.TeacherRegistry.ResNet8Cifar10, inputSize);

@@ -77,15 +77,15 @@ public static class ClassifierTraining
             {
                 var dir = AssetPaths.FashionMnistDir();
                 if (!File.Exists(Path.Combine(dir, "train-images-idx3-ubyte.gz")))
-                    throw new InputException($"Fashion-MNIST not found in {dir}: install the Debian package dataset-fashion-mnist (scripts/setup.sh)");
+                    throw new InputException($"Fashion-MNIST not found in {dir}: install the Debian package dataset-fashion-mnist (scripts/setup.sh; `condense assets` lists every data set)");
                 return (LabelledImages.FromIdx(Path.Combine(dir, "train-images-idx3-ubyte.gz"), Path.Combine(dir, "train-labels-idx1-ubyte.gz")),
                         LabelledImages.FromIdx(Path.Combine(dir, "t10k-images-idx3-ubyte.gz"), Path.Combine(dir, "t10k-labels-idx1-ubyte.gz")));
             }
             case "mnist":
             {
                 // ../shared has only the MNIST test set: train on its first 8,000 images, test on the last 2,000.
-                var all = LabelledImages.FromIdx(AssetPaths.RequireShared("data/images/mnist_t10k-images-idx3-ubyte.gz"),
-                    AssetPaths.RequireShared("data/images/mnist_t10k-labels-idx1-ubyte"));
+                var all = LabelledImages.FromIdx(AssetPaths.Require("data/images/mnist_t10k-images-idx3-ubyte.gz"),
+                    AssetPaths.Require("data/images/mnist_t10k-labels-idx1-ubyte"));
                 return (all.Slice(0, 8000), all.Slice(8000, all.Count - 8000));
             }
             default:

@@ -15,7 +15,7 @@ public sealed record DistillData(LabelledImages Train, LabelledImages Test, stri
 {
     /// <summary>
     /// Fashion-MNIST: the full set from the Debian package when installed (train split from its 60k training
-    /// images), otherwise the 10k test set shipped in data/fashion-mnist, split into disjoint train and test parts.
+    /// images), otherwise the 10k test set shipped in assets/data/fashion-mnist, split into disjoint train and test parts.
     /// MNIST: the 10k test set in ../shared, split the same way.
     /// </summary>
     public static DistillData Load(DataRecipe recipe)
@@ -36,8 +36,9 @@ public sealed record DistillData(LabelledImages Train, LabelledImages Test, stri
             }
             case "fashion-mnist":
             {
-                var dir = Path.Combine(AssetPaths.RepositoryRoot() ?? ".", "data", "fashion-mnist");
-                var all = LabelledImages.FromIdx(Path.Combine(dir, "t10k-images-idx3-ubyte.gz"), Path.Combine(dir, "t10k-labels-idx1-ubyte.gz"));
+                var images = AssetPaths.Require("data/fashion-mnist/t10k-images-idx3-ubyte.gz");
+                var dir = Path.GetDirectoryName(images)!;
+                var all = LabelledImages.FromIdx(images, AssetPaths.Require("data/fashion-mnist/t10k-labels-idx1-ubyte.gz"));
                 (train, test) = SplitHeldOut(all, recipe);
                 source = $"Fashion-MNIST test set shipped in {dir} (full set not installed): {test.Count} held out, {train.Count} for training" +
                          (train.Count < recipe.TrainImages ? $" ({recipe.TrainImages} requested)" : "");
@@ -45,8 +46,8 @@ public sealed record DistillData(LabelledImages Train, LabelledImages Test, stri
             }
             case "mnist":
             {
-                var all = LabelledImages.FromIdx(AssetPaths.RequireShared("data/images/mnist_t10k-images-idx3-ubyte.gz"),
-                    AssetPaths.RequireShared("data/images/mnist_t10k-labels-idx1-ubyte"));
+                var all = LabelledImages.FromIdx(AssetPaths.Require("data/images/mnist_t10k-images-idx3-ubyte.gz"),
+                    AssetPaths.Require("data/images/mnist_t10k-labels-idx1-ubyte"));
                 (train, test) = SplitHeldOut(all, recipe);
                 source = $"MNIST test set (../shared): {test.Count} held out, {train.Count} for training" +
                          (train.Count < recipe.TrainImages ? $" ({recipe.TrainImages} requested)" : "");

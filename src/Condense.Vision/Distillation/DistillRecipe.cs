@@ -38,7 +38,7 @@ public sealed record DistillRecipe
 /// <summary>The <c>data</c> section of a recipe: dataset, image counts and resolutions.</summary>
 public sealed record DataRecipe
 {
-    /// <summary>"fashion-mnist" (full set when installed, else the test set shipped in data/) or "mnist" (../shared).</summary>
+    /// <summary>"fashion-mnist" (full set when installed, else the test set shipped in assets/) or "mnist" (../shared).</summary>
     public string Dataset { get; init; } = "fashion-mnist";
 
     /// <summary>Images the student is distilled on; also the kNN bank and probe training set.</summary>

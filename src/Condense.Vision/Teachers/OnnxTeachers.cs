@@ -50,7 +50,7 @@ public static class OnnxTeachers
 
     /// <summary>The SqueezeNet 1.1 teacher config (the model comes from the shared folder).</summary>
     public static OnnxTeacherConfig SqueezeNetConfig(int inputSize = 224) =>
-        ImageNetBgr("squeezenet", AssetPaths.RequireShared(SqueezeNetSharedPath), "data_0", inputSize, [0f, 0f, 0f], "float16",
+        ImageNetBgr("squeezenet", AssetPaths.Require(SqueezeNetSharedPath), "data_0", inputSize, [0f, 0f, 0f], "float16",
             summaryOutput: "pool10_1", featureOutput: "fire9/concat_1");
 
     // Both ImageNet teachers take BGR pixels in 0..255 minus a per-channel mean, any batch, any size (224 as exported).

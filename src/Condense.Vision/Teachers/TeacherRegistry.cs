@@ -75,7 +75,7 @@ public static class TeacherRegistry
     private static TorchTeacher Keras(TeacherSpec spec, Func<string, KerasClassifier> load, string defaultWeights)
     {
         spec.RequireOnly("weights");
-        var model = load(spec.Option("weights") ?? AssetPaths.RequireShared(defaultWeights));
+        var model = load(spec.Option("weights") ?? AssetPaths.Require(defaultWeights));
         return new TorchTeacher(spec.Name, model, spec.InputSize);
     }
 

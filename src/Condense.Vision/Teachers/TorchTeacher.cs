@@ -55,12 +55,12 @@ public sealed class TorchTeacher : ITeacher
     /// <summary>The MLPerf Tiny ResNet8 (CIFAR-10, 32 px); weights default to the shared export.</summary>
     public static TorchTeacher ResNet8Cifar10(string? weightsPath = null, int? inputSize = null,
         string name = TeacherRegistry.ResNet8Cifar10) =>
-        new(name, KerasResNet8.Load(weightsPath ?? AssetPaths.RequireShared(KerasResNet8.DefaultWeights)), inputSize);
+        new(name, KerasResNet8.Load(weightsPath ?? AssetPaths.Require(KerasResNet8.DefaultWeights)), inputSize);
 
     /// <summary>The MLPerf Tiny MobileNetV1-0.25 (VWW, 96 px); weights default to the shared export.</summary>
     public static TorchTeacher MobileNetV1Vww(string? weightsPath = null, int? inputSize = null,
         string name = TeacherRegistry.MobileNetV1Vww) =>
-        new(name, KerasMobileNetV1.Load(weightsPath ?? AssetPaths.RequireShared(KerasMobileNetV1.DefaultWeights)),
+        new(name, KerasMobileNetV1.Load(weightsPath ?? AssetPaths.Require(KerasMobileNetV1.DefaultWeights)),
             inputSize);
 
     /// <inheritdoc />
