@@ -18,9 +18,17 @@ internal static class CliProcess
     /// <param name="defaultSigint">Start the program with SIGINT at its default disposition (coreutils
     /// <c>env --default-signal</c>): a test host started as a background job inherits SIGINT ignored, passes that on,
     /// and a program started with SIGINT ignored rightly keeps ignoring it.</param>
-    public static Process Start(string[] args, bool defaultSigint)
+    public static Process Start(string[] args, bool defaultSigint) => Start(args, defaultSigint, null, new Dictionary<string, string?>());
+
+    private static Process Start(string[] args, bool defaultSigint, string? workingDirectory, IReadOnlyDictionary<string, string?> environment)
     {
         var psi = new ProcessStartInfo(defaultSigint ? "env" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (workingDirectory is not null) psi.WorkingDirectory = workingDirectory;
+        foreach (var (k, v) in environment)
+        {
+            if (v is null) psi.Environment.Remove(k);
+            else psi.Environment[k] = v;
+        }
         if (defaultSigint)
         {
             psi.ArgumentList.Add("--default-signal=INT");
@@ -35,9 +43,13 @@ internal static class CliProcess
         return Process.Start(psi)!;
     }
 
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => RunWith(null, new Dictionary<string, string?>(), args);
+
+    /// <summary>Runs the program in <paramref name="workingDirectory"/> (null: the test's) with <paramref name="environment"/>
+    /// added (a null value removes the variable).</summary>
+    public static Result RunWith(string? workingDirectory, IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
-        using var p = Start(args);
+        using var p = Start(args, defaultSigint: false, workingDirectory, environment);
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(TimeSpan.FromMinutes(5)))

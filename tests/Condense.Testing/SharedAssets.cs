@@ -6,10 +6,10 @@ namespace Condense.Testing;
 
 public static class SharedAssets
 {
-    public static string Stories260KPath => AssetPaths.RequireShared("models/llama2c/stories260K.bin");
-    public static string Llama2xsPath => AssetPaths.RequireShared("models/llama2c/llama2xs_tinystories.bin");
-    public static string Tok512Path => AssetPaths.RequireShared("models/llama2c/tok512.bin");
-    public static string HfStories260KDir => AssetPaths.RequireShared("models/hf/stories260K");
-    public static string ValidTextPath => AssetPaths.RequireShared("data/tinystories/valid_first794KB.txt");
-    public static string TrainTextPath => AssetPaths.RequireShared("data/tinystories/train_partA.txt");
+    public static string Stories260KPath => AssetPaths.Require("models/llama2c/stories260K.bin");
+    public static string Llama2xsPath => AssetPaths.Require("models/llama2c/llama2xs_tinystories.bin");
+    public static string Tok512Path => AssetPaths.Require("models/llama2c/tok512.bin");
+    public static string HfStories260KDir => AssetPaths.Require("models/hf/stories260K");
+    public static string ValidTextPath => AssetPaths.Require("data/tinystories/valid_first794KB.txt");
+    public static string TrainTextPath => AssetPaths.Require("data/tinystories/train_partA.txt");
 }

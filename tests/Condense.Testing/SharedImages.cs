@@ -12,8 +12,8 @@ public static class SharedImages
     public static (Tensor Images, Tensor Labels) Cifar499()
     {
         var data = CifarFile.ReadRaw(
-            AssetPaths.RequireShared("data/images/cifar10_batch1_first499_chw_u8.bin"),
-            AssetPaths.RequireShared("data/images/cifar10_batch1_first499_labels_i64.bin"));
+            AssetPaths.Require("data/images/cifar10_batch1_first499_chw_u8.bin"),
+            AssetPaths.Require("data/images/cifar10_batch1_first499_labels_i64.bin"));
         var images = tensor(data.Images.Pixels, [data.Count, 3, 32, 32]).to_type(ScalarType.Float32) / 255f;
         return (images, tensor(data.Labels));
     }
@@ -22,7 +22,7 @@ public static class SharedImages
     public static Tensor Photo(string file, int side)
     {
         var chw = new byte[3 * side * side];
-        ImageFolder.DecodeRgbChw(AssetPaths.RequireShared($"data/images/{file}"), side, side, chw);
+        ImageFolder.DecodeRgbChw(AssetPaths.Require($"data/images/{file}"), side, side, chw);
         return tensor(chw, [1, 3, side, side]).to_type(ScalarType.Float32) / 255f;
     }
 }

@@ -19,7 +19,9 @@ public sealed class DoctorCommandTests
         Assert.False(kernels.GetProperty("nnpack_enabled").GetBoolean());
         Assert.DoesNotContain("NNPACK", r.Stderr, StringComparison.Ordinal);
         var assets = json.GetProperty("assets").EnumerateArray().ToList();
-        Assert.Contains(assets, a => a.GetProperty("name").GetString() == "llama2c stories260K" && a.GetProperty("found").GetBoolean());
+        Assert.Contains(assets, a => a.GetProperty("name").GetString() == "stories260K" && a.GetProperty("found").GetBoolean()
+            && a.GetProperty("required").GetBoolean());
+        Assert.Contains(assets, a => a.GetProperty("name").GetString() == "llama2xs" && !a.GetProperty("required").GetBoolean());
     }
 
     [Fact]

@@ -12,7 +12,7 @@ public sealed class LanguageCommandTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private static string Shared(string relative) => AssetPaths.RequireShared(relative);
+    private static string Shared(string relative) => AssetPaths.Require(relative);
 
     [Fact]
     public void Generate_json_reproduces_llama2c_greedy_text()

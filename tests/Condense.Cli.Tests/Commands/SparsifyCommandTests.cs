@@ -52,7 +52,7 @@ public sealed class SparsifyCommandTests : IDisposable
 
         // A dense checkpoint fails, naming the first tensor, row and group.
         var dense2 = Path.Combine(_root, "dense.safetensors");
-        using (var content = Safetensors.Load(AssetPaths.RequireShared("models/hf/stories260K/model.safetensors")))
+        using (var content = Safetensors.Load(AssetPaths.Require("models/hf/stories260K/model.safetensors")))
             Safetensors.Save(dense2, content.Tensors);
         var bad = CliProcess.Run("verify-sparsity", dense2);
         Assert.Equal(1, bad.ExitCode);

@@ -447,7 +447,7 @@ public class SafetensorsTests
     public void ReadsTheRealStories260KCheckpoint()
     {
         using var scope = torch.NewDisposeScope();
-        var path = AssetPaths.RequireShared("models/hf/stories260K/model.safetensors");
+        var path = AssetPaths.Require("models/hf/stories260K/model.safetensors");
 
         var header = Safetensors.ReadHeader(path);
         using var content = Safetensors.Load(path);
@@ -473,7 +473,7 @@ public class SafetensorsTests
     public void ReadsTheRealResNet8Checkpoint_WithKerasMetadata()
     {
         using var scope = torch.NewDisposeScope();
-        var path = AssetPaths.RequireShared("models/mlperf_tiny/resnet8_cifar10_mlperf_tiny.safetensors");
+        var path = AssetPaths.Require("models/mlperf_tiny/resnet8_cifar10_mlperf_tiny.safetensors");
 
         using var content = Safetensors.Load(path);
 

@@ -9,9 +9,9 @@ namespace Condense.Core.Tests.Data;
 public class CifarFileTests
 {
     private static readonly string RawImages =
-        AssetPaths.RequireShared("data/images/cifar10_batch1_first499_chw_u8.bin");
+        AssetPaths.Require("data/images/cifar10_batch1_first499_chw_u8.bin");
     private static readonly string RawLabels =
-        AssetPaths.RequireShared("data/images/cifar10_batch1_first499_labels_i64.bin");
+        AssetPaths.Require("data/images/cifar10_batch1_first499_labels_i64.bin");
 
     [Fact]
     public void Raw_subset_has_499_images_with_known_labels()

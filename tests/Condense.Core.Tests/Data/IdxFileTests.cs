@@ -8,7 +8,7 @@ namespace Condense.Core.Tests.Data;
 
 public class IdxFileTests
 {
-    private static string Mnist(string name) => AssetPaths.RequireShared($"data/images/{name}");
+    private static string Mnist(string name) => AssetPaths.Require($"data/images/{name}");
     private static string Fashion(string name) => Path.Combine(AssetPaths.FashionMnistSystemDir, name);
 
     private static readonly string MnistImages = Mnist("mnist_t10k-images-idx3-ubyte.gz");

@@ -10,8 +10,8 @@ namespace Condense.Core.Tests.Data;
 public class ImageBatchTests
 {
     private static readonly Lazy<LabelledImages> Mnist = new(() => LabelledImages.FromIdx(
-        AssetPaths.RequireShared("data/images/mnist_t10k-images-idx3-ubyte.gz"),
-        AssetPaths.RequireShared("data/images/mnist_t10k-labels-idx1-ubyte")));
+        AssetPaths.Require("data/images/mnist_t10k-images-idx3-ubyte.gz"),
+        AssetPaths.Require("data/images/mnist_t10k-labels-idx1-ubyte")));
 
     public ImageBatchTests() => TorchRuntime.EnsureLoaded();
 

@@ -9,8 +9,8 @@ namespace Condense.Core.Tests.Data;
 
 public class ImageFolderTests
 {
-    private static readonly string Kitten = AssetPaths.RequireShared("data/images/kitten.png");
-    private static readonly string Fish = AssetPaths.RequireShared("data/images/fish.png");
+    private static readonly string Kitten = AssetPaths.Require("data/images/kitten.png");
+    private static readonly string Fish = AssetPaths.Require("data/images/fish.png");
 
     private static TempFolder Tree()
     {

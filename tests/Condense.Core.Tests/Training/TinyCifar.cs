@@ -17,8 +17,8 @@ internal static class TinyCifar
 
     private static (float[] X, long[] Y) Load()
     {
-        var pixels = File.ReadAllBytes(AssetPaths.RequireShared("data/images/cifar10_batch1_first499_chw_u8.bin"));
-        var labelBytes = File.ReadAllBytes(AssetPaths.RequireShared("data/images/cifar10_batch1_first499_labels_i64.bin"));
+        var pixels = File.ReadAllBytes(AssetPaths.Require("data/images/cifar10_batch1_first499_chw_u8.bin"));
+        var labelBytes = File.ReadAllBytes(AssetPaths.Require("data/images/cifar10_batch1_first499_labels_i64.bin"));
         int n = labelBytes.Length / 8;
         var labels = new long[n];
         Buffer.BlockCopy(labelBytes, 0, labels, 0, labelBytes.Length);

@@ -25,7 +25,7 @@ public sealed class LlamaCheckpointCopyTests
     {
         Assert.Equal(Path.Combine(Path.GetDirectoryName(SharedModels.Stories260KPath)!, "tok512.bin"),
             LanguageModelFiles.ResolveTokenizer(null, SharedModels.Stories260KPath));
-        Assert.Equal(Path.GetFullPath(Condense.Core.IO.AssetPaths.RequireShared(LanguageModelFiles.DefaultTokenizer)),
+        Assert.Equal(Path.GetFullPath(Condense.Core.IO.AssetPaths.Require(LanguageModelFiles.DefaultTokenizer)),
             Path.GetFullPath(LanguageModelFiles.ResolveTokenizer(null, SharedModels.HfStories260KDir)));
         Assert.Equal("given.bin", LanguageModelFiles.ResolveTokenizer("given.bin", SharedModels.HfStories260KDir));
         Assert.Equal("stories260K", LanguageModelFiles.ModelName(SharedModels.HfStories260KDir + "/"));

@@ -83,8 +83,8 @@ public sealed class MosaicTests
         Assert.Throws<InputException>(() => new MosaicTeacher(inner, 3));    // 64 px is not 3 equal tiles
         using var noFeatures = TeacherRegistry.Create(new TeacherSpec("cnn", "onnx", 32, new Dictionary<string, string>
         {
-            ["model_path"] = Condense.Core.IO.AssetPaths.RequireShared("models/onnx/cifar10_cnn.onnx"),
-            ["summary_output"] = OnnxGraph.ListValues(Condense.Core.IO.AssetPaths.RequireShared("models/onnx/cifar10_cnn.onnx")).Single(v => v.IsGraphOutput).Name,
+            ["model_path"] = Condense.Core.IO.AssetPaths.Require("models/onnx/cifar10_cnn.onnx"),
+            ["summary_output"] = OnnxGraph.ListValues(Condense.Core.IO.AssetPaths.Require("models/onnx/cifar10_cnn.onnx")).Single(v => v.IsGraphOutput).Name,
             ["mean"] = "0.5,0.5,0.5", ["std"] = "0.5,0.5,0.5",
         }));
         var ex = Assert.Throws<InputException>(() => new MosaicTeacher(noFeatures, 2));

@@ -31,7 +31,7 @@ public sealed class OnnxTeacherFixture : IDisposable
     /// <summary>Decodes a shared test image to (1, 3, size, size) float32 RGB in [0, 1].</summary>
     public static Tensor LoadImage(string name, int size)
     {
-        var path = AssetPaths.RequireShared("data/images/" + name);
+        var path = AssetPaths.Require("data/images/" + name);
         var pixels = new byte[3 * size * size];
         ImageFolder.DecodeRgbChw(path, size, size, pixels);
         using var bytes = tensor(pixels, [1, 3, size, size]);

@@ -8,7 +8,7 @@ namespace Condense.Vision.Tests.Teachers;
 public sealed class OnnxTeacherTests(OnnxTeacherFixture fixture) : IClassFixture<OnnxTeacherFixture>
 {
     private static readonly string[] Labels =
-        File.ReadAllLines(AssetPaths.RequireShared("models/onnx/imagenet_labels.txt"));
+        File.ReadAllLines(AssetPaths.Require("models/onnx/imagenet_labels.txt"));
 
     [Fact]
     public void ResNet18_gives_a_512d_summary_and_512x7x7_features()

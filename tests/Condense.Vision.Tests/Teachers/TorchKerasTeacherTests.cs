@@ -33,7 +33,7 @@ public sealed class TorchKerasTeacherTests(ITestOutputHelper output)
         var (images, labels) = SharedImages.Cifar499();
         using var teacher = TorchTeacher.ResNet8Cifar10();
         using var naive = new TorchTeacher("resnet8_symmetric_padding", KerasResNet8.Load(
-            AssetPaths.RequireShared(KerasResNet8.DefaultWeights), KerasPaddingRule.Symmetric));
+            AssetPaths.Require(KerasResNet8.DefaultWeights), KerasPaddingRule.Symmetric));
 
         teacher.Logits(images[..8]);        // warm-up
         var clock = Stopwatch.StartNew();

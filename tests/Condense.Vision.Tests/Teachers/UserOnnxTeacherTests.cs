@@ -15,7 +15,7 @@ public sealed class UserOnnxTeacherTests
 {
     private static TeacherSpec Spec(params (string Key, string Value)[] extra)
     {
-        var path = AssetPaths.RequireShared("models/onnx/cifar10_cnn.onnx");
+        var path = AssetPaths.Require("models/onnx/cifar10_cnn.onnx");
         var output = OnnxGraph.ListValues(path).Single(v => v.IsGraphOutput).Name;
         var options = new Dictionary<string, string>
         {

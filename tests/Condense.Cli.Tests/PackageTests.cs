@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using Condense.Core.IO;
+using Condense.Testing;
+
+namespace Condense.Cli.Tests;
+
+/// <summary>
+/// The install paths a .NET user takes: the `condense` tool package, installed into an empty tool path and run from
+/// an empty folder with no shared folder; and the library packages, each with its XML docs, the README and licence,
+/// and (Condense.Core) the TorchSharp fix as build targets. Packs the Release build the test run already made.
+/// </summary>
+public sealed class PackageTests : IDisposable
+{
+    private readonly TempFolder _temp = new("condense-pack-");
+
+    public void Dispose() => _temp.Dispose();
+
+    private static string Repo => AssetPaths.RepositoryRoot() ?? throw new InvalidOperationException("tests run inside the checkout");
+
+    private static (int ExitCode, string Output) Run(string file, string? workingDirectory, IReadOnlyDictionary<string, string?> env, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (workingDirectory is not null) psi.WorkingDirectory = workingDirectory;
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env)
+        {
+            if (v is null) psi.Environment.Remove(k);
+            else psi.Environment[k] = v;
+        }
+        psi.Environment["NO_COLOR"] = "1";
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(10)))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish in 10 minutes");
+        }
+        return (p.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    private static readonly Dictionary<string, string?> NoEnv = [];
+
+    private string Pack(string project)
+    {
+        var output = Path.Combine(_temp.Path, "packages");
+        var (code, log) = Run("dotnet", Repo, NoEnv, "pack", Path.Combine(Repo, "src", project, project + ".csproj"), "-c", "Release",
+            "--no-build", "-o", output, "--nologo");
+        Assert.True(code == 0, log);
+        return output;
+    }
+
+    [Fact]
+    public void The_tool_package_installs_and_runs_doctor_and_generate_from_an_empty_folder()
+    {
+        var feed = Pack("Condense.Cli");
+        var nupkg = Assert.Single(Directory.GetFiles(feed, "condense.*.nupkg"));
+        using (var zip = ZipFile.OpenRead(nupkg))
+        {
+            var names = zip.Entries.Select(e => e.FullName).ToHashSet();
+            foreach (var a in AssetCatalog.All.Where(a => a.Provider == AssetProvider.Shipped))
+                Assert.Contains($"tools/net10.0/any/assets/{a.RelativePath}", names);
+            Assert.Contains("README.md", names);
+        }
+
+        // Only the local feed: installing must not need any other source.
+        var config = Path.Combine(_temp.Path, "nuget.config");
+        File.WriteAllText(config, $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration><packageSources><clear /><add key="local" value="{feed}" /></packageSources></configuration>
+            """);
+        var tools = Path.Combine(_temp.Path, "tools");
+        var (installed, installLog) = Run("dotnet", _temp.Path, NoEnv, "tool", "install", "condense", "--tool-path", tools, "--configfile", config);
+        Assert.True(installed == 0, installLog);
+
+        var empty = Path.Combine(_temp.Path, "empty");
+        Directory.CreateDirectory(empty);
+        var env = new Dictionary<string, string?>
+        {
+            ["CONDENSE_SHARED"] = Path.Combine(_temp.Path, "no-such-shared-folder"),
+            ["CONDENSE_ROOT"] = null,
+            ["OMP_NUM_THREADS"] = "1",
+        };
+        var condense = Path.Combine(tools, "condense");
+        var (doctor, doctorOut) = Run(condense, empty, env, "doctor", "--json");
+        Assert.True(doctor == 0, doctorOut);
+        Assert.Contains("\"torchsharp_loaded\": true", doctorOut, StringComparison.Ordinal);
+        var (gen, genOut) = Run(condense, empty, env, "generate", "--prompt", "Once upon a time", "--steps", "12");
+        Assert.True(gen == 0, genOut);
+        Assert.Contains("Once upon a time", genOut, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(empty));
+    }
+
+    [Theory]
+    [InlineData("Condense.Core")]
+    [InlineData("Condense.Vision")]
+    [InlineData("Condense.Language")]
+    [InlineData("Condense.Experiments")]
+    public void A_library_packs_with_its_docs_readme_and_licence(string project)
+    {
+        var feed = Pack(project);
+        var nupkg = Assert.Single(Directory.GetFiles(feed, project + ".*.nupkg"));
+        using var zip = ZipFile.OpenRead(nupkg);
+        var names = zip.Entries.Select(e => e.FullName).ToHashSet();
+        Assert.Contains($"lib/net10.0/{project}.dll", names);
+        Assert.Contains($"lib/net10.0/{project}.xml", names);
+        Assert.Contains("README.md", names);
+        if (project == "Condense.Core")
+        {
+            Assert.Contains("build/Condense.Core.targets", names);
+            Assert.Contains("buildTransitive/Condense.Core.targets", names);
+        }
+        using var nuspec = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
+        var text = nuspec.ReadToEnd();
+        Assert.Contains("<license type=\"expression\">MIT</license>", text, StringComparison.Ordinal);
+        Assert.Contains("<readme>README.md</readme>", text, StringComparison.Ordinal);
+        Assert.Contains("<description>", text, StringComparison.Ordinal);
+    }
+}
