@@ -146,6 +146,9 @@ public sealed class AshaScheduler : ITrialScheduler
     public int RecordedAt(int k) => _state.Rungs[k].Count;
 
     /// <inheritdoc/>
+    public void Abandon(long trial) => _state.Target.Remove(trial);
+
+    /// <inheritdoc/>
     public string SaveState() => JsonSerializer.Serialize(_state);
 
     /// <inheritdoc/>

@@ -100,6 +100,9 @@ public sealed class HyperTrickScheduler : ITrialScheduler
     public int ReportsAt(int phase) => _state.Scores.TryGetValue(phase, out var l) ? l.Count : 0;
 
     /// <inheritdoc/>
+    public void Abandon(long trial) { }
+
+    /// <inheritdoc/>
     public string SaveState() => JsonSerializer.Serialize(_state);
 
     /// <inheritdoc/>

@@ -120,24 +120,34 @@ public sealed class HyperbandScheduler : ITrialScheduler
         return phase >= Phases ? Decision.Complete : last ? Decision.Stop : Decision.Pause;
     }
 
+    /// <inheritdoc/>
+    public void Abandon(long trial)
+    {
+        if (!_state.Members.Remove(trial)) return;
+        _state.Results.Remove(trial);
+        _state.ToResume.Remove(trial);
+        bool roundStarted = _state.Round > 0 || _state.ToStart == 0;
+        if (roundStarted && _state.ToResume.Count == 0 && _state.Results.Count == _state.Members.Count) Advance(Rounds);
+    }
+
     // Every member reported: keep the top n_{i+1} for the next round, or begin the next bracket.
     private void Advance(IReadOnlyList<(int Trials, int Phases)> rounds)
     {
-        if (_state.Round == rounds.Count - 1)
+        var keep = _state.Round == rounds.Count - 1 ? [] : _state.Results.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key)
+            .Take(rounds[_state.Round + 1].Trials).Select(kv => kv.Key).ToList();
+        if (keep.Count == 0)
         {
             _state.Bracket++;
             _state.ToStart = -1;
             return;
         }
-        var keep = _state.Results.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key).Take(rounds[_state.Round + 1].Trials)
-            .Select(kv => kv.Key).ToList();
         _state.Round++;
         _state.Members = keep;
         _state.Results = [];
         _state.ToResume = [.. keep];
     }
 
-    /// <summary>Trials that will not be resumed because the budget ended a bracket early are simply left paused.</summary>
+    /// <summary>The bracket in progress (s). Trials the budget leaves unresumed stay paused.</summary>
     public int CurrentBracket => S;
 
     /// <inheritdoc/>

@@ -54,6 +54,10 @@ public interface ITrialScheduler
     /// <summary>Trial <paramref name="trial"/> finished phase <paramref name="phase"/> with <paramref name="score"/> (higher is better).</summary>
     Decision Report(long trial, int phase, double score);
 
+    /// <summary>Trial <paramref name="trial"/> will never report again (its objective failed): forget it, so no barrier
+    /// waits for it.</summary>
+    void Abandon(long trial);
+
     /// <summary>The scheduler's state as JSON (rungs, brackets, recorded scores).</summary>
     string SaveState();
 

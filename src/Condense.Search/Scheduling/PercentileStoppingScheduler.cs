@@ -73,6 +73,9 @@ public sealed class PercentileStoppingScheduler : ITrialScheduler
     }
 
     /// <inheritdoc/>
+    public void Abandon(long trial) { }
+
+    /// <inheritdoc/>
     public string SaveState() => JsonSerializer.Serialize(_state);
 
     /// <inheritdoc/>

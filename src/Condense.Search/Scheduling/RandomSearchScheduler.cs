@@ -21,6 +21,9 @@ public sealed class RandomSearchScheduler(int phases) : ITrialScheduler
     public Decision Report(long trial, int phase, double score) => phase >= Phases ? Decision.Complete : Decision.Continue;
 
     /// <inheritdoc/>
+    public void Abandon(long trial) { }
+
+    /// <inheritdoc/>
     public string SaveState() => "{}";
 
     /// <inheritdoc/>
