@@ -8,6 +8,9 @@ public struct SplitMix64(ulong seed)
 {
     private ulong _state = seed;
 
+    /// <summary>The generator's state: <c>new SplitMix64(State)</c> continues the same sequence (for checkpoints).</summary>
+    public readonly ulong State => _state;
+
     /// <summary>The next 64-bit value of the sequence.</summary>
     public ulong Next()
     {
