@@ -13,7 +13,7 @@ internal static class StudyCommand
 {
     public static Command Create()
     {
-        var study = new Command("study", "Measurement studies: phi-s, agglomeration, optimizer, maskllm-seeds, flextron, mosaic, token-compression, mode-switch, backbones.");
+        var study = new Command("study", "Measurement studies: phi-s, agglomeration, optimizer, maskllm-seeds, flextron, mosaic, token-compression, mode-switch, backbones, hypertrick.");
         study.Subcommands.Add(PhiS());
         study.Subcommands.Add(Agglomeration());
         study.Subcommands.Add(OptimizerArms());
@@ -23,7 +23,53 @@ internal static class StudyCommand
         study.Subcommands.Add(TokenCompression());
         study.Subcommands.Add(ModeSwitch());
         study.Subcommands.Add(Backbones());
+        study.Subcommands.Add(HyperTrick());
         return study;
+    }
+
+    /// <summary>HyperTrick against random search, ASHA, Hyperband and median stopping on A2C agents, paired by seed, at equal compute.</summary>
+    private static Command HyperTrick()
+    {
+        var json = CommonOptions.Json();
+        var envs = new Option<string>("--envs") { Description = "Comma-separated tasks (cartpole, acrobot).", DefaultValueFactory = _ => "cartpole,acrobot" };
+        var methods = new Option<string>("--methods")
+        {
+            Description = "Semicolon-separated scheduler specs without phases (random is the budget and the reference).",
+            DefaultValueFactory = _ => string.Join(';', Condense.Experiments.Search.HyperTrickStudyOptions.DefaultMethods),
+        };
+        var seeds = new Option<int>("--seeds") { Description = "Study seeds (pairs).", DefaultValueFactory = _ => 5 };
+        var workers = new Option<int>("--workers") { Description = "Virtual workers.", DefaultValueFactory = _ => 4 };
+        var trials = new Option<int>("--trials") { Description = "Trials random search runs to the end (its compute is the budget).", DefaultValueFactory = _ => 24 };
+        var phases = new Option<int>("--phases") { Description = "Phases per trial.", DefaultValueFactory = _ => 9 };
+        var phaseSteps = new Option<long>("--phase-steps") { Description = "Environment steps per phase.", DefaultValueFactory = _ => 20_000 };
+        var heldOut = new Option<int>("--held-out-seeds") { Description = "Fresh trainings of each selected configuration.", DefaultValueFactory = _ => 3 };
+        var runDir = new Option<string>("--run-dir") { Description = "Where the runs go (finished runs are reused).", DefaultValueFactory = _ => Path.Combine("runs", "study-hypertrick") };
+        var doc = CommonOptions.Doc("the tables and plots");
+        var cmd = new Command("hypertrick", "HyperTrick vs random search, ASHA, Hyperband and median stopping on A2C (CartPole, Acrobot), paired seeds, equal compute.")
+        {
+            envs, methods, seeds, workers, trials, phases, phaseSteps, heldOut, runDir, doc, json,
+        };
+        cmd.SetAction((pr, cancellation) =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var options = new Condense.Experiments.Search.HyperTrickStudyOptions(
+                [.. pr.GetValue(envs)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+                [.. pr.GetValue(methods)!.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+                pr.GetValue(seeds), pr.GetValue(workers), pr.GetValue(trials), pr.GetValue(phases), pr.GetValue(phaseSteps), pr.GetValue(heldOut));
+            var result = Condense.Experiments.Search.HyperTrickStudy.Run(pr.GetValue(runDir)!, options, line => Console.Error.WriteLine(line), cancellation);
+            var markdown = Condense.Experiments.Search.HyperTrickStudy.ToMarkdown(result);
+            if (pr.GetValue(doc) is string path)
+            {
+                var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+                var plots = Condense.Experiments.Search.HyperTrickStudy.Plot(result, folder, Path.GetFileNameWithoutExtension(path));
+                markdown += "\n" + string.Join("\n", plots.Select(p => $"![{Path.GetFileNameWithoutExtension(p)}]({Path.GetFileName(p)})")) + "\n";
+                GeneratedDoc.Write(path, "hypertrick", markdown, result);
+            }
+            output.Result(result);
+            if (!output.Json) output.Human.WriteLine(markdown);
+            return Task.FromResult(ExitCodes.Ok);
+        });
+        return cmd;
     }
 
     /// <summary>Students (ViT, FasterViT, E-RADIO) distilled from the same teachers at an equal budget of student compute.</summary>

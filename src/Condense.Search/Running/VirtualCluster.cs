@@ -35,9 +35,13 @@ public sealed record VirtualRunSummary(double Makespan, double Compute, double U
 /// <summary>Runs a study on virtual workers (see the file header).</summary>
 public static class VirtualCluster
 {
-    /// <summary>Runs <paramref name="study"/> (opened with <paramref name="clock"/>) on <paramref name="workers"/> virtual workers.</summary>
+    /// <summary>
+    /// Runs <paramref name="study"/> (opened with <paramref name="clock"/>) on <paramref name="workers"/> virtual workers
+    /// until the study is over or <paramref name="maxCompute"/> is spent: then no phase starts any more (the phases in
+    /// flight finish and are reported; their trials stay unfinished), so methods compared at one budget spend it alike.
+    /// </summary>
     public static VirtualRunSummary Run(Study study, VirtualClock clock, IPhasedObjective objective, int workers, string checkpointRoot,
-        CancellationToken cancellation = default)
+        double maxCompute = double.PositiveInfinity, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(study);
         ArgumentNullException.ThrowIfNull(clock);
@@ -80,7 +84,11 @@ public static class VirtualCluster
                     best = result.Score;
                     curve.Add(new BestPoint(key.Time, compute, best));
                 }
-                if (outcome.KeepGoing) StartPhase(e.Worker, context, phase + 1, key.Time);
+                if (outcome.KeepGoing)
+                {
+                    if (compute < maxCompute) StartPhase(e.Worker, context, phase + 1, key.Time);
+                    // else: the budget is spent; this worker retires with its trial unfinished
+                }
                 else
                 {
                     if (outcome.Decision != Scheduling.Decision.Pause) objective.Release(context.Number);
@@ -88,6 +96,7 @@ public static class VirtualCluster
                 }
                 continue;
             }
+            if (compute >= maxCompute) continue; // the budget is spent: this worker retires
             var a = study.Lease(worker, lease);
             if (a.Kind == AssignmentKind.Finished) continue; // this worker retires
             if (a.Kind == AssignmentKind.Wait)

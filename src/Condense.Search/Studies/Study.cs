@@ -112,8 +112,9 @@ public sealed class Study
     private double Oriented(double score) =>
         !double.IsFinite(score) ? double.NegativeInfinity : Definition.Direction == Direction.Maximize ? score : -score;
 
-    /// <summary>The next job for <paramref name="worker"/>, holding a lease of <paramref name="leaseFor"/>.</summary>
-    public Assignment Lease(string worker, TimeSpan leaseFor)
+    /// <summary>The next job for <paramref name="worker"/>, holding a lease of <paramref name="leaseFor"/>;
+    /// <paramref name="allowNew"/> false starts no new trial (a runner's compute budget is spent).</summary>
+    public Assignment Lease(string worker, TimeSpan leaseFor, bool allowNew = true)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(worker);
         var now = _clock.GetUtcNow();
@@ -123,7 +124,7 @@ public sealed class Study
             var queued = s.Trials.Values.Where(t => t.State == TrialState.Queued).OrderBy(t => t.Number).FirstOrDefault();
             if (queued is not null) return Take(s, queued, queued.NextPhase, worker, now + leaseFor);
             var scheduler = Scheduler(s);
-            var work = scheduler.Next(mayStartNew: s.NextTrial < Definition.MaxTrials);
+            var work = scheduler.Next(mayStartNew: allowNew && s.NextTrial < Definition.MaxTrials);
             Assignment result;
             switch (work)
             {
@@ -247,6 +248,22 @@ public sealed class Study
             scheduler.Abandon(trial);
             s.SchedulerState = scheduler.SaveState();
             return true;
+        });
+    }
+
+    /// <summary>
+    /// Sends every running trial back to the queue: for a coordinator that starts with the study folder locked, so no
+    /// worker of an earlier run can still hold one (their leases would otherwise have to run out first).
+    /// </summary>
+    public int RequeueRunning()
+    {
+        var now = _clock.GetUtcNow();
+        return _store.Update(Definition.Name, s =>
+        {
+            var running = s.Trials.Values.Where(t => t.State == TrialState.Running).ToList();
+            foreach (var t in running) t.LeaseUntil = now.AddTicks(-1);
+            ExpireLeases(s, now, asking: null);
+            return running.Count;
         });
     }
 
