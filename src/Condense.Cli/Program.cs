@@ -90,6 +90,7 @@ public static class Program
         root.Subcommands.Add(VerifySparsityCommand.Create());
         root.Subcommands.Add(PruneDepthCommand.Create());
         root.Subcommands.Add(ElasticCommand.Create());
+        root.Subcommands.Add(SearchCommand.Create());
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(FuzzCommand.Create());
         return root;

@@ -105,7 +105,8 @@ public static class HyperTrickStudy
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         Directory.CreateDirectory(dir);
         var started = System.Diagnostics.Stopwatch.StartNew();
-        var definition = new StudyDefinition($"{env}-{name}-seed{seed}", $"{env}-a2c", A2CObjective.DefaultSpace, scheduler, (ulong)(1000 + seed),
+        var objective = new A2CObjective(env, options.PhaseSteps);
+        var definition = new StudyDefinition($"{env}-{name}-seed{seed}", objective.Name, A2CObjective.DefaultSpace, scheduler, (ulong)(1000 + seed),
             Direction.Maximize, maxTrials);
         VirtualRunSummary summary;
         StudyStatus status;
@@ -113,7 +114,6 @@ public static class HyperTrickStudy
         {
             var clock = new VirtualClock();
             var study = Study.Open(store, definition, clock);
-            var objective = new A2CObjective(env, options.PhaseSteps);
             summary = VirtualCluster.Run(study, clock, objective, options.Workers, Path.Combine(dir, "trials"), budget, cancellation);
             status = study.Status();
         }

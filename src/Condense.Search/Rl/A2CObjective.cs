@@ -21,7 +21,22 @@ public sealed class A2CObjective(string environment, long stepsPerPhase, A2COpti
     public const string DefaultSpace = "lr=log(1e-4,1e-2);gamma=uniform(0.9,0.999);nstep=int(1,20);entropy=log(1e-4,1e-1)";
 
     /// <inheritdoc/>
-    public string Name => $"{environment}-a2c";
+    public string Name => $"a2c(env={environment},phase_steps={stepsPerPhase})";
+
+    /// <summary>
+    /// The objective a study records as "a2c(env=cartpole,phase_steps=20000)", so a worker joining the study builds the
+    /// same one; anything else is an input error naming the spec.
+    /// </summary>
+    public static A2CObjective Parse(string spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var m = System.Text.RegularExpressions.Regex.Match(spec.Trim(), @"^a2c\(env=([a-z]+),phase_steps=(\d{1,12})\)$");
+        if (!m.Success) throw new Condense.Core.InputException($"objective '{spec}': expected a2c(env=NAME,phase_steps=N)");
+        Environments.Create(m.Groups[1].Value);
+        long steps = long.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+        if (steps < 1) throw new Condense.Core.InputException($"objective '{spec}': phase_steps must be at least 1");
+        return new A2CObjective(m.Groups[1].Value, steps);
+    }
 
     /// <summary>The options of a trial: its searched values over the fixed ones.</summary>
     public A2COptions OptionsFor(TrialContext trial)

@@ -101,7 +101,7 @@ public static class LocalRunner
                 continue;
             }
             var context = new TrialContext(a.Trial, a.Config!, a.Seed, a.Phases, Path.Combine(options.CheckpointRoot, $"trial-{a.Trial:D5}"));
-            log?.Invoke($"{worker}: trial {a.Trial} from phase {a.StartPhase} ({a.Config})");
+            if (a.StartPhase > 1) log?.Invoke($"{worker}: trial {a.Trial} resumes at phase {a.StartPhase}");
             bool leaseLost = false;
             using var heartbeat = new Timer(_ =>
             {
@@ -113,7 +113,11 @@ public static class LocalRunner
             {
                 phases++;
                 if (leaseLost) return new ReportOutcome(Scheduling.Decision.Stop, LeaseLost: true);
-                return study.Report(worker, a.Trial, phase, score, seconds, cost, lease);
+                var outcome = study.Report(worker, a.Trial, phase, score, seconds, cost, lease);
+                if (!outcome.KeepGoing)
+                    log?.Invoke($"trial {a.Trial} {(outcome.LeaseLost ? "lost its lease" : outcome.Decision.ToString().ToLowerInvariant())} " +
+                        $"after phase {phase}/{a.Phases}: score {score:G5} ({a.Config})");
+                return outcome;
             });
             try
             {
@@ -123,7 +127,8 @@ public static class LocalRunner
             }
             catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
             {
-                break; // the lease runs out and another run resumes the trial
+                study.Release(worker, a.Trial); // queued at once; the next run resumes it from its checkpoint
+                break;
             }
             catch (Condense.Core.InputException)
             {

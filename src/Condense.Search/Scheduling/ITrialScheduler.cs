@@ -24,6 +24,7 @@ public abstract record Work
 }
 
 /// <summary>What happens to a trial after it reports a phase.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter))]
 public enum Decision
 {
     /// <summary>Run the next phase on the same worker.</summary>

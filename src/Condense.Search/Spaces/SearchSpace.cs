@@ -89,7 +89,8 @@ public sealed class SearchSpace
     }
 }
 
-/// <summary>A trial's hyperparameter values by name.</summary>
+/// <summary>A trial's hyperparameter values by name (JSON: an object of numbers and strings).</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(TrialConfigJsonConverter))]
 public sealed record TrialConfig(IReadOnlyDictionary<string, ParamValue> Values)
 {
     /// <summary>The value of <paramref name="name"/>; a missing name is a programming error in the objective.</summary>
@@ -98,4 +99,40 @@ public sealed record TrialConfig(IReadOnlyDictionary<string, ParamValue> Values)
 
     /// <inheritdoc/>
     public override string ToString() => string.Join(", ", Values.Select(kv => $"{kv.Key}={kv.Value}"));
+}
+
+/// <summary>Writes a <see cref="TrialConfig"/> as {"name": number or string, ...} and reads it back.</summary>
+public sealed class TrialConfigJsonConverter : System.Text.Json.Serialization.JsonConverter<TrialConfig>
+{
+    /// <inheritdoc/>
+    public override TrialConfig Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options)
+    {
+        using var doc = System.Text.Json.JsonDocument.ParseValue(ref reader);
+        if (doc.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object) throw new System.Text.Json.JsonException("a configuration is a JSON object");
+        var values = new SortedDictionary<string, ParamValue>(StringComparer.Ordinal);
+        foreach (var p in doc.RootElement.EnumerateObject())
+        {
+            values[p.Name] = p.Value.ValueKind switch
+            {
+                System.Text.Json.JsonValueKind.String => ParamValue.Of(p.Value.GetString()!),
+                System.Text.Json.JsonValueKind.Number => ParamValue.Of(p.Value.GetDouble()),
+                _ => throw new System.Text.Json.JsonException($"parameter '{p.Name}' is neither a number nor a string"),
+            };
+        }
+        return new TrialConfig(values);
+    }
+
+    /// <inheritdoc/>
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, TrialConfig value, System.Text.Json.JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(value);
+        writer.WriteStartObject();
+        foreach (var (name, v) in value.Values)
+        {
+            if (v.Text is { } t) writer.WriteString(name, t);
+            else writer.WriteNumber(name, v.Number!.Value);
+        }
+        writer.WriteEndObject();
+    }
 }

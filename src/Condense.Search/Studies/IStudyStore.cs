@@ -56,6 +56,9 @@ public interface IStudyStore : IDisposable
     /// <summary>Where the store is, for messages (a file path or a server address).</summary>
     string Location { get; }
 
+    /// <summary>The names of the studies in the store.</summary>
+    IReadOnlyList<string> Studies();
+
     /// <summary>The definition of study <paramref name="name"/>, or null when there is none.</summary>
     StudyDefinition? Find(string name);
 

@@ -78,6 +78,12 @@ public sealed class SqliteStudyStore : IStudyStore
     }
 
     /// <inheritdoc/>
+    public IReadOnlyList<string> Studies()
+    {
+        lock (_gate) return Strings("SELECT name FROM studies ORDER BY name");
+    }
+
+    /// <inheritdoc/>
     public StudyDefinition? Find(string name)
     {
         lock (_gate)

@@ -12,6 +12,7 @@ using Condense.Search.Spaces;
 namespace Condense.Search.Studies;
 
 /// <summary>What a worker is told to do.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter))]
 public enum AssignmentKind
 {
     /// <summary>Run <see cref="Assignment.Trial"/> from <see cref="Assignment.StartPhase"/>.</summary>
@@ -252,18 +253,18 @@ public sealed class Study
     }
 
     /// <summary>
-    /// Sends every running trial back to the queue: for a coordinator that starts with the study folder locked, so no
-    /// worker of an earlier run can still hold one (their leases would otherwise have to run out first).
+    /// <paramref name="worker"/> gives <paramref name="trial"/> back unfinished (it was interrupted): the trial is queued at
+    /// once for the next worker, at its first unreported phase, instead of waiting for the lease to run out.
     /// </summary>
-    public int RequeueRunning()
+    public bool Release(string worker, long trial)
     {
         var now = _clock.GetUtcNow();
         return _store.Update(Definition.Name, s =>
         {
-            var running = s.Trials.Values.Where(t => t.State == TrialState.Running).ToList();
-            foreach (var t in running) t.LeaseUntil = now.AddTicks(-1);
+            if (!s.Trials.TryGetValue(trial, out var t) || t.State != TrialState.Running || t.Worker != worker) return false;
+            t.LeaseUntil = now.AddTicks(-1);
             ExpireLeases(s, now, asking: null);
-            return running.Count;
+            return true;
         });
     }
 
@@ -280,16 +281,9 @@ public sealed class Study
     }
 
     /// <summary>A configuration as stored: name → number or string.</summary>
-    public static string ConfigJson(TrialConfig config) =>
-        JsonSerializer.Serialize(config.Values.ToDictionary(kv => kv.Key, kv => kv.Value.Text is { } t ? (object)t : kv.Value.Number!.Value));
+    public static string ConfigJson(TrialConfig config) => JsonSerializer.Serialize(config);
 
     /// <summary>A stored configuration.</summary>
-    public static TrialConfig ParseConfig(string json)
-    {
-        using var doc = JsonDocument.Parse(json);
-        var values = new SortedDictionary<string, ParamValue>(StringComparer.Ordinal);
-        foreach (var p in doc.RootElement.EnumerateObject())
-            values[p.Name] = p.Value.ValueKind == JsonValueKind.String ? ParamValue.Of(p.Value.GetString()!) : ParamValue.Of(p.Value.GetDouble());
-        return new TrialConfig(values);
-    }
+    public static TrialConfig ParseConfig(string json) => JsonSerializer.Deserialize<TrialConfig>(json)
+        ?? throw new JsonException("empty configuration");
 }

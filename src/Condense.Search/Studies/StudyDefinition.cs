@@ -5,6 +5,7 @@ using Condense.Search.Spaces;
 namespace Condense.Search.Studies;
 
 /// <summary>Whether the objective's score is maximized or minimized.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter))]
 public enum Direction
 {
     /// <summary>Higher is better (rewards, accuracies).</summary>

@@ -9,7 +9,8 @@ namespace Condense.Search.Studies;
 /// <param name="Score">Its last score, or null.</param>
 /// <param name="Config">Its configuration.</param>
 /// <param name="Worker">Who holds it (running trials).</param>
-public sealed record TrialSummary(long Trial, TrialState State, int Phase, double? Score, TrialConfig Config, string? Worker);
+/// <param name="Requeues">How often it went to another worker after a lost lease.</param>
+public sealed record TrialSummary(long Trial, TrialState State, int Phase, double? Score, TrialConfig Config, string? Worker, int Requeues);
 
 /// <summary>One worker's share of the work, from its reports.</summary>
 /// <param name="Worker">Its name.</param>
@@ -47,7 +48,7 @@ public sealed record StudyStatus(string Name, string Scheduler, Direction Direct
     {
         var def = study.Definition;
         int phases = SchedulerSpec.Parse(def.Scheduler).Phases;
-        var summaries = trials.Select(t => new TrialSummary(t.Number, t.State, t.LastPhase, t.LastScore, Study.ParseConfig(t.ConfigJson), t.Worker)).ToList();
+        var summaries = trials.Select(t => new TrialSummary(t.Number, t.State, t.LastPhase, t.LastScore, Study.ParseConfig(t.ConfigJson), t.Worker, t.Requeues)).ToList();
         var byState = Enum.GetValues<TrialState>().ToDictionary(s => s, s => trials.Count(t => t.State == s));
         var reached = Enumerable.Range(1, phases).Select(p => reports.Count(r => r.Phase == p)).ToList();
         double Better(double x) => !double.IsFinite(x) ? double.NegativeInfinity : def.Direction == Direction.Maximize ? x : -x;

@@ -3,6 +3,7 @@ using Condense.Search.Scheduling;
 namespace Condense.Search.Studies;
 
 /// <summary>Where a trial is in its life.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter))]
 public enum TrialState
 {
     /// <summary>Leased to a worker, which is running its phases.</summary>
