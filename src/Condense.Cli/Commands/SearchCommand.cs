@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Condense.Core;
 using Condense.Core.IO;
+using Condense.Search.Cluster;
 using Condense.Search.Rl;
 using Condense.Search.Running;
 using Condense.Search.Studies;
@@ -29,6 +30,13 @@ internal static class SearchCommand
 
     private static Option<string?> StudyName() => new("--study") { Description = "The study's name (default: the only study in the store)." };
 
+    private static Option<string?> Cluster() => new("--cluster")
+    {
+        Description = "redis://HOST:PORT: join the search cluster there (Orleans silos with Redis membership; the study is kept in that Redis).",
+    };
+
+    private static Option<string> Advertise() => new("--advertise") { Description = "The IP address other silos reach this one at.", DefaultValueFactory = _ => "127.0.0.1" };
+
     private static Option<double> Lease() => new("--lease") { Description = "Seconds a worker holds a trial without reporting before it is requeued.", DefaultValueFactory = _ => 60 };
 
     private static Command RunCommand()
@@ -45,9 +53,11 @@ internal static class SearchCommand
         var dir = new Option<string?>("--dir") { Description = "Study folder: the store and the trials' checkpoints (default runs/search-STUDY)." };
         var store = Store();
         var lease = Lease();
-        var cmd = new Command("run", "Create or resume a study and run its trials on local workers; rerun the same command to resume.")
+        var cluster = Cluster();
+        var advertise = Advertise();
+        var cmd = new Command("run", "Create or resume a study and run its trials on local workers (or as a silo of a cluster); rerun the same command to resume.")
         {
-            env, scheduler, space, trials, workers, phaseSteps, seed, name, dir, store, lease, json,
+            env, scheduler, space, trials, workers, phaseSteps, seed, name, dir, store, lease, cluster, advertise, json,
         };
         cmd.SetAction((pr, cancellation) =>
         {
@@ -59,13 +69,22 @@ internal static class SearchCommand
             var folder = pr.GetValue(dir) ?? Path.Combine("runs", $"search-{studyName}");
             var definition = new StudyDefinition(studyName, objective.Name, pr.GetValue(space)!, schedulerSpec, pr.GetValue(seed), Direction.Maximize, pr.GetValue(trials));
             definition.Validate();
-            using var folderLock = RunFolderLock.Acquire(folder);
-            using var db = new SqliteStudyStore(pr.GetValue(store) ?? Path.Combine(folder, "study.db"));
-            var study = Study.Open(db, definition);
-            Console.Error.WriteLine($"study {studyName} in {db.Location}: {schedulerSpec}, up to {definition.MaxTrials} trials, {pr.GetValue(workers)} workers");
-            var summary = LocalRunner.Optimize(study, objective, new LocalRunOptions(pr.GetValue(workers), Path.Combine(folder, "trials"), pr.GetValue(lease)),
-                line => Console.Error.WriteLine(line), cancellation);
-            var status = study.Status();
+            var runOptions = new LocalRunOptions(pr.GetValue(workers), Path.Combine(folder, "trials"), pr.GetValue(lease));
+            LocalRunSummary summary;
+            StudyStatus status;
+            if (pr.GetValue(cluster) is string url)
+            {
+                (summary, status) = RunInCluster(RedisAddress.Parse(url), pr.GetValue(advertise)!, studyName, definition, objective, runOptions, cancellation);
+            }
+            else
+            {
+                using var folderLock = RunFolderLock.Acquire(folder);
+                using var db = new SqliteStudyStore(pr.GetValue(store) ?? Path.Combine(folder, "study.db"));
+                var study = Study.Open(db, definition);
+                Console.Error.WriteLine($"study {studyName} in {db.Location}: {schedulerSpec}, up to {definition.MaxTrials} trials, {pr.GetValue(workers)} workers");
+                summary = LocalRunner.Optimize(study, objective, runOptions, line => Console.Error.WriteLine(line), cancellation);
+                status = study.Status();
+            }
             output.Result(new { status, run = summary, utilization = summary.Utilization });
             if (!output.Json) Render(output.Human, status, summary);
             return Task.FromResult(ExitCodes.Ok);
@@ -76,26 +95,39 @@ internal static class SearchCommand
     private static Command WorkerCommand()
     {
         var json = CommonOptions.Json();
-        var store = new Option<string>("--store") { Description = "The study store (SQLite file shared with the study's other processes).", Required = true };
+        var store = new Option<string?>("--store") { Description = "The study store (SQLite file shared with the study's other processes)." };
         var name = StudyName();
         var workers = new Option<int>("--workers") { Description = "Worker threads in this process.", DefaultValueFactory = _ => 1 };
-        var checkpoints = new Option<string?>("--checkpoints") { Description = "Checkpoint folder shared by all workers (default: trials/ beside the store)." };
+        var checkpoints = new Option<string?>("--checkpoints") { Description = "Checkpoint folder shared by all workers (default: trials/ beside the store, or runs/search-STUDY/trials in a cluster)." };
         var lease = Lease();
-        var cmd = new Command("worker", "Join an existing study from this process: lease its trials, run them, report; exits when the study is over.")
+        var cluster = Cluster();
+        var advertise = Advertise();
+        var cmd = new Command("worker", "Join an existing study from this process (--store FILE, or --cluster redis://HOST:PORT --study NAME): lease its trials, run them, report; exits when the study is over.")
         {
-            store, name, workers, checkpoints, lease, json,
+            store, name, workers, checkpoints, lease, cluster, advertise, json,
         };
         cmd.SetAction((pr, cancellation) =>
         {
             var output = new CliOutput(pr.GetValue(json));
-            var path = pr.GetValue(store)!;
-            if (!File.Exists(path)) throw new InputException($"{path}: no such study store");
-            using var db = new SqliteStudyStore(path);
-            var study = Study.Attach(db, ResolveName(db, pr.GetValue(name)));
-            var objective = A2CObjective.Parse(study.Definition.Objective);
-            var folder = pr.GetValue(checkpoints) ?? Path.Combine(Path.GetDirectoryName(db.Location)!, "trials");
-            var summary = LocalRunner.Optimize(study, objective, new LocalRunOptions(pr.GetValue(workers), folder, pr.GetValue(lease)),
-                line => Console.Error.WriteLine(line), cancellation);
+            LocalRunSummary summary;
+            if (pr.GetValue(cluster) is string url)
+            {
+                var studyName = pr.GetValue(name) ?? throw new InputException("--study: name the study to join in the cluster");
+                var folder = pr.GetValue(checkpoints) ?? Path.Combine("runs", $"search-{studyName}", "trials");
+                (summary, _) = RunInCluster(RedisAddress.Parse(url), pr.GetValue(advertise)!, studyName, null, null,
+                    new LocalRunOptions(pr.GetValue(workers), folder, pr.GetValue(lease)), cancellation);
+            }
+            else
+            {
+                var path = pr.GetValue(store) ?? throw new InputException("--store or --cluster: say where the study is");
+                if (!File.Exists(path)) throw new InputException($"{path}: no such study store");
+                using var db = new SqliteStudyStore(path);
+                var study = Study.Attach(db, ResolveName(db, pr.GetValue(name)));
+                var objective = A2CObjective.Parse(study.Definition.Objective);
+                var folder = pr.GetValue(checkpoints) ?? Path.Combine(Path.GetDirectoryName(db.Location)!, "trials");
+                summary = LocalRunner.Optimize(study, objective, new LocalRunOptions(pr.GetValue(workers), folder, pr.GetValue(lease)),
+                    line => Console.Error.WriteLine(line), cancellation);
+            }
             output.Result(summary);
             if (!output.Json) output.Human.MarkupLine($"worker done: {summary.Phases} phases, utilization {summary.Utilization:P1}");
             return Task.FromResult(ExitCodes.Ok);
@@ -106,7 +138,7 @@ internal static class SearchCommand
     private static Command StatusCommand()
     {
         var json = CommonOptions.Json();
-        var dir = new Argument<string>("STORE_OR_DIR") { Description = "A study folder (with study.db) or a store file." };
+        var dir = new Argument<string>("STORE_OR_DIR") { Description = "A study folder (with study.db), a store file, or redis://HOST:PORT." };
         var name = StudyName();
         var cmd = new Command("status", "Where a study stands: trials by state and by phase reached, best so far, workers' utilization.") { dir, name, json };
         cmd.SetAction(pr =>
@@ -114,8 +146,8 @@ internal static class SearchCommand
             var output = new CliOutput(pr.GetValue(json));
             var path = pr.GetValue(dir)!;
             if (Directory.Exists(path)) path = Path.Combine(path, "study.db");
-            if (!File.Exists(path)) throw new InputException($"{path}: no such study store");
-            using var db = new SqliteStudyStore(path);
+            if (!path.StartsWith("redis://", StringComparison.Ordinal) && !File.Exists(path)) throw new InputException($"{path}: no such study store");
+            using IStudyStore db = path.StartsWith("redis://", StringComparison.Ordinal) ? new RedisStudyStore(RedisAddress.Parse(path)) : new SqliteStudyStore(path);
             var study = Study.Attach(db, ResolveName(db, pr.GetValue(name)));
             var status = study.Status();
             output.Result(status);
@@ -123,6 +155,31 @@ internal static class SearchCommand
             return ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    // This process becomes a silo of the cluster at redis; its workers pull the study's trials through the study grain.
+    private static (LocalRunSummary Summary, StudyStatus Status) RunInCluster(RedisAddress redis, string advertise, string studyName,
+        StudyDefinition? definition, A2CObjective? objective, LocalRunOptions options, CancellationToken cancellation)
+    {
+        using var store = new RedisStudyStore(redis);
+        if (definition is null)
+        {
+            // A worker may start before the study is created: wait for it a while, as cluster workers do.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            if (store.Find(studyName) is null) Console.Error.WriteLine($"waiting for study {studyName} to be created in {redis}");
+            while (store.Find(studyName) is null)
+            {
+                if (DateTime.UtcNow > deadline) throw new InputException($"{redis}: no study named '{studyName}' after waiting 60 s");
+                cancellation.ThrowIfCancellationRequested();
+                Thread.Sleep(250);
+            }
+        }
+        using var silo = SearchSilo.Start(new SiloOptions(redis, AdvertisedHost: advertise), store);
+        Console.Error.WriteLine($"silo of the search cluster at {redis} in process {Environment.ProcessId}");
+        var client = new GrainStudyClient(silo.Grains, studyName, definition, line => Console.Error.WriteLine(line));
+        objective ??= A2CObjective.Parse(client.Definition.Objective);
+        var summary = LocalRunner.Optimize(client, objective, options, line => Console.Error.WriteLine(line), cancellation);
+        return (summary, Study.Attach(store, studyName).Status());
     }
 
     private static string ResolveName(IStudyStore store, string? name)

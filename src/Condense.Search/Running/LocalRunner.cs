@@ -30,7 +30,7 @@ public sealed record LocalRunSummary(int Phases, double BusySeconds, double Wall
 public static class LocalRunner
 {
     /// <summary>Runs <paramref name="objective"/> (Optuna style: it loops over phases and stops when Report says so).</summary>
-    public static LocalRunSummary Optimize(Study study, Action<Trial> objective, LocalRunOptions options,
+    public static LocalRunSummary Optimize(IStudyClient study, Action<Trial> objective, LocalRunOptions options,
         Action<string>? log = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(study);
@@ -64,7 +64,7 @@ public static class LocalRunner
     }
 
     /// <summary>Runs a phased objective: each leased trial runs phase after phase until the study says stop.</summary>
-    public static LocalRunSummary Optimize(Study study, IPhasedObjective objective, LocalRunOptions options,
+    public static LocalRunSummary Optimize(IStudyClient study, IPhasedObjective objective, LocalRunOptions options,
         Action<string>? log = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(objective);
@@ -86,7 +86,7 @@ public static class LocalRunner
         }, options, log, cancellation);
     }
 
-    private static (int Phases, long BusyTicks) WorkerLoop(Study study, Action<Trial> objective, LocalRunOptions options, string worker,
+    private static (int Phases, long BusyTicks) WorkerLoop(IStudyClient study, Action<Trial> objective, LocalRunOptions options, string worker,
         TimeSpan lease, Action<string>? log, CancellationToken cancellation)
     {
         int phases = 0;

@@ -47,7 +47,7 @@ public sealed record ReportOutcome(Decision Decision, bool LeaseLost = false, bo
 }
 
 /// <summary>A study's coordinator over a durable store.</summary>
-public sealed class Study
+public sealed class Study : IStudyClient
 {
     private readonly IStudyStore _store;
     private readonly TimeProvider _clock;

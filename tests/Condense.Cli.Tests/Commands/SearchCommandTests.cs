@@ -145,3 +145,92 @@ public sealed class SearchCommandTests : IDisposable
         Assert.Equal(0, after.ByState[TrialState.Running] + after.ByState[TrialState.Queued] + after.ByState[TrialState.Failed]);
     }
 }
+
+/// <summary>The search cluster with real processes: Orleans silos with Redis membership and a Redis study store.</summary>
+public sealed class SearchClusterTests : IDisposable
+{
+    private readonly TempFolder _temp = new("condense-search-cluster-");
+    private readonly RedisServer _redis = new();
+
+    public void Dispose()
+    {
+        _redis.Dispose();
+        _temp.Dispose();
+    }
+
+    private static (Process Process, System.Collections.Concurrent.ConcurrentQueue<string> Lines) Start(params string[] args)
+    {
+        var p = CliProcess.Start(args);
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lines.Enqueue(e.Data); };
+        p.OutputDataReceived += (_, _) => { };
+        p.BeginErrorReadLine();
+        p.BeginOutputReadLine();
+        return (p, lines);
+    }
+
+    private StudyStatus Status(string study)
+    {
+        using var store = new Condense.Search.Cluster.RedisStudyStore(Condense.Search.Cluster.RedisAddress.Parse(_redis.Url));
+        return Study.Attach(store, study).Status();
+    }
+
+    private int ReportsBy(string study, int pid)
+    {
+        using var store = new Condense.Search.Cluster.RedisStudyStore(Condense.Search.Cluster.RedisAddress.Parse(_redis.Url));
+        if (store.Find(study) is null) return 0;
+        return store.Reports(study).Count(r => r.Worker.StartsWith($"{Environment.MachineName}:{pid}/", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Killing_the_silo_that_hosts_the_study_moves_it_to_the_other_silo_and_the_study_finishes()
+    {
+        var checkpoints = Path.Combine(_temp.Path, "trials");
+        var (a, aLines) = Start("search", "run", "--cluster", _redis.Url, "--study", "s", "--dir", _temp.Path, "--scheduler", "random(phases=3)",
+            "--trials", "10", "--phase-steps", "60000", "--workers", "1", "--lease", "3");
+        var (b, bLines) = Start("search", "worker", "--cluster", _redis.Url, "--study", "s", "--checkpoints", checkpoints, "--workers", "1", "--lease", "3");
+        try
+        {
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (ReportsBy("s", a.Id) < 1 || ReportsBy("s", b.Id) < 1)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"both silos should report within 2 minutes:\n{string.Join('\n', aLines)}\n---\n{string.Join('\n', bLines)}");
+                Assert.False(a.HasExited || b.HasExited, $"a silo exited early:\n{string.Join('\n', aLines)}\n---\n{string.Join('\n', bLines)}");
+                Thread.Sleep(100);
+            }
+            // The coordinator's process, as both silos' workers last saw it.
+            var host = aLines.Concat(bLines).Where(l => l.StartsWith("study coordinator in process ", StringComparison.Ordinal))
+                .Select(l => int.Parse(l["study coordinator in process ".Length..], System.Globalization.CultureInfo.InvariantCulture)).Last();
+            var (victim, survivor) = host == a.Id ? (a, b) : (b, a);
+            Assert.Equal(host, victim.Id);
+            victim.Kill(entireProcessTree: true);
+            victim.WaitForExit();
+            Assert.True(survivor.WaitForExit(TimeSpan.FromMinutes(3)), "the surviving silo should finish the study");
+            Assert.Equal(0, survivor.ExitCode);
+            var status = Status("s");
+            Assert.True(status.Finished);
+            Assert.Equal(10, status.ByState[TrialState.Completed]);
+            Assert.Equal(30, status.Reports); // every phase once: none lost, none run twice to completion
+            var survivorLines = survivor == a ? aLines : bLines;
+            Assert.Contains(survivorLines, l => l == $"study coordinator in process {survivor.Id}");
+        }
+        finally
+        {
+            foreach (var p in new[] { a, b })
+            {
+                if (!p.HasExited) p.Kill(entireProcessTree: true);
+                p.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public void An_unreachable_redis_is_one_line_naming_it()
+    {
+        var r = CliProcess.Run("search", "status", "redis://127.0.0.1:1");
+        Assert.Equal(2, r.ExitCode);
+        var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("redis://127.0.0.1:1", line, StringComparison.Ordinal);
+        Assert.Contains("unreachable", line, StringComparison.Ordinal);
+    }
+}
