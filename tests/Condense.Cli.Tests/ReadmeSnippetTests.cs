@@ -54,6 +54,38 @@ public sealed partial class ReadmeSnippetTests
         Directory.Delete(dir, recursive: true);
     }
 
+    [GeneratedRegex(@"Hyperparameter search from any \.NET training loop.*?```csharp\n(?<code>.*?)```", RegexOptions.Singleline)]
+    private static partial Regex SearchSnippet();
+
+    [Fact]
+    public void The_search_snippet_compiles_and_finishes_its_study()
+    {
+        var root = AssetPaths.RepositoryRoot() ?? throw new InvalidOperationException("repository root not found");
+        var match = SearchSnippet().Match(File.ReadAllText(Path.Combine(root, "README.md")));
+        Assert.True(match.Success, "README.md has no search snippet");
+        var dir = Path.Combine(root, "artifacts", "readme-search-snippet");
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "Program.cs"), match.Groups["code"].Value);
+        File.WriteAllText(Path.Combine(dir, "ReadmeSearchSnippet.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup><OutputType>Exe</OutputType><IsPackable>false</IsPackable></PropertyGroup>
+              <ItemGroup>
+                <ProjectReference Include="{Path.Combine(root, "src", "Condense.Search", "Condense.Search.csproj")}" />
+              </ItemGroup>
+            </Project>
+            """);
+        var build = Run("dotnet", ["build", dir, "-c", "Release", "-o", Path.Combine(dir, "out"), "--nologo", "-v", "q"], root);
+        Assert.True(build.ExitCode == 0, "the README search snippet does not build:\n" + build.Output);
+        var work = Path.Combine(dir, "run");
+        Directory.CreateDirectory(work);
+        var run = Run("dotnet", [Path.Combine(dir, "out", "ReadmeSearchSnippet.dll")], work);
+        Assert.True(run.ExitCode == 0, "the README search snippet fails when run:\n" + run.Output);
+        Assert.Contains("TrialSummary", run.Output, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(work, "runs", "search-demo", "study.db")));
+        Directory.Delete(dir, recursive: true);
+    }
+
     private static (int ExitCode, string Output) Run(string file, string[] args, string workingDirectory)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory };
