@@ -23,7 +23,7 @@ public sealed class PackageTests : IDisposable
         _temp.Dispose();
         var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } env ? env
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        foreach (var id in new[] { "condense", "condense.core", "condense.vision", "condense.language", "condense.experiments" })
+        foreach (var id in new[] { "condense", "condense.core", "condense.vision", "condense.language", "condense.search", "condense.search.cluster", "condense.experiments" })
         {
             var dir = Path.Combine(cache, id, _version);
             if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
@@ -118,7 +118,7 @@ public sealed class PackageTests : IDisposable
     public void The_libraries_pack_with_their_docs_and_a_project_taking_them_from_the_feed_runs_a_backbone()
     {
         string feed = "";
-        foreach (var project in new[] { "Condense.Core", "Condense.Vision", "Condense.Language", "Condense.Experiments" })
+        foreach (var project in new[] { "Condense.Core", "Condense.Vision", "Condense.Language", "Condense.Search", "Condense.Search.Cluster", "Condense.Experiments" })
         {
             feed = Pack(project);
             var nupkg = Assert.Single(Directory.GetFiles(feed, project + ".*.nupkg"));

@@ -236,9 +236,11 @@ internal static class ElasticCommand
         var check = new Option<int>("--check") { Description = "Random sub-networks whose measured latency is compared with the table (0: none).", DefaultValueFactory = _ => 8 };
         var seed = new Option<long>("--seed") { Description = "Seed of the order and of the checked sub-networks." };
         var threads = LanguageOptions.Threads();
+        var doc = CommonOptions.Doc("the table's check against measured latency");
+        var section = CommonOptions.Section();
         var cmd = new Command("latency", "Measure the per-layer latency table (prefill and decode per candidate width) and check its predictions.")
         {
-            model, outPath, mlp, heads, prefill, context, repeats, rounds, check, seed, threads, json,
+            model, outPath, mlp, heads, prefill, context, repeats, rounds, check, seed, threads, doc, section, json,
         };
         cmd.SetAction(pr =>
         {
@@ -260,12 +262,22 @@ internal static class ElasticCommand
             var sampled = Enumerable.Range(0, pr.GetValue(check)).Select(i => candidates.Sample(lm.Config, pr.GetValue(seed), -1, i))
                 .Prepend(ElasticWidths.Full(lm.Config)).ToList();
             var checks = pr.GetValue(check) > 0 ? LatencyValidation.Check(new ElasticLlama(lm), table, sampled, options, Log) : [];
-            output.Result(new
+            var result = new
             {
                 model = modelPath, table = Path.GetFullPath(pr.GetValue(outPath)!), lut = table, checks,
                 mean_abs_prefill_error = checks.Count > 0 ? checks.Average(c => Math.Abs(c.PrefillError)) : double.NaN,
                 mean_abs_decode_error = checks.Count > 0 ? checks.Average(c => Math.Abs(c.DecodeError)) : double.NaN,
-            });
+            };
+            output.Result(result);
+            if (pr.GetValue(doc) is string docPath)
+            {
+                var md = new Condense.Core.Reports.MarkdownTable("sub-network", "prefill ms: table", "measured", "error", "decode ms: table", "measured", "error");
+                foreach (var c in checks)
+                    md.AddRow(c.Widths, F(c.PredictedPrefillMs), F(c.MeasuredPrefillMs), P(c.PrefillError), F(c.PredictedDecodeMs), F(c.MeasuredDecodeMs), P(c.DecodeError));
+                GeneratedDoc.Write(docPath, CommonOptions.SectionName(pr.GetValue(section), "elastic-latency"),
+                    $"Machine: {MachineInfo.Describe()}. Mean absolute error: prefill {P(result.mean_abs_prefill_error)}, decode {P(result.mean_abs_decode_error)}.\n\n" + md,
+                    result, jsonName: CommonOptions.SectionName(pr.GetValue(section), "elastic-latency"));
+            }
             if (!output.Json)
             {
                 var t = new Table().AddColumns("sub-network", "prefill ms: LUT", "measured", "error", "decode ms: LUT", "measured", "error");
@@ -336,9 +348,11 @@ internal static class ElasticCommand
         var rounds = new Option<int>("--rounds") { Description = "Alternating timing rounds.", DefaultValueFactory = _ => 5 };
         var seed = new Option<long>("--seed") { Description = "Seed of budgets, windows, noise and router initialisation." };
         var threads = LanguageOptions.Threads();
+        var doc = CommonOptions.Doc("the table");
+        var section = CommonOptions.Section();
         var cmd = new Command("dynamic", "Per-token MLP routers (Flextron's dynamic routing): PPL and prefill latency against the static sub-network of equal mean width and against masking.")
         {
-            model, outPath, budgets, steps, weight, evalDocs, prefill, rounds, seed, threads, json,
+            model, outPath, budgets, steps, weight, evalDocs, prefill, rounds, seed, threads, doc, section, json,
         };
         cmd.SetAction(pr =>
         {
@@ -352,6 +366,15 @@ internal static class ElasticCommand
                 pr.GetValue(evalDocs), new LatencyOptions { PrefillTokens = pr.GetValue(prefill), Rounds = pr.GetValue(rounds), Repeats = 10, Warmup = 3 },
                 line => output.Human.MarkupLine(Markup.Escape(line)));
             output.Result(new { machine = MachineInfo.Describe(), rows });
+            if (pr.GetValue(doc) is string docPath)
+            {
+                var md = new Condense.Core.Reports.MarkdownTable("budget", "MLP kept", "PPL routed", "PPL static", "ms grouped", "ms static", "ms masked", "masked / grouped");
+                foreach (var r in rows)
+                    md.AddRow(r.Budget.ToString("P0", CultureInfo.InvariantCulture), r.MlpFraction.ToString("P0", CultureInfo.InvariantCulture), F(r.RoutedPerplexity),
+                        F(r.StaticPerplexity), F(r.GroupedMs), F(r.StaticMs), F(r.MaskedMs), (r.MaskedMs / r.GroupedMs).ToString("F2", CultureInfo.InvariantCulture) + "x");
+                var name = CommonOptions.SectionName(pr.GetValue(section), "elastic-dynamic");
+                GeneratedDoc.Write(docPath, name, $"Machine: {MachineInfo.Describe()}.\n\n" + md, new { machine = MachineInfo.Describe(), rows }, jsonName: name);
+            }
             if (!output.Json)
             {
                 var t = new Table().AddColumns("budget", "MLP kept", "PPL routed", "PPL static", "ms grouped", "ms static", "ms masked", "grouped vs masked");
