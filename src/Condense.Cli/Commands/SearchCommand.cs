@@ -42,12 +42,13 @@ internal static class SearchCommand
     private static Command RunCommand()
     {
         var json = CommonOptions.Json();
-        var env = new Option<string>("--env") { Description = "Task: cartpole or acrobot (A2C learns it).", DefaultValueFactory = _ => "cartpole" };
+        var objectiveKind = new Option<string>("--objective") { Description = "a2c (an A2C agent learns --env) or distill (the default distillation recipe, small).", DefaultValueFactory = _ => "a2c" };
+        var env = new Option<string>("--env") { Description = "Task of the a2c objective: cartpole or acrobot.", DefaultValueFactory = _ => "cartpole" };
         var scheduler = new Option<string>("--scheduler") { Description = "hypertrick(phases=9,r=0.5), random(...), asha(...), asha-promotion(...), hyperband(...), median(...).", DefaultValueFactory = _ => "hypertrick(phases=9,r=0.5)" };
-        var space = new Option<string>("--space") { Description = "Search space: name=kind(args);... with uniform, log, int, logint, choice.", DefaultValueFactory = _ => A2CObjective.DefaultSpace };
+        var space = new Option<string?>("--space") { Description = "Search space: name=kind(args);... with uniform, log, int, logint, choice (default: the objective's)." };
         var trials = new Option<int>("--trials") { Description = "Trials to start at most.", DefaultValueFactory = _ => 24 };
         var workers = new Option<int>("--workers") { Description = "Worker threads in this process.", DefaultValueFactory = _ => 2 };
-        var phaseSteps = new Option<long>("--phase-steps") { Description = "Environment steps per phase.", DefaultValueFactory = _ => 20_000 };
+        var phaseSteps = new Option<long>("--phase-steps") { Description = "Work per phase: environment steps (a2c, default 20000) or optimizer steps (distill, default 30)." };
         var seed = new Option<ulong>("--seed") { Description = "Study seed (configurations and trial seeds).", DefaultValueFactory = _ => 0 };
         var name = StudyName();
         var dir = new Option<string?>("--dir") { Description = "Study folder: the store and the trials' checkpoints (default runs/search-STUDY)." };
@@ -57,17 +58,20 @@ internal static class SearchCommand
         var advertise = Advertise();
         var cmd = new Command("run", "Create or resume a study and run its trials on local workers (or as a silo of a cluster); rerun the same command to resume.")
         {
-            env, scheduler, space, trials, workers, phaseSteps, seed, name, dir, store, lease, cluster, advertise, json,
+            objectiveKind, env, scheduler, space, trials, workers, phaseSteps, seed, name, dir, store, lease, cluster, advertise, json,
         };
         cmd.SetAction((pr, cancellation) =>
         {
             var output = new CliOutput(pr.GetValue(json));
-            var objective = new A2CObjective(pr.GetValue(env)!, pr.GetValue(phaseSteps));
-            _ = Environments.Create(pr.GetValue(env)!);
+            var kind = pr.GetValue(objectiveKind)!;
+            if (kind == "a2c") _ = Environments.Create(pr.GetValue(env)!);
+            var (objective, defaultSpace) = Condense.Experiments.Search.SearchObjectives.Create(kind, pr.GetValue(env)!, pr.GetValue(phaseSteps));
+            if (kind == "distill" && pr.GetValue(workers) > 1)
+                throw new InputException($"--workers {pr.GetValue(workers)}: the distill objective runs one trial per process (torch's random state is per process); add processes with `condense search worker`");
             var schedulerSpec = pr.GetValue(scheduler)!;
-            var studyName = pr.GetValue(name) ?? $"{pr.GetValue(env)}-{schedulerSpec.Split('(')[0]}";
+            var studyName = pr.GetValue(name) ?? $"{(kind == "a2c" ? pr.GetValue(env) : kind)}-{schedulerSpec.Split('(')[0]}";
             var folder = pr.GetValue(dir) ?? Path.Combine("runs", $"search-{studyName}");
-            var definition = new StudyDefinition(studyName, objective.Name, pr.GetValue(space)!, schedulerSpec, pr.GetValue(seed), Direction.Maximize, pr.GetValue(trials));
+            var definition = new StudyDefinition(studyName, objective.Name, pr.GetValue(space) ?? defaultSpace, schedulerSpec, pr.GetValue(seed), Direction.Maximize, pr.GetValue(trials));
             definition.Validate();
             var runOptions = new LocalRunOptions(pr.GetValue(workers), Path.Combine(folder, "trials"), pr.GetValue(lease));
             LocalRunSummary summary;
@@ -123,7 +127,9 @@ internal static class SearchCommand
                 if (!File.Exists(path)) throw new InputException($"{path}: no such study store");
                 using var db = new SqliteStudyStore(path);
                 var study = Study.Attach(db, ResolveName(db, pr.GetValue(name)));
-                var objective = A2CObjective.Parse(study.Definition.Objective);
+                var objective = Condense.Experiments.Search.SearchObjectives.Parse(study.Definition.Objective);
+                if (objective is Condense.Experiments.Search.DistillObjective && pr.GetValue(workers) > 1)
+                    throw new InputException($"--workers {pr.GetValue(workers)}: the distill objective runs one trial per process; start more worker processes");
                 var folder = pr.GetValue(checkpoints) ?? Path.Combine(Path.GetDirectoryName(db.Location)!, "trials");
                 summary = LocalRunner.Optimize(study, objective, new LocalRunOptions(pr.GetValue(workers), folder, pr.GetValue(lease)),
                     line => Console.Error.WriteLine(line), cancellation);
@@ -159,7 +165,7 @@ internal static class SearchCommand
 
     // This process becomes a silo of the cluster at redis; its workers pull the study's trials through the study grain.
     private static (LocalRunSummary Summary, StudyStatus Status) RunInCluster(RedisAddress redis, string advertise, string studyName,
-        StudyDefinition? definition, A2CObjective? objective, LocalRunOptions options, CancellationToken cancellation)
+        StudyDefinition? definition, IPhasedObjective? objective, LocalRunOptions options, CancellationToken cancellation)
     {
         using var store = new RedisStudyStore(redis);
         if (definition is null)
@@ -177,7 +183,9 @@ internal static class SearchCommand
         using var silo = SearchSilo.Start(new SiloOptions(redis, AdvertisedHost: advertise), store);
         Console.Error.WriteLine($"silo of the search cluster at {redis} in process {Environment.ProcessId}");
         var client = new GrainStudyClient(silo.Grains, studyName, definition, line => Console.Error.WriteLine(line));
-        objective ??= A2CObjective.Parse(client.Definition.Objective);
+        objective ??= Condense.Experiments.Search.SearchObjectives.Parse(client.Definition.Objective);
+        if (objective is Condense.Experiments.Search.DistillObjective && options.Workers > 1)
+            throw new InputException($"--workers {options.Workers}: the distill objective runs one trial per process; start more worker processes");
         var summary = LocalRunner.Optimize(client, objective, options, line => Console.Error.WriteLine(line), cancellation);
         return (summary, Study.Attach(store, studyName).Status());
     }

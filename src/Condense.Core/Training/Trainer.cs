@@ -195,12 +195,13 @@ public sealed class Trainer
         if (Options.TensorBoard && _tensorboard is null)
             _tensorboard = torch.utils.tensorboard.SummaryWriter(Path.Combine(Options.RunDir, "tensorboard"), createRunName: false);
         double lastLoss = double.NaN;
+        long target = Math.Min(Options.MaxSteps, Options.StopAtStep ?? Options.MaxSteps);
 
         try
         {
-            TrainingProgress.Run(Options.Progress, Options.Description, Options.MaxSteps, CompletedSteps, Options.LogEvery, report =>
+            TrainingProgress.Run(Options.Progress, Options.Description, target, CompletedSteps, Options.LogEvery, report =>
             {
-                if (CompletedSteps >= Options.MaxSteps) return;
+                if (CompletedSteps >= target) return;
                 using var batches = batchesFrom(CompletedSteps).GetEnumerator();
                 while (true)
                 {
@@ -222,11 +223,11 @@ public sealed class Trainer
                     }
                     lastLoss = m.Loss;
                     metrics.Write(m);
-                    if (m.Step % Options.LogEvery == 0 || m.Step == Options.MaxSteps) Log(m, metrics);
+                    if (m.Step % Options.LogEvery == 0 || m.Step == target) Log(m, metrics);
                     report(m);
-                    if (Options.CheckpointEvery > 0 && m.Step % Options.CheckpointEvery == 0 && m.Step < Options.MaxSteps)
+                    if (Options.CheckpointEvery > 0 && m.Step % Options.CheckpointEvery == 0 && m.Step < target)
                         SaveCheckpoint();
-                    if (CompletedSteps >= Options.MaxSteps) break;
+                    if (CompletedSteps >= target) break;
                 }
             });
         }
@@ -238,8 +239,8 @@ public sealed class Trainer
             throw;
         }
         metrics.Flush();
-        if (CompletedSteps < Options.MaxSteps)
-            throw new InputException($"training data ran out after {CompletedSteps} of {Options.MaxSteps} steps");
+        if (CompletedSteps < target)
+            throw new InputException($"training data ran out after {CompletedSteps} of {target} steps");
 
         if (LastCheckpoint is null || !LastCheckpoint.EndsWith(Path.GetFileName(TrainingCheckpoint.PathFor("", CompletedSteps)), StringComparison.Ordinal))
             SaveCheckpoint();

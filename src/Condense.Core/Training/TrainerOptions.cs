@@ -30,6 +30,12 @@ public sealed record TrainerOptions
     /// <summary>Optimizer steps to train in total (a resumed run continues up to this count).</summary>
     public long MaxSteps { get; init; } = 1000;
 
+    /// <summary>
+    /// Stop after this step (checkpoint saved) though the schedule runs to <see cref="MaxSteps"/>; a later run with a
+    /// larger value resumes where this one stopped, as if never interrupted (search phases). Null: train to MaxSteps.
+    /// </summary>
+    public long? StopAtStep { get; init; }
+
     /// <summary>Seeds torch's generator before the model's first step; a resumed run restores the saved generator instead.</summary>
     public long Seed { get; init; } = 0;
 

@@ -14,7 +14,10 @@ namespace Condense.Vision.Distillation;
 /// <param name="Resume">Continue from the folder's newest checkpoint.</param>
 /// <param name="Progress">How progress is shown.</param>
 /// <param name="AllowConfigChange">Resume even when the folder's checkpoint was written with another recipe.</param>
-public sealed record DistillRunOptions(string RunDir, bool Resume = true, ProgressMode Progress = ProgressMode.Auto, bool AllowConfigChange = false);
+/// <param name="StopAtStep">Train only to this step (the schedule still spans the recipe's steps), then evaluate; a
+/// later run with a larger value resumes (phases of a hyperparameter search). Null: the recipe's steps.</param>
+public sealed record DistillRunOptions(string RunDir, bool Resume = true, ProgressMode Progress = ProgressMode.Auto, bool AllowConfigChange = false,
+    long? StopAtStep = null);
 
 /// <summary>
 /// AM-RADIO agglomerative distillation end to end (arXiv:2312.06709): build the frozen teachers a recipe names,
@@ -48,6 +51,7 @@ public static class Distiller
         {
             RunDir = run.RunDir,
             MaxSteps = recipe.Train.Steps,
+            StopAtStep = run.StopAtStep,
             Seed = recipe.Train.Seed,
             Optimizer = recipe.Train.Optimizer,
             LearningRate = recipe.Train.LearningRate,

@@ -53,12 +53,21 @@ public sealed class SearchCommandTests : IDisposable
     [InlineData("--scheduler", "hypertrick(phases=3,r=2)", "SurvivalRate")]
     [InlineData("--space", "lr=log(1,0.1)", "lr")]
     [InlineData("--env", "pong", "unknown environment 'pong'")]
+    [InlineData("--objective", "gbm", "objective 'gbm': unknown")]
     public void Bad_input_is_one_line_naming_the_value(string option, string value, string expected)
     {
         var r = CliProcess.Run("search", "run", "--dir", Path.Combine(_temp.Path, "bad"), option, value);
         Assert.Equal(2, r.ExitCode);
         var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains(expected, line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_distill_objective_takes_one_worker_per_process()
+    {
+        var r = CliProcess.Run("search", "run", "--objective", "distill", "--workers", "2", "--dir", Path.Combine(_temp.Path, "d"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("one trial per process", Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
     }
 
     [Fact]

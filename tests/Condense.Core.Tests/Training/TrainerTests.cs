@@ -47,6 +47,22 @@ public sealed class TrainerTests : IDisposable
         Assert.NotEqual(a.Losses, c.Losses);
     }
 
+    [Fact]
+    public void Training_in_phases_with_StopAtStep_matches_one_uninterrupted_run()
+    {
+        // A search trial trains phase by phase: stop at 7, then 14, then the end; the schedule spans all 20 steps, so
+        // the losses equal one run's, step for step.
+        var full = Train(Options("full", 20));
+        var phased = Options("phased", 20);
+        var first = Train(phased with { StopAtStep = 7 });
+        Assert.Equal(7, first.Steps);
+        var second = Train(phased with { StopAtStep = 14 });
+        Assert.Equal((7L, 14L), (second.ResumedFromStep, second.Steps));
+        var last = Train(phased);
+        Assert.Equal(20, last.Steps);
+        Assert.Equal(full.Losses, last.Losses);
+    }
+
     [Theory]
     [InlineData("adamw")]
     [InlineData("lamb")]
