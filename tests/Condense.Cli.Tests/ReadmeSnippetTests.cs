@@ -20,37 +20,17 @@ public sealed partial class ReadmeSnippetTests
     [Fact]
     public void The_library_snippet_compiles_and_trains()
     {
-        var root = AssetPaths.RepositoryRoot() ?? throw new InvalidOperationException("repository root not found");
-        var match = Snippet().Match(File.ReadAllText(Path.Combine(root, "README.md")));
+        var match = Snippet().Match(File.ReadAllText(Path.Combine(Root, "README.md")));
         Assert.True(match.Success, "README.md has no csharp block under '## Using the library'");
         var code = MaxSteps().Replace(match.Groups["code"].Value, "MaxSteps = 3");
         Assert.Contains("MaxSteps = 3", code, StringComparison.Ordinal);
-
-        // inside artifacts/ so the repository's build settings (warnings as errors, the TorchSharp loading fix) apply
-        var dir = Path.Combine(root, "artifacts", "readme-snippet");
-        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
-        Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, "Program.cs"), code);
-        File.WriteAllText(Path.Combine(dir, "ReadmeSnippet.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup><OutputType>Exe</OutputType><IsPackable>false</IsPackable></PropertyGroup>
-              <ItemGroup>
-                <ProjectReference Include="{Path.Combine(root, "src", "Condense.Core", "Condense.Core.csproj")}" />
-                <ProjectReference Include="{Path.Combine(root, "src", "Condense.Vision", "Condense.Vision.csproj")}" />
-              </ItemGroup>
-            </Project>
-            """);
-        var build = Run("dotnet", ["build", dir, "-c", "Release", "-o", Path.Combine(dir, "out"), "--nologo", "-v", "q"], root);
-        Assert.True(build.ExitCode == 0, "the README snippet does not build:\n" + build.Output);
-
         // the snippet reads the training files from the working folder
-        var data = Path.Combine(dir, "run");
-        Directory.CreateDirectory(data);
-        foreach (var f in new[] { "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz" })
-            File.Copy(Path.Combine(AssetPaths.FashionMnistDir(), f), Path.Combine(data, f));
-        var run = Run("dotnet", [Path.Combine(dir, "out", "ReadmeSnippet.dll")], data);
-        Assert.True(run.ExitCode == 0, "the README snippet fails when run:\n" + run.Output);
-        Assert.True(File.Exists(Path.Combine(data, "runs", "demo", "metrics.jsonl")), run.Output);
+        var (dir, work, run) = BuildAndRun("readme-snippet", code, ["Condense.Core", "Condense.Vision"], data =>
+        {
+            foreach (var f in new[] { "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz" })
+                File.Copy(Path.Combine(AssetPaths.FashionMnistDir(), f), Path.Combine(data, f));
+        });
+        Assert.True(File.Exists(Path.Combine(work, "runs", "demo", "metrics.jsonl")), run.Output);
         Directory.Delete(dir, recursive: true);
     }
 
@@ -60,30 +40,40 @@ public sealed partial class ReadmeSnippetTests
     [Fact]
     public void The_search_snippet_compiles_and_finishes_its_study()
     {
-        var root = AssetPaths.RepositoryRoot() ?? throw new InvalidOperationException("repository root not found");
-        var match = SearchSnippet().Match(File.ReadAllText(Path.Combine(root, "README.md")));
+        var match = SearchSnippet().Match(File.ReadAllText(Path.Combine(Root, "README.md")));
         Assert.True(match.Success, "README.md has no search snippet");
-        var dir = Path.Combine(root, "artifacts", "readme-search-snippet");
-        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
-        Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, "Program.cs"), match.Groups["code"].Value);
-        File.WriteAllText(Path.Combine(dir, "ReadmeSearchSnippet.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup><OutputType>Exe</OutputType><IsPackable>false</IsPackable></PropertyGroup>
-              <ItemGroup>
-                <ProjectReference Include="{Path.Combine(root, "src", "Condense.Search", "Condense.Search.csproj")}" />
-              </ItemGroup>
-            </Project>
-            """);
-        var build = Run("dotnet", ["build", dir, "-c", "Release", "-o", Path.Combine(dir, "out"), "--nologo", "-v", "q"], root);
-        Assert.True(build.ExitCode == 0, "the README search snippet does not build:\n" + build.Output);
-        var work = Path.Combine(dir, "run");
-        Directory.CreateDirectory(work);
-        var run = Run("dotnet", [Path.Combine(dir, "out", "ReadmeSearchSnippet.dll")], work);
-        Assert.True(run.ExitCode == 0, "the README search snippet fails when run:\n" + run.Output);
+        var (dir, work, run) = BuildAndRun("readme-search-snippet", match.Groups["code"].Value, ["Condense.Search"], _ => { });
         Assert.Contains("TrialSummary", run.Output, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(work, "runs", "search-demo", "study.db")));
         Directory.Delete(dir, recursive: true);
+    }
+
+    private static string Root => AssetPaths.RepositoryRoot() ?? throw new InvalidOperationException("repository root not found");
+
+    // Builds the snippet as a console program against the named projects, inside artifacts/ so the repository's build
+    // settings (warnings as errors, the TorchSharp loading fix) apply, and runs it in a fresh working folder.
+    private static (string Dir, string WorkDir, (int ExitCode, string Output) Run) BuildAndRun(string name, string code, string[] projects,
+        Action<string> prepareWorkDir)
+    {
+        var dir = Path.Combine(Root, "artifacts", name);
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "Program.cs"), code);
+        var references = string.Concat(projects.Select(p => $"""<ProjectReference Include="{Path.Combine(Root, "src", p, p + ".csproj")}" />"""));
+        File.WriteAllText(Path.Combine(dir, "Snippet.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup><OutputType>Exe</OutputType><IsPackable>false</IsPackable></PropertyGroup>
+              <ItemGroup>{references}</ItemGroup>
+            </Project>
+            """);
+        var build = Run("dotnet", ["build", dir, "-c", "Release", "-o", Path.Combine(dir, "out"), "--nologo", "-v", "q"], Root);
+        Assert.True(build.ExitCode == 0, $"the README snippet {name} does not build:\n" + build.Output);
+        var work = Path.Combine(dir, "run");
+        Directory.CreateDirectory(work);
+        prepareWorkDir(work);
+        var run = Run("dotnet", [Path.Combine(dir, "out", "Snippet.dll")], work);
+        Assert.True(run.ExitCode == 0, $"the README snippet {name} fails when run:\n" + run.Output);
+        return (dir, work, run);
     }
 
     private static (int ExitCode, string Output) Run(string file, string[] args, string workingDirectory)

@@ -172,9 +172,9 @@ internal static class SearchCommand
         {
             // A worker may start before the study is created: wait for it a while, as cluster workers do.
             var deadline = DateTime.UtcNow.AddSeconds(60);
-            if (store.Find(studyName) is null) Console.Error.WriteLine($"waiting for study {studyName} to be created in {redis}");
-            while (store.Find(studyName) is null)
+            for (bool told = false; store.Find(studyName) is null; told = true)
             {
+                if (!told) Console.Error.WriteLine($"waiting for study {studyName} to be created in {redis}");
                 if (DateTime.UtcNow > deadline) throw new InputException($"{redis}: no study named '{studyName}' after waiting 60 s");
                 cancellation.ThrowIfCancellationRequested();
                 Thread.Sleep(250);

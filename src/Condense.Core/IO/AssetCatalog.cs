@@ -40,6 +40,8 @@ public static class AssetCatalog
     private const string Esp32Llm = "karpathy/llama2.c model, copy in DaveBben/esp32-llm@934dab4d, data/";
     private const string SharedHow = "copy it into the shared folder (../shared or $CONDENSE_SHARED) at this path; ../shared/models/README.md and ../shared/data/README.md name the sources";
     private const string FashionHow = "apt-get install dataset-fashion-mnist (scripts/setup.sh does it; or set CONDENSE_FASHION_MNIST to a folder with the IDX files)";
+    private const string FashionUpstream = "zalandoresearch/fashion-mnist (byte-identical to Debian dataset-fashion-mnist 0.0~git20200523.55506a9-1)";
+    private const string FashionDebian = "Debian dataset-fashion-mnist 0.0~git20200523.55506a9-1 (zalandoresearch/fashion-mnist)";
     private const string ShippedHow = "ships with Condense (the repository's assets/ folder and the tool package); reinstall or re-clone if missing";
 
     /// <summary>Every known asset, in a stable order.</summary>
@@ -60,25 +62,25 @@ public static class AssetCatalog
             AssetProvider.Shipped, ShippedHow),
         new("fashion-mnist-test-images", "data/fashion-mnist/t10k-images-idx3-ubyte.gz",
             "Fashion-MNIST test images (10,000, IDX); the default distillation data when the full set is not installed",
-            "zalandoresearch/fashion-mnist (byte-identical to Debian dataset-fashion-mnist 0.0~git20200523.55506a9-1)", "MIT",
+            FashionUpstream, "MIT",
             4422079, "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa", AssetProvider.Shipped, ShippedHow),
         new("fashion-mnist-test-labels", "data/fashion-mnist/t10k-labels-idx1-ubyte.gz",
             "Fashion-MNIST test labels (IDX)",
-            "zalandoresearch/fashion-mnist (byte-identical to Debian dataset-fashion-mnist 0.0~git20200523.55506a9-1)", "MIT",
+            FashionUpstream, "MIT",
             5125, "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05", AssetProvider.Shipped, ShippedHow),
 
         // Debian package: the full Fashion-MNIST, used by the distillation recipes when installed.
         new("fashion-mnist-train-images", "train-images-idx3-ubyte.gz", "Fashion-MNIST training images (60,000, IDX)",
-            "Debian dataset-fashion-mnist 0.0~git20200523.55506a9-1 (zalandoresearch/fashion-mnist)", "MIT",
+            FashionDebian, "MIT",
             26421856, "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7", AssetProvider.DebianPackage, FashionHow),
         new("fashion-mnist-train-labels", "train-labels-idx1-ubyte.gz", "Fashion-MNIST training labels (IDX)",
-            "Debian dataset-fashion-mnist 0.0~git20200523.55506a9-1 (zalandoresearch/fashion-mnist)", "MIT",
+            FashionDebian, "MIT",
             29491, "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056", AssetProvider.DebianPackage, FashionHow),
         new("fashion-mnist-full-test-images", "t10k-images-idx3-ubyte.gz", "Fashion-MNIST test images (the package's copy)",
-            "Debian dataset-fashion-mnist 0.0~git20200523.55506a9-1 (zalandoresearch/fashion-mnist)", "MIT",
+            FashionDebian, "MIT",
             4422079, "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa", AssetProvider.DebianPackage, FashionHow),
         new("fashion-mnist-full-test-labels", "t10k-labels-idx1-ubyte.gz", "Fashion-MNIST test labels (the package's copy)",
-            "Debian dataset-fashion-mnist 0.0~git20200523.55506a9-1 (zalandoresearch/fashion-mnist)", "MIT",
+            FashionDebian, "MIT",
             5125, "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05", AssetProvider.DebianPackage, FashionHow),
 
         // NuGet package: the ImageNet ResNet18 teacher of the default recipe.

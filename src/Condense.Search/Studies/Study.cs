@@ -57,6 +57,7 @@ public sealed class Study : IStudyClient
         _store = store;
         Definition = definition;
         Space = SearchSpace.Parse(definition.Space);
+        Phases = SchedulerSpec.Parse(definition.Scheduler).Phases;
         _clock = clock;
     }
 
@@ -65,6 +66,9 @@ public sealed class Study : IStudyClient
 
     /// <summary>Its search space.</summary>
     public SearchSpace Space { get; }
+
+    /// <summary>Phases of a trial that runs to the end (from the scheduler).</summary>
+    public int Phases { get; }
 
     /// <summary>The store it lives in.</summary>
     public IStudyStore Store => _store;
@@ -158,7 +162,7 @@ public sealed class Study : IStudyClient
         trial.LeaseUntil = until;
         trial.NextPhase = phase;
         s.Changed(trial);
-        return new Assignment(AssignmentKind.Run, trial.Number, ParseConfig(trial.ConfigJson), phase, SchedulerSpec.Parse(Definition.Scheduler).Phases,
+        return new Assignment(AssignmentKind.Run, trial.Number, ParseConfig(trial.ConfigJson), phase, Phases,
             TrialSeed(trial.Number));
     }
 

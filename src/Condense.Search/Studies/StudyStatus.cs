@@ -47,7 +47,7 @@ public sealed record StudyStatus(string Name, string Scheduler, Direction Direct
     internal static StudyStatus From(Study study, IReadOnlyList<TrialRecord> trials, IReadOnlyList<ReportRecord> reports, DateTimeOffset now)
     {
         var def = study.Definition;
-        int phases = SchedulerSpec.Parse(def.Scheduler).Phases;
+        int phases = study.Phases;
         var summaries = trials.Select(t => new TrialSummary(t.Number, t.State, t.LastPhase, t.LastScore, Study.ParseConfig(t.ConfigJson), t.Worker, t.Requeues)).ToList();
         var byState = Enum.GetValues<TrialState>().ToDictionary(s => s, s => trials.Count(t => t.State == s));
         var reached = Enumerable.Range(1, phases).Select(p => reports.Count(r => r.Phase == p)).ToList();
