@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # What a fresh Debian 12 machine needs beyond the .NET SDK: the Fashion-MNIST data package (used by the tests and
-# the distillation job) and redis-server (the search cluster's tests). Idempotent; uses apt only when something is missing and we are root (or have sudo).
+# the distillation job), redis-server (the search cluster's tests) and mricron-data (the Colin27 brain MRI and AAL
+# atlas of the VLM with experts). Idempotent; uses apt only when something is missing and we are root (or have sudo).
 set -euo pipefail
 need=()
 [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
 # The search cluster's membership and study store; tests start their own server on a free port.
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+[ -f /usr/share/mricron/templates/aal.nii.gz ] || need+=(mricron-data)
 if [ "${CONDENSE_BENCH_PEERS:-0}" = 1 ]; then
   /usr/bin/python3 -c 'import torch' 2>/dev/null || need+=(python3-torch libopenblas0-pthread)
 fi

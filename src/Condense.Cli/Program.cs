@@ -91,6 +91,9 @@ public static class Program
         root.Subcommands.Add(PruneDepthCommand.Create());
         root.Subcommands.Add(ElasticCommand.Create());
         root.Subcommands.Add(SearchCommand.Create());
+        root.Subcommands.Add(VlmCommand.Create());
+        root.Subcommands.Add(ChatCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(FuzzCommand.Create());
         return root;

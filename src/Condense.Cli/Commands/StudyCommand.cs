@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using Condense.Core;
 using Condense.Core.Reports;
+using Condense.Core.Training;
 using Condense.Core.Runtime;
 using Condense.Experiments;
 using Condense.Experiments.Vision;
@@ -24,10 +26,61 @@ internal static class StudyCommand
         study.Subcommands.Add(ModeSwitch());
         study.Subcommands.Add(Backbones());
         study.Subcommands.Add(HyperTrick());
+        study.Subcommands.Add(VilaM3());
         return study;
     }
 
     /// <summary>HyperTrick against random search, ASHA, Hyperband and median stopping on A2C agents, paired by seed, at equal compute.</summary>
+    /// <summary>VILA-M3's claim on held-out brain MRI slices: the VLM with and without experts, the expert alone, a text-only floor.</summary>
+    private static Command VilaM3()
+    {
+        var json = CommonOptions.Json();
+        var defaults = new Condense.Experts.Training.VlmTrainOptions { RunDir = "" };
+        var seeds = new Option<string>("--seeds") { Description = "Comma-separated training seeds.", DefaultValueFactory = _ => "0,1,2" };
+        var perFamily = new Option<int>("--per-family") { Description = "Held-out questions per family.", DefaultValueFactory = _ => 100 };
+        var vision = new Option<long>("--vision-steps") { Description = "Stage 1 steps.", DefaultValueFactory = _ => defaults.VisionSteps };
+        var align = new Option<long>("--align-steps") { Description = "Stage 2 steps.", DefaultValueFactory = _ => defaults.AlignSteps };
+        var instruct = new Option<long>("--instruct-steps") { Description = "Stage 3 steps.", DefaultValueFactory = _ => defaults.InstructSteps };
+        var expert = new Option<long>("--expert-steps") { Description = "Stage 4 steps.", DefaultValueFactory = _ => defaults.ExpertSteps };
+        var atlasDir = VlmCommand.AtlasDir();
+        var runDir = new Option<string>("--run-dir") { Description = "Where the per-seed runs go (finished runs are reused, interrupted ones resume).", DefaultValueFactory = _ => Path.Combine("runs", "study-vila-m3") };
+        var doc = CommonOptions.Doc("the result table");
+        var cmd = new Command("vila-m3", "VILA-M3 on held-out Colin27 slices: VLM without experts, with experts, expert alone, text-only floor; paired over seeds.")
+        {
+            seeds, perFamily, vision, align, instruct, expert, atlasDir, runDir, doc, json,
+        };
+        cmd.SetAction((pr, cancellation) =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var seedList = pr.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(x => long.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v
+                    : throw new InputException($"--seeds '{x}' is not an integer")).ToList();
+            if (seedList.Count == 0) throw new InputException("--seeds is empty");
+            var atlas = Condense.Experts.Volumes.BrainAtlas.Load(pr.GetValue(atlasDir));
+            TorchRuntime.EnsureLoaded();
+            var options = new Condense.Experiments.Experts.VilaM3StudyOptions
+            {
+                RunRoot = pr.GetValue(runDir)!,
+                Seeds = seedList,
+                PerFamily = pr.GetValue(perFamily),
+                Training = defaults with
+                {
+                    VisionSteps = pr.GetValue(vision), AlignSteps = pr.GetValue(align), InstructSteps = pr.GetValue(instruct), ExpertSteps = pr.GetValue(expert),
+                    Progress = ProgressMode.Lines,
+                },
+                Log = line => Console.Error.WriteLine(line),
+            };
+            using var resumable = Interruption.Resumable();
+            var result = Condense.Experiments.Experts.VilaM3Study.Run(atlas, options, cancellation);
+            var markdown = Condense.Experiments.Experts.VilaM3Study.Markdown(result);
+            if (pr.GetValue(doc) is string path) GeneratedDoc.Write(path, "vila-m3", markdown, result);
+            output.Result(result);
+            if (!output.Json) output.Human.WriteLine(markdown);
+            return Task.FromResult(ExitCodes.Ok);
+        });
+        return cmd;
+    }
+
     private static Command HyperTrick()
     {
         var json = CommonOptions.Json();
@@ -279,7 +332,7 @@ internal static class StudyCommand
             var modelList = pr.GetValue(models) is string m
                 ? m.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                 : [Condense.Language.LanguageModelFiles.ResolveModel(null), Condense.Core.IO.AssetPaths.Require("models/llama2c/llama2xs_tinystories.bin")];
-            Condense.Core.Runtime.TorchRuntime.EnsureLoaded();
+            TorchRuntime.EnsureLoaded();
             LanguageOptions.ApplyThreads(pr.GetValue(threads));
             var result = Condense.Experiments.Language.FlextronStudy.Run(new Condense.Experiments.Language.FlextronStudyOptions
             {

@@ -458,11 +458,20 @@ public sealed class LlamaModel : Module<Tensor, Tensor>
     public Tensor Forward(Tensor tokens, LlamaKvCache? cache)
     {
         using var scope = NewDisposeScope();
-        long T = tokens.shape[1];
+        return ForwardEmbeddings(embed_tokens.call(tokens), cache).MoveToOuterDisposeScope();   // (B, T, C)
+    }
+
+    /// <summary>
+    /// Hidden states (B, T, C) of input embeddings <paramref name="x"/> (B, T, C) (token embeddings, or other vectors
+    /// in their place, such as a VLM's image tokens) at positions cache.Length .. +T.
+    /// </summary>
+    public Tensor ForwardEmbeddings(Tensor x, LlamaKvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        long T = x.shape[1];
         long start = cache?.Length ?? 0;
         if (start + T > config.MaxSeqLen)
             throw new ArgumentException($"Sequence length {start + T} exceeds MaxSeqLen {config.MaxSeqLen}.");
-        var x = embed_tokens.call(tokens);                              // (B, T, C)
         var (cosAll, sinAll) = RopeTable(x.device, start + T);           // (S, hd) each
         var cos = cosAll.narrow(0, start, T);                           // (T, hd)
         var sin = sinAll.narrow(0, start, T);                           // (T, hd)
