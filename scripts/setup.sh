@@ -8,6 +8,8 @@ need=()
 # The search cluster's membership and study store; tests start their own server on a free port.
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -f /usr/share/mricron/templates/aal.nii.gz ] || need+=(mricron-data)
+# Headless Chromium renders the VLM demo page in its test.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ "${CONDENSE_BENCH_PEERS:-0}" = 1 ]; then
   /usr/bin/python3 -c 'import torch' 2>/dev/null || need+=(python3-torch libopenblas0-pthread)
 fi

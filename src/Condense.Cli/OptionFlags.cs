@@ -15,6 +15,7 @@ internal static class OptionFlags
         ["Methods"] = "--method",               // sparsify
         ["OutDir"] = "--out",                   // sparsify
         ["OutputDir"] = "--out",                // prune-depth
+        ["LearningRate"] = "--lr",              // vlm train
     };
 
     public static string For(string option)

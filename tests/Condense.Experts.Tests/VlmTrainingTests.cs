@@ -11,18 +11,7 @@ namespace Condense.Experts.Tests;
 
 public class VlmTrainingTests
 {
-    private static VlmTrainOptions Tiny(string runDir, long steps = 6) => new()
-    {
-        RunDir = runDir,
-        BatchSize = 4,
-        VisionSteps = steps,
-        AlignSteps = steps,
-        InstructSteps = steps,
-        ExpertSteps = steps,
-        CheckpointEvery = 3,
-        Progress = ProgressMode.None,
-        Model = new VlmConfig(ImagePixels: 32, PatchSize: 8, VisionDim: 32, VisionDepth: 1, VisionHeads: 2, Dim: 32, Layers: 1, Heads: 2, HiddenDim: 64),
-    };
+    private static VlmTrainOptions Tiny(string runDir, long steps = 6) => TinyVlm.Options(runDir, steps);
 
     [Fact]
     public void Image_tokens_replace_the_image_slots_in_order()

@@ -183,6 +183,10 @@ public sealed class BrainQuestions
     private List<AtlasRegion> Trainable(List<AtlasRegion> regions) =>
         evaluation ? regions : regions.Where(r => !split.HeldOut.Contains(r.Label)).ToList();
 
+    /// <summary>A mark of <paramref name="kind"/> at a random labelled voxel of the view's slice, or null when none was found.</summary>
+    public Marker? RandomMarker(SliceView view, MarkerKind kind, ref SplitMix64 rng) =>
+        RandomLabelledVoxel(view, ref rng) is { } v ? new Marker(kind, v.I, v.J, v.K, kind == MarkerKind.Area ? AreaHalfSize : 0) : null;
+
     private (int I, int J, int K)? RandomLabelledVoxel(SliceView view, ref SplitMix64 rng)
     {
         var (na, nb) = view.PlaneSize(atlas.Size);

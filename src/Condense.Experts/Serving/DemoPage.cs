@@ -120,7 +120,7 @@ async function ask() {
         $('first').textContent = x.first_reply;
         $('expert').textContent = x.error ? x.error : (x.expert || (x.trigger ? '' : 'not called'));
         if (x.expert_overlay) { $('overlay').src = x.expert_overlay; $('overlay').style.display = 'block'; }
-        if (chunk.choices[0].finish_reason) $('answer').textContent = x.answer;
+        if (chunk.choices[0].finish_reason) $('answer').textContent = x.answer || '(an empty reply)';
         if (x.error) $('answer').className = 'error';
       }
     }

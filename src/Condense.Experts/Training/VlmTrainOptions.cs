@@ -57,13 +57,13 @@ public sealed record VlmTrainOptions
     /// <summary>Checks every field; errors name it.</summary>
     public void Validate()
     {
-        if (string.IsNullOrWhiteSpace(RunDir)) throw new InputException("RunDir must be a folder path");
-        if (BatchSize < 1) throw new InputException($"BatchSize {BatchSize} must be at least 1");
+        if (string.IsNullOrWhiteSpace(RunDir)) throw InputException.ForOption(nameof(RunDir), "must be a folder path");
+        if (BatchSize < 1) throw InputException.ForOption(nameof(BatchSize), $"must be at least 1, got {BatchSize}");
         foreach (var (name, steps) in new[] { (nameof(VisionSteps), VisionSteps), (nameof(AlignSteps), AlignSteps), (nameof(InstructSteps), InstructSteps), (nameof(ExpertSteps), ExpertSteps) })
-            if (steps < 0) throw new InputException($"{name} {steps} must be non-negative");
-        if (InstructSteps + ExpertSteps == 0) throw new InputException("InstructSteps and ExpertSteps cannot both be 0");
-        if (CardsFraction is < 0 or > 1) throw new InputException($"CardsFraction {CardsFraction} must be in [0, 1]");
-        if (!(LearningRate > 0)) throw new InputException($"LearningRate {LearningRate} must be positive");
-        if (Planes.Count == 0) throw new InputException("Planes must name at least one plane");
+            if (steps < 0) throw InputException.ForOption(name, $"must be non-negative, got {steps}");
+        if (InstructSteps + ExpertSteps == 0) throw InputException.ForOption(nameof(ExpertSteps), "and InstructSteps cannot both be 0");
+        if (CardsFraction is < 0 or > 1) throw InputException.ForOption(nameof(CardsFraction), $"must be in [0, 1], got {CardsFraction}");
+        if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw InputException.ForOption(nameof(LearningRate), $"must be a positive number, got {LearningRate}");
+        if (Planes.Count == 0) throw InputException.ForOption(nameof(Planes), "must name at least one plane");
     }
 }

@@ -74,17 +74,23 @@ public static class VlmTraining
                 var rng = StepRng(seed, 1, step);
                 var images = new List<float[]>();
                 var labels = new List<long>();
+                var marks = new List<long>();
                 for (int b = 0; b < options.BatchSize; b++)
                 {
                     var (view, intensity) = questions.DrawView(ref rng);
-                    images.Add(SliceRenderer.Render(atlas, view, config.ImagePixels, intensity));
+                    // Most images carry a mark (point or area) like the questions' images; a quarter carry none.
+                    var marker = rng.NextInt(4) == 0 ? null : questions.RandomMarker(view, rng.NextInt(2) == 0 ? MarkerKind.Point : MarkerKind.Area, ref rng);
+                    images.Add(SliceRenderer.Render(atlas, view, config.ImagePixels, intensity, marker));
                     labels.AddRange(VisionPretrainModel.CellLabels(atlas, view, config, split.HeldOut));
+                    marks.Add(marker is null ? -100 : VisionPretrainModel.MarkCell(atlas, view, config, marker) is var cell && cell >= 0 ? cell : -100);
                 }
-                return (VlmBatch.StackImages(images, config.ImagePixels), tensor(labels.ToArray()));
+                return (VlmBatch.StackImages(images, config.ImagePixels), tensor(labels.ToArray()), tensor(marks.ToArray()));
             }, batch =>
             {
-                var logits = pretrain.call(batch.Item1);                                  // (N, g², classes)
-                return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]), batch.Item2, ignore_index: -100);
+                var (logits, markLogits) = pretrain.Forward(batch.Item1);                // (N, g², classes), (N, g²)
+                var labelLoss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]), batch.Item2, ignore_index: -100);
+                var markLoss = nn.functional.cross_entropy(markLogits, batch.Item3, ignore_index: -100);
+                return new LossOutput(labelLoss + markLoss, new Dictionary<string, Tensor> { ["label_loss"] = labelLoss, ["mark_loss"] = markLoss });
             }));
         }
 
@@ -100,7 +106,7 @@ public static class VlmTraining
                     conversations.Add(factory.Caption(view, intensity, questions.Counts(view), split.HeldOut));
                 }
                 return VlmBatch.Collate(conversations, config.ImagePixels);
-            }, batch => Loss(vlm, batch)));
+            }, batch => (LossOutput)Loss(vlm, batch)));
 
         SetTrainable(vlm, vision: !options.TextOnly, projector: !options.TextOnly, llm: true);
         long instructSteps = options.TextOnly ? options.InstructSteps + options.ExpertSteps : options.InstructSteps;
@@ -115,7 +121,7 @@ public static class VlmTraining
                     conversations.Add(factory.Direct(questions.Sample(family, ref rng), withCards: false, withImage: !options.TextOnly));
                 }
                 return VlmBatch.Collate(conversations, config.ImagePixels);
-            }, batch => Loss(vlm, batch)));
+            }, batch => (LossOutput)Loss(vlm, batch)));
 
         if (!options.TextOnly && options.ExpertSteps > 0)
             stages.Add(RunStage("4-expert", vlm, options, options.ExpertSteps, cancellation, step =>
@@ -130,7 +136,7 @@ public static class VlmTraining
                     conversations.Add(cards ? factory.ExpertGuided(sample) : factory.Direct(sample, withCards: false));
                 }
                 return VlmBatch.Collate(conversations, config.ImagePixels);
-            }, batch => Loss(vlm, batch)));
+            }, batch => (LossOutput)Loss(vlm, batch)));
 
         string modelPath = Path.Combine(options.RunDir, VlmFiles.Weights);
         vlm.SaveSafetensors(modelPath, new Dictionary<string, string>
@@ -161,7 +167,7 @@ public static class VlmTraining
     }
 
     private static VlmStageResult RunStage<TBatch>(string name, nn.Module model, VlmTrainOptions options, long steps,
-        CancellationToken cancellation, Func<long, TBatch> batchAt, Func<TBatch, Tensor> loss)
+        CancellationToken cancellation, Func<long, TBatch> batchAt, Func<TBatch, LossOutput> loss)
     {
         var trainer = new Trainer(model, new TrainerOptions
         {
