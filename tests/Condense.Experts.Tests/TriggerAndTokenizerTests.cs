@@ -10,7 +10,8 @@ namespace Condense.Experts.Tests;
 
 public class TriggerAndTokenizerTests
 {
-    private static readonly ExpertSet Experts = new([new AtlasExpert()]);
+    // An untrained segmenter writes the same kind of text a trained one does.
+    private static readonly ExpertSet Experts = new([new AtlasExpert(), new SegmentExpert(new LobeSegmenter(Lobes.Names.Count), 64)]);
 
     [Fact]
     public void Exactly_one_known_trigger_is_accepted()
@@ -37,7 +38,7 @@ public class TriggerAndTokenizerTests
         {
             var s = questions.Sample(BrainQuestions.Families[n % BrainQuestions.Families.Count], ref rng);
             var (view, intensity) = questions.DrawView(ref rng);
-            foreach (var c in new[] { factory.ExpertGuided(s), factory.Direct(s, false), factory.Caption(view, intensity, questions.Counts(view), split.HeldOut) })
+            foreach (var c in new[] { factory.ExpertGuided(s), factory.Direct(s, false), factory.Caption(view, intensity, questions.Counts(view), split.HeldOut, questions.RandomMarker(view, MarkerKind.Area, ref rng)) })
             {
                 Assert.DoesNotContain(WordTokenizer.Unk, c.Tokens);
                 Assert.Equal(c.Tokens.Count(t => t == WordTokenizer.Image), 16 * c.Images.Count);

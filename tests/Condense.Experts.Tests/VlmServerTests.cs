@@ -16,7 +16,7 @@ public class VlmServerTests(TinyVlm tiny) : IClassFixture<TinyVlm>
     private async Task<(VlmServer Server, TrainedVlm Vlm)> Start()
     {
         var vlm = VlmFiles.Load(tiny.RunDir);
-        var server = await VlmServer.StartAsync(new VlmSession(vlm, ColinAtlas.Value, VlmTraining.DefaultExperts()), "http://127.0.0.1:0");
+        var server = await VlmServer.StartAsync(new VlmSession(vlm, ColinAtlas.Value, vlm.Experts), "http://127.0.0.1:0");
         return (server, vlm);
     }
 

@@ -20,13 +20,14 @@ internal static class ChatCommand
     {
         var run = VlmCommand.RunDir();
         var atlasDir = VlmCommand.AtlasDir();
-        var cmd = new Command("chat", "Chat with the VLM about Colin27 slices in the terminal; it calls the expert models when it needs them.") { run, atlasDir };
+        var configs = VlmCommand.ExpertConfigs();
+        var cmd = new Command("chat", "Chat with the VLM about Colin27 slices in the terminal; it calls the expert models when it needs them.") { run, atlasDir, configs };
         cmd.SetAction(pr =>
         {
             var atlas = BrainAtlas.Load(pr.GetValue(atlasDir));
             TorchRuntime.EnsureLoaded();
             using var vlm = VlmFiles.Load(pr.GetValue(run)!);
-            var session = new VlmSession(vlm, atlas, VlmTraining.DefaultExperts());
+            var session = new VlmSession(vlm, atlas, VlmCommand.Experts(vlm, pr.GetValue(configs)));
             var view = new SliceView(SlicePlane.Axial, 90);
             Marker? marker = null;
             bool experts = true;

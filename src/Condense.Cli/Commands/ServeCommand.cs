@@ -16,9 +16,10 @@ internal static class ServeCommand
         var atlasDir = VlmCommand.AtlasDir();
         var host = new Option<string>("--host") { Description = "Address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "Port (0 picks a free one).", DefaultValueFactory = _ => 8080 };
+        var configs = VlmCommand.ExpertConfigs();
         var cmd = new Command("serve", "Serve the VLM with experts: POST /v1/chat/completions (OpenAI format, images as data URLs, streaming), and a demo page at /.")
         {
-            run, atlasDir, host, port,
+            run, atlasDir, host, port, configs,
         };
         cmd.SetAction(async (pr, cancellation) =>
         {
@@ -26,7 +27,7 @@ internal static class ServeCommand
             var atlas = BrainAtlas.Load(pr.GetValue(atlasDir));
             TorchRuntime.EnsureLoaded();
             using var vlm = VlmFiles.Load(pr.GetValue(run)!);
-            var session = new VlmSession(vlm, atlas, VlmTraining.DefaultExperts());
+            var session = new VlmSession(vlm, atlas, VlmCommand.Experts(vlm, pr.GetValue(configs)));
             await using var server = await VlmServer.StartAsync(session, $"http://{pr.GetValue(host)}:{pr.GetValue(port)}", cancellation);
             // One line on stdout a script can wait for; the address has the real port when --port 0.
             Console.Out.WriteLine($"serving {VlmServer.ModelId} at {server.Address} (demo page: {server.Address}/, API: {server.Address}/v1/chat/completions)");

@@ -38,6 +38,7 @@ internal static class StudyCommand
         var defaults = new Condense.Experts.Training.VlmTrainOptions { RunDir = "" };
         var seeds = new Option<string>("--seeds") { Description = "Comma-separated training seeds.", DefaultValueFactory = _ => "0,1,2" };
         var perFamily = new Option<int>("--per-family") { Description = "Held-out questions per family.", DefaultValueFactory = _ => 100 };
+        var segmenter = new Option<long>("--segmenter-steps") { Description = "Stage 0 steps (the learned segmentation expert).", DefaultValueFactory = _ => defaults.SegmenterSteps };
         var vision = new Option<long>("--vision-steps") { Description = "Stage 1 steps.", DefaultValueFactory = _ => defaults.VisionSteps };
         var align = new Option<long>("--align-steps") { Description = "Stage 2 steps.", DefaultValueFactory = _ => defaults.AlignSteps };
         var instruct = new Option<long>("--instruct-steps") { Description = "Stage 3 steps.", DefaultValueFactory = _ => defaults.InstructSteps };
@@ -47,7 +48,7 @@ internal static class StudyCommand
         var doc = CommonOptions.Doc("the result table");
         var cmd = new Command("vila-m3", "VILA-M3 on held-out Colin27 slices: VLM without experts, with experts, expert alone, text-only floor; paired over seeds.")
         {
-            seeds, perFamily, vision, align, instruct, expert, atlasDir, runDir, doc, json,
+            seeds, perFamily, segmenter, vision, align, instruct, expert, atlasDir, runDir, doc, json,
         };
         cmd.SetAction((pr, cancellation) =>
         {
@@ -65,7 +66,7 @@ internal static class StudyCommand
                 PerFamily = pr.GetValue(perFamily),
                 Training = defaults with
                 {
-                    VisionSteps = pr.GetValue(vision), AlignSteps = pr.GetValue(align), InstructSteps = pr.GetValue(instruct), ExpertSteps = pr.GetValue(expert),
+                    SegmenterSteps = pr.GetValue(segmenter), VisionSteps = pr.GetValue(vision), AlignSteps = pr.GetValue(align), InstructSteps = pr.GetValue(instruct), ExpertSteps = pr.GetValue(expert),
                     Progress = ProgressMode.Lines,
                 },
                 Log = line => Console.Error.WriteLine(line),

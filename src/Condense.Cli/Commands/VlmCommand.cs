@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Condense.Core.Runtime;
 using Condense.Experts.Data;
+using Condense.Experts.Experts;
 using Condense.Experts.Inference;
 using Condense.Experts.Training;
 using Condense.Experts.Volumes;
@@ -29,6 +30,14 @@ internal static class VlmCommand
     internal static Option<string?> AtlasDir() =>
         new("--atlas-dir") { Description = $"Folder with ch2.nii.gz, aal.nii.gz and aal.nii.txt (default: {BrainAtlas.DebianDirectory}, Debian package mricron-data)." };
 
+    internal static Option<string[]> ExpertConfigs() =>
+        new("--expert-config") { Description = "An ONNX classifier expert's JSON config (name, model, labels, size, ...); repeatable. Its model card is offered too.", AllowMultipleArgumentsPerToken = false };
+
+    /// <summary>The run's experts plus the user's ONNX classifiers.</summary>
+    internal static ExpertSet Experts(TrainedVlm vlm, string[]? configs) =>
+        configs is null || configs.Length == 0 ? vlm.Experts
+            : new ExpertSet([.. vlm.Experts.Experts, .. configs.Select(OnnxClassifierExpert.Load)]);
+
     internal static Option<string> RunDir() =>
         new("--run") { Description = "The VLM run folder.", DefaultValueFactory = _ => DefaultRunDir };
 
@@ -40,6 +49,7 @@ internal static class VlmCommand
         var atlasDir = AtlasDir();
         var seed = new Option<long>("--seed") { Description = "Seed of initialisation and data." };
         var batch = new Option<int>("--batch-size") { Description = "Conversations per step.", DefaultValueFactory = _ => 16 };
+        var segmenter = new Option<long>("--segmenter-steps") { Description = "Stage 0 (the learned segmentation expert) steps.", DefaultValueFactory = _ => new VlmTrainOptions { RunDir = "" }.SegmenterSteps };
         var vision = new Option<long>("--vision-steps") { Description = "Stage 1 (vision pre-training) steps.", DefaultValueFactory = _ => new VlmTrainOptions { RunDir = "" }.VisionSteps };
         var align = new Option<long>("--align-steps") { Description = "Stage 2 (alignment) steps.", DefaultValueFactory = _ => new VlmTrainOptions { RunDir = "" }.AlignSteps };
         var instruct = new Option<long>("--instruct-steps") { Description = "Stage 3 (instruction fine-tuning) steps.", DefaultValueFactory = _ => new VlmTrainOptions { RunDir = "" }.InstructSteps };
@@ -48,7 +58,7 @@ internal static class VlmCommand
         var textOnly = new Option<bool>("--text-only") { Description = "Train the text-only floor instead (no image, no experts)." };
         var cmd = new Command("train", "Train the VLM's four stages (vision pre-training, alignment, instruction, expert-guided instruction); resumes an interrupted run.")
         {
-            run, atlasDir, seed, batch, vision, align, instruct, expert, lr, textOnly, progress, json,
+            run, atlasDir, seed, batch, segmenter, vision, align, instruct, expert, lr, textOnly, progress, json,
         };
         cmd.SetAction((pr, cancellation) =>
         {
@@ -60,6 +70,7 @@ internal static class VlmCommand
                 RunDir = pr.GetValue(run)!,
                 Seed = pr.GetValue(seed),
                 BatchSize = pr.GetValue(batch),
+                SegmenterSteps = pr.GetValue(segmenter),
                 VisionSteps = pr.GetValue(vision),
                 AlignSteps = pr.GetValue(align),
                 InstructSteps = pr.GetValue(instruct),
@@ -109,7 +120,7 @@ internal static class VlmCommand
             using var textOnly = pr.GetValue(floor) is { } f ? VlmFiles.Load(f) : null;
             var split = new BrainSplit(atlas, [SlicePlane.Axial, SlicePlane.Coronal]);
             var questions = VlmEvaluation.Questions(atlas, split, pr.GetValue(perFamily), pr.GetValue(seed), new AugmentOptions());
-            var outcomes = VlmEvaluation.Run(vlm, textOnly, atlas, VlmTraining.DefaultExperts(), questions);
+            var outcomes = VlmEvaluation.Run(vlm, textOnly, atlas, vlm.Experts, questions);
             var summary = VlmScores.Summarize(outcomes);
             output.Result(summary);
             if (!output.Json)
@@ -139,9 +150,10 @@ internal static class VlmCommand
         var area = new Option<string?>("--area") { Description = "Marked square centred at voxel 'i,j,k' (drawn as a square)." };
         var question = new Option<string>("--question") { Description = "The question.", Required = true };
         var noExperts = new Option<bool>("--no-experts") { Description = "Do not offer the experts (the VLM answers alone)." };
+        var configs = ExpertConfigs();
         var cmd = new Command("ask", "Ask the VLM one question about one slice of the brain; it may call an expert.")
         {
-            run, atlasDir, plane, index, point, area, question, noExperts, json,
+            run, atlasDir, plane, index, point, area, question, noExperts, configs, json,
         };
         cmd.SetAction(pr =>
         {
@@ -151,7 +163,7 @@ internal static class VlmCommand
             using var vlm = VlmFiles.Load(pr.GetValue(run)!);
             var view = new SliceView(pr.GetValue(plane), pr.GetValue(index));
             var marker = VlmSession.ParseMarker(pr.GetValue(point), pr.GetValue(area), view, atlas);
-            var session = new VlmSession(vlm, atlas, VlmTraining.DefaultExperts());
+            var session = new VlmSession(vlm, atlas, Experts(vlm, pr.GetValue(configs)));
             var result = session.Ask(view, marker, pr.GetValue(question)!, !pr.GetValue(noExperts),
                 output.Json ? null : text => output.Human.Write(new Text(text)));
             if (!output.Json) output.Human.WriteLine();

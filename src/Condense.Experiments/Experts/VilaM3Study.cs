@@ -36,7 +36,8 @@ public sealed record VilaM3StudyOptions
 /// <param name="Seed">Training seed.</param>
 /// <param name="Summary">Its scores.</param>
 /// <param name="TrainSeconds">Training wall time of the VLM and the floor in this call (0 when reused).</param>
-public sealed record VilaM3SeedResult(long Seed, VlmScoreSummary Summary, double TrainSeconds);
+/// <param name="Segmenter">The learned segmentation expert's Dice on the held-out slices.</param>
+public sealed record VilaM3SeedResult(long Seed, VlmScoreSummary Summary, double TrainSeconds, SegmenterScore? Segmenter);
 
 /// <summary>A condition's accuracy over seeds.</summary>
 /// <param name="Mean">Mean accuracy.</param>
@@ -76,7 +77,7 @@ public static class VilaM3Study
         var log = options.Log ?? (_ => { });
         var split = new BrainSplit(atlas, options.Training.Planes);
         var questions = VlmEvaluation.Questions(atlas, split, options.PerFamily, options.QuestionSeed, options.Training.Augment);
-        var perSeed = new List<(long Seed, List<QuestionOutcome> Outcomes, double Seconds)>();
+        var perSeed = new List<(long Seed, List<QuestionOutcome> Outcomes, double Seconds, SegmenterScore? Dice)>();
         foreach (long seed in options.Seeds)
         {
             string dir = Path.Combine(options.RunRoot, $"seed-{seed}"), floorDir = dir + "-text";
@@ -87,15 +88,17 @@ public static class VilaM3Study
             using var vlm = VlmFiles.Load(dir);
             using var floor = VlmFiles.Load(floorDir);
             log($"seed {seed}: answering {questions.Count} held-out questions four ways");
-            var outcomes = VlmEvaluation.Run(vlm, floor, atlas, VlmTraining.DefaultExperts(), questions);
-            perSeed.Add((seed, outcomes, vlmRun.Stages.Sum(s => s.Seconds) + floorRun.Stages.Sum(s => s.Seconds)));
+            var outcomes = VlmEvaluation.Run(vlm, floor, atlas, vlm.Experts, questions);
+            var dicePath = Path.Combine(dir, SegmenterTraining.Folder, "dice.json");
+            var dice = File.Exists(dicePath) ? System.Text.Json.JsonSerializer.Deserialize<SegmenterScore>(File.ReadAllText(dicePath)) : null;
+            perSeed.Add((seed, outcomes, vlmRun.Stages.Sum(s => s.Seconds) + floorRun.Stages.Sum(s => s.Seconds), dice));
         }
         return Aggregate(perSeed, options);
     }
 
-    private static VilaM3StudyResult Aggregate(List<(long Seed, List<QuestionOutcome> Outcomes, double Seconds)> perSeed, VilaM3StudyOptions options)
+    private static VilaM3StudyResult Aggregate(List<(long Seed, List<QuestionOutcome> Outcomes, double Seconds, SegmenterScore? Dice)> perSeed, VilaM3StudyOptions options)
     {
-        var summaries = perSeed.Select(s => new VilaM3SeedResult(s.Seed, VlmScores.Summarize(s.Outcomes), s.Seconds)).ToList();
+        var summaries = perSeed.Select(s => new VilaM3SeedResult(s.Seed, VlmScores.Summarize(s.Outcomes), s.Seconds, s.Dice)).ToList();
         var rows = new List<VilaM3Row>();
         foreach (var name in summaries[0].Summary.Rows.Select(r => r.Family))
         {
@@ -117,7 +120,7 @@ public static class VilaM3Study
             Acc(summaries.Select(s => s.Summary.TriggerExactArguments)), Acc(summaries.Select(s => s.Summary.SilentWhenNotNeeded)),
             new
             {
-                options.Training.BatchSize, options.Training.VisionSteps, options.Training.AlignSteps, options.Training.InstructSteps,
+                options.Training.BatchSize, options.Training.SegmenterSteps, options.Training.VisionSteps, options.Training.AlignSteps, options.Training.InstructSteps,
                 options.Training.ExpertSteps, options.Training.LearningRate, options.Training.CardsFraction, model = options.Training.Model,
             }, options.PerFamily);
     }
@@ -154,6 +157,15 @@ public static class VilaM3Study
         sb.AppendLine(FormattableString.Invariant(
             $"Triggers of (b): precision {P(result.TriggerPrecision)}, recall {P(result.TriggerRecall)}, exactly right (expert and arguments) {P(result.TriggerExactArguments)}, no trigger where none is needed {P(result.SilentWhenNotNeeded)}."));
         sb.AppendLine();
+        var dice = result.Seeds.Where(s => s.Segmenter is not null).Select(s => s.Segmenter!).ToList();
+        if (dice.Count > 0)
+        {
+            var lobes = dice[0].PerLobe.Keys.ToList();
+            sb.AppendLine(FormattableString.Invariant($"The learned segmentation expert (SEGMENT) on the {dice[0].Slices} held-out slices, Dice mean ± sd over seeds: ")
+                + string.Join(", ", lobes.Select(l => FormattableString.Invariant($"{l} {P(Acc(dice.Select(d => d.PerLobe[l])))}")))
+                + FormattableString.Invariant($"; mean {P(Acc(dice.Select(d => d.MeanDice)))}, pixel accuracy {P(Acc(dice.Select(d => d.PixelAccuracy)))} (Dice in %)."));
+            sb.AppendLine();
+        }
         var overall = result.Rows.Single(r => r.Family == "overall");
         var expertRows = result.Rows.Single(r => r.Family == "expert families");
         sb.AppendLine(FormattableString.Invariant(

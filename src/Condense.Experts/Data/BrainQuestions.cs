@@ -22,6 +22,8 @@ public enum QuestionFamily
     AreaCount,
     /// <summary>Is this an axial or a coronal slice? (no expert: visible in the image).</summary>
     Plane,
+    /// <summary>Which lobe is the marked point in? (expert: SEGMENT(point), the learned segmentation network).</summary>
+    LobeAtPoint,
 }
 
 /// <summary>One generated question on one rendered slice.</summary>
@@ -84,6 +86,7 @@ public sealed class BrainQuestions
                 QuestionFamily.Presence => Presence(view, intensity, ref rng),
                 QuestionFamily.Largest => Largest(view, intensity, ref rng),
                 QuestionFamily.AreaCount => AreaCount(view, intensity, ref rng),
+                QuestionFamily.LobeAtPoint => LobeAtPoint(view, intensity, ref rng),
                 _ => new BrainSample(family, view, intensity, null, "Is this an axial or a coronal slice?",
                     view.Plane == SlicePlane.Axial ? "axial" : view.Plane == SlicePlane.Coronal ? "coronal" : "sagittal", null, false),
             };
@@ -126,6 +129,14 @@ public sealed class BrainQuestions
         var region = atlas.Region(atlas.LabelAt(v.I, v.J, v.K))!;
         return new BrainSample(QuestionFamily.RegionAtPoint, view, intensity, new Marker(MarkerKind.Point, v.I, v.J, v.K),
             "Which region lies at the marked point?", region.Name, new ExpertTrigger("ATLAS", "point"), split.HeldOut.Contains(region.Label));
+    }
+
+    private BrainSample? LobeAtPoint(SliceView view, IntensityAugment intensity, ref SplitMix64 rng)
+    {
+        if (RandomLabelledVoxel(view, ref rng) is not { } v) return null;
+        var region = atlas.Region(atlas.LabelAt(v.I, v.J, v.K))!;
+        return new BrainSample(QuestionFamily.LobeAtPoint, view, intensity, new Marker(MarkerKind.Point, v.I, v.J, v.K),
+            "Which lobe is the marked point in?", Lobes.Names[Lobes.Of(region)], new ExpertTrigger("SEGMENT", "point"), split.HeldOut.Contains(region.Label));
     }
 
     private BrainSample? HemisphereAtPoint(SliceView view, IntensityAugment intensity, ref SplitMix64 rng)

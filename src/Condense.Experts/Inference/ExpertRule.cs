@@ -21,6 +21,9 @@ public static partial class ExpertRule
             case QuestionFamily.Largest:
                 var first = SizesPattern().Match(expertText);
                 return first.Success ? first.Groups[1].Value : null;
+            case QuestionFamily.LobeAtPoint:
+                var lobe = LobePattern().Match(expertText);
+                return lobe.Success ? lobe.Groups[1].Value : null;
             case QuestionFamily.AreaCount:
                 var count = AreaPattern().Match(expertText);
                 return count.Success ? count.Groups[1].Value : null;
@@ -40,6 +43,9 @@ public static partial class ExpertRule
 
     [GeneratedRegex(@"Voxels in this slice: (\S+) ")]
     private static partial Regex SizesPattern();
+
+    [GeneratedRegex(@"lies in the (\w+) lobe")]
+    private static partial Regex LobePattern();
 
     [GeneratedRegex(@"crosses (\d+) regions")]
     private static partial Regex AreaPattern();

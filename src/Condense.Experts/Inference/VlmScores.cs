@@ -57,6 +57,7 @@ public static class VlmScores
         QuestionFamily.Presence => "presence",
         QuestionFamily.Largest => "largest",
         QuestionFamily.AreaCount => "area_count",
+        QuestionFamily.LobeAtPoint => "lobe_at_point",
         _ => "plane",
     };
 

@@ -22,8 +22,10 @@ public static class VlmVocabulary
         yield return "The marked point lies in outside the labelled brain. The marked area crosses regions: Voxels in this slice: none";
         yield return "Which lobe is the marked point in? The marked point lies in the lobe.";
         yield return "Describe this slice. An axial slice. A coronal slice. A sagittal slice. Largest regions:";
+        yield return "A red point square marks the upper lower left right of the image.";
         yield return "0 1 2 3 4 5 6 7 8 9";
         foreach (var r in atlas.Regions) yield return r.Name;
+        yield return string.Join(" ", Lobes.Names) + " The marked point lies outside the brain.";
         foreach (var e in experts.Experts) yield return e.ModelCard;
     }
 }

@@ -59,12 +59,22 @@ public sealed class ConversationFactory
         return c;
     }
 
-    /// <summary>Alignment data: a slice described by its plane and its three largest training regions.</summary>
-    public TokenizedConversation Caption(SliceView view, IntensityAugment intensity, IReadOnlyDictionary<int, int> counts, IReadOnlySet<int> heldOut)
+    /// <summary>
+    /// Alignment data: a slice described by its plane and its three largest training regions, and, when it carries a
+    /// mark, where the mark lies in the image (grounded captions: they teach the projector and decoder to read marks).
+    /// </summary>
+    public TokenizedConversation Caption(SliceView view, IntensityAugment intensity, IReadOnlyDictionary<int, int> counts, IReadOnlySet<int> heldOut, Marker? marker = null)
     {
-        var image = SliceRenderer.Render(atlas, view, pixels, intensity);
+        var image = SliceRenderer.Render(atlas, view, pixels, intensity, marker);
         var c = Format.Prompt(null, image, CaptionQuestion);
-        Format.AddReply(c, CaptionText(view, counts, heldOut));
+        string text = CaptionText(view, counts, heldOut);
+        if (marker is not null)
+        {
+            var (a, b) = view.InPlane(marker.I, marker.J, marker.K);
+            var (u, v) = view.ToPixel(a, b, pixels, atlas.Size);
+            text += $" A red {(marker.Kind == MarkerKind.Point ? "point" : "square")} marks the {(v < pixels / 2.0 ? "upper" : "lower")} {(u < pixels / 2.0 ? "left" : "right")} of the image.";
+        }
+        Format.AddReply(c, text);
         return c;
     }
 

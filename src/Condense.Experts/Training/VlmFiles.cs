@@ -1,6 +1,7 @@
 // The files of a trained VLM run and how to load them back.
 using Condense.Core;
 using Condense.Core.Checkpoints;
+using Condense.Experts.Experts;
 using Condense.Experts.Model;
 using Condense.Experts.Text;
 
@@ -9,9 +10,10 @@ namespace Condense.Experts.Training;
 /// <summary>A trained VLM with its tokenizer and conversation format.</summary>
 public sealed class TrainedVlm : IDisposable
 {
-    internal TrainedVlm(VisionLanguageModel model, WordTokenizer tokenizer, bool textOnly)
+    internal TrainedVlm(VisionLanguageModel model, WordTokenizer tokenizer, bool textOnly, ExpertSet experts)
     {
         Model = model;
+        Experts = experts;
         Tokenizer = tokenizer;
         TextOnly = textOnly;
         Format = new ConversationFormat(tokenizer, model.Config.ImageTokens);
@@ -25,6 +27,9 @@ public sealed class TrainedVlm : IDisposable
 
     /// <summary>Its conversation format.</summary>
     public ConversationFormat Format { get; }
+
+    /// <summary>The experts it was trained with: the atlas and, when the run trained one, the learned segmenter.</summary>
+    public ExpertSet Experts { get; }
 
     /// <summary>Whether it is the text-only floor (never saw an image).</summary>
     public bool TextOnly { get; }
@@ -58,6 +63,8 @@ public static class VlmFiles
         var model = new VisionLanguageModel(config);
         var metadata = model.LoadSafetensors(weights);
         model.eval();
-        return new TrainedVlm(model, tokenizer, metadata.GetValueOrDefault("text_only") == "true");
+        var experts = new List<IExpert> { new AtlasExpert() };
+        if (SegmenterTraining.Load(runDir) is { } segment) experts.Add(segment);
+        return new TrainedVlm(model, tokenizer, metadata.GetValueOrDefault("text_only") == "true", new ExpertSet(experts));
     }
 }

@@ -18,17 +18,20 @@ public sealed record VlmTrainOptions
     /// <summary>Conversations per step.</summary>
     public int BatchSize { get; init; } = 16;
 
+    /// <summary>Stage 0, the learned segmentation expert (a small U-Net for lobes, half the batch size); not trained for the text-only floor.</summary>
+    public long SegmenterSteps { get; init; } = 300;
+
     /// <summary>Stage 1, vision pre-training: per-patch atlas labels from the vision tower.</summary>
     public long VisionSteps { get; init; } = 300;
 
     /// <summary>Stage 2, alignment: slice captions; vision tower frozen, projector and decoder trained.</summary>
-    public long AlignSteps { get; init; } = 300;
+    public long AlignSteps { get; init; } = 400;
 
     /// <summary>Stage 3, instruction fine-tuning: questions answered directly; everything trained.</summary>
     public long InstructSteps { get; init; } = 600;
 
     /// <summary>Stage 4, expert-guided instruction fine-tuning: the trigger → expert → answer flow; everything trained.</summary>
-    public long ExpertSteps { get; init; } = 900;
+    public long ExpertSteps { get; init; } = 1200;
 
     /// <summary>Peak learning rate of every stage.</summary>
     public double LearningRate { get; init; } = 2e-3;
@@ -59,8 +62,9 @@ public sealed record VlmTrainOptions
     {
         if (string.IsNullOrWhiteSpace(RunDir)) throw InputException.ForOption(nameof(RunDir), "must be a folder path");
         if (BatchSize < 1) throw InputException.ForOption(nameof(BatchSize), $"must be at least 1, got {BatchSize}");
-        foreach (var (name, steps) in new[] { (nameof(VisionSteps), VisionSteps), (nameof(AlignSteps), AlignSteps), (nameof(InstructSteps), InstructSteps), (nameof(ExpertSteps), ExpertSteps) })
+        foreach (var (name, steps) in new[] { (nameof(SegmenterSteps), SegmenterSteps), (nameof(VisionSteps), VisionSteps), (nameof(AlignSteps), AlignSteps), (nameof(InstructSteps), InstructSteps), (nameof(ExpertSteps), ExpertSteps) })
             if (steps < 0) throw InputException.ForOption(name, $"must be non-negative, got {steps}");
+        if (SegmenterSteps == 0 && !TextOnly) throw InputException.ForOption(nameof(SegmenterSteps), "must be positive: the SEGMENT expert is trained in stage 0");
         if (InstructSteps + ExpertSteps == 0) throw InputException.ForOption(nameof(ExpertSteps), "and InstructSteps cannot both be 0");
         if (CardsFraction is < 0 or > 1) throw InputException.ForOption(nameof(CardsFraction), $"must be in [0, 1], got {CardsFraction}");
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw InputException.ForOption(nameof(LearningRate), $"must be a positive number, got {LearningRate}");

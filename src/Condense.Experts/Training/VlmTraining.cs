@@ -1,6 +1,8 @@
 // VILA-M3's training stages at CPU scale, each a resumable Trainer run in its own folder of the run:
+//   0-segmenter the learned segmentation expert (a small U-Net for lobes), scored by Dice on held-out slices
 //   1-vision   vision pre-training (per-cell atlas labels; the tower and a label head)
-//   2-align    alignment on slice captions (tower frozen; projector and decoder trained)
+//   2-align    alignment on slice captions, grounded where the slice carries a mark (tower frozen; projector and
+//              decoder trained)
 //   3-instruct instruction fine-tuning (questions answered directly, no model cards)
 //   4-expert   expert-guided instruction fine-tuning (cards + trigger → real expert result → answer, mixed with
 //              direct answers without cards so one model runs with or without experts)
@@ -51,18 +53,26 @@ public static class VlmTraining
         options.Validate();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         Directory.CreateDirectory(options.RunDir);
-        var experts = DefaultExperts();
+        var split = new BrainSplit(atlas, options.Planes);
+        var stages = new List<VlmStageResult>();
+        var expertList = new List<IExpert> { new AtlasExpert() };
+        if (!options.TextOnly)
+        {
+            var (segment, _, stage) = SegmenterTraining.Train(atlas, split, options.RunDir, options.SegmenterSteps, Math.Max(1, options.BatchSize / 2), options.Seed,
+                options.LearningRate, options.Augment, options.Progress, options.CheckpointEvery, cancellation);
+            expertList.Add(segment);
+            stages.Add(stage);
+        }
+        var experts = new ExpertSet(expertList);
         var tokenizer = WordTokenizer.Train(VlmVocabulary.Corpus(atlas, experts));
         var config = options.Model with { VocabSize = tokenizer.Count };
         config.Validate();
-        var split = new BrainSplit(atlas, options.Planes);
         var questions = new BrainQuestions(atlas, split, evaluation: false, options.Augment);
         var format = new ConversationFormat(tokenizer, config.ImageTokens);
         var factory = new ConversationFactory(atlas, experts, format, config.ImagePixels);
 
         Determinism.Seed(options.Seed);
         using var vlm = new VisionLanguageModel(config);
-        var stages = new List<VlmStageResult>();
         ulong seed = (ulong)options.Seed;
 
         if (!options.TextOnly && options.VisionSteps > 0)
@@ -103,7 +113,8 @@ public static class VlmTraining
                 for (int b = 0; b < options.BatchSize; b++)
                 {
                     var (view, intensity) = questions.DrawView(ref rng);
-                    conversations.Add(factory.Caption(view, intensity, questions.Counts(view), split.HeldOut));
+                    var marker = rng.NextInt(2) == 0 ? null : questions.RandomMarker(view, rng.NextInt(2) == 0 ? MarkerKind.Point : MarkerKind.Area, ref rng);
+                    conversations.Add(factory.Caption(view, intensity, questions.Counts(view), split.HeldOut, marker));
                 }
                 return VlmBatch.Collate(conversations, config.ImagePixels);
             }, batch => (LossOutput)Loss(vlm, batch)));
@@ -155,9 +166,6 @@ public static class VlmTraining
         }, new JsonSerializerOptions { WriteIndented = true }));
         return new VlmTrainResult(options.RunDir, modelPath, stages, clock.Elapsed.TotalSeconds);
     }
-
-    /// <summary>The experts the VLM is trained with.</summary>
-    public static ExpertSet DefaultExperts() => new([new AtlasExpert()]);
 
     /// <summary>Next-token cross-entropy over the trained positions of <paramref name="batch"/>.</summary>
     public static Tensor Loss(VisionLanguageModel vlm, VlmBatch batch)

@@ -18,10 +18,10 @@ public sealed class VlmCommandTests : IDisposable
     {
         _run = Path.Combine(_temp.Path, "vlm");
         var r = CliProcess.Run("vlm", "train", "--run", _run, "--vision-steps", "2", "--align-steps", "2", "--instruct-steps", "2",
-            "--expert-steps", "2", "--batch-size", "2", "--progress", "none", "--json");
+            "--expert-steps", "2", "--segmenter-steps", "2", "--batch-size", "2", "--progress", "none", "--json");
         Assert.True(r.ExitCode == 0, r.Stderr);
         var stages = r.Json().GetProperty("stages").EnumerateArray().Select(s => s.GetProperty("name").GetString()).ToList();
-        Assert.Equal(["1-vision", "2-align", "3-instruct", "4-expert"], stages);
+        Assert.Equal(["0-segmenter", "1-vision", "2-align", "3-instruct", "4-expert"], stages);
     }
 
     public void Dispose() => _temp.Dispose();
