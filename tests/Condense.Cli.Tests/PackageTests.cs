@@ -118,7 +118,7 @@ public sealed class PackageTests : IDisposable
     public void The_libraries_pack_with_their_docs_and_a_project_taking_them_from_the_feed_runs_a_backbone()
     {
         string feed = "";
-        foreach (var project in new[] { "Condense.Core", "Condense.Vision", "Condense.Language", "Condense.Search", "Condense.Search.Cluster", "Condense.Experiments" })
+        foreach (var project in new[] { "Condense.Core", "Condense.Vision", "Condense.Language", "Condense.Search", "Condense.Search.Cluster", "Condense.Experts", "Condense.Experiments" })
         {
             feed = Pack(project);
             var nupkg = Assert.Single(Directory.GetFiles(feed, project + ".*.nupkg"));

@@ -40,6 +40,9 @@ public static class AssetCatalog
     private const string Esp32Llm = "karpathy/llama2.c model, copy in DaveBben/esp32-llm@934dab4d, data/";
     private const string SharedHow = "copy it into the shared folder (../shared or $CONDENSE_SHARED) at this path; ../shared/models/README.md and ../shared/data/README.md name the sources";
     private const string FashionHow = "apt-get install dataset-fashion-mnist (scripts/setup.sh does it; or set CONDENSE_FASHION_MNIST to a folder with the IDX files)";
+    private const string MricronDebian = "Debian mricron-data 1.2.20211006+dfsg-4, templates/";
+    private const string MricronLicence = "BSD-3-Clause (Debian mricron-data copyright)";
+    private const string MricronHow = "apt-get install mricron-data (scripts/setup.sh does it; or set CONDENSE_MRICRON to a folder with the templates)";
     private const string FashionUpstream = "zalandoresearch/fashion-mnist (byte-identical to Debian dataset-fashion-mnist 0.0~git20200523.55506a9-1)";
     private const string FashionDebian = "Debian dataset-fashion-mnist 0.0~git20200523.55506a9-1 (zalandoresearch/fashion-mnist)";
     private const string ShippedHow = "ships with Condense (the repository's assets/ folder and the tool package); reinstall or re-clone if missing";
@@ -82,6 +85,14 @@ public static class AssetCatalog
         new("fashion-mnist-full-test-labels", "t10k-labels-idx1-ubyte.gz", "Fashion-MNIST test labels (the package's copy)",
             FashionDebian, "MIT",
             5125, "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05", AssetProvider.DebianPackage, FashionHow),
+
+        // Debian package mricron-data: the brain MRI and atlas of the VLM with experts (condense vlm).
+        new("colin27-t1", "ch2.nii.gz", "Colin27 T1 brain MRI, 181x217x181 at 1 mm, MNI space (NIfTI-1)",
+            MricronDebian, MricronLicence, 3510351, "a009051127f64dc3dd554d5f5b589870ea72106d9642c21b4e7093e478cfc309", AssetProvider.DebianPackage, MricronHow),
+        new("aal-atlas", "aal.nii.gz", "AAL atlas registered to Colin27, 116 labelled regions (NIfTI-1)",
+            MricronDebian, MricronLicence, 163644, "b512dcd3f36b77f56be7a9a038134096e66314b7e8c31d25875b96bcf6991454", AssetProvider.DebianPackage, MricronHow),
+        new("aal-names", "aal.nii.txt", "AAL region names (label, name, code)",
+            MricronDebian, MricronLicence, 2713, "1788d6556a9ec056de9867b2382cf1ce1b51b87ae4cfd9cd25de48ae4dde709e", AssetProvider.DebianPackage, MricronHow),
 
         // NuGet package: the ImageNet ResNet18 teacher of the default recipe.
         new("resnet18_imagenet", "DnnImageModels/ResNet18Onnx/ResNet18.onnx",

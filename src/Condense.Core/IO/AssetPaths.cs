@@ -22,6 +22,10 @@ public static class AssetPaths
     public static string FashionMnistDir() =>
         Environment.GetEnvironmentVariable(FashionMnistEnvVar) is { Length: > 0 } dir ? dir : FashionMnistSystemDir;
 
+    /// <summary>Where Debian's mricron-data installs its templates, or <c>$CONDENSE_MRICRON</c>.</summary>
+    public static string MricronDir() =>
+        Environment.GetEnvironmentVariable("CONDENSE_MRICRON") is { Length: > 0 } dir ? dir : "/usr/share/mricron/templates";
+
     /// <summary>The shared folder, or null when none is found.</summary>
     public static string? SharedRoot()
     {
@@ -94,7 +98,7 @@ public static class AssetPaths
         {
             AssetProvider.Shipped => [ShippedRoot(), SharedRoot()],
             AssetProvider.Shared => [SharedRoot(), ShippedRoot()],
-            AssetProvider.DebianPackage => [FashionMnistDir()],
+            AssetProvider.DebianPackage => [FashionMnistDir(), MricronDir()],
             AssetProvider.NuGetPackage => [AppContext.BaseDirectory],
             _ => throw new ArgumentOutOfRangeException(nameof(entry), entry.Provider, "unknown provider"),
         };

@@ -13,7 +13,7 @@ public sealed class LobeSegmenter : Module<Tensor, Tensor>
     private readonly Conv2d head;
 
     /// <summary>A freshly initialised network with <paramref name="width"/> channels at full resolution.</summary>
-    public LobeSegmenter(int classes, int width = 8) : base(nameof(LobeSegmenter))
+    public LobeSegmenter(int classes, int width = 16) : base(nameof(LobeSegmenter))
     {
         int w = width;
         enc1 = Block(1, w);

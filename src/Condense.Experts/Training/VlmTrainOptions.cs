@@ -19,7 +19,7 @@ public sealed record VlmTrainOptions
     public int BatchSize { get; init; } = 16;
 
     /// <summary>Stage 0, the learned segmentation expert (a small U-Net for lobes, half the batch size); not trained for the text-only floor.</summary>
-    public long SegmenterSteps { get; init; } = 300;
+    public long SegmenterSteps { get; init; } = 800;
 
     /// <summary>Stage 1, vision pre-training: per-patch atlas labels from the vision tower.</summary>
     public long VisionSteps { get; init; } = 300;

@@ -80,7 +80,7 @@ public sealed class BrainAtlas
     /// <summary>Colin27 and AAL from <paramref name="directory"/> (default: the Debian package's folder).</summary>
     public static BrainAtlas Load(string? directory = null)
     {
-        directory ??= Environment.GetEnvironmentVariable("CONDENSE_MRICRON") ?? DebianDirectory;
+        directory ??= Core.IO.AssetPaths.MricronDir();
         string t1 = Path.Combine(directory, "ch2.nii.gz"), aal = Path.Combine(directory, "aal.nii.gz"), names = Path.Combine(directory, "aal.nii.txt");
         foreach (var f in new[] { t1, aal, names })
             if (!File.Exists(f))
