@@ -94,6 +94,8 @@ public static class Program
         root.Subcommands.Add(VlmCommand.Create());
         root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
+        root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(FuzzCommand.Create());
         return root;

@@ -48,21 +48,43 @@ public sealed partial class ReadmeSnippetTests
         Directory.Delete(dir, recursive: true);
     }
 
+    [GeneratedRegex(@"## A compressed LLaMA in llama\.cpp \(GGUF\).*?```csharp\n(?<code>.*?)```", RegexOptions.Singleline)]
+    private static partial Regex GgufSnippet();
+
+    [Fact]
+    public void The_gguf_snippet_runs_in_llama_cpp_and_prints_condense_greedy_text()
+    {
+        var match = GgufSnippet().Match(File.ReadAllText(Path.Combine(Root, "README.md")));
+        Assert.True(match.Success, "README.md has no GGUF snippet");
+        var generate = CliProcess.Run("generate", "--prompt", "Once upon a time", "--steps", "100", "--json");
+        Assert.True(generate.ExitCode == 0, generate.Stderr);
+        var expected = generate.Json().GetProperty("text").GetString()!;
+        var (dir, _, run) = BuildAndRun("readme-gguf-snippet", match.Groups["code"].Value, [], work =>
+        {
+            var export = CliProcess.Run("export", AssetPaths.Require("models/llama2c/stories260K.bin"), "--format", "gguf", "--out", Path.Combine(work, "s.gguf"));
+            Assert.True(export.ExitCode == 0, export.Stderr);
+        }, packages: ["LLamaSharp"], usesLlamaCpp: true);
+        // llama.cpp's own log goes to stderr after the text; the text is the first line of stdout.
+        Assert.StartsWith(expected.Trim(), run.Output.TrimStart(), StringComparison.Ordinal);
+        Directory.Delete(dir, recursive: true);
+    }
+
     private static string Root => AssetPaths.RepositoryRoot() ?? throw new InvalidOperationException("repository root not found");
 
     // Builds the snippet as a console program against the named projects, inside artifacts/ so the repository's build
     // settings (warnings as errors, the TorchSharp loading fix) apply, and runs it in a fresh working folder.
     private static (string Dir, string WorkDir, (int ExitCode, string Output) Run) BuildAndRun(string name, string code, string[] projects,
-        Action<string> prepareWorkDir)
+        Action<string> prepareWorkDir, string[]? packages = null, bool usesLlamaCpp = false)
     {
         var dir = Path.Combine(Root, "artifacts", name);
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "Program.cs"), code);
-        var references = string.Concat(projects.Select(p => $"""<ProjectReference Include="{Path.Combine(Root, "src", p, p + ".csproj")}" />"""));
+        var references = string.Concat(projects.Select(p => $"""<ProjectReference Include="{Path.Combine(Root, "src", p, p + ".csproj")}" />"""))
+            + string.Concat((packages ?? []).Select(p => $"""<PackageReference Include="{p}" />"""));
         File.WriteAllText(Path.Combine(dir, "Snippet.csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup><OutputType>Exe</OutputType><IsPackable>false</IsPackable></PropertyGroup>
+              <PropertyGroup><OutputType>Exe</OutputType><IsPackable>false</IsPackable><UsesLlamaCpp>{(usesLlamaCpp ? "true" : "false")}</UsesLlamaCpp></PropertyGroup>
               <ItemGroup>{references}</ItemGroup>
             </Project>
             """);

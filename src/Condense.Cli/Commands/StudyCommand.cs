@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Condense.Core;
+using Condense.Core.IO;
 using Condense.Core.Reports;
 using Condense.Core.Training;
 using Condense.Core.Runtime;
@@ -27,6 +28,7 @@ internal static class StudyCommand
         study.Subcommands.Add(Backbones());
         study.Subcommands.Add(HyperTrick());
         study.Subcommands.Add(VilaM3());
+        study.Subcommands.Add(Export());
         return study;
     }
 
@@ -78,6 +80,62 @@ internal static class StudyCommand
             output.Result(result);
             if (!output.Json) output.Human.WriteLine(markdown);
             return Task.FromResult(ExitCodes.Ok);
+        });
+        return cmd;
+    }
+
+    /// <summary>GGUF exports of the shared LLaMAs run in llama.cpp and compared with Condense (docs/export.md).</summary>
+    private static Command Export()
+    {
+        var json = CommonOptions.Json();
+        var documents = new Option<int>("--docs") { Description = "Evaluation documents for the perplexity comparison.", DefaultValueFactory = _ => 200 };
+        var steps = new Option<int>("--steps") { Description = "Greedy positions per prompt.", DefaultValueFactory = _ => 200 };
+        var outDir = new Option<string>("--out-dir") { Description = "Where the GGUF files go.", DefaultValueFactory = _ => Path.Combine("runs", "study-export") };
+        var kvCache = new Option<string>("--kv-cache") { Description = "llama.cpp's KV cache type: f32 (isolates the weights' encoding) or f16 (llama.cpp's default).", DefaultValueFactory = _ => "f32" };
+        var doc = CommonOptions.Doc("the result tables");
+        var section = CommonOptions.Section();
+        var cmd = new Command("export", "GGUF exports (f32, f16, q8_0) of stories260K, llama2xs and the Hugging Face stories260K run in llama.cpp: greedy tokens and PPL against Condense.")
+        {
+            documents, steps, outDir, kvCache, doc, section, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            if (pr.GetValue(documents) < 1) throw new InputException($"--docs must be at least 1, got {pr.GetValue(documents)}");
+            if (pr.GetValue(steps) < 20) throw new InputException($"--steps must be at least 20, got {pr.GetValue(steps)}");
+            bool f32Cache = pr.GetValue(kvCache) switch
+            {
+                "f32" => true,
+                "f16" => false,
+                var other => throw new InputException($"--kv-cache '{other}': expected f32 or f16"),
+            };
+            TorchRuntime.EnsureLoaded();
+            TorchRuntime.SetThreads(1);
+            var options = new Condense.Experiments.Deployment.GgufExportStudyOptions
+            {
+                Models =
+                [
+                    ("stories260K", AssetPaths.Require(Condense.Language.LanguageModelFiles.DefaultModel)),
+                    ("llama2xs", AssetPaths.Require("models/llama2c/llama2xs_tinystories.bin")),
+                    ("stories260K-hf", AssetPaths.Require("models/hf/stories260K")),
+                ],
+                OutputDir = pr.GetValue(outDir)!,
+                EvalText = AssetPaths.Require(Condense.Language.LanguageModelFiles.DefaultEvalText),
+                Documents = pr.GetValue(documents),
+                Steps = pr.GetValue(steps),
+                F32KvCache = f32Cache,
+                Log = line => Console.Error.WriteLine(line),
+            };
+            var result = Condense.Experiments.Deployment.GgufExportStudy.Run(options);
+            var markdown = Condense.Experiments.Deployment.GgufExportStudy.Markdown(result);
+            if (pr.GetValue(doc) is string path) 
+            {
+                var name = CommonOptions.SectionName(pr.GetValue(section), "gguf-export");
+                GeneratedDoc.Write(path, name, markdown, result, jsonName: Path.Combine("results", name));
+            }
+            output.Result(result);
+            if (!output.Json) output.Human.WriteLine(markdown);
+            return ExitCodes.Ok;
         });
         return cmd;
     }
