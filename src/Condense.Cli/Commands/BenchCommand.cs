@@ -22,7 +22,56 @@ internal static class BenchCommand
         bench.Subcommands.Add(ConvPaths());
         bench.Subcommands.Add(BenchPeerCommands.TrainStep());
         bench.Subcommands.Add(BenchPeerCommands.Lm());
+        bench.Subcommands.Add(Decode());
         return bench;
+    }
+
+    /// <summary>Batch-1 decoding: Condense's torch path, its native engine and llama.cpp on the same weights.</summary>
+    private static Command Decode()
+    {
+        var json = CommonOptions.Json();
+        var models = new Option<string>("--models") { Description = "Comma-separated: stories260K, llama2xs, d288, d1024 (the last two random weights).", DefaultValueFactory = _ => "stories260K,llama2xs,d288,d1024" };
+        var threads = new Option<string>("--threads") { Description = "Comma-separated thread counts for torch and llama.cpp (the native engine uses one).", DefaultValueFactory = _ => "1" };
+        var rounds = new Option<int>("--rounds") { Description = "Alternated rounds.", DefaultValueFactory = _ => 3 };
+        var prefill = new Option<int>("--prefill") { Description = "Prompt tokens.", DefaultValueFactory = _ => 64 };
+        var decode = new Option<int>("--decode") { Description = "Teacher-forced decode steps.", DefaultValueFactory = _ => 128 };
+        var workDir = new Option<string>("--work-dir") { Description = "Where the GGUF files go.", DefaultValueFactory = _ => Path.Combine("runs", "bench-decode") };
+        var doc = new Option<string?>("--doc") { Description = "Write the table and the command into this Markdown file (e.g. docs/benchmarks.md), the JSON into results/ beside it." };
+        var cmd = new Command("decode", "Batch-1 decode and prefill tokens/s: Condense torch path, Condense native engine, llama.cpp (GGUF written by Condense), alternated.")
+        {
+            models, threads, rounds, prefill, decode, workDir, doc, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var threadList = pr.GetValue(threads)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(t => int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 1 ? n
+                    : throw new Condense.Core.InputException($"--threads '{t}' is not a positive integer")).ToList();
+            if (pr.GetValue(rounds) < 1) throw new Condense.Core.InputException($"--rounds must be at least 1, got {pr.GetValue(rounds)}");
+            if (pr.GetValue(prefill) < 1 || pr.GetValue(decode) < 1) throw new Condense.Core.InputException("--prefill and --decode must be at least 1");
+            Condense.Core.Runtime.TorchRuntime.EnsureLoaded();
+            var options = new Condense.Experiments.Deployment.DecodeBenchmarkOptions
+            {
+                Models = pr.GetValue(models)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                Threads = threadList,
+                Rounds = pr.GetValue(rounds),
+                PrefillTokens = pr.GetValue(prefill),
+                DecodeTokens = pr.GetValue(decode),
+                WorkDir = pr.GetValue(workDir)!,
+                Log = Console.Error.WriteLine,
+            };
+            var result = Condense.Experiments.Deployment.DecodeBenchmark.Run(options);
+            var markdown = Condense.Experiments.Deployment.DecodeBenchmark.Markdown(result);
+            if (pr.GetValue(doc) is string docPath)
+            {
+                MarkdownSection.Write(docPath, "decode", $"```\n{GeneratedDoc.CommandLine()}\n```\n\n{markdown.TrimEnd('\n')}");
+                GeneratedDoc.WriteResultsJson(docPath, "decode", result);
+            }
+            output.Result(result);
+            if (!output.Json) output.Human.WriteLine(markdown);
+            return ExitCodes.Ok;
+        });
+        return cmd;
     }
 
     private static Command Distill()

@@ -8,6 +8,7 @@ using Condense.Core.Training;
 using Condense.Experiments;
 using Condense.Language;
 using Condense.Language.Evaluation;
+using Condense.Language.Native;
 using Spectre.Console;
 
 namespace Condense.Cli.Commands;
@@ -30,9 +31,10 @@ internal static class EvalPplCommand
         var progress = CommonOptions.Progress();
         var doc = CommonOptions.Doc("the perplexity table");
         var section = CommonOptions.Section();
+        var engine = LanguageOptions.Engine("torch: it scores documents in batches");
         var cmd = new Command("eval-ppl", "Perplexity of a LLaMA model on a text: mean NLL per predicted token, PPL, token count.")
         {
-            model, tokenizer, text, maxDocs, batchTokens, progress, doc, section, json, threads,
+            model, tokenizer, text, maxDocs, batchTokens, progress, doc, section, engine, json, threads,
         };
         cmd.SetAction(pr =>
         {
@@ -40,6 +42,7 @@ internal static class EvalPplCommand
             if (pr.GetValue(maxDocs) < 0) throw new InputException($"--max-docs must be >= 0, got {pr.GetValue(maxDocs)}");
             if (pr.GetValue(batchTokens) < 0) throw new InputException($"--batch-tokens must be >= 0, got {pr.GetValue(batchTokens)}");
             var sectionName = CommonOptions.SectionName(pr.GetValue(section), "eval-ppl");
+            bool native = LanguageOptions.UseNative(pr.GetValue(engine)!, autoIsNative: false);
             TorchRuntime.EnsureLoaded();
             LanguageOptions.ApplyThreads(pr.GetValue(threads));
             var textPath = LanguageModelFiles.Resolve(pr.GetValue(text), LanguageModelFiles.DefaultEvalText);
@@ -52,8 +55,9 @@ internal static class EvalPplCommand
             if (sequences.Count == 0) throw new InputException($"{textPath}: no documents with text to score");
             PerplexityResult? result = null;
             TrainingProgress.RunItems(pr.GetValue(progress), "eval-ppl", sequences.Count, report =>
-                result = Perplexity.Evaluate(lm, sequences, truncated,
-                    pr.GetValue(batchTokens) > 0 ? pr.GetValue(batchTokens) : null, n => report(n)));
+                result = native
+                    ? NativePerplexity.Evaluate(NativeLlama.FromModel(lm), sequences, truncated, n => report(n))
+                    : Perplexity.Evaluate(lm, sequences, truncated, pr.GetValue(batchTokens) > 0 ? pr.GetValue(batchTokens) : null, n => report(n)));
             var r = result!;
             var raw = new
             {
@@ -68,7 +72,8 @@ internal static class EvalPplCommand
                 ppl = r.Perplexity,
                 elapsed_s = r.Seconds,
                 tokens_per_s = r.Tokens / Math.Max(r.Seconds, 1e-9),
-                threads = TorchSharp.torch.get_num_threads(),
+                engine = native ? "native" : "torch",
+                threads = native ? 1 : TorchSharp.torch.get_num_threads(),
             };
             output.Result(raw);
             if (pr.GetValue(doc) is string docPath)

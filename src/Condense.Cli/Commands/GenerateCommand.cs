@@ -4,6 +4,7 @@ using Condense.Core;
 using Condense.Core.Runtime;
 using Condense.Language;
 using Condense.Language.Generation;
+using Condense.Language.Native;
 
 namespace Condense.Cli.Commands;
 
@@ -25,9 +26,10 @@ internal static class GenerateCommand
         var temperature = new Option<double>("--temperature") { Description = "0 = greedy; otherwise softmax(logits / T) is sampled.", DefaultValueFactory = _ => 0.0 };
         var topP = new Option<double>("--top-p") { Description = "Nucleus mass for sampling; 1 = sample the full distribution.", DefaultValueFactory = _ => 0.9 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the sampler's random generator.", DefaultValueFactory = _ => 42UL };
+        var engine = LanguageOptions.Engine("native: faster than torch at batch 1 for every model measured");
         var cmd = new Command("generate", "Generate text from a LLaMA model (llama2.c or Hugging Face format) with a KV cache.")
         {
-            model, tokenizer, prompt, steps, temperature, topP, seed, json, threads,
+            model, tokenizer, prompt, steps, temperature, topP, seed, engine, json, threads,
         };
         cmd.SetAction(pr =>
         {
@@ -35,6 +37,7 @@ internal static class GenerateCommand
             double t = pr.GetValue(temperature), p = pr.GetValue(topP);
             if (t < 0 || double.IsNaN(t)) throw new InputException($"--temperature must be >= 0, got {t.ToString(CultureInfo.InvariantCulture)}");
             if (p <= 0 || p > 1 || double.IsNaN(p)) throw new InputException($"--top-p must be in (0, 1], got {p.ToString(CultureInfo.InvariantCulture)}");
+            bool native = LanguageOptions.UseNative(pr.GetValue(engine)!, autoIsNative: true);
             TorchRuntime.EnsureLoaded();
             LanguageOptions.ApplyThreads(pr.GetValue(threads));
             var (lm, tok, modelPath, _) = LanguageModelFiles.Load(pr.GetValue(model), pr.GetValue(tokenizer));
@@ -55,12 +58,15 @@ internal static class GenerateCommand
                 previous = id;
             }
             var options = new SamplingOptions(t, p, pr.GetValue(seed));
-            var result = LlamaGenerator.Generate(lm, promptIds, n, options, id =>
+            void Emit(int id)
             {
                 stream.Write(tok.DecodePiece(previous, id));
                 stream.Flush();
                 previous = id;
-            });
+            }
+            var result = native
+                ? NativeGenerator.Generate(NativeLlama.FromModel(lm), promptIds, n, options, Emit)
+                : LlamaGenerator.Generate(lm, promptIds, n, options, Emit);
             stream.Write("\n"u8);
             stream.Flush();
             double decodeRate = result.GeneratedTokens > 1 ? (result.GeneratedTokens - 1) / Math.Max(result.DecodeSeconds, 1e-9) : 0;
@@ -79,7 +85,8 @@ internal static class GenerateCommand
                 prefill_s = result.PrefillSeconds,
                 decode_s = result.DecodeSeconds,
                 decode_tokens_per_s = decodeRate,
-                threads = TorchSharp.torch.get_num_threads(),
+                engine = native ? "native" : "torch",
+                threads = native ? 1 : TorchSharp.torch.get_num_threads(),
             });
             if (!output.Json)
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,

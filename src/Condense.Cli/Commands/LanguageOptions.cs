@@ -25,6 +25,22 @@ internal static class LanguageOptions
         DefaultValueFactory = _ => 1,
     };
 
+    /// <summary>--engine: which engine runs a batch-1 LLaMA (auto = the faster one for the command, see docs/benchmarks.md).</summary>
+    public static Option<string> Engine(string autoMeans) => new("--engine")
+    {
+        Description = $"torch (TorchSharp), native (Condense's single-threaded SIMD engine) or auto ({autoMeans}).",
+        DefaultValueFactory = _ => "auto",
+    };
+
+    /// <summary>Whether --engine asks for the native engine (auto resolves to <paramref name="autoIsNative"/>); anything else is a one-line error.</summary>
+    public static bool UseNative(string engine, bool autoIsNative) => engine switch
+    {
+        "torch" => false,
+        "native" => true,
+        "auto" => autoIsNative,
+        _ => throw new Condense.Core.InputException($"--engine '{engine}': expected auto, torch or native"),
+    };
+
     /// <summary>Applies --threads (0 = torch's default, at most the machine's processors).</summary>
     public static void ApplyThreads(int threads) => Condense.Core.Runtime.TorchRuntime.SetThreads(threads);
 }

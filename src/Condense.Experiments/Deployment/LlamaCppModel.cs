@@ -20,6 +20,8 @@ public sealed class LlamaCppModel : IDisposable
 
     private readonly LLamaWeights weights;
     private readonly LLamaContext context;
+    private readonly LLamaBatch batch = new();
+    private int position;
 
     /// <summary>
     /// Loads <paramref name="ggufPath"/> with a context of <paramref name="contextSize"/> positions on <paramref name="threads"/>
@@ -64,20 +66,36 @@ public sealed class LlamaCppModel : IDisposable
         ArgumentNullException.ThrowIfNull(prompt);
         if (prompt.Count == 0 || steps < prompt.Count || steps > ContextSize)
             throw new ArgumentOutOfRangeException(nameof(steps), steps, $"steps must cover the prompt and fit the context of {ContextSize}");
-        context.NativeHandle.MemoryClear();
         var tokens = prompt.ToList();
-        var batch = new LLamaBatch();
-        for (int i = 0; i < prompt.Count; i++) batch.Add(prompt[i], i, LLamaSeqId.Zero, i == prompt.Count - 1);
-        while (tokens.Count < steps + 1)
+        int next = Prefill(prompt);
+        while (tokens.Count < steps + 1 && next != 1)
         {
-            Decode(batch);
-            int next = ArgMax(context.NativeHandle.GetLogitsIth(batch.TokenCount - 1));
-            if (next == 1) break;
             tokens.Add(next);
-            batch.Clear();
-            batch.Add(next, tokens.Count - 1, LLamaSeqId.Zero, true);
+            if (tokens.Count == steps + 1) break;
+            next = Step(next);
         }
         return tokens;
+    }
+
+    /// <summary>Clears the cache and forwards <paramref name="prompt"/> from position 0 in one batch; returns the argmax after it.</summary>
+    public int Prefill(IReadOnlyList<int> prompt)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        context.NativeHandle.MemoryClear();
+        batch.Clear();
+        for (int i = 0; i < prompt.Count; i++) batch.Add(prompt[i], i, LLamaSeqId.Zero, i == prompt.Count - 1);
+        position = prompt.Count;
+        Decode(batch);
+        return ArgMax(context.NativeHandle.GetLogitsIth(batch.TokenCount - 1));
+    }
+
+    /// <summary>Forwards one token at the next position; returns the argmax after it.</summary>
+    public int Step(int token)
+    {
+        batch.Clear();
+        batch.Add(token, position++, LLamaSeqId.Zero, true);
+        Decode(batch);
+        return ArgMax(context.NativeHandle.GetLogitsIth(0));
     }
 
     /// <summary>Σ −log p(token t+1 | tokens ≤ t) over one sequence (BOS first), and the number of predicted tokens.</summary>

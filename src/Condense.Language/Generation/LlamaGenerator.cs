@@ -33,20 +33,36 @@ public static class LlamaGenerator
         SamplingOptions options, Action<int>? onToken = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        model.eval();
+        using var noGrad = no_grad();
+        using var cache = model.NewCache(1, Math.Clamp(steps, 1, model.Config.MaxSeqLen));
+        var device = model.OutputWeight.device;
+        return Run(model.Config.MaxSeqLen, prompt, steps, options, tokens => Step(model, cache, tokens, device), onToken);
+    }
+
+    /// <summary>Forwards new tokens at the next positions of an engine's cache and returns the logits after the last.</summary>
+    /// <param name="tokens">The tokens (the whole prompt first, then one at a time).</param>
+    public delegate ReadOnlySpan<float> ForwardTokens(IReadOnlyList<int> tokens);
+
+    /// <summary>
+    /// The generation loop any engine runs (the TorchSharp model here, the native engine in <c>NativeGenerator</c>):
+    /// the rule of <see cref="Generate(LlamaForCausalLM, IReadOnlyList{int}, int, SamplingOptions, Action{int}?)"/>
+    /// with <paramref name="forward"/> computing the logits.
+    /// </summary>
+    public static GenerationResult Run(int maxSeqLen, IReadOnlyList<int> prompt, int steps, SamplingOptions options, ForwardTokens forward,
+        Action<int>? onToken = null)
+    {
         ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentNullException.ThrowIfNull(forward);
         if (prompt.Count == 0) throw new ArgumentException("the prompt needs at least one token (BOS)", nameof(prompt));
-        if (steps <= 0 || steps > model.Config.MaxSeqLen)
-            throw new ArgumentOutOfRangeException(nameof(steps), steps, $"steps must be in 1..{model.Config.MaxSeqLen} (the model's sequence length)");
+        if (steps <= 0 || steps > maxSeqLen)
+            throw new ArgumentOutOfRangeException(nameof(steps), steps, $"steps must be in 1..{maxSeqLen} (the model's sequence length)");
         var tokens = prompt.Take(steps + 1).ToList();
         if (tokens.Count == steps + 1) return new GenerationResult(tokens, tokens.Count, 0, 0);
 
         var sampler = new Sampler(options);
-        model.eval();
-        using var noGrad = no_grad();
-        using var cache = model.NewCache(1, steps);
-        var device = model.OutputWeight.device;
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        int next = Step(model, cache, tokens, device, sampler);
+        int next = Choose(sampler, forward(tokens), tokens.Count);
         double prefill = watch.Elapsed.TotalSeconds;
         watch.Restart();
         while (next != Llama2cTokenizer.Bos)
@@ -54,20 +70,23 @@ public static class LlamaGenerator
             tokens.Add(next);
             onToken?.Invoke(next);
             if (tokens.Count == steps + 1) break;
-            next = Step(model, cache, [next], device, sampler);
+            next = Choose(sampler, forward([next]), tokens.Count);
         }
         return new GenerationResult(tokens, Math.Min(prompt.Count, steps + 1), prefill, watch.Elapsed.TotalSeconds);
     }
 
-    /// <summary>Forwards <paramref name="newTokens"/> at the cache's next positions; returns the token chosen after the last.</summary>
-    private static int Step(LlamaForCausalLM model, LlamaKvCache cache, IReadOnlyList<int> newTokens, Device device, Sampler sampler)
+    private static int Choose(Sampler sampler, ReadOnlySpan<float> logits, int positions)
+    {
+        foreach (var v in logits)
+            NonFiniteResultException.Check(v, $"a logit at position {positions - 1}", "the model's weights may hold NaN or infinite values");
+        return sampler.Next(logits);
+    }
+
+    /// <summary>Forwards <paramref name="newTokens"/> at the cache's next positions; returns the logits after the last.</summary>
+    private static float[] Step(LlamaForCausalLM model, LlamaKvCache cache, IReadOnlyList<int> newTokens, Device device)
     {
         using var scope = NewDisposeScope();
         var input = tensor(newTokens.Select(t => (long)t).ToArray(), [1, newTokens.Count], ScalarType.Int64, device);
-        var logits = model.Forward(input, cache)[0, -1].to_type(ScalarType.Float32).cpu();  // (V)
-        var values = logits.data<float>().ToArray();
-        foreach (var v in values)
-            NonFiniteResultException.Check(v, $"a logit at position {cache.Length - 1}", "the model's weights may hold NaN or infinite values");
-        return sampler.Next(values);
+        return model.Forward(input, cache)[0, -1].to_type(ScalarType.Float32).cpu().data<float>().ToArray();  // (V)
     }
 }

@@ -88,6 +88,24 @@ public sealed class LanguageCommandTests : IDisposable
         AssertBadInput(CliProcess.Run("eval-ppl", "--model", missing), missing, "not found");
     }
 
+    [Fact]
+    public void Native_and_torch_engines_agree_and_generate_defaults_to_native()
+    {
+        var native = CliProcess.Run("generate", "--model", Shared("models/llama2c/llama2xs_tinystories.bin"), "--prompt", "The dog", "--steps", "150", "--json");
+        var torch = CliProcess.Run("generate", "--model", Shared("models/llama2c/llama2xs_tinystories.bin"), "--prompt", "The dog", "--steps", "150", "--engine", "torch", "--json");
+        Assert.True(native.ExitCode == 0, native.Stderr);
+        Assert.Equal("native", native.Json().GetProperty("engine").GetString());
+        Assert.Equal("torch", torch.Json().GetProperty("engine").GetString());
+        Assert.Equal(torch.Json().GetProperty("text").GetString(), native.Json().GetProperty("text").GetString());
+
+        var pplNative = CliProcess.Run("eval-ppl", "--max-docs", "30", "--engine", "native", "--progress", "none", "--json").Json();
+        var pplTorch = CliProcess.Run("eval-ppl", "--max-docs", "30", "--progress", "none", "--json").Json();
+        Assert.Equal("torch", pplTorch.GetProperty("engine").GetString());
+        Assert.Equal(pplTorch.GetProperty("tokens").GetInt64(), pplNative.GetProperty("tokens").GetInt64());
+        Assert.Equal(pplTorch.GetProperty("ppl").GetDouble(), pplNative.GetProperty("ppl").GetDouble(), 1e-4);
+        AssertBadInput(CliProcess.Run("generate", "--engine", "gpu"), "--engine", "gpu");
+    }
+
     private static void AssertBadInput(CliProcess.Result r, string name, string fragment)
     {
         Assert.Equal(2, r.ExitCode);

@@ -1,0 +1,268 @@
+// Batch-1 decoding speed of one LLaMA on three engines in one run: Condense's TorchSharp path, Condense's native engine
+// and llama.cpp (LLamaSharp's CPU backend) on a GGUF file Condense writes from the same weights. Rounds alternate the
+// engines' order; every engine forwards the same prompt (prefill, one batch where the engine batches) and then the same
+// teacher-forced tokens one at a time (decode), choosing the argmax after each, so output length never depends on what
+// a model generates. Medians over rounds; ratios per round.
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Condense.Core.IO;
+using Condense.Language;
+using Condense.Language.Export;
+using Condense.Language.Models;
+using Condense.Language.Native;
+using Condense.Language.Tokenizers;
+using static TorchSharp.torch;
+
+namespace Condense.Experiments.Deployment;
+
+/// <summary>How the decode benchmark runs.</summary>
+public sealed record DecodeBenchmarkOptions
+{
+    /// <summary>Models by name: stories260K, llama2xs (shared files), d288 (stories15M's shape) and d1024 (a 0.2B-class shape), random weights for the last two.</summary>
+    public IReadOnlyList<string> Models { get; init; } = ["stories260K", "llama2xs", "d288", "d1024"];
+
+    /// <summary>Thread counts (torch intra-op and llama.cpp threads; the native engine is single-threaded).</summary>
+    public IReadOnlyList<int> Threads { get; init; } = [1];
+
+    /// <summary>Alternated rounds.</summary>
+    public int Rounds { get; init; } = 3;
+
+    /// <summary>Prompt tokens (BOS first).</summary>
+    public int PrefillTokens { get; init; } = 64;
+
+    /// <summary>Teacher-forced decode steps.</summary>
+    public int DecodeTokens { get; init; } = 128;
+
+    /// <summary>Where GGUF files and tokenizers for the random models go.</summary>
+    public required string WorkDir { get; init; }
+
+    /// <summary>Progress lines.</summary>
+    public Action<string>? Log { get; init; }
+}
+
+/// <summary>One engine on one model and thread count.</summary>
+/// <param name="Engine">torch, native or llama.cpp.</param>
+/// <param name="PrefillTokensPerSecond">Median over rounds.</param>
+/// <param name="DecodeTokensPerSecond">Median over rounds.</param>
+/// <param name="DecodePerRound">Decode tokens/s per round.</param>
+public sealed record DecodeEngineResult(string Engine, double PrefillTokensPerSecond, double DecodeTokensPerSecond, IReadOnlyList<double> DecodePerRound);
+
+/// <summary>One model at one thread count.</summary>
+/// <param name="Model">Name.</param>
+/// <param name="Parameters">Parameter count.</param>
+/// <param name="Shape">dim/hidden/layers/heads/kv heads/vocab.</param>
+/// <param name="Threads">Threads of torch and llama.cpp.</param>
+/// <param name="Engines">Per engine.</param>
+/// <param name="NativeOverTorch">Decode tokens/s ratio per round.</param>
+/// <param name="NativeOverLlamaCpp">Decode tokens/s ratio per round.</param>
+/// <param name="GreedyAgree">Whether the three engines chose the same argmax at every decode step of the last round.</param>
+public sealed record DecodeBenchmarkRow(string Model, long Parameters, string Shape, int Threads, IReadOnlyList<DecodeEngineResult> Engines,
+    IReadOnlyList<double> NativeOverTorch, IReadOnlyList<double> NativeOverLlamaCpp, bool GreedyAgree);
+
+/// <summary>The benchmark's result.</summary>
+/// <param name="Rows">Per model and thread count.</param>
+/// <param name="PrefillTokens">Prompt length.</param>
+/// <param name="DecodeTokens">Decode steps.</param>
+/// <param name="Rounds">Rounds.</param>
+/// <param name="VectorPath">The native engine's SIMD width.</param>
+/// <param name="Machine">Processor count and OS.</param>
+public sealed record DecodeBenchmarkResult(IReadOnlyList<DecodeBenchmarkRow> Rows, int PrefillTokens, int DecodeTokens, int Rounds, string VectorPath, string Machine);
+
+/// <summary>Runs the decode benchmark.</summary>
+public static class DecodeBenchmark
+{
+    private interface IEngine
+    {
+        string Name { get; }
+        int Prefill(int[] prompt);
+        int Step(int token);
+    }
+
+    /// <summary>Runs every model at every thread count.</summary>
+    public static DecodeBenchmarkResult Run(DecodeBenchmarkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var log = options.Log ?? (_ => { });
+        Directory.CreateDirectory(options.WorkDir);
+        var rows = new List<DecodeBenchmarkRow>();
+        string vectorPath = "";
+        foreach (var name in options.Models)
+        {
+            var (model, tokenizer) = Load(name, options.WorkDir);
+            using var _ = model;
+            var config = model.Config;
+            int positions = options.PrefillTokens + options.DecodeTokens;
+            if (positions > config.MaxSeqLen) throw new ArgumentException($"prefill + decode tokens ({positions}) exceed {name}'s sequence length {config.MaxSeqLen}");
+            var gguf = Path.Combine(options.WorkDir, $"{name}.gguf");
+            LlamaGgufExport.Write(model, tokenizer, gguf, GgufDtype.F32, name);
+            var native = NativeLlama.FromModel(model);
+            vectorPath = native.Path.ToString();
+            var rng = new Random(1234);
+            var prompt = new[] { Llama2cTokenizer.Bos }.Concat(Enumerable.Range(1, options.PrefillTokens - 1).Select(_ => rng.Next(3, config.VocabSize))).ToArray();
+            var forced = Enumerable.Range(0, options.DecodeTokens).Select(_ => rng.Next(3, config.VocabSize)).ToArray();
+            foreach (int threads in options.Threads)
+            {
+                Condense.Core.Runtime.TorchRuntime.SetThreads(threads);
+                using var cpp = new LlamaCppModel(gguf, positions, threads);
+                IEngine[] engines = [new TorchEngine(model, positions), new NativeEngine(native), new CppEngine(cpp)];
+                var prefill = engines.ToDictionary(e => e.Name, _ => new List<double>());
+                var decode = engines.ToDictionary(e => e.Name, _ => new List<double>());
+                var choices = new Dictionary<string, int[]>();
+                for (int round = 0; round < options.Rounds; round++)
+                    for (int i = 0; i < engines.Length; i++)
+                    {
+                        var engine = engines[(i + round) % engines.Length];
+                        var (p, d, chosen) = Time(engine, prompt, forced);
+                        prefill[engine.Name].Add(options.PrefillTokens / p);
+                        decode[engine.Name].Add(options.DecodeTokens / d);
+                        choices[engine.Name] = chosen;
+                    }
+                var results = engines.Select(e => new DecodeEngineResult(e.Name, Median(prefill[e.Name]), Median(decode[e.Name]), decode[e.Name])).ToList();
+                bool agree = choices.Values.All(c => c.SequenceEqual(choices["torch"]));
+                var row = new DecodeBenchmarkRow(name, config.ParameterCount(),
+                    $"{config.Dim}/{config.HiddenDim}/{config.NLayers}/{config.NHeads}/{config.NKvHeads}/{config.VocabSize}", threads, results,
+                    decode["native"].Zip(decode["torch"], (a, b) => a / b).ToList(), decode["native"].Zip(decode["llama.cpp"], (a, b) => a / b).ToList(), agree);
+                rows.Add(row);
+                log($"{name} threads {threads}: decode tok/s " +
+                    string.Join(", ", results.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Engine} {r.DecodeTokensPerSecond:F0}"))));
+            }
+        }
+        return new DecodeBenchmarkResult(rows, options.PrefillTokens, options.DecodeTokens, options.Rounds, vectorPath,
+            $"{Environment.ProcessorCount} logical processors, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
+    }
+
+    /// <summary>The result as a Markdown table.</summary>
+    public static string Markdown(DecodeBenchmarkResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var inv = CultureInfo.InvariantCulture;
+        var md = new StringBuilder();
+        md.AppendLine(inv, $"Batch 1, f32 weights, {result.PrefillTokens}-token prompt then {result.DecodeTokens} teacher-forced decode steps (argmax after each); median of {result.Rounds} rounds, engines alternated. Native engine: one thread, {result.VectorPath}. {result.Machine}.");
+        md.AppendLine();
+        md.AppendLine("| model | params | threads | torch decode tok/s | native | llama.cpp | native / torch | native / llama.cpp | torch prefill tok/s | native | llama.cpp | same argmax |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var r in result.Rows)
+        {
+            var e = r.Engines.ToDictionary(x => x.Engine);
+            md.AppendLine(string.Create(inv, $"| {r.Model} | {r.Parameters / 1e6:F2}M | {r.Threads} | {e["torch"].DecodeTokensPerSecond:F0} | {e["native"].DecodeTokensPerSecond:F0} | {e["llama.cpp"].DecodeTokensPerSecond:F0} | ") + string.Create(inv, $"**{Median(r.NativeOverTorch):F2}** ({string.Join(", ", r.NativeOverTorch.Select(v => v.ToString("F2", inv)))}) | ") + string.Create(inv, $"**{Median(r.NativeOverLlamaCpp):F2}** ({string.Join(", ", r.NativeOverLlamaCpp.Select(v => v.ToString("F2", inv)))}) | ") + string.Create(inv, $"{e["torch"].PrefillTokensPerSecond:F0} | {e["native"].PrefillTokensPerSecond:F0} | {e["llama.cpp"].PrefillTokensPerSecond:F0} | {(r.GreedyAgree ? "yes" : "no")} |"));
+        }
+        return md.ToString();
+    }
+
+    private static (double Prefill, double Decode, int[] Chosen) Time(IEngine engine, int[] prompt, int[] forced)
+    {
+        var chosen = new int[forced.Length + 1];
+        var watch = Stopwatch.StartNew();
+        chosen[0] = engine.Prefill(prompt);
+        double prefill = watch.Elapsed.TotalSeconds;
+        watch.Restart();
+        for (int i = 0; i < forced.Length; i++) chosen[i + 1] = engine.Step(forced[i]);
+        return (prefill, watch.Elapsed.TotalSeconds, chosen);
+    }
+
+    private static double Median(IReadOnlyList<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static (LlamaForCausalLM Model, Llama2cTokenizer Tokenizer) Load(string name, string workDir)
+    {
+        switch (name)
+        {
+            case "stories260K":
+            case "llama2xs":
+                var (model, tokenizer, _, _) = LanguageModelFiles.Load(AssetPaths.Require(name == "llama2xs" ? "models/llama2c/llama2xs_tinystories.bin" : LanguageModelFiles.DefaultModel), null);
+                return (model, tokenizer);
+            case "d288":
+            case "d1024":
+                var config = name == "d288"
+                    ? new LlamaConfig(Dim: 288, HiddenDim: 768, NLayers: 6, NHeads: 6, NKvHeads: 6, VocabSize: 32000, MaxSeqLen: 512)
+                    : new LlamaConfig(Dim: 1024, HiddenDim: 2816, NLayers: 8, NHeads: 16, NKvHeads: 16, VocabSize: 32000, MaxSeqLen: 512);
+                manual_seed(0);
+                var random = new LlamaForCausalLM(config);
+                random.eval();
+                return (random, SyntheticTokenizer(Path.Combine(workDir, $"vocab{config.VocabSize}.bin"), config.VocabSize));
+            default:
+                throw new Condense.Core.InputException($"model '{name}': expected stories260K, llama2xs, d288 or d1024");
+        }
+    }
+
+    // A llama2.c tokenizer file of vocabSize pieces (unk, BOS, EOS, 256 bytes, " ", then filler words) for random-weight models.
+    private static Llama2cTokenizer SyntheticTokenizer(string path, int vocabSize)
+    {
+        var pieces = new List<string> { "<unk>", "\n<s>\n", "\n</s>\n" };
+        pieces.AddRange(Enumerable.Range(0, 256).Select(b => $"<0x{b:X2}>"));
+        pieces.Add(" ");
+        for (int i = 0; pieces.Count < vocabSize; i++) pieces.Add($" w{i}");
+        AtomicFile.Write(path, stream =>
+        {
+            using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+            w.Write(pieces.Max(p => Encoding.UTF8.GetByteCount(p)));
+            for (int i = 0; i < pieces.Count; i++)
+            {
+                var bytes = Encoding.UTF8.GetBytes(pieces[i]);
+                w.Write(i < 260 ? 0f : -i);
+                w.Write(bytes.Length);
+                w.Write(bytes);
+            }
+        });
+        return Llama2cTokenizer.Load(path, vocabSize);
+    }
+
+    private sealed class TorchEngine(LlamaForCausalLM model, int positions) : IEngine
+    {
+        private LlamaKvCache? cache;
+
+        public string Name => "torch";
+
+        public int Prefill(int[] prompt)
+        {
+            cache?.Dispose();
+            cache = model.NewCache(1, positions);
+            return Forward(prompt);
+        }
+
+        public int Step(int token) => Forward([token]);
+
+        private int Forward(int[] tokens)
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var input = tensor(tokens.Select(t => (long)t).ToArray(), [1, tokens.Length], ScalarType.Int64);
+            return (int)model.Forward(input, cache)[0, -1].argmax().item<long>();
+        }
+    }
+
+    private sealed class NativeEngine(NativeLlama engine) : IEngine
+    {
+        public string Name => "native";
+
+        public int Prefill(int[] prompt)
+        {
+            engine.Reset();
+            ReadOnlySpan<float> logits = default;
+            foreach (var t in prompt) logits = engine.Forward(t);
+            return ArgMax(logits);
+        }
+
+        public int Step(int token) => ArgMax(engine.Forward(token));
+
+        private static int ArgMax(ReadOnlySpan<float> logits)
+        {
+            int best = 0;
+            for (int i = 1; i < logits.Length; i++) if (logits[i] > logits[best]) best = i;
+            return best;
+        }
+    }
+
+    private sealed class CppEngine(LlamaCppModel model) : IEngine
+    {
+        public string Name => "llama.cpp";
+
+        public int Prefill(int[] prompt) => model.Prefill(prompt);
+
+        public int Step(int token) => model.Step(token);
+    }
+}

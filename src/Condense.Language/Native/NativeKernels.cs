@@ -1,0 +1,155 @@
+// The arithmetic of batch-1 LLaMA decoding on float spans, in three widths (scalar, Vector256, Vector512) that compute
+// the same sums in different orders: matrix-vector products (W row-major (out, in)), RMSNorm, SwiGLU and softmax.
+// Exp is MathF.Exp (not an approximation), so the paths differ only by float summation order (~1e-6 relative).
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Condense.Language.Native;
+
+/// <summary>Vectorized kernels for the native decode engine.</summary>
+public static class NativeKernels
+{
+    /// <summary>The width <paramref name="requested"/> resolves to on this CPU.</summary>
+    public static VectorPath Resolve(VectorPath requested)
+    {
+        bool has512 = Vector512.IsHardwareAccelerated, has256 = Vector256.IsHardwareAccelerated;
+        return requested switch
+        {
+            VectorPath.Scalar => VectorPath.Scalar,
+            VectorPath.Vector256 => has256 ? VectorPath.Vector256 : VectorPath.Scalar,
+            _ => has512 ? VectorPath.Vector512 : has256 ? VectorPath.Vector256 : VectorPath.Scalar,
+        };
+    }
+
+    /// <summary>Σ a[i]·b[i].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b, VectorPath path)
+    {
+        if (a.Length != b.Length) throw new ArgumentException($"lengths differ: {a.Length} and {b.Length}", nameof(b));
+        return path switch
+        {
+            VectorPath.Vector512 => Dot512(a, b),
+            VectorPath.Vector256 => Dot256(a, b),
+            _ => DotScalar(a, b),
+        };
+    }
+
+    /// <summary>y[o] = Σ_i w[o·n + i]·x[i] for o &lt; y.Length, n = x.Length (W row-major (out, in)).</summary>
+    public static void MatVec(ReadOnlySpan<float> w, ReadOnlySpan<float> x, Span<float> y, VectorPath path)
+    {
+        int n = x.Length;
+        if (w.Length != (long)n * y.Length) throw new ArgumentException($"weight of {w.Length} values is not ({y.Length}, {n})", nameof(w));
+        for (int o = 0; o < y.Length; o++) y[o] = Dot(w.Slice(o * n, n), x, path);
+    }
+
+    /// <summary>out = x / sqrt(mean(x²) + eps) · weight (RMSNorm, the sum of squares accumulated in float32 as torch does).</summary>
+    public static void RmsNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, float eps, Span<float> output, VectorPath path)
+    {
+        float ss = Dot(x, x, path) / x.Length;
+        float scale = 1f / MathF.Sqrt(ss + eps);
+        for (int i = 0; i < x.Length; i++) output[i] = weight[i] * (x[i] * scale);
+    }
+
+    /// <summary>gate[i] = silu(gate[i]) · up[i] (SwiGLU's elementwise part).</summary>
+    public static void SwiGlu(Span<float> gate, ReadOnlySpan<float> up)
+    {
+        for (int i = 0; i < gate.Length; i++)
+        {
+            float g = gate[i];
+            gate[i] = g / (1f + MathF.Exp(-g)) * up[i];
+        }
+    }
+
+    /// <summary>In-place softmax.</summary>
+    public static void Softmax(Span<float> x)
+    {
+        float max = float.NegativeInfinity;
+        foreach (var v in x) max = MathF.Max(max, v);
+        float sum = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = MathF.Exp(x[i] - max);
+            sum += x[i];
+        }
+        float inv = 1f / sum;
+        for (int i = 0; i < x.Length; i++) x[i] *= inv;
+    }
+
+    /// <summary>y += a · x.</summary>
+    public static void AddScaled(Span<float> y, ReadOnlySpan<float> x, float a, VectorPath path)
+    {
+        int i = 0;
+        if (path == VectorPath.Vector512)
+        {
+            var va = Vector512.Create(a);
+            ref float ry = ref MemoryMarshal.GetReference(y);
+            ref float rx = ref MemoryMarshal.GetReference(x);
+            for (; i <= y.Length - 16; i += 16)
+                Vector512.FusedMultiplyAdd(va, Vector512.LoadUnsafe(ref rx, (nuint)i), Vector512.LoadUnsafe(ref ry, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
+        }
+        else if (path == VectorPath.Vector256)
+        {
+            var va = Vector256.Create(a);
+            ref float ry = ref MemoryMarshal.GetReference(y);
+            ref float rx = ref MemoryMarshal.GetReference(x);
+            for (; i <= y.Length - 8; i += 8)
+                Vector256.FusedMultiplyAdd(va, Vector256.LoadUnsafe(ref rx, (nuint)i), Vector256.LoadUnsafe(ref ry, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
+        }
+        for (; i < y.Length; i++) y[i] = MathF.FusedMultiplyAdd(a, x[i], y[i]);
+    }
+
+    private static float DotScalar(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        float s = 0;
+        for (int i = 0; i < a.Length; i++) s += a[i] * b[i];
+        return s;
+    }
+
+    // Four accumulators so consecutive FMAs do not wait on each other.
+    private static float Dot256(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        ref float ra = ref MemoryMarshal.GetReference(a);
+        ref float rb = ref MemoryMarshal.GetReference(b);
+        int n = a.Length, i = 0;
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        for (; i <= n - 32; i += 32)
+        {
+            s0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref ra, (nuint)i), Vector256.LoadUnsafe(ref rb, (nuint)i), s0);
+            s1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref ra, (nuint)(i + 8)), Vector256.LoadUnsafe(ref rb, (nuint)(i + 8)), s1);
+            s2 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref ra, (nuint)(i + 16)), Vector256.LoadUnsafe(ref rb, (nuint)(i + 16)), s2);
+            s3 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref ra, (nuint)(i + 24)), Vector256.LoadUnsafe(ref rb, (nuint)(i + 24)), s3);
+        }
+        for (; i <= n - 8; i += 8)
+            s0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref ra, (nuint)i), Vector256.LoadUnsafe(ref rb, (nuint)i), s0);
+        float s = Vector256.Sum((s0 + s1) + (s2 + s3));
+        for (; i < n; i++) s = MathF.FusedMultiplyAdd(a[i], b[i], s);
+        return s;
+    }
+
+    private static float Dot512(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        ref float ra = ref MemoryMarshal.GetReference(a);
+        ref float rb = ref MemoryMarshal.GetReference(b);
+        int n = a.Length, i = 0;
+        Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        for (; i <= n - 64; i += 64)
+        {
+            s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref ra, (nuint)i), Vector512.LoadUnsafe(ref rb, (nuint)i), s0);
+            s1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref ra, (nuint)(i + 16)), Vector512.LoadUnsafe(ref rb, (nuint)(i + 16)), s1);
+            s2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref ra, (nuint)(i + 32)), Vector512.LoadUnsafe(ref rb, (nuint)(i + 32)), s2);
+            s3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref ra, (nuint)(i + 48)), Vector512.LoadUnsafe(ref rb, (nuint)(i + 48)), s3);
+        }
+        for (; i <= n - 16; i += 16)
+            s0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref ra, (nuint)i), Vector512.LoadUnsafe(ref rb, (nuint)i), s0);
+        float s = Vector512.Sum((s0 + s1) + (s2 + s3));
+        // A 256-bit step for the remainder keeps widths that are multiples of 8 (head dim 8, dim 64+8k) vectorized.
+        if (i <= n - 8)
+        {
+            s += Vector256.Sum(Vector256.LoadUnsafe(ref ra, (nuint)i) * Vector256.LoadUnsafe(ref rb, (nuint)i));
+            i += 8;
+        }
+        for (; i < n; i++) s = MathF.FusedMultiplyAdd(a[i], b[i], s);
+        return s;
+    }
+}

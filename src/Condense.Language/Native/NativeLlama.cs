@@ -1,0 +1,213 @@
+// Batch-1 LLaMA decoding without per-op overhead: the weights of a LlamaForCausalLM copied into flat float arrays,
+// every buffer (activations, KV cache, logits) allocated once, and one token forwarded per call through plain loops
+// over SIMD kernels (NativeKernels). The structure follows karpathy/llama2.c run.c's `forward`: RMSNorm, q/k/v, RoPE,
+// grouped-query attention over the cache, output projection, residual; RMSNorm, SwiGLU, residual; final norm and
+// classifier. The TorchSharp model stays the reference: tests hold logits to 1e-4 and greedy tokens equal.
+//
+// Every Condense LLaMA runs here: llama2.c (interleaved RoPE) and Hugging Face (rotate-half) layouts, pruned
+// sub-layers (skipped, no cache) and per-layer widths (each layer's own sizes).
+//
+// Deviations from the TorchSharp path: the prompt is forwarded one position at a time (as run.c does), and sums run in
+// the kernels' order, so logits differ from torch's by float rounding (~1e-6 relative).
+using Condense.Language.Models;
+using static TorchSharp.torch;
+
+namespace Condense.Language.Native;
+
+/// <summary>A LLaMA in flat arrays, forwarding one token at a time with a preallocated KV cache.</summary>
+public sealed class NativeLlama
+{
+    private sealed class Layer
+    {
+        public float[]? AttnNorm, Wq, Wk, Wv, Wo;
+        public int QHeads, KvHeads;
+        public float[]? FfnNorm, W1, W2, W3;
+        public int Hidden;
+        public float[] KeyCache = [], ValueCache = [];   // (S, kv·hd)
+    }
+
+    private readonly Layer[] layers;
+    private readonly float[] embedding, finalNorm, classifier;
+    private readonly float[] cos, sin;   // (S, hd/2)
+    private readonly float[] x, xb, q, k, v, attnOut, scores, hb, hb2, logits;
+    private readonly int dim, headDim, maxSeq, vocab;
+    private readonly float eps;
+    private readonly bool interleaved;
+
+    private NativeLlama(LlamaConfig config, Layer[] layers, float[] embedding, float[] finalNorm, float[] classifier, VectorPath path)
+    {
+        Config = config;
+        this.layers = layers;
+        this.embedding = embedding;
+        this.finalNorm = finalNorm;
+        this.classifier = classifier;
+        Path = NativeKernels.Resolve(path);
+        dim = config.Dim;
+        headDim = config.HeadDim;
+        maxSeq = config.MaxSeqLen;
+        vocab = config.VocabSize;
+        eps = (float)config.NormEps;
+        interleaved = config.RopeLayout == RopeLayout.Interleaved;
+        int half = headDim / 2;
+        cos = new float[maxSeq * half];
+        sin = new float[maxSeq * half];
+        for (int p = 0; p < maxSeq; p++)
+            for (int j = 0; j < half; j++)
+            {
+                // As Rope.CosSin: inverse frequency and angle in float64, cos/sin rounded to float32.
+                double angle = p * (1.0 / Math.Pow(LlamaConfig.RopeTheta, 2.0 * j / headDim));
+                cos[p * half + j] = (float)Math.Cos(angle);
+                sin[p * half + j] = (float)Math.Sin(angle);
+            }
+        int maxQ = layers.Max(l => l.QHeads) * headDim, maxKv = layers.Max(l => l.KvHeads) * headDim, maxHidden = layers.Max(l => l.Hidden);
+        x = new float[dim];
+        xb = new float[Math.Max(dim, maxQ)];
+        q = new float[Math.Max(maxQ, 1)];
+        k = new float[Math.Max(maxKv, 1)];
+        v = new float[Math.Max(maxKv, 1)];
+        attnOut = new float[Math.Max(maxQ, 1)];
+        scores = new float[maxSeq];
+        hb = new float[Math.Max(maxHidden, 1)];
+        hb2 = new float[Math.Max(maxHidden, 1)];
+        logits = new float[vocab];
+    }
+
+    /// <summary>The model's configuration.</summary>
+    public LlamaConfig Config { get; }
+
+    /// <summary>The SIMD width in use.</summary>
+    public VectorPath Path { get; }
+
+    /// <summary>Tokens forwarded since the last <see cref="Reset"/> (the next token's position).</summary>
+    public int Position { get; private set; }
+
+    /// <summary>Copies <paramref name="model"/>'s weights (the model itself is not kept).</summary>
+    public static NativeLlama FromModel(LlamaForCausalLM model, VectorPath path = VectorPath.Auto)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var config = model.Config;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        static float[] Flat(Tensor t) => t.detach().to_type(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+        var layers = new Layer[config.NLayers];
+        int kvRows(int l) => config.KvHeads(l) * config.HeadDim;
+        for (int l = 0; l < config.NLayers; l++)
+        {
+            var source = model.Model.Layers[l];
+            var layer = new Layer { QHeads = config.QueryHeads(l), KvHeads = config.KvHeads(l), Hidden = config.MlpWidth(l) };
+            if (source.SelfAttn is { } attn)
+            {
+                layer.AttnNorm = Flat(source.InputLayerNorm!.Weight);
+                layer.Wq = Flat(attn.QProj.weight!);
+                layer.Wk = Flat(attn.KProj.weight!);
+                layer.Wv = Flat(attn.VProj.weight!);
+                layer.Wo = Flat(attn.OProj.weight!);
+                layer.KeyCache = new float[config.MaxSeqLen * kvRows(l)];
+                layer.ValueCache = new float[config.MaxSeqLen * kvRows(l)];
+            }
+            else
+            {
+                layer.QHeads = layer.KvHeads = 0;
+            }
+            if (source.Mlp is { } mlp)
+            {
+                layer.FfnNorm = Flat(source.PostAttentionLayerNorm!.Weight);
+                layer.W1 = Flat(mlp.GateProj.weight!);
+                layer.W2 = Flat(mlp.DownProj.weight!);
+                layer.W3 = Flat(mlp.UpProj.weight!);
+            }
+            else
+            {
+                layer.Hidden = 0;
+            }
+            layers[l] = layer;
+        }
+        return new NativeLlama(config, layers, Flat(model.Model.EmbedTokens.weight!), Flat(model.Model.Norm.Weight), Flat(model.OutputWeight), path);
+    }
+
+    /// <summary>Forgets the cached positions (the cache is overwritten, not cleared).</summary>
+    public void Reset() => Position = 0;
+
+    /// <summary>Forwards <paramref name="token"/> at <see cref="Position"/> and returns the logits of the next token (valid until the next call).</summary>
+    public ReadOnlySpan<float> Forward(int token)
+    {
+        if ((uint)token >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(token), token, $"token ids are 0..{vocab - 1}");
+        if (Position >= maxSeq) throw new InvalidOperationException($"the sequence is full ({maxSeq} positions)");
+        int pos = Position;
+        embedding.AsSpan(token * dim, dim).CopyTo(x);
+        foreach (var layer in layers)
+        {
+            if (layer.Wq is not null) Attention(layer, pos);
+            if (layer.W1 is not null) Mlp(layer);
+        }
+        NativeKernels.RmsNorm(x, finalNorm, eps, xb.AsSpan(0, dim), Path);
+        NativeKernels.MatVec(classifier, xb.AsSpan(0, dim), logits, Path);
+        Position++;
+        return logits;
+    }
+
+    private void Attention(Layer layer, int pos)
+    {
+        int hd = headDim, qDim = layer.QHeads * hd, kvDim = layer.KvHeads * hd, nRep = layer.QHeads / layer.KvHeads;
+        var normed = xb.AsSpan(0, dim);
+        NativeKernels.RmsNorm(x, layer.AttnNorm, eps, normed, Path);
+        var qs = q.AsSpan(0, qDim);
+        var ks = layer.KeyCache.AsSpan(pos * kvDim, kvDim);      // this position's key and value go straight into the cache
+        var vs = layer.ValueCache.AsSpan(pos * kvDim, kvDim);
+        NativeKernels.MatVec(layer.Wq, normed, qs, Path);
+        NativeKernels.MatVec(layer.Wk, normed, ks, Path);
+        NativeKernels.MatVec(layer.Wv, normed, vs, Path);
+        Rotate(qs, pos);
+        Rotate(ks, pos);
+        float scale = 1f / MathF.Sqrt(hd);
+        var output = attnOut.AsSpan(0, qDim);
+        output.Clear();
+        for (int h = 0; h < layer.QHeads; h++)
+        {
+            var qh = qs.Slice(h * hd, hd);
+            int kvOffset = h / nRep * hd;
+            var att = scores.AsSpan(0, pos + 1);
+            for (int t = 0; t <= pos; t++)
+                att[t] = NativeKernels.Dot(qh, layer.KeyCache.AsSpan(t * kvDim + kvOffset, hd), Path) * scale;
+            NativeKernels.Softmax(att);
+            var oh = output.Slice(h * hd, hd);
+            for (int t = 0; t <= pos; t++)
+                NativeKernels.AddScaled(oh, layer.ValueCache.AsSpan(t * kvDim + kvOffset, hd), att[t], Path);
+        }
+        var projected = xb.AsSpan(0, dim);
+        NativeKernels.MatVec(layer.Wo, output, projected, Path);
+        for (int i = 0; i < dim; i++) x[i] += projected[i];
+    }
+
+    private void Mlp(Layer layer)
+    {
+        var normed = xb.AsSpan(0, dim);
+        NativeKernels.RmsNorm(x, layer.FfnNorm, eps, normed, Path);
+        var gate = hb.AsSpan(0, layer.Hidden);
+        var up = hb2.AsSpan(0, layer.Hidden);
+        NativeKernels.MatVec(layer.W1, normed, gate, Path);
+        NativeKernels.MatVec(layer.W3, normed, up, Path);
+        NativeKernels.SwiGlu(gate, up);
+        NativeKernels.MatVec(layer.W2, gate, normed, Path);
+        for (int i = 0; i < dim; i++) x[i] += normed[i];
+    }
+
+    // RoPE on every head of vec (heads of headDim), in the model's layout; as Rope.Apply: x·cos + rotate(x)·sin.
+    private void Rotate(Span<float> vec, int pos)
+    {
+        int half = headDim / 2;
+        var c = cos.AsSpan(pos * half, half);
+        var s = sin.AsSpan(pos * half, half);
+        for (int head = 0; head < vec.Length; head += headDim)
+        {
+            var h = vec.Slice(head, headDim);
+            for (int j = 0; j < half; j++)
+            {
+                int i0 = interleaved ? 2 * j : j, i1 = interleaved ? 2 * j + 1 : j + half;
+                float a = h[i0], b = h[i1];
+                h[i0] = a * c[j] + -b * s[j];
+                h[i1] = b * c[j] + a * s[j];
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+using Condense.Language.Checkpoints;
+using Condense.Language.Generation;
+using Condense.Language.Models;
+using Condense.Language.Native;
+using static TorchSharp.torch;
+
+namespace Condense.Language.Tests.Native;
+
+public sealed class NativeLlamaTests
+{
+    // Every width this CPU can run; a forced width it lacks resolves to a narrower one, so each test covers what exists.
+    public static TheoryData<VectorPath> Paths => [VectorPath.Scalar, VectorPath.Vector256, VectorPath.Vector512];
+
+    private static int[] StoryTokens(int count) =>
+        SharedModels.Tok512.Encode(File.ReadLines(SharedModels.ValidTextPath).First(l => l.Length > 400), bos: true)[..count];
+
+    // The native engine's logits at every position of tokens, against one causal forward of the TorchSharp model.
+    private static double MaxLogitDifference(LlamaForCausalLM model, VectorPath path, int[] tokens)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var reference = model.forward(tensor(tokens.Select(t => (long)t).ToArray()).unsqueeze(0))[0];   // (T, V)
+        var expected = reference.data<float>().ToArray();
+        var engine = NativeLlama.FromModel(model, path);
+        double worst = 0;
+        for (int t = 0; t < tokens.Length; t++)
+        {
+            var logits = engine.Forward(tokens[t]);
+            for (int i = 0; i < logits.Length; i++) worst = Math.Max(worst, Math.Abs(logits[i] - expected[t * logits.Length + i]));
+        }
+        return worst;
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Logits_equal_torch_on_llama2c_and_hugging_face_layouts(VectorPath path)
+    {
+        var tokens = StoryTokens(96);
+        using (var model = SharedModels.LoadStories260K())
+            Assert.InRange(MaxLogitDifference(model, path, tokens), 0, 1e-4);
+        using (var model = Llama2cCheckpoint.Read(SharedModels.Llama2xsPath))
+            Assert.InRange(MaxLogitDifference(model, path, tokens), 0, 1e-4);
+        using (var model = HfLlamaCheckpoint.Read(SharedModels.HfStories260KDir))
+        {
+            Assert.Equal(RopeLayout.RotateHalf, model.Config.RopeLayout);
+            Assert.InRange(MaxLogitDifference(model, path, tokens), 0, 1e-4);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Pruned_and_narrow_layers_run_as_in_torch(VectorPath path)
+    {
+        using var full = SharedModels.LoadStories260K();
+        var tokens = StoryTokens(64);
+        using (var pruned = Derived(full, full.Config with { RemovedAttention = [1, 3], RemovedMlp = [1, 4] }))
+            Assert.InRange(MaxLogitDifference(pruned, path, tokens), 0, 1e-4);
+        using (var narrow = Derived(full, full.Config with { LayerHiddenDims = [172, 86, 43, 129, 172], LayerKvHeads = [4, 2, 4, 1, 4] }))
+            Assert.InRange(MaxLogitDifference(narrow, path, tokens), 0, 1e-4);
+    }
+
+    [Fact]
+    public void Greedy_generation_equals_the_torch_generator()
+    {
+        foreach (var (path, prompt) in new[] { (SharedModels.Stories260KPath, "Once upon a time"), (SharedModels.Llama2xsPath, "The dog") })
+        {
+            using var model = Llama2cCheckpoint.Read(path);
+            var ids = SharedModels.Tok512.Encode(prompt, bos: true);
+            var expected = LlamaGenerator.Generate(model, ids, 256, new SamplingOptions(Temperature: 0)).Tokens;
+            var actual = NativeGenerator.Generate(NativeLlama.FromModel(model), ids, 256, new SamplingOptions(Temperature: 0)).Tokens;
+            Assert.True(expected.Count > 100, $"only {expected.Count} tokens to compare");
+            Assert.Equal(expected, actual);
+        }
+    }
+
+    [Fact]
+    public void The_engine_refuses_a_full_sequence_and_unknown_tokens()
+    {
+        using var model = SharedModels.LoadStories260K();
+        var engine = NativeLlama.FromModel(model);
+        Assert.Throws<ArgumentOutOfRangeException>(() => engine.Forward(512));
+        for (int i = 0; i < model.Config.MaxSeqLen; i++) engine.Forward(1);
+        Assert.Throws<InvalidOperationException>(() => engine.Forward(1));
+        engine.Reset();
+        Assert.Equal(0, engine.Position);
+        engine.Forward(1);
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Kernels_match_a_double_precision_reference(VectorPath path)
+    {
+        var resolved = NativeKernels.Resolve(path);
+        var rng = new Random(7);
+        foreach (int n in new[] { 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 172, 1000 })
+        {
+            var a = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+            var b = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+            double exact = a.Zip(b, (x, y) => (double)x * y).Sum();
+            Assert.InRange(NativeKernels.Dot(a, b, resolved), exact - 1e-4, exact + 1e-4);
+            var y = b.ToArray();
+            NativeKernels.AddScaled(y, a, 0.5f, resolved);
+            for (int i = 0; i < n; i++) Assert.Equal(b[i] + 0.5f * a[i], y[i], 1e-6f);
+        }
+    }
+
+    private static LlamaForCausalLM Derived(LlamaForCausalLM full, LlamaConfig config)
+    {
+        var model = new LlamaForCausalLM(config);
+        model.eval();
+        using var noGrad = no_grad();
+        var source = full.state_dict();
+        foreach (var (name, t) in model.state_dict()) t.copy_(LayerWidthPadding.Leading(source[name], t.shape));
+        return model;
+    }
+}
