@@ -109,6 +109,7 @@ public static class DecodeBenchmark
                 var prefill = engines.ToDictionary(e => e.Name, _ => new List<double>());
                 var decode = engines.ToDictionary(e => e.Name, _ => new List<double>());
                 var choices = new Dictionary<string, int[]>();
+                foreach (var engine in engines) Time(engine, prompt, forced);   // warm-up: JIT tiers, caches, llama.cpp's buffers
                 for (int round = 0; round < options.Rounds; round++)
                     for (int i = 0; i < engines.Length; i++)
                     {
@@ -138,7 +139,7 @@ public static class DecodeBenchmark
         ArgumentNullException.ThrowIfNull(result);
         var inv = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
-        md.AppendLine(inv, $"Batch 1, f32 weights, {result.PrefillTokens}-token prompt then {result.DecodeTokens} teacher-forced decode steps (argmax after each); median of {result.Rounds} rounds, engines alternated. Native engine: one thread, {result.VectorPath}. {result.Machine}.");
+        md.AppendLine(inv, $"Batch 1, f32 weights, {result.PrefillTokens}-token prompt then {result.DecodeTokens} teacher-forced decode steps (argmax after each); median of {result.Rounds} rounds after one untimed warm-up run per engine, engines alternated. Native engine: one thread, {result.VectorPath}. {result.Machine}.");
         md.AppendLine();
         md.AppendLine("| model | params | threads | torch decode tok/s | native | llama.cpp | native / torch | native / llama.cpp | torch prefill tok/s | native | llama.cpp | same argmax |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");

@@ -162,17 +162,37 @@ public sealed class NativeLlama
         float scale = 1f / MathF.Sqrt(hd);
         var output = attnOut.AsSpan(0, qDim);
         output.Clear();
+        // Small heads (stories260K's are 8 wide) run as plain loops: a kernel call per position would cost more than
+        // its few multiply-adds.
+        bool small = hd < 32;
         for (int h = 0; h < layer.QHeads; h++)
         {
             var qh = qs.Slice(h * hd, hd);
             int kvOffset = h / nRep * hd;
             var att = scores.AsSpan(0, pos + 1);
+            var keys = layer.KeyCache.AsSpan(0, (pos + 1) * kvDim);
             for (int t = 0; t <= pos; t++)
-                att[t] = NativeKernels.Dot(qh, layer.KeyCache.AsSpan(t * kvDim + kvOffset, hd), Path) * scale;
+            {
+                var key = keys.Slice(t * kvDim + kvOffset, hd);
+                float dot = 0;
+                if (small)
+                    for (int d = 0; d < key.Length; d++) dot += qh[d] * key[d];
+                else
+                    dot = NativeKernels.Dot(qh, key, Path);
+                att[t] = dot * scale;
+            }
             NativeKernels.Softmax(att);
             var oh = output.Slice(h * hd, hd);
+            var values = layer.ValueCache.AsSpan(0, (pos + 1) * kvDim);
             for (int t = 0; t <= pos; t++)
-                NativeKernels.AddScaled(oh, layer.ValueCache.AsSpan(t * kvDim + kvOffset, hd), att[t], Path);
+            {
+                var value = values.Slice(t * kvDim + kvOffset, hd);
+                float a = att[t];
+                if (small)
+                    for (int d = 0; d < value.Length; d++) oh[d] += a * value[d];
+                else
+                    NativeKernels.AddScaled(oh, value, a, Path);
+            }
         }
         var projected = xb.AsSpan(0, dim);
         NativeKernels.MatVec(layer.Wo, output, projected, Path);
