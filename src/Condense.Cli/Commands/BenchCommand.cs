@@ -31,7 +31,7 @@ internal static class BenchCommand
     {
         var json = CommonOptions.Json();
         var models = new Option<string>("--models") { Description = "Comma-separated: stories260K, llama2xs, d288, d1024 (the last two random weights).", DefaultValueFactory = _ => "stories260K,llama2xs,d288,d1024" };
-        var threads = new Option<string>("--threads") { Description = "Comma-separated thread counts for torch and llama.cpp (the native engine uses one).", DefaultValueFactory = _ => "1" };
+        var threads = new Option<string>("--threads") { Description = "Comma-separated thread counts (torch, native engine and llama.cpp alike).", DefaultValueFactory = _ => "1" };
         var rounds = new Option<int>("--rounds") { Description = "Alternated rounds.", DefaultValueFactory = _ => 3 };
         var prefill = new Option<int>("--prefill") { Description = "Prompt tokens.", DefaultValueFactory = _ => 64 };
         var decode = new Option<int>("--decode") { Description = "Teacher-forced decode steps.", DefaultValueFactory = _ => 128 };

@@ -56,7 +56,7 @@ internal static class EvalPplCommand
             PerplexityResult? result = null;
             TrainingProgress.RunItems(pr.GetValue(progress), "eval-ppl", sequences.Count, report =>
                 result = native
-                    ? NativePerplexity.Evaluate(NativeLlama.FromModel(lm), sequences, truncated, n => report(n))
+                    ? NativePerplexity.Evaluate(NativeLlama.FromModel(lm, threads: Math.Max(1, TorchSharp.torch.get_num_threads())), sequences, truncated, n => report(n))
                     : Perplexity.Evaluate(lm, sequences, truncated, pr.GetValue(batchTokens) > 0 ? pr.GetValue(batchTokens) : null, n => report(n)));
             var r = result!;
             var raw = new
@@ -73,7 +73,7 @@ internal static class EvalPplCommand
                 elapsed_s = r.Seconds,
                 tokens_per_s = r.Tokens / Math.Max(r.Seconds, 1e-9),
                 engine = native ? "native" : "torch",
-                threads = native ? 1 : TorchSharp.torch.get_num_threads(),
+                threads = TorchSharp.torch.get_num_threads(),
             };
             output.Result(raw);
             if (pr.GetValue(doc) is string docPath)

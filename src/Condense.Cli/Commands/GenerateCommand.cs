@@ -65,7 +65,7 @@ internal static class GenerateCommand
                 previous = id;
             }
             var result = native
-                ? NativeGenerator.Generate(NativeLlama.FromModel(lm), promptIds, n, options, Emit)
+                ? NativeGenerator.Generate(NativeLlama.FromModel(lm, threads: Math.Max(1, TorchSharp.torch.get_num_threads())), promptIds, n, options, Emit)
                 : LlamaGenerator.Generate(lm, promptIds, n, options, Emit);
             stream.Write("\n"u8);
             stream.Flush();
@@ -86,7 +86,7 @@ internal static class GenerateCommand
                 decode_s = result.DecodeSeconds,
                 decode_tokens_per_s = decodeRate,
                 engine = native ? "native" : "torch",
-                threads = native ? 1 : TorchSharp.torch.get_num_threads(),
+                threads = TorchSharp.torch.get_num_threads(),
             });
             if (!output.Json)
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,

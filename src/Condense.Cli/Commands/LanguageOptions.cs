@@ -28,7 +28,7 @@ internal static class LanguageOptions
     /// <summary>--engine: which engine runs a batch-1 LLaMA (auto = the faster one for the command, see docs/benchmarks.md).</summary>
     public static Option<string> Engine(string autoMeans) => new("--engine")
     {
-        Description = $"torch (TorchSharp), native (Condense's single-threaded SIMD engine) or auto ({autoMeans}).",
+        Description = $"torch (TorchSharp), native (Condense's SIMD engine) or auto ({autoMeans}).",
         DefaultValueFactory = _ => "auto",
     };
 

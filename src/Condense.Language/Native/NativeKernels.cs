@@ -40,8 +40,36 @@ public static class NativeKernels
     {
         int n = x.Length;
         if (w.Length != (long)n * y.Length) throw new ArgumentException($"weight of {w.Length} values is not ({y.Length}, {n})", nameof(w));
-        for (int o = 0; o < y.Length; o++) y[o] = Dot(w.Slice(o * n, n), x, path);
+        int o = 0;
+        // Four rows at a time share each load of x; every row's sum runs in Dot512's order, so results do not depend
+        // on how rows are grouped (or split across threads).
+        if (path == VectorPath.Vector512 && n % 64 == 0)
+            for (; o <= y.Length - 4; o += 4) Dot512x4(w.Slice(o * n, 4 * n), x, y.Slice(o, 4));
+        for (; o < y.Length; o++) y[o] = Dot(w.Slice(o * n, n), x, path);
     }
+
+    /// <summary>
+    /// <see cref="MatVec(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, VectorPath)"/> with the rows split into
+    /// contiguous blocks over <paramref name="threads"/> threads when the matrix is large enough to pay for it; each row
+    /// is summed as on one thread, so the result is the same for any thread count.
+    /// </summary>
+    public static void MatVec(float[] w, float[] x, int xLength, float[] y, int yOffset, int rows, VectorPath path, int threads)
+    {
+        if (threads <= 1 || (long)rows * xLength < ParallelMinimum || rows < 2 * threads)
+        {
+            MatVec(w.AsSpan(0, rows * xLength), x.AsSpan(0, xLength), y.AsSpan(yOffset, rows), path);
+            return;
+        }
+        int block = (rows / threads + 3) & ~3;   // multiples of 4 rows keep the 4-row kernel in use
+        Parallel.For(0, (rows + block - 1) / block, new ParallelOptions { MaxDegreeOfParallelism = threads }, b =>
+        {
+            int start = b * block, count = Math.Min(block, rows - start);
+            MatVec(w.AsSpan(start * xLength, count * xLength), x.AsSpan(0, xLength), y.AsSpan(yOffset + start, count), path);
+        });
+    }
+
+    /// <summary>Matrices smaller than this many multiply-adds stay on one thread.</summary>
+    public const long ParallelMinimum = 1L << 18;
 
     /// <summary>out = x / sqrt(mean(x²) + eps) · weight (RMSNorm, the sum of squares accumulated in float32 as torch does).</summary>
     public static void RmsNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, float eps, Span<float> output, VectorPath path)
@@ -125,6 +153,49 @@ public static class NativeKernels
         float s = Vector256.Sum((s0 + s1) + (s2 + s3));
         for (; i < n; i++) s = MathF.FusedMultiplyAdd(a[i], b[i], s);
         return s;
+    }
+
+    // Four rows of n = 64k values against x: the same accumulation order per row as Dot512 (four accumulators over
+    // 64-value steps, then ((s0 + s1) + (s2 + s3)) summed).
+    private static void Dot512x4(ReadOnlySpan<float> rows, ReadOnlySpan<float> x, Span<float> y)
+    {
+        int n = x.Length;
+        ref float rx = ref MemoryMarshal.GetReference(x);
+        ref float r0 = ref MemoryMarshal.GetReference(rows);
+        ref float r1 = ref Unsafe.Add(ref r0, n);
+        ref float r2 = ref Unsafe.Add(ref r0, 2 * n);
+        ref float r3 = ref Unsafe.Add(ref r0, 3 * n);
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        Vector512<float> d0 = default, d1 = default, d2 = default, d3 = default;
+        for (int i = 0; i < n; i += 64)
+        {
+            var x0 = Vector512.LoadUnsafe(ref rx, (nuint)i);
+            var x1 = Vector512.LoadUnsafe(ref rx, (nuint)(i + 16));
+            var x2 = Vector512.LoadUnsafe(ref rx, (nuint)(i + 32));
+            var x3 = Vector512.LoadUnsafe(ref rx, (nuint)(i + 48));
+            a0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref r0, (nuint)i), x0, a0);
+            a1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref r0, (nuint)(i + 16)), x1, a1);
+            a2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref r0, (nuint)(i + 32)), x2, a2);
+            a3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref r0, (nuint)(i + 48)), x3, a3);
+            b0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref r1, (nuint)i), x0, b0);
+            b1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref r1, (nuint)(i + 16)), x1, b1);
+            b2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref r1, (nuint)(i + 32)), x2, b2);
+            b3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref r1, (nuint)(i + 48)), x3, b3);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref r2, (nuint)i), x0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref r2, (nuint)(i + 16)), x1, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref r2, (nuint)(i + 32)), x2, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref r2, (nuint)(i + 48)), x3, c3);
+            d0 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref r3, (nuint)i), x0, d0);
+            d1 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref r3, (nuint)(i + 16)), x1, d1);
+            d2 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref r3, (nuint)(i + 32)), x2, d2);
+            d3 = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref r3, (nuint)(i + 48)), x3, d3);
+        }
+        y[0] = Vector512.Sum((a0 + a1) + (a2 + a3));
+        y[1] = Vector512.Sum((b0 + b1) + (b2 + b3));
+        y[2] = Vector512.Sum((c0 + c1) + (c2 + c3));
+        y[3] = Vector512.Sum((d0 + d1) + (d2 + d3));
     }
 
     private static float Dot512(ReadOnlySpan<float> a, ReadOnlySpan<float> b)

@@ -78,13 +78,17 @@ public sealed class NativeLlama
     /// <summary>The SIMD width in use.</summary>
     public VectorPath Path { get; }
 
+    /// <summary>Threads the large matrix-vector products are split over (results do not depend on it).</summary>
+    public int Threads { get; private set; } = 1;
+
     /// <summary>Tokens forwarded since the last <see cref="Reset"/> (the next token's position).</summary>
     public int Position { get; private set; }
 
-    /// <summary>Copies <paramref name="model"/>'s weights (the model itself is not kept).</summary>
-    public static NativeLlama FromModel(LlamaForCausalLM model, VectorPath path = VectorPath.Auto)
+    /// <summary>Copies <paramref name="model"/>'s weights (the model itself is not kept); large products run on <paramref name="threads"/> threads.</summary>
+    public static NativeLlama FromModel(LlamaForCausalLM model, VectorPath path = VectorPath.Auto, int threads = 1)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         var config = model.Config;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -122,7 +126,10 @@ public sealed class NativeLlama
             }
             layers[l] = layer;
         }
-        return new NativeLlama(config, layers, Flat(model.Model.EmbedTokens.weight!), Flat(model.Model.Norm.Weight), Flat(model.OutputWeight), path);
+        return new NativeLlama(config, layers, Flat(model.Model.EmbedTokens.weight!), Flat(model.Model.Norm.Weight), Flat(model.OutputWeight), path)
+        {
+            Threads = threads,
+        };
     }
 
     /// <summary>Forgets the cached positions (the cache is overwritten, not cleared).</summary>
@@ -141,7 +148,7 @@ public sealed class NativeLlama
             if (layer.W1 is not null) Mlp(layer);
         }
         NativeKernels.RmsNorm(x, finalNorm, eps, xb.AsSpan(0, dim), Path);
-        NativeKernels.MatVec(classifier, xb.AsSpan(0, dim), logits, Path);
+        Mv(classifier, xb, dim, logits, 0, vocab);
         Position++;
         return logits;
     }
@@ -154,9 +161,9 @@ public sealed class NativeLlama
         var qs = q.AsSpan(0, qDim);
         var ks = layer.KeyCache.AsSpan(pos * kvDim, kvDim);      // this position's key and value go straight into the cache
         var vs = layer.ValueCache.AsSpan(pos * kvDim, kvDim);
-        NativeKernels.MatVec(layer.Wq, normed, qs, Path);
-        NativeKernels.MatVec(layer.Wk, normed, ks, Path);
-        NativeKernels.MatVec(layer.Wv, normed, vs, Path);
+        Mv(layer.Wq!, xb, dim, q, 0, qDim);
+        Mv(layer.Wk!, xb, dim, layer.KeyCache, pos * kvDim, kvDim);
+        Mv(layer.Wv!, xb, dim, layer.ValueCache, pos * kvDim, kvDim);
         Rotate(qs, pos);
         Rotate(ks, pos);
         float scale = 1f / MathF.Sqrt(hd);
@@ -195,7 +202,7 @@ public sealed class NativeLlama
             }
         }
         var projected = xb.AsSpan(0, dim);
-        NativeKernels.MatVec(layer.Wo, output, projected, Path);
+        Mv(layer.Wo!, attnOut, qDim, xb, 0, dim);
         for (int i = 0; i < dim; i++) x[i] += projected[i];
     }
 
@@ -205,12 +212,15 @@ public sealed class NativeLlama
         NativeKernels.RmsNorm(x, layer.FfnNorm, eps, normed, Path);
         var gate = hb.AsSpan(0, layer.Hidden);
         var up = hb2.AsSpan(0, layer.Hidden);
-        NativeKernels.MatVec(layer.W1, normed, gate, Path);
-        NativeKernels.MatVec(layer.W3, normed, up, Path);
+        Mv(layer.W1!, xb, dim, hb, 0, layer.Hidden);
+        Mv(layer.W3!, xb, dim, hb2, 0, layer.Hidden);
         NativeKernels.SwiGlu(gate, up);
-        NativeKernels.MatVec(layer.W2, gate, normed, Path);
+        Mv(layer.W2!, hb, layer.Hidden, xb, 0, dim);
         for (int i = 0; i < dim; i++) x[i] += normed[i];
     }
+
+    private void Mv(float[] w, float[] input, int inputLength, float[] output, int outputOffset, int rows) =>
+        NativeKernels.MatVec(w, input, inputLength, output, outputOffset, rows, Path, Threads);
 
     // RoPE on every head of vec (heads of headDim), in the model's layout; as Rope.Apply: x·cos + rotate(x)·sin.
     private void Rotate(Span<float> vec, int pos)

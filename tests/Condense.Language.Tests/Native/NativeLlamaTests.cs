@@ -104,6 +104,22 @@ public sealed class NativeLlamaTests
         }
     }
 
+    [Fact]
+    public void Threads_split_large_products_without_changing_a_bit()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        // Big enough that the classifier and MLP products (1024 x 256) are split across threads.
+        using var model = new LlamaForCausalLM(new LlamaConfig(Dim: 256, HiddenDim: 1024, NLayers: 2, NHeads: 4, NKvHeads: 2, VocabSize: 1024, MaxSeqLen: 64));
+        model.eval();
+        var tokens = Enumerable.Range(0, 40).Select(i => (i * 37 + 1) % 1024).ToArray();
+        var one = NativeLlama.FromModel(model);
+        var two = NativeLlama.FromModel(model, threads: 2);
+        foreach (var t in tokens)
+            Assert.Equal(one.Forward(t).ToArray(), two.Forward(t).ToArray());
+        Assert.InRange(MaxLogitDifference(model, VectorPath.Auto, tokens), 0, 1e-4);
+    }
+
     private static LlamaForCausalLM Derived(LlamaForCausalLM full, LlamaConfig config)
     {
         var model = new LlamaForCausalLM(config);
