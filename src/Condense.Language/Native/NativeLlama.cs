@@ -9,6 +9,7 @@
 //
 // Deviations from the TorchSharp path: the prompt is forwarded one position at a time (as run.c does), and sums run in
 // the kernels' order, so logits differ from torch's by float rounding (~1e-6 relative).
+using System.Runtime.CompilerServices;
 using Condense.Language.Models;
 using static TorchSharp.torch;
 
@@ -136,6 +137,7 @@ public sealed class NativeLlama
     public void Reset() => Position = 0;
 
     /// <summary>Forwards <paramref name="token"/> at <see cref="Position"/> and returns the logits of the next token (valid until the next call).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ReadOnlySpan<float> Forward(int token)
     {
         if ((uint)token >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(token), token, $"token ids are 0..{vocab - 1}");
@@ -153,6 +155,7 @@ public sealed class NativeLlama
         return logits;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Attention(Layer layer, int pos)
     {
         int hd = headDim, qDim = layer.QHeads * hd, kvDim = layer.KvHeads * hd, nRep = layer.QHeads / layer.KvHeads;
@@ -206,6 +209,7 @@ public sealed class NativeLlama
         for (int i = 0; i < dim; i++) x[i] += projected[i];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Mlp(Layer layer)
     {
         var normed = xb.AsSpan(0, dim);
@@ -223,6 +227,7 @@ public sealed class NativeLlama
         NativeKernels.MatVec(w, input, inputLength, output, outputOffset, rows, Path, Threads);
 
     // RoPE on every head of vec (heads of headDim), in the model's layout; as Rope.Apply: x·cos + rotate(x)·sin.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Rotate(Span<float> vec, int pos)
     {
         int half = headDim / 2;
