@@ -23,7 +23,44 @@ internal static class BenchCommand
         bench.Subcommands.Add(BenchPeerCommands.TrainStep());
         bench.Subcommands.Add(BenchPeerCommands.Lm());
         bench.Subcommands.Add(Decode());
+        bench.Subcommands.Add(SparseGemv());
         return bench;
+    }
+
+    /// <summary>Packed 2:4 against dense GEMV on the native kernels.</summary>
+    private static Command SparseGemv()
+    {
+        var json = CommonOptions.Json();
+        var shapes = new Option<string>("--shapes") { Description = "Comma-separated ROWSxCOLUMNS (columns a multiple of 32).", DefaultValueFactory = _ => "1024x1024,4096x4096,4096x11008,11008x4096" };
+        var rounds = new Option<int>("--rounds") { Description = "Alternated rounds.", DefaultValueFactory = _ => 5 };
+        var doc = new Option<string?>("--doc") { Description = "Write the table and the command into this Markdown file (e.g. docs/benchmarks.md), the JSON into results/ beside it." };
+        var cmd = new Command("sparse-gemv", "Packed 2:4 against dense matrix-vector products (one thread, the native engine's kernels), alternated.")
+        {
+            shapes, rounds, doc, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var list = pr.GetValue(shapes)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t =>
+            {
+                var parts = t.Split('x');
+                return parts.Length == 2 && int.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var r) && int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var c)
+                    && r >= 1 && c >= 32 && c % 32 == 0 && (long)r * c <= 1L << 28
+                    ? (r, c) : throw new Condense.Core.InputException($"--shapes '{t}': expected ROWSxCOLUMNS with columns a multiple of 32 (at most 2^28 weights)");
+            }).ToList();
+            if (pr.GetValue(rounds) < 1) throw new Condense.Core.InputException($"--rounds must be at least 1, got {pr.GetValue(rounds)}");
+            var result = Condense.Experiments.Deployment.SparseGemvBenchmark.Run(list, pr.GetValue(rounds), log: Console.Error.WriteLine);
+            var markdown = Condense.Experiments.Deployment.SparseGemvBenchmark.Markdown(result);
+            if (pr.GetValue(doc) is string docPath)
+            {
+                MarkdownSection.Write(docPath, "sparse-gemv", $"```\n{GeneratedDoc.CommandLine()}\n```\n\n{markdown.TrimEnd('\n')}");
+                GeneratedDoc.WriteResultsJson(docPath, "sparse-gemv", result);
+            }
+            output.Result(result);
+            if (!output.Json) output.Human.WriteLine(markdown);
+            return ExitCodes.Ok;
+        });
+        return cmd;
     }
 
     /// <summary>Batch-1 decoding: Condense's torch path, its native engine and llama.cpp on the same weights.</summary>

@@ -161,11 +161,7 @@ public static class DecodeBenchmark
         return (prefill, watch.Elapsed.TotalSeconds, chosen);
     }
 
-    private static double Median(IReadOnlyList<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
+    private static double Median(IReadOnlyList<double> values) => Condense.Experiments.Peers.TrainStepBenchmark.Median(values);
 
     private static (LlamaForCausalLM Model, Llama2cTokenizer Tokenizer) Load(string name, string workDir)
     {
