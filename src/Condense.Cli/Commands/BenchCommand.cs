@@ -73,10 +73,11 @@ internal static class BenchCommand
         var prefill = new Option<int>("--prefill") { Description = "Prompt tokens.", DefaultValueFactory = _ => 64 };
         var decode = new Option<int>("--decode") { Description = "Teacher-forced decode steps.", DefaultValueFactory = _ => 128 };
         var workDir = new Option<string>("--work-dir") { Description = "Where the GGUF files go.", DefaultValueFactory = _ => Path.Combine("runs", "bench-decode") };
+        var twoFour = new Option<bool>("--two-four") { Description = "Mask the projections 2:4 by magnitude and add the native engine on packed 2:4 weights (section decode-2-4 with --doc)." };
         var doc = new Option<string?>("--doc") { Description = "Write the table and the command into this Markdown file (e.g. docs/benchmarks.md), the JSON into results/ beside it." };
         var cmd = new Command("decode", "Batch-1 decode and prefill tokens/s: Condense torch path, Condense native engine, llama.cpp (GGUF written by Condense), alternated.")
         {
-            models, threads, rounds, prefill, decode, workDir, doc, json,
+            models, threads, rounds, prefill, decode, workDir, twoFour, doc, json,
         };
         cmd.SetAction(pr =>
         {
@@ -95,14 +96,16 @@ internal static class BenchCommand
                 PrefillTokens = pr.GetValue(prefill),
                 DecodeTokens = pr.GetValue(decode),
                 WorkDir = pr.GetValue(workDir)!,
+                TwoFour = pr.GetValue(twoFour),
                 Log = Console.Error.WriteLine,
             };
             var result = Condense.Experiments.Deployment.DecodeBenchmark.Run(options);
             var markdown = Condense.Experiments.Deployment.DecodeBenchmark.Markdown(result);
             if (pr.GetValue(doc) is string docPath)
             {
-                MarkdownSection.Write(docPath, "decode", $"```\n{GeneratedDoc.CommandLine()}\n```\n\n{markdown.TrimEnd('\n')}");
-                GeneratedDoc.WriteResultsJson(docPath, "decode", result);
+                var section = pr.GetValue(twoFour) ? "decode-2-4" : "decode";
+                MarkdownSection.Write(docPath, section, $"```\n{GeneratedDoc.CommandLine()}\n```\n\n{markdown.TrimEnd('\n')}");
+                GeneratedDoc.WriteResultsJson(docPath, section, result);
             }
             output.Result(result);
             if (!output.Json) output.Human.WriteLine(markdown);

@@ -34,6 +34,9 @@ public sealed record DecodeBenchmarkOptions
     /// <summary>Teacher-forced decode steps.</summary>
     public int DecodeTokens { get; init; } = 128;
 
+    /// <summary>Mask every attention and MLP weight 2:4 by magnitude first and add the native engine on packed 2:4 weights.</summary>
+    public bool TwoFour { get; init; }
+
     /// <summary>Where GGUF files and tokenizers for the random models go.</summary>
     public required string WorkDir { get; init; }
 
@@ -91,6 +94,7 @@ public static class DecodeBenchmark
         {
             var (model, tokenizer) = Load(name, options.WorkDir);
             using var _ = model;
+            if (options.TwoFour) MaskTwoFour(model);
             var config = model.Config;
             int positions = options.PrefillTokens + options.DecodeTokens;
             if (positions > config.MaxSeqLen) throw new ArgumentException($"prefill + decode tokens ({positions}) exceed {name}'s sequence length {config.MaxSeqLen}");
@@ -104,7 +108,10 @@ public static class DecodeBenchmark
             {
                 Condense.Core.Runtime.TorchRuntime.SetThreads(threads);
                 using var cpp = new LlamaCppModel(gguf, positions, threads, f32KvCache: false);   // llama.cpp as users run it: f16 KV cache
-                IEngine[] engines = [new TorchEngine(model, positions), new NativeEngine(NativeLlama.FromModel(model, threads: threads)), new CppEngine(cpp)];
+                IEngine[] engines = options.TwoFour
+                    ? [new TorchEngine(model, positions), new NativeEngine(NativeLlama.FromModel(model, threads: threads, packTwoFour: false)), new CppEngine(cpp),
+                        new NativeEngine(NativeLlama.FromModel(model, threads: threads), "native 2:4")]
+                    : [new TorchEngine(model, positions), new NativeEngine(NativeLlama.FromModel(model, threads: threads, packTwoFour: false)), new CppEngine(cpp)];
                 var prefill = engines.ToDictionary(e => e.Name, _ => new List<double>());
                 var decode = engines.ToDictionary(e => e.Name, _ => new List<double>());
                 var choices = new Dictionary<string, int[]>();
@@ -138,14 +145,17 @@ public static class DecodeBenchmark
         ArgumentNullException.ThrowIfNull(result);
         var inv = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
-        md.AppendLine(inv, $"Batch 1, f32 weights, {result.PrefillTokens}-token prompt then {result.DecodeTokens} teacher-forced decode steps (argmax after each); median of {result.Rounds} rounds after one untimed warm-up run per engine, engines alternated. Native engine: {result.VectorPath}, large products split over the threads; llama.cpp with its default f16 KV cache. {result.Machine}.");
+        bool twoFour = result.Rows.Any(r => r.Engines.Any(e => e.Engine == "native 2:4"));
+        md.AppendLine(inv, $"Batch 1, f32 weights{(twoFour ? " (attention and MLP projections masked 2:4 by magnitude; torch, native and llama.cpp run them dense with zeros)" : "")}, {result.PrefillTokens}-token prompt then {result.DecodeTokens} teacher-forced decode steps (argmax after each); median of {result.Rounds} rounds after one untimed warm-up run per engine, engines alternated. Native engine: {result.VectorPath}, large products split over the threads; llama.cpp with its default f16 KV cache. {result.Machine}.");
         md.AppendLine();
-        md.AppendLine("| model | params | threads | torch decode tok/s | native | llama.cpp | native / torch | native / llama.cpp | torch prefill tok/s | native | llama.cpp | same argmax |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        md.AppendLine("| model | params | threads | torch decode tok/s | native | llama.cpp | native / torch | native / llama.cpp | torch prefill tok/s | native | llama.cpp | same argmax |"
+            + (twoFour ? " native 2:4 decode tok/s | 2:4 / dense native |" : ""));
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|" + (twoFour ? "---|---|" : ""));
         foreach (var r in result.Rows)
         {
             var e = r.Engines.ToDictionary(x => x.Engine);
-            md.AppendLine(string.Create(inv, $"| {r.Model} | {r.Parameters / 1e6:F2}M | {r.Threads} | {e["torch"].DecodeTokensPerSecond:F0} | {e["native"].DecodeTokensPerSecond:F0} | {e["llama.cpp"].DecodeTokensPerSecond:F0} | ") + string.Create(inv, $"**{Median(r.NativeOverTorch):F2}** ({string.Join(", ", r.NativeOverTorch.Select(v => v.ToString("F2", inv)))}) | ") + string.Create(inv, $"**{Median(r.NativeOverLlamaCpp):F2}** ({string.Join(", ", r.NativeOverLlamaCpp.Select(v => v.ToString("F2", inv)))}) | ") + string.Create(inv, $"{e["torch"].PrefillTokensPerSecond:F0} | {e["native"].PrefillTokensPerSecond:F0} | {e["llama.cpp"].PrefillTokensPerSecond:F0} | {(r.GreedyAgree ? "yes" : "no")} |"));
+            md.AppendLine(string.Create(inv, $"| {r.Model} | {r.Parameters / 1e6:F2}M | {r.Threads} | {e["torch"].DecodeTokensPerSecond:F0} | {e["native"].DecodeTokensPerSecond:F0} | {e["llama.cpp"].DecodeTokensPerSecond:F0} | ") + string.Create(inv, $"**{Median(r.NativeOverTorch):F2}** ({string.Join(", ", r.NativeOverTorch.Select(v => v.ToString("F2", inv)))}) | ") + string.Create(inv, $"**{Median(r.NativeOverLlamaCpp):F2}** ({string.Join(", ", r.NativeOverLlamaCpp.Select(v => v.ToString("F2", inv)))}) | ") + string.Create(inv, $"{e["torch"].PrefillTokensPerSecond:F0} | {e["native"].PrefillTokensPerSecond:F0} | {e["llama.cpp"].PrefillTokensPerSecond:F0} | {(r.GreedyAgree ? "yes" : "no")} |")
+                + (twoFour ? string.Create(inv, $" {e["native 2:4"].DecodeTokensPerSecond:F0} | **{Median(e["native 2:4"].DecodePerRound.Zip(e["native"].DecodePerRound, (a, b) => a / b).ToList()):F2}** |") : ""));
         }
         return md.ToString();
     }
@@ -162,6 +172,16 @@ public static class DecodeBenchmark
     }
 
     private static double Median(IReadOnlyList<double> values) => Condense.Experiments.Peers.TrainStepBenchmark.Median(values);
+
+    // Keeps the 2 largest-magnitude weights of every group of 4 inputs in each attention and MLP projection.
+    private static void MaskTwoFour(LlamaForCausalLM model)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        foreach (var (name, w) in model.named_parameters())
+            if (name.Contains("_proj", StringComparison.Ordinal))
+                w.mul_(Condense.Language.Sparsity.TwoFour.KeepTopTwo(w.abs()));
+    }
 
     private static (LlamaForCausalLM Model, Llama2cTokenizer Tokenizer) Load(string name, string workDir)
     {
@@ -231,9 +251,9 @@ public static class DecodeBenchmark
         }
     }
 
-    private sealed class NativeEngine(NativeLlama engine) : IEngine
+    private sealed class NativeEngine(NativeLlama engine, string name = "native") : IEngine
     {
-        public string Name => "native";
+        public string Name => name;
 
         public int Prefill(int[] prompt)
         {

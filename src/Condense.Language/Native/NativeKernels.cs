@@ -71,6 +71,28 @@ public static class NativeKernels
         });
     }
 
+    /// <summary>
+    /// <see cref="Packed24Matrix.MatVec"/> with the rows split over <paramref name="threads"/> threads as the dense
+    /// overload splits them (each row summed as on one thread).
+    /// </summary>
+    public static void MatVec(Packed24Matrix w, float[] x, float[] y, int yOffset, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        var input = x.AsSpan(0, w.Columns);
+        var output = y.AsSpan(yOffset, w.Rows);
+        if (threads <= 1 || (long)w.Rows * w.Columns < ParallelMinimum || w.Rows < 2 * threads)
+        {
+            w.MatVecRows(input, output, 0, w.Rows);
+            return;
+        }
+        int block = (w.Rows / threads + 3) & ~3;
+        Parallel.For(0, (w.Rows + block - 1) / block, new ParallelOptions { MaxDegreeOfParallelism = threads }, b =>
+        {
+            int start = b * block;
+            w.MatVecRows(x.AsSpan(0, w.Columns), y.AsSpan(yOffset, w.Rows), start, Math.Min(block, w.Rows - start));
+        });
+    }
+
     /// <summary>Matrices smaller than this many multiply-adds stay on one thread.</summary>
     public const long ParallelMinimum = 1L << 18;
 

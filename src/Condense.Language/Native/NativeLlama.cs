@@ -23,6 +23,7 @@ public sealed class NativeLlama
         public float[]? AttnNorm, Wq, Wk, Wv, Wo;
         public int QHeads, KvHeads;
         public float[]? FfnNorm, W1, W2, W3;
+        public Packed24Matrix? Pq, Pk, Pv, Po, P1, P2, P3;   // packed 2:4 forms, where the weight is 2:4
         public int Hidden;
         public float[] KeyCache = [], ValueCache = [];   // (S, kv·hd)
     }
@@ -85,8 +86,15 @@ public sealed class NativeLlama
     /// <summary>Tokens forwarded since the last <see cref="Reset"/> (the next token's position).</summary>
     public int Position { get; private set; }
 
-    /// <summary>Copies <paramref name="model"/>'s weights (the model itself is not kept); large products run on <paramref name="threads"/> threads.</summary>
-    public static NativeLlama FromModel(LlamaForCausalLM model, VectorPath path = VectorPath.Auto, int threads = 1)
+    /// <summary>Projection weights held in packed 2:4 form (0 for a dense model).</summary>
+    public int PackedWeights { get; private set; }
+
+    /// <summary>
+    /// Copies <paramref name="model"/>'s weights (the model itself is not kept); large products run on
+    /// <paramref name="threads"/> threads. With <paramref name="packTwoFour"/> (and AVX-512), every attention and MLP
+    /// weight that is 2:4 along its inputs (inputs a multiple of 32) is also packed and its products use the packed kernel.
+    /// </summary>
+    public static NativeLlama FromModel(LlamaForCausalLM model, VectorPath path = VectorPath.Auto, int threads = 1, bool packTwoFour = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
@@ -127,9 +135,29 @@ public sealed class NativeLlama
             }
             layers[l] = layer;
         }
+        int packed = 0;
+        if (packTwoFour && Packed24Matrix.FastKernelSupported)
+            foreach (var layer in layers)
+            {
+                Packed24Matrix? Pack(float[]? w, int inputs)
+                {
+                    if (w is null || inputs % 32 != 0 || !Packed24Matrix.IsTwoFour(w)) return null;
+                    packed++;
+                    return Packed24Matrix.Pack(w, w.Length / inputs, inputs);
+                }
+                int qDim = layer.QHeads * config.HeadDim;
+                layer.Pq = Pack(layer.Wq, config.Dim);
+                layer.Pk = Pack(layer.Wk, config.Dim);
+                layer.Pv = Pack(layer.Wv, config.Dim);
+                layer.Po = Pack(layer.Wo, qDim);
+                layer.P1 = Pack(layer.W1, config.Dim);
+                layer.P3 = Pack(layer.W3, config.Dim);
+                layer.P2 = Pack(layer.W2, layer.Hidden);
+            }
         return new NativeLlama(config, layers, Flat(model.Model.EmbedTokens.weight!), Flat(model.Model.Norm.Weight), Flat(model.OutputWeight), path)
         {
             Threads = threads,
+            PackedWeights = packed,
         };
     }
 
@@ -150,7 +178,7 @@ public sealed class NativeLlama
             if (layer.W1 is not null) Mlp(layer);
         }
         NativeKernels.RmsNorm(x, finalNorm, eps, xb.AsSpan(0, dim), Path);
-        Mv(classifier, xb, dim, logits, 0, vocab);
+        Mv(classifier, null, xb, dim, logits, 0, vocab);
         Position++;
         return logits;
     }
@@ -164,9 +192,9 @@ public sealed class NativeLlama
         var qs = q.AsSpan(0, qDim);
         var ks = layer.KeyCache.AsSpan(pos * kvDim, kvDim);      // this position's key and value go straight into the cache
         var vs = layer.ValueCache.AsSpan(pos * kvDim, kvDim);
-        Mv(layer.Wq!, xb, dim, q, 0, qDim);
-        Mv(layer.Wk!, xb, dim, layer.KeyCache, pos * kvDim, kvDim);
-        Mv(layer.Wv!, xb, dim, layer.ValueCache, pos * kvDim, kvDim);
+        Mv(layer.Wq!, layer.Pq, xb, dim, q, 0, qDim);
+        Mv(layer.Wk!, layer.Pk, xb, dim, layer.KeyCache, pos * kvDim, kvDim);
+        Mv(layer.Wv!, layer.Pv, xb, dim, layer.ValueCache, pos * kvDim, kvDim);
         Rotate(qs, pos);
         Rotate(ks, pos);
         float scale = 1f / MathF.Sqrt(hd);
@@ -205,7 +233,7 @@ public sealed class NativeLlama
             }
         }
         var projected = xb.AsSpan(0, dim);
-        Mv(layer.Wo!, attnOut, qDim, xb, 0, dim);
+        Mv(layer.Wo!, layer.Po, attnOut, qDim, xb, 0, dim);
         for (int i = 0; i < dim; i++) x[i] += projected[i];
     }
 
@@ -216,15 +244,18 @@ public sealed class NativeLlama
         NativeKernels.RmsNorm(x, layer.FfnNorm, eps, normed, Path);
         var gate = hb.AsSpan(0, layer.Hidden);
         var up = hb2.AsSpan(0, layer.Hidden);
-        Mv(layer.W1!, xb, dim, hb, 0, layer.Hidden);
-        Mv(layer.W3!, xb, dim, hb2, 0, layer.Hidden);
+        Mv(layer.W1!, layer.P1, xb, dim, hb, 0, layer.Hidden);
+        Mv(layer.W3!, layer.P3, xb, dim, hb2, 0, layer.Hidden);
         NativeKernels.SwiGlu(gate, up);
-        Mv(layer.W2!, hb, layer.Hidden, xb, 0, dim);
+        Mv(layer.W2!, layer.P2, hb, layer.Hidden, xb, 0, dim);
         for (int i = 0; i < dim; i++) x[i] += normed[i];
     }
 
-    private void Mv(float[] w, float[] input, int inputLength, float[] output, int outputOffset, int rows) =>
-        NativeKernels.MatVec(w, input, inputLength, output, outputOffset, rows, Path, Threads);
+    private void Mv(float[] w, Packed24Matrix? packed, float[] input, int inputLength, float[] output, int outputOffset, int rows)
+    {
+        if (packed is not null) NativeKernels.MatVec(packed, input, output, outputOffset, Threads);
+        else NativeKernels.MatVec(w, input, inputLength, output, outputOffset, rows, Path, Threads);
+    }
 
     // RoPE on every head of vec (heads of headDim), in the model's layout; as Rope.Apply: x·cos + rotate(x)·sin.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

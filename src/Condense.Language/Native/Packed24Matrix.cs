@@ -73,6 +73,18 @@ public sealed class Packed24Matrix
         return new Packed24Matrix(rows, columns, values, positions);
     }
 
+    /// <summary>Whether every group of 4 consecutive values of <paramref name="dense"/> has at most 2 non-zeros.</summary>
+    public static bool IsTwoFour(ReadOnlySpan<float> dense)
+    {
+        if (dense.Length % 4 != 0) return false;
+        for (int g = 0; g < dense.Length; g += 4)
+        {
+            int nonZero = (dense[g] != 0 ? 1 : 0) + (dense[g + 1] != 0 ? 1 : 0) + (dense[g + 2] != 0 ? 1 : 0) + (dense[g + 3] != 0 ? 1 : 0);
+            if (nonZero > 2) return false;
+        }
+        return true;
+    }
+
     /// <summary>The dense (rows, columns) matrix.</summary>
     public float[] Unpack()
     {
@@ -89,8 +101,13 @@ public sealed class Packed24Matrix
     public void MatVecReference(ReadOnlySpan<float> x, Span<float> y)
     {
         Check(x, y);
+        ReferenceRows(x, y, 0, Rows);
+    }
+
+    private void ReferenceRows(ReadOnlySpan<float> x, Span<float> y, int start, int count)
+    {
         int half = Columns / 2;
-        for (int r = 0; r < Rows; r++)
+        for (int r = start; r < start + count; r++)
         {
             float sum = 0;
             for (int k = 0; k < half; k++)
@@ -103,21 +120,28 @@ public sealed class Packed24Matrix
     }
 
     /// <summary>y = W x with the AVX-512 kernel (the reference where the CPU lacks AVX-512).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void MatVec(ReadOnlySpan<float> x, Span<float> y)
     {
+        Check(x, y);
+        MatVecRows(x, y, 0, Rows);
+    }
+
+    /// <summary>y[r] = (W x)[r] for rows [<paramref name="start"/>, start + <paramref name="count"/>) (y has all Rows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void MatVecRows(ReadOnlySpan<float> x, Span<float> y, int start, int count)
+    {
+        if (x.Length != Columns || y.Length < start + count) throw new ArgumentException($"x has {x.Length} values and y {y.Length}; the matrix is ({Rows}, {Columns})");
         if (!Avx512F.IsSupported)
         {
-            MatVecReference(x, y);
+            ReferenceRows(x, y, start, count);
             return;
         }
-        Check(x, y);
         int chunks = Columns / 32, half = Columns / 2;
         var shifts = Vector512.Create(0u, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
         var bases = Vector512.Create(0, 0, 4, 4, 8, 8, 12, 12, 16, 16, 20, 20, 24, 24, 28, 28);
         var three = Vector512.Create(3u);
         ref float rx = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
-        for (int r = 0; r < Rows; r++)
+        for (int r = start; r < start + count; r++)
         {
             ref float rv = ref Values[r * half];
             ref uint rp = ref Positions[r * chunks];

@@ -120,6 +120,35 @@ public sealed class NativeLlamaTests
         Assert.InRange(MaxLogitDifference(model, VectorPath.Auto, tokens), 0, 1e-4);
     }
 
+    [Fact]
+    public void Two_four_weights_run_packed_with_the_same_logits()
+    {
+        using var scope = NewDisposeScope();
+        using var model = Llama2cCheckpoint.Read(SharedModels.Llama2xsPath);
+        using (no_grad())
+            foreach (var (name, w) in model.named_parameters())
+                if (name.Contains("proj", StringComparison.Ordinal))
+                    w.mul_(Condense.Language.Sparsity.TwoFour.KeepTopTwo(w.abs()));
+        var tokens = StoryTokens(64);
+        var packed = NativeLlama.FromModel(model);
+        var dense = NativeLlama.FromModel(model, packTwoFour: false);
+        Assert.Equal(0, dense.PackedWeights);
+        if (Packed24Matrix.FastKernelSupported) Assert.Equal(5 * 7, packed.PackedWeights);   // llama2xs: every projection's inputs are multiples of 32
+        double worst = 0;
+        foreach (var t in tokens)
+        {
+            var a = packed.Forward(t).ToArray();
+            var b = dense.Forward(t).ToArray();
+            for (int i = 0; i < a.Length; i++) worst = Math.Max(worst, Math.Abs(a[i] - b[i]));
+        }
+        // Masking half the weights leaves logits of a larger scale than the trained model's, so the bound is relative.
+        double scale;
+        using (no_grad())
+            scale = Math.Max(1, model.forward(tensor(tokens.Select(t => (long)t).ToArray()).unsqueeze(0)).abs().max().item<float>());
+        Assert.InRange(worst / scale, 0, 5e-5);
+        Assert.InRange(MaxLogitDifference(model, VectorPath.Auto, tokens) / scale, 0, 5e-5);
+    }
+
     private static LlamaForCausalLM Derived(LlamaForCausalLM full, LlamaConfig config)
     {
         var model = new LlamaForCausalLM(config);
