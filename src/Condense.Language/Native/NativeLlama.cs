@@ -153,6 +153,14 @@ public sealed class NativeLlama
                 layer.P1 = Pack(layer.W1, config.Dim);
                 layer.P3 = Pack(layer.W3, config.Dim);
                 layer.P2 = Pack(layer.W2, layer.Hidden);
+                // A packed weight's dense copy is never read again: keep an empty array in its place.
+                if (layer.Pq is not null) layer.Wq = [];
+                if (layer.Pk is not null) layer.Wk = [];
+                if (layer.Pv is not null) layer.Wv = [];
+                if (layer.Po is not null) layer.Wo = [];
+                if (layer.P1 is not null) layer.W1 = [];
+                if (layer.P3 is not null) layer.W3 = [];
+                if (layer.P2 is not null) layer.W2 = [];
             }
         return new NativeLlama(config, layers, Flat(model.Model.EmbedTokens.weight!), Flat(model.Model.Norm.Weight), Flat(model.OutputWeight), path)
         {
