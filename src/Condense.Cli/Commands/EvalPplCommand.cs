@@ -56,7 +56,7 @@ internal static class EvalPplCommand
             PerplexityResult? result = null;
             TrainingProgress.RunItems(pr.GetValue(progress), "eval-ppl", sequences.Count, report =>
                 result = native
-                    ? NativePerplexity.Evaluate(NativeLlama.FromModel(lm, threads: Math.Max(1, TorchSharp.torch.get_num_threads())), sequences, truncated, n => report(n))
+                    ? NativePerplexity.Evaluate(LanguageOptions.NativeEngine(lm), sequences, truncated, n => report(n))
                     : Perplexity.Evaluate(lm, sequences, truncated, pr.GetValue(batchTokens) > 0 ? pr.GetValue(batchTokens) : null, n => report(n)));
             var r = result!;
             var raw = new

@@ -65,7 +65,7 @@ internal static class GenerateCommand
                 previous = id;
             }
             var result = native
-                ? NativeGenerator.Generate(NativeLlama.FromModel(lm, threads: Math.Max(1, TorchSharp.torch.get_num_threads())), promptIds, n, options, Emit)
+                ? NativeGenerator.Generate(LanguageOptions.NativeEngine(lm), promptIds, n, options, Emit)
                 : LlamaGenerator.Generate(lm, promptIds, n, options, Emit);
             stream.Write("\n"u8);
             stream.Flush();

@@ -41,6 +41,10 @@ internal static class LanguageOptions
         _ => throw new Condense.Core.InputException($"--engine '{engine}': expected auto, torch or native"),
     };
 
+    /// <summary>The native engine over <paramref name="model"/>'s weights, on as many threads as --threads gave torch.</summary>
+    public static Condense.Language.Native.NativeLlama NativeEngine(Condense.Language.Models.LlamaForCausalLM model) =>
+        Condense.Language.Native.NativeLlama.FromModel(model, threads: Math.Max(1, TorchSharp.torch.get_num_threads()));
+
     /// <summary>Applies --threads (0 = torch's default, at most the machine's processors).</summary>
     public static void ApplyThreads(int threads) => Condense.Core.Runtime.TorchRuntime.SetThreads(threads);
 }

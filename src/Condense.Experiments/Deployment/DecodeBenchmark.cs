@@ -9,6 +9,7 @@ using System.Text;
 using Condense.Core.IO;
 using Condense.Language;
 using Condense.Language.Export;
+using Condense.Language.Generation;
 using Condense.Language.Models;
 using Condense.Language.Native;
 using Condense.Language.Tokenizers;
@@ -260,17 +261,10 @@ public static class DecodeBenchmark
             engine.Reset();
             ReadOnlySpan<float> logits = default;
             foreach (var t in prompt) logits = engine.Forward(t);
-            return ArgMax(logits);
+            return Sampler.Argmax(logits);
         }
 
-        public int Step(int token) => ArgMax(engine.Forward(token));
-
-        private static int ArgMax(ReadOnlySpan<float> logits)
-        {
-            int best = 0;
-            for (int i = 1; i < logits.Length; i++) if (logits[i] > logits[best]) best = i;
-            return best;
-        }
+        public int Step(int token) => Sampler.Argmax(engine.Forward(token));
     }
 
     private sealed class CppEngine(LlamaCppModel model) : IEngine

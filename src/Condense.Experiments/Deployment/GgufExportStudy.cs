@@ -118,8 +118,9 @@ public static class GgufExportStudy
                 log(string.Create(CultureInfo.InvariantCulture, $"{name} {row.Dtype}: {row.Bytes / 1024.0:F0} KiB, greedy identical {row.GreedyIdentical}/{row.Prompts}, PPL {row.LlamaCppPerplexity:F4} vs {row.CondensePerplexity:F4}"));
                 if (dtype == GgufDtype.F32)
                 {
-                    int identical = documents.Count(d => tokenizer.Encode(d, bos: true).SequenceEqual(cpp.Tokenize(d)));
-                    tokenizers.Add(new TokenizerAgreement(name, documents.Count, identical, documents.Sum(d => (long)tokenizer.Encode(d, bos: true).Length)));
+                    var ids = documents.Select(d => tokenizer.Encode(d, bos: true)).ToList();
+                    int identical = documents.Where((d, i) => ids[i].SequenceEqual(cpp.Tokenize(d))).Count();
+                    tokenizers.Add(new TokenizerAgreement(name, documents.Count, identical, ids.Sum(t => (long)t.Length)));
                 }
             }
         }

@@ -2,6 +2,8 @@
 // fed with token ids, so a comparison with Condense is about the weights and the network, not about tokenization
 // (which is compared on its own).
 using Condense.Core;
+using Condense.Language.Generation;
+using Condense.Language.Native;
 using LLama;
 using LLama.Common;
 using LLama.Native;
@@ -86,7 +88,7 @@ public sealed class LlamaCppModel : IDisposable
         for (int i = 0; i < prompt.Count; i++) batch.Add(prompt[i], i, LLamaSeqId.Zero, i == prompt.Count - 1);
         position = prompt.Count;
         Decode(batch);
-        return ArgMax(context.NativeHandle.GetLogitsIth(batch.TokenCount - 1));
+        return Sampler.Argmax(context.NativeHandle.GetLogitsIth(batch.TokenCount - 1));
     }
 
     /// <summary>Forwards one token at the next position; returns the argmax after it.</summary>
@@ -95,7 +97,7 @@ public sealed class LlamaCppModel : IDisposable
         batch.Clear();
         batch.Add(token, position++, LLamaSeqId.Zero, true);
         Decode(batch);
-        return ArgMax(context.NativeHandle.GetLogitsIth(0));
+        return Sampler.Argmax(context.NativeHandle.GetLogitsIth(0));
     }
 
     /// <summary>Σ −log p(token t+1 | tokens ≤ t) over one sequence (BOS first), and the number of predicted tokens.</summary>
@@ -105,19 +107,13 @@ public sealed class LlamaCppModel : IDisposable
         if (sequence.Count < 2 || sequence.Count > ContextSize)
             throw new ArgumentOutOfRangeException(nameof(sequence), sequence.Count, $"a sequence needs 2..{ContextSize} tokens");
         context.NativeHandle.MemoryClear();
-        var batch = new LLamaBatch();
+        batch.Clear();
         for (int i = 0; i < sequence.Count; i++) batch.Add(sequence[i], i, LLamaSeqId.Zero, true);
+        position = sequence.Count;
         Decode(batch);
         double nll = 0;
         for (int i = 0; i + 1 < sequence.Count; i++)
-        {
-            var logits = context.NativeHandle.GetLogitsIth(i);
-            double max = double.NegativeInfinity;
-            foreach (var v in logits) max = Math.Max(max, v);
-            double sum = 0;
-            foreach (var v in logits) sum += Math.Exp(v - max);
-            nll += max + Math.Log(sum) - logits[sequence[i + 1]];
-        }
+            nll += NativePerplexity.Nll(context.NativeHandle.GetLogitsIth(i), sequence[i + 1]);
         return (nll, sequence.Count - 1);
     }
 
@@ -140,13 +136,6 @@ public sealed class LlamaCppModel : IDisposable
     {
         var result = context.Decode(batch);
         if (result != DecodeResult.Ok) throw new InvalidOperationException($"llama.cpp decode failed: {result}");
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> logits)
-    {
-        int best = 0;
-        for (int i = 1; i < logits.Length; i++) if (logits[i] > logits[best]) best = i;
-        return best;
     }
 
     /// <inheritdoc/>

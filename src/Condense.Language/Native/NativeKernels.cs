@@ -56,20 +56,9 @@ public static class NativeKernels
     /// contiguous blocks over <paramref name="threads"/> threads when the matrix is large enough to pay for it; each row
     /// is summed as on one thread, so the result is the same for any thread count.
     /// </summary>
-    public static void MatVec(float[] w, float[] x, int xLength, float[] y, int yOffset, int rows, VectorPath path, int threads)
-    {
-        if (threads <= 1 || (long)rows * xLength < ParallelMinimum || rows < 2 * threads)
-        {
-            MatVec(w.AsSpan(0, rows * xLength), x.AsSpan(0, xLength), y.AsSpan(yOffset, rows), path);
-            return;
-        }
-        int block = (rows / threads + 3) & ~3;   // multiples of 4 rows keep the 4-row kernel in use
-        Parallel.For(0, (rows + block - 1) / block, new ParallelOptions { MaxDegreeOfParallelism = threads }, b =>
-        {
-            int start = b * block, count = Math.Min(block, rows - start);
-            MatVec(w.AsSpan(start * xLength, count * xLength), x.AsSpan(0, xLength), y.AsSpan(yOffset + start, count), path);
-        });
-    }
+    public static void MatVec(float[] w, float[] x, int xLength, float[] y, int yOffset, int rows, VectorPath path, int threads) =>
+        SplitRows(rows, xLength, threads, (start, count) =>
+            MatVec(w.AsSpan(start * xLength, count * xLength), x.AsSpan(0, xLength), y.AsSpan(yOffset + start, count), path));
 
     /// <summary>
     /// <see cref="Packed24Matrix.MatVec"/> with the rows split over <paramref name="threads"/> threads as the dense
@@ -78,19 +67,22 @@ public static class NativeKernels
     public static void MatVec(Packed24Matrix w, float[] x, float[] y, int yOffset, int threads)
     {
         ArgumentNullException.ThrowIfNull(w);
-        var input = x.AsSpan(0, w.Columns);
-        var output = y.AsSpan(yOffset, w.Rows);
-        if (threads <= 1 || (long)w.Rows * w.Columns < ParallelMinimum || w.Rows < 2 * threads)
+        SplitRows(w.Rows, w.Columns, threads, (start, count) =>
+            w.MatVecRows(x.AsSpan(0, w.Columns), y.AsSpan(yOffset, w.Rows), start, count));
+    }
+
+    // Runs product(start, count) over all rows: on this thread for small products, else in contiguous blocks (multiples
+    // of 4 rows, which keep the 4-row kernel in use) over the threads.
+    private static void SplitRows(int rows, int columns, int threads, Action<int, int> product)
+    {
+        if (threads <= 1 || (long)rows * columns < ParallelMinimum || rows < 2 * threads)
         {
-            w.MatVecRows(input, output, 0, w.Rows);
+            product(0, rows);
             return;
         }
-        int block = (w.Rows / threads + 3) & ~3;
-        Parallel.For(0, (w.Rows + block - 1) / block, new ParallelOptions { MaxDegreeOfParallelism = threads }, b =>
-        {
-            int start = b * block;
-            w.MatVecRows(x.AsSpan(0, w.Columns), y.AsSpan(yOffset, w.Rows), start, Math.Min(block, w.Rows - start));
-        });
+        int block = (rows / threads + 3) & ~3;
+        Parallel.For(0, (rows + block - 1) / block, new ParallelOptions { MaxDegreeOfParallelism = threads },
+            b => product(b * block, Math.Min(block, rows - b * block)));
     }
 
     /// <summary>Matrices smaller than this many multiply-adds stay on one thread.</summary>

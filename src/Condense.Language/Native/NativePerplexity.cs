@@ -24,12 +24,7 @@ public static class NativePerplexity
             engine.Reset();
             for (int t = 0; t + 1 < sequence.Length; t++)
             {
-                var logits = engine.Forward(sequence[t]);
-                float max = float.NegativeInfinity;
-                foreach (var v in logits) max = MathF.Max(max, v);
-                double z = 0;
-                foreach (var v in logits) z += Math.Exp(v - max);
-                sum += max + Math.Log(z) - logits[sequence[t + 1]];
+                sum += Nll(engine.Forward(sequence[t]), sequence[t + 1]);
                 count++;
             }
             progress?.Invoke(1);
@@ -37,5 +32,15 @@ public static class NativePerplexity
         double mean = NonFiniteResultException.Check(sum / count, "the mean NLL", "the model's weights may hold NaN or infinite values");
         double ppl = NonFiniteResultException.Check(Math.Exp(mean), $"the perplexity (mean NLL {mean:G4} nats)", "the model's weights may be corrupt");
         return new PerplexityResult(mean, ppl, count, sequences.Count, truncated, watch.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>−log softmax(<paramref name="logits"/>)[<paramref name="target"/>], computed stably in float64.</summary>
+    public static double Nll(ReadOnlySpan<float> logits, int target)
+    {
+        float max = float.NegativeInfinity;
+        foreach (var v in logits) max = MathF.Max(max, v);
+        double z = 0;
+        foreach (var v in logits) z += Math.Exp(v - max);
+        return max + Math.Log(z) - logits[target];
     }
 }
