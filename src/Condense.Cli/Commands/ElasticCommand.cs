@@ -59,11 +59,12 @@ internal static class ElasticCommand
         var seed = new Option<long>("--seed") { Description = "Seed of calibration windows, batches and sub-network draws." };
         var checkpointEvery = new Option<long>("--checkpoint-every") { Description = "Steps between checkpoints (0: only the final one); an interrupted run resumes from the last.", DefaultValueFactory = _ => 100 };
         var noResume = new Option<bool>("--no-resume") { Description = "Start over instead of resuming from the newest checkpoint." };
+        var anchor = new Option<bool>("--anchor") { Description = "Also distil the full width from the original (frozen) model, as the separately retrained baselines are." };
         var allowChange = CommonOptions.AllowConfigChange();
         var threads = LanguageOptions.Threads();
         var cmd = new Command("train", "Rank and sort the model's units on calibration text, then train all nested widths at once (Flextron).")
         {
-            model, tokenizer, outDir, text, steps, batch, seqLen, lr, subnetworks, distill, mlp, heads, calibration, seed, checkpointEvery, noResume, allowChange,
+            model, tokenizer, outDir, text, steps, batch, seqLen, lr, subnetworks, distill, mlp, heads, calibration, seed, checkpointEvery, noResume, anchor, allowChange,
             threads, progress, json,
         };
         cmd.SetAction((pr, cancellation) =>
@@ -81,6 +82,7 @@ internal static class ElasticCommand
                 OutDir = pr.GetValue(outDir)!,
                 TrainText = textPath,
                 CalibrationWindows = pr.GetValue(calibration),
+                AnchorToOriginal = pr.GetValue(anchor),
                 Training = new ElasticTrainingOptions
                 {
                     RunDir = "",
@@ -153,7 +155,7 @@ internal static class ElasticCommand
                 var (routers, lut) = ElasticJob.LoadRouters(pr.GetValue(model)!, elastic.Config, metadata.Candidates);
                 using var __ = routers;
                 var routedRows = ElasticJob.EvaluateRouted(elastic, routers, lut, metadata.Candidates, tok, evalPath, ParseFractions(budgetText, "--budgets"),
-                    pr.GetValue(decode), new LatencyOptions { PrefillTokens = lut.PrefillTokens, DecodeContext = lut.DecodeContext },
+                    pr.GetValue(decode), new LatencyOptions { PrefillTokens = lut.PrefillTokens, DecodeContext = lut.DecodeContext, Engine = lut.Engine, NativeThreads = lut.Threads },
                     pr.GetValue(evalDocs), line => output.Human.MarkupLine(Markup.Escape(line)));
                 var routedRaw = new { model = Path.GetFullPath(pr.GetValue(model)!), text = evalPath, mode = pr.GetValue(decode) ? "decode" : "prefill", machine = MachineInfo.Describe(), rows = routedRows };
                 output.Result(routedRaw);
@@ -164,7 +166,7 @@ internal static class ElasticCommand
                         F(r.Perplexity), F(r.PredictedMs), F(r.MeasuredMs), F(r.TargetMs), P(r.TargetError));
                 if (pr.GetValue(doc) is string routedDoc)
                     GeneratedDoc.Write(routedDoc, sectionName, string.Create(CultureInfo.InvariantCulture,
-                        $"Routed model; text `{Path.GetFileName(evalPath)}`; {(pr.GetValue(decode) ? "decode" : "prefill")} latency on {MachineInfo.Describe()}.\n\n{routedTable}"),
+                        $"Routed model; text `{Path.GetFileName(evalPath)}`; {(pr.GetValue(decode) ? "decode" : "prefill")} latency of the {lut.Engine.ToString().ToLowerInvariant()} engine ({lut.Threads} thread(s)) on {MachineInfo.Describe()}; targets are budget × the full model's latency measured in the same rounds.\n\n{routedTable}"),
                         routedRaw, jsonName: sectionName);
                 if (!output.Json) output.Human.WriteLine(routedTable.ToString());
                 return ExitCodes.Ok;
@@ -231,16 +233,18 @@ internal static class ElasticCommand
         var heads = Fractions("--head-widths", "Candidate attention widths, fractions of the KV head groups.");
         var prefill = new Option<int>("--prefill-tokens") { Description = "Prompt tokens of a prefill call.", DefaultValueFactory = _ => 128 };
         var context = new Option<int>("--decode-context") { Description = "Cached positions a decode call attends to.", DefaultValueFactory = _ => 128 };
-        var repeats = new Option<int>("--repeats") { Description = "Timed calls per item and round.", DefaultValueFactory = _ => 20 };
-        var rounds = new Option<int>("--rounds") { Description = "Rounds over all items (each in a shuffled order).", DefaultValueFactory = _ => 3 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed decode calls per item and round.", DefaultValueFactory = _ => 10 };
+        var prefillRepeats = new Option<int>("--prefill-repeats") { Description = "Timed prefill calls per item and round.", DefaultValueFactory = _ => 2 };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds over all items (each in a shuffled order, each relative to the full model's time in it).", DefaultValueFactory = _ => 15 };
         var check = new Option<int>("--check") { Description = "Random sub-networks whose measured latency is compared with the table (0: none).", DefaultValueFactory = _ => 8 };
         var seed = new Option<long>("--seed") { Description = "Seed of the order and of the checked sub-networks." };
         var threads = LanguageOptions.Threads();
         var doc = CommonOptions.Doc("the table's check against measured latency");
         var section = CommonOptions.Section();
+        var engine = LanguageOptions.Engine("native, what generate runs");
         var cmd = new Command("latency", "Measure the per-layer latency table (prefill and decode per candidate width) and check its predictions.")
         {
-            model, outPath, mlp, heads, prefill, context, repeats, rounds, check, seed, threads, doc, section, json,
+            model, outPath, mlp, heads, prefill, context, repeats, prefillRepeats, rounds, check, seed, engine, threads, doc, section, json,
         };
         cmd.SetAction(pr =>
         {
@@ -253,29 +257,39 @@ internal static class ElasticCommand
             using var _ = lm;
             var options = new LatencyOptions
             {
-                PrefillTokens = pr.GetValue(prefill), DecodeContext = pr.GetValue(context), Repeats = pr.GetValue(repeats), Rounds = pr.GetValue(rounds),
+                PrefillTokens = pr.GetValue(prefill), DecodeContext = pr.GetValue(context), Repeats = pr.GetValue(repeats), PrefillRepeats = pr.GetValue(prefillRepeats), Rounds = pr.GetValue(rounds),
                 Seed = pr.GetValue(seed),
+                Engine = LanguageOptions.UseNative(pr.GetValue(engine)!, autoIsNative: true) ? LatencyEngine.Native : LatencyEngine.Torch,
+                NativeThreads = Math.Max(1, TorchSharp.torch.get_num_threads()),
             };
             void Log(string line) => output.Human.MarkupLine(Markup.Escape(line));
             var table = LatencyTable.Measure(lm.Config, candidates, options, Log);
             table.Save(pr.GetValue(outPath)!);
             var sampled = Enumerable.Range(0, pr.GetValue(check)).Select(i => candidates.Sample(lm.Config, pr.GetValue(seed), -1, i))
                 .Prepend(ElasticWidths.Full(lm.Config)).ToList();
-            var checks = pr.GetValue(check) > 0 ? LatencyValidation.Check(new ElasticLlama(lm), table, sampled, options, Log) : [];
+            var checks = pr.GetValue(check) > 0 ? LatencyValidation.Check(new ElasticLlama(lm), table, sampled, options, Log, reference: 0) : [];
             var result = new
             {
                 model = modelPath, table = Path.GetFullPath(pr.GetValue(outPath)!), lut = table, checks,
                 mean_abs_prefill_error = checks.Count > 0 ? checks.Average(c => Math.Abs(c.PrefillError)) : double.NaN,
                 mean_abs_decode_error = checks.Count > 0 ? checks.Average(c => Math.Abs(c.DecodeError)) : double.NaN,
+                mean_abs_prefill_fraction_error = MeanAbs(checks.Select(c => FractionError(c, checks[0], decode: false))),
+                mean_abs_decode_fraction_error = MeanAbs(checks.Select(c => FractionError(c, checks[0], decode: true))),
             };
             output.Result(result);
             if (pr.GetValue(doc) is string docPath)
             {
-                var md = new Condense.Core.Reports.MarkdownTable("sub-network", "prefill ms: table", "measured", "error", "decode ms: table", "measured", "error");
+                var md = new Condense.Core.Reports.MarkdownTable("sub-network", "prefill ms: table", "measured", "error", "decode ms: table", "measured", "error",
+                    "decode, of full: table", "measured");
                 foreach (var c in checks)
-                    md.AddRow(c.Widths, F(c.PredictedPrefillMs), F(c.MeasuredPrefillMs), P(c.PrefillError), F(c.PredictedDecodeMs), F(c.MeasuredDecodeMs), P(c.DecodeError));
+                    md.AddRow(c.Widths, F(c.PredictedPrefillMs), F(c.MeasuredPrefillMs), P(c.PrefillError), F(c.PredictedDecodeMs), F(c.MeasuredDecodeMs), P(c.DecodeError),
+                        (c.PredictedDecodeMs / checks[0].PredictedDecodeMs).ToString("P1", CultureInfo.InvariantCulture),
+                        (c.MeasuredDecodeMs / checks[0].MeasuredDecodeMs).ToString("P1", CultureInfo.InvariantCulture));
                 GeneratedDoc.Write(docPath, CommonOptions.SectionName(pr.GetValue(section), "elastic-latency"),
-                    $"Machine: {MachineInfo.Describe()}. Mean absolute error: prefill {P(result.mean_abs_prefill_error)}, decode {P(result.mean_abs_decode_error)}.\n\n" + md,
+                    $"Machine: {MachineInfo.Describe()}; engine {table.Engine.ToString().ToLowerInvariant()}, {table.Threads} thread(s). " +
+                    $"Mean absolute error of the table's milliseconds: prefill {A(result.mean_abs_prefill_error)}, decode {A(result.mean_abs_decode_error)}; " +
+                    $"of its fraction of the full model's latency (the first row, timed in the same rounds): prefill {A(result.mean_abs_prefill_fraction_error)}, " +
+                    $"decode {A(result.mean_abs_decode_fraction_error)}.\n\n" + md,
                     result, jsonName: CommonOptions.SectionName(pr.GetValue(section), "elastic-latency"));
             }
             if (!output.Json)
@@ -291,6 +305,18 @@ internal static class ElasticCommand
         return cmd;
     }
 
+    // The error of the table's prediction of a sub-network's fraction of the full model's latency, against the fraction
+    // measured in the same rounds (what a budget is: a fraction of the full model's measured latency).
+    private static double FractionError(LatencyCheck c, LatencyCheck full, bool decode) => decode
+        ? c.PredictedDecodeMs / full.PredictedDecodeMs / (c.MeasuredDecodeMs / full.MeasuredDecodeMs) - 1
+        : c.PredictedPrefillMs / full.PredictedPrefillMs / (c.MeasuredPrefillMs / full.MeasuredPrefillMs) - 1;
+
+    private static double MeanAbs(IEnumerable<double> values)
+    {
+        var list = values.ToList();
+        return list.Count > 0 ? list.Average(Math.Abs) : double.NaN;
+    }
+
     private static Command Routers()
     {
         var json = CommonOptions.Json();
@@ -299,17 +325,19 @@ internal static class ElasticCommand
         var outDir = new Option<string>("--out") { Description = "Output folder: the routed model (weights, routers.safetensors, a copy of the table).", Required = true };
         var text = new Option<string?>("--text") { Description = "Training text (default: ../shared/data/tinystories/train_partA.txt)." };
         var surrogateSteps = new Option<int>("--surrogate-steps") { Description = "Steps fitting the loss surrogate first.", DefaultValueFactory = _ => 150 };
-        var routerSteps = new Option<int>("--router-steps") { Description = "Steps training the routers through the surrogate.", DefaultValueFactory = _ => 300 };
+        var routerSteps = new Option<int>("--router-steps") { Description = "Steps training the routers through the surrogate.", DefaultValueFactory = _ => 1000 };
         var jointSteps = new Option<int>("--joint-steps") { Description = "Steps fine-tuning model and routers together.", DefaultValueFactory = _ => 100 };
         var minBudget = new Option<double>("--min-budget") { Description = "Smallest latency budget trained.", DefaultValueFactory = _ => 0.25 };
         var weight = new Option<double>("--latency-weight") { Description = "Weight of the latency loss.", DefaultValueFactory = _ => 20 };
-        var threshold = new Option<double>("--surrogate-threshold") { Description = "Largest relative error of the surrogate at which routers are updated.", DefaultValueFactory = _ => 0.05 };
+        var threshold = new Option<double>("--surrogate-threshold") { Description = "Largest relative error of the surrogate at which routers are updated.", DefaultValueFactory = _ => 0.10 };
+        var soft = new Option<bool>("--soft-samples") { Description = "Train the routers on soft Gumbel mixtures instead of straight-through hard samples (ablation)." };
+        var absolute = new Option<bool>("--absolute-latency-loss") { Description = "Latency loss |relative error| instead of its square." };
         var decode = new Option<bool>("--decode") { Description = "Route for decode latency instead of prefill." };
         var seed = new Option<long>("--seed") { Description = "Seed of budgets, windows, draws and router initialisation." };
         var threads = LanguageOptions.Threads();
         var cmd = new Command("routers", "Train static routers (budget to widths) against a measured latency table, then fine-tune model and routers together (Flextron).")
         {
-            model, latency, outDir, text, surrogateSteps, routerSteps, jointSteps, minBudget, weight, threshold, decode, seed, threads, json,
+            model, latency, outDir, text, surrogateSteps, routerSteps, jointSteps, minBudget, weight, threshold, soft, absolute, decode, seed, threads, json,
         };
         cmd.SetAction(pr =>
         {
@@ -322,7 +350,7 @@ internal static class ElasticCommand
             {
                 SurrogateSteps = pr.GetValue(surrogateSteps), RouterSteps = pr.GetValue(routerSteps), JointSteps = pr.GetValue(jointSteps),
                 MinBudget = pr.GetValue(minBudget), LatencyWeight = pr.GetValue(weight), SurrogateThreshold = pr.GetValue(threshold),
-                DecodeLatency = pr.GetValue(decode), Seed = pr.GetValue(seed),
+                DecodeLatency = pr.GetValue(decode), Seed = pr.GetValue(seed), SoftSamples = pr.GetValue(soft), AbsoluteLatencyLoss = pr.GetValue(absolute),
             };
             var result = ElasticJob.TrainRouters(pr.GetValue(model)!, pr.GetValue(latency)!, pr.GetValue(outDir)!, textPath, options,
                 line => output.Human.MarkupLine(Markup.Escape(line)));
@@ -390,4 +418,5 @@ internal static class ElasticCommand
 
     private static string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
     private static string P(double v) => v.ToString("+0.0%;-0.0%", CultureInfo.InvariantCulture);
+    private static string A(double v) => v.ToString("0.0%", CultureInfo.InvariantCulture);
 }

@@ -16,12 +16,13 @@ internal static class StudyCommand
 {
     public static Command Create()
     {
-        var study = new Command("study", "Measurement studies: phi-s, agglomeration, optimizer, maskllm-seeds, flextron, mosaic, token-compression, mode-switch, backbones, hypertrick.");
+        var study = new Command("study", "Measurement studies: phi-s, agglomeration, optimizer, maskllm-seeds, flextron, flextron-routing, mosaic, token-compression, mode-switch, backbones, hypertrick.");
         study.Subcommands.Add(PhiS());
         study.Subcommands.Add(Agglomeration());
         study.Subcommands.Add(OptimizerArms());
         study.Subcommands.Add(MaskLlmSeeds());
         study.Subcommands.Add(Flextron());
+        study.Subcommands.Add(FlextronRouting());
         study.Subcommands.Add(MosaicCommand());
         study.Subcommands.Add(TokenCompression());
         study.Subcommands.Add(ModeSwitch());
@@ -376,11 +377,13 @@ internal static class StudyCommand
         var evalDocs = new Option<int>("--max-docs") { Description = "Evaluation documents (0 = all).", DefaultValueFactory = _ => 1000 };
         var runDir = new Option<string>("--run-dir") { Description = "Where the runs go (resumable).", DefaultValueFactory = _ => Path.Combine("runs", "study-flextron") };
         var doc = new Option<string?>("--doc") { Description = "Write the tables, the plot and the command into this Markdown file, the JSON beside it." };
+        var anchored = new Option<bool>("--anchored") { Description = "Also run Flextron with the full width distilled from the original model (elastic train --anchor)." };
+        var section = CommonOptions.Section();
         var threads = LanguageOptions.Threads();
         var progress = CommonOptions.Progress();
         var cmd = new Command("flextron", "One elastic run against pruning alone and pruning + retraining each width, equal tokens (Flextron).")
         {
-            models, seeds, steps, batch, seqLen, lr, widths, evalDocs, runDir, doc, threads, progress, json,
+            models, seeds, steps, batch, seqLen, lr, widths, evalDocs, runDir, doc, section, anchored, threads, progress, json,
         };
         cmd.SetAction((pr, cancellation) =>
         {
@@ -400,18 +403,66 @@ internal static class StudyCommand
                 SeqLen = pr.GetValue(seqLen), LearningRate = pr.GetValue(lr), Widths = widthList, EvalDocs = pr.GetValue(evalDocs),
                 TrainText = Condense.Language.LanguageModelFiles.Resolve(null, Condense.Language.LanguageModelFiles.DefaultCalibrationText),
                 EvalText = Condense.Language.LanguageModelFiles.Resolve(null, Condense.Language.LanguageModelFiles.DefaultEvalText),
-                Progress = pr.GetValue(progress),
+                Progress = pr.GetValue(progress), Anchored = pr.GetValue(anchored),
             }, line => Console.Error.WriteLine(line), cancellation);
             var markdown = Condense.Experiments.Language.FlextronStudy.ToMarkdown(result);
             output.Result(result);
             if (!output.Json) output.Human.WriteLine(markdown);
             if (pr.GetValue(doc) is string path)
             {
-                var png = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "flextron-ppl.png");
+                var name = CommonOptions.SectionName(pr.GetValue(section), "flextron-widths");
+                var png = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, name == "flextron-widths" ? "flextron-ppl.png" : $"{name}.png");
                 Condense.Experiments.Language.FlextronStudy.Plot(png, result);
-                GeneratedDoc.Write(path, "flextron-widths", $"{markdown}\n\n![PPL against parameters](flextron-ppl.png)", result);
+                GeneratedDoc.Write(path, name, $"{markdown}\n\n![PPL against parameters]({Path.GetFileName(png)})", result, jsonName: name == "flextron-widths" ? null : name);
             }
             return Task.FromResult(ExitCodes.Ok);
+        });
+        return cmd;
+    }
+
+    /// <summary>Flextron's routed sub-networks against their latency targets, straight-through against soft router training.</summary>
+    private static Command FlextronRouting()
+    {
+        var json = CommonOptions.Json();
+        var model = new Option<string>("--model") { Description = "An elastic model folder (elastic/ of `elastic train`).", Required = true };
+        var latency = new Option<string>("--latency") { Description = "The latency table (`elastic latency --out`), measured on this machine.", Required = true };
+        var seeds = new Option<int>("--seeds") { Description = "Seeds per variant.", DefaultValueFactory = _ => 5 };
+        var budgets = new Option<string>("--budgets") { Description = "Latency budgets (fractions of the full model's).", DefaultValueFactory = _ => "0.25,0.5,0.75,1" };
+        var evalDocs = new Option<int>("--max-docs") { Description = "Evaluation documents (0 = all).", DefaultValueFactory = _ => 200 };
+        var rounds = new Option<int>("--rounds") { Description = "Timing rounds per evaluation (each relative to the full model's time in it).", DefaultValueFactory = _ => 15 };
+        var runDir = new Option<string>("--run-dir") { Description = "Where the routed models go (reused when present).", DefaultValueFactory = _ => Path.Combine("runs", "study-flextron-routing") };
+        var doc = new Option<string?>("--doc") { Description = "Write the tables, the plot and the command into this Markdown file, the JSON beside it." };
+        var threads = LanguageOptions.Threads();
+        var cmd = new Command("flextron-routing", "Flextron's routers: routed sub-networks' measured latency against their budgets, over seeds, with the soft-sample ablation.")
+        {
+            model, latency, seeds, budgets, evalDocs, rounds, runDir, doc, threads, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var budgetList = pr.GetValue(budgets)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Select(w => double.TryParse(w, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var f) && f > 0 && f <= 1
+                    ? f : throw new Condense.Core.InputException($"--budgets '{w}': each budget must be a number in (0, 1]")).ToList();
+            if (pr.GetValue(rounds) < 1) throw new Condense.Core.InputException($"--rounds {pr.GetValue(rounds)}: must be at least 1");
+            TorchRuntime.EnsureLoaded();
+            LanguageOptions.ApplyThreads(pr.GetValue(threads));
+            var result = Condense.Experiments.Language.FlextronRoutingStudy.Run(new Condense.Experiments.Language.FlextronRoutingStudyOptions
+            {
+                ElasticDir = pr.GetValue(model)!, LatencyPath = pr.GetValue(latency)!, RunDir = pr.GetValue(runDir)!, Seeds = pr.GetValue(seeds),
+                Budgets = budgetList, EvalDocs = pr.GetValue(evalDocs), TimingRounds = pr.GetValue(rounds),
+                TrainText = Condense.Language.LanguageModelFiles.Resolve(null, Condense.Language.LanguageModelFiles.DefaultCalibrationText),
+                EvalText = Condense.Language.LanguageModelFiles.Resolve(null, Condense.Language.LanguageModelFiles.DefaultEvalText),
+            }, line => Console.Error.WriteLine(line));
+            var markdown = Condense.Experiments.Language.FlextronRoutingStudy.ToMarkdown(result);
+            output.Result(result);
+            if (!output.Json) output.Human.WriteLine(markdown);
+            if (pr.GetValue(doc) is string path)
+            {
+                var png = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "flextron-routing.png");
+                Condense.Experiments.Language.FlextronRoutingStudy.Plot(png, result);
+                GeneratedDoc.Write(path, "flextron-routing", $"{markdown}\n\n![PPL against measured decode latency](flextron-routing.png)", result, jsonName: "flextron-routing");
+            }
+            return ExitCodes.Ok;
         });
         return cmd;
     }

@@ -60,6 +60,8 @@ public sealed record FlextronStudyOptions
     public int EvalDocs { get; init; } = 1000;
     /// <summary>How training progress is shown.</summary>
     public ProgressMode Progress { get; init; } = ProgressMode.None;
+    /// <summary>Also run Flextron with the full width anchored to the original model (ElasticJobOptions.AnchorToOriginal).</summary>
+    public bool Anchored { get; init; }
 }
 
 /// <summary>Flextron against pruning alone and against pruning and retraining each width.</summary>
@@ -98,6 +100,18 @@ public static class FlextronStudy
                 using (elastic.Model)
                     foreach (var r in ElasticJob.Evaluate(elastic, tokenizer, o.EvalText, o.Widths, o.EvalDocs))
                         rows.Add(new FlextronRow(name, seed, "flextron", r.MlpFraction, r.Parameters, r.Perplexity, report.Training.TokensSeen));
+                if (o.Anchored)
+                {
+                    log?.Invoke($"[flextron] {name} seed {seed}: elastic training, full width anchored to the original");
+                    var anchored = ElasticJob.Train(new ElasticJobOptions
+                    {
+                        ModelPath = modelPath, OutDir = Path.Combine(dir, "anchored"), TrainText = o.TrainText, Training = training, AnchorToOriginal = true,
+                    }, log, cancellation);
+                    var (model, anchoredTokenizer, _, _) = ElasticJob.Load(anchored.ElasticDir);
+                    using (model.Model)
+                        foreach (var r in ElasticJob.Evaluate(model, anchoredTokenizer, o.EvalText, o.Widths, o.EvalDocs))
+                            rows.Add(new FlextronRow(name, seed, "flextron-anchored", r.MlpFraction, r.Parameters, r.Perplexity, anchored.Training.TokensSeen));
+                }
 
                 var (sorted, _, _, _) = ElasticJob.Load(report.SortedDir);
                 using (sorted.Model)
@@ -149,16 +163,24 @@ public static class FlextronStudy
             sb.Append(CultureInfo.InvariantCulture, $"**{model}** (dense PPL {result.DensePerplexity.GetValueOrDefault(model, double.NaN):F3}; ");
             sb.Append(CultureInfo.InvariantCulture, $"{result.Seeds} seed(s); elastic tokens {rows.Where(r => r.Method == "flextron").Select(r => r.TrainingTokens).FirstOrDefault():N0}, ");
             sb.Append(CultureInfo.InvariantCulture, $"retrained widths together {rows.Where(r => r.Method == "retrained" && r.Seed == 0).Sum(r => r.TrainingTokens):N0}):\n\n");
-            var table = new MarkdownTable("width", "parameters", "pruned, no retraining", "pruned + retrained alone", "Flextron (one elastic run)",
-                "Flextron vs retrained, per seed", "within 5%");
+            bool anchored = rows.Any(r => r.Method == "flextron-anchored");
+            var headers = new List<string> { "width", "parameters", "pruned, no retraining", "pruned + retrained alone", "Flextron (one elastic run)",
+                "Flextron vs retrained, per seed", "within 5%" };
+            if (anchored) headers.AddRange(["Flextron, full width anchored", "anchored vs retrained, per seed", "within 5%"]);
+            var table = new MarkdownTable([.. headers]);
             foreach (var w in rows.Select(r => r.Width).Distinct().Order())
             {
                 IEnumerable<double> Ppl(string method) => rows.Where(r => r.Method == method && r.Width == w).OrderBy(r => r.Seed).Select(r => r.Perplexity);
-                var ratios = Ppl("flextron").Zip(Ppl("retrained"), (f, b) => f / b - 1).ToList();
-                table.AddRow(w.ToString("P0", CultureInfo.InvariantCulture), rows.First(r => r.Width == w).Parameters.ToString("N0", CultureInfo.InvariantCulture),
-                    Pm(Ppl("pruned")), Pm(Ppl("retrained")), Pm(Ppl("flextron")),
-                    string.Join(", ", ratios.Select(r => r.ToString("+0.0%;-0.0%", CultureInfo.InvariantCulture))),
-                    ratios.All(r => r <= 0.05) ? "yes" : ratios.Any(r => r <= 0.05) ? "some seeds" : "no");
+                List<double> Ratios(string method) => Ppl(method).Zip(Ppl("retrained"), (f, b) => f / b - 1).ToList();
+                static string PerSeed(List<double> ratios) => string.Join(", ", ratios.Select(r => r.ToString("+0.0%;-0.0%", CultureInfo.InvariantCulture)));
+                static string Within(List<double> ratios) => ratios.All(r => r <= 0.05) ? "yes" : ratios.Any(r => r <= 0.05) ? "some seeds" : "no";
+                var cells = new List<string>
+                {
+                    w.ToString("P0", CultureInfo.InvariantCulture), rows.First(r => r.Width == w).Parameters.ToString("N0", CultureInfo.InvariantCulture),
+                    Pm(Ppl("pruned")), Pm(Ppl("retrained")), Pm(Ppl("flextron")), PerSeed(Ratios("flextron")), Within(Ratios("flextron")),
+                };
+                if (anchored) cells.AddRange([Pm(Ppl("flextron-anchored")), PerSeed(Ratios("flextron-anchored")), Within(Ratios("flextron-anchored"))]);
+                table.AddRow([.. cells]);
             }
             sb.Append(table).Append('\n');
         }
@@ -171,7 +193,7 @@ public static class FlextronStudy
         ArgumentNullException.ThrowIfNull(result);
         var series = new List<PlotSeries>();
         foreach (var model in result.Models)
-            foreach (var method in new[] { "pruned", "retrained", "flextron" })
+            foreach (var method in new[] { "pruned", "retrained", "flextron", "flextron-anchored" }.Where(m => result.Rows.Any(r => r.Model == model && r.Method == m)))
             {
                 var points = result.Rows.Where(r => r.Model == model && r.Method == method).GroupBy(r => r.Width).OrderBy(g => g.Key)
                     .Select(g => (X: g.First().Parameters / 1e3, Y: g.Average(r => r.Perplexity))).ToList();

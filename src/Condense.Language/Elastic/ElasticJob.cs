@@ -31,6 +31,11 @@ public sealed record ElasticJobOptions
     public int CalibrationSeqLen { get; init; } = 256;
     /// <summary>The training itself (RunDir is set from <see cref="OutDir"/>).</summary>
     public required ElasticTrainingOptions Training { get; init; }
+    /// <summary>
+    /// Distil the full width from the original (sorted, frozen) model as well, the signal the separately retrained
+    /// baselines get, so shared weights pulled by the narrow widths keep the full model near the original.
+    /// </summary>
+    public bool AnchorToOriginal { get; init; }
 }
 
 /// <summary>What elastic.json records beside an elastic model.</summary>
@@ -97,7 +102,10 @@ public static class ElasticJob
             Save(lm, sortedDir, tokenizerPath, new ElasticMetadata(options.Training.Candidates, modelPath, 0, 0, options.Training.Seed));
 
             var runDir = Path.Combine(options.OutDir, "run");
-            var result = ElasticTraining.Train(elastic, text, options.Training with { RunDir = runDir }, cancellation);
+            using var anchor = options.AnchorToOriginal ? HfLlamaCheckpoint.Read(sortedDir) : null;
+            anchor?.eval();
+            var training = options.Training with { RunDir = runDir, Teacher = anchor ?? options.Training.Teacher };
+            var result = ElasticTraining.Train(elastic, text, training, cancellation);
             var elasticDir = Path.Combine(options.OutDir, "elastic");
             Save(lm, elasticDir, tokenizerPath, new ElasticMetadata(options.Training.Candidates, modelPath, result.TokensSeen, result.Steps, options.Training.Seed));
             log?.Invoke($"[elastic] wrote {elasticDir}");
@@ -287,7 +295,7 @@ public static class ElasticJob
         var heads = candidates.HeadUnits(model.Config);
         var mlps = candidates.MlpUnits(model.Config);
         var routed = budgets.Select(b => routers.Route(b, heads, mlps)).ToList();
-        var checks = LatencyValidation.Check(model, table, [ElasticWidths.Full(model.Config), .. routed], latency, log);
+        var checks = LatencyValidation.Check(model, table, [ElasticWidths.Full(model.Config), .. routed], latency, log, reference: 0);
         double Measured(LatencyCheck c) => decode ? c.MeasuredDecodeMs : c.MeasuredPrefillMs;
         double fullMs = Measured(checks[0]);
         var (sequences, truncated) = EvalSequences(tokenizer, evalText, evalDocs, model.Config.MaxSeqLen);

@@ -7,13 +7,25 @@
 // not change their cost). "Fixed" is calibrated, not summed from parts: the full model is timed end to end and fixed =
 // full − Σ_layers (attention + MLP at full width), i.e. the embedding, final norm, classifier and every per-call cost
 // the blocks do not see (a first version summed separately timed parts and under-predicted real sub-networks by
-// 30-50% on stories260K). Being a difference of timings, it can come out negative on a noisy machine. Two modes, each
-// per call of one row:
+// 30-50% on stories260K). Being a difference of timings, it can come out negative on a noisy machine. A block inside
+// the model also costs a little more than alone (its weights and KV cache share the caches with every other layer's),
+// so the narrowest sub-network is timed end to end as well and the blocks' sum is scaled to pass through both points:
+// Lat(config) = fixed + s · Σ_layers entries, s = (full − narrowest) / (Σ_full − Σ_narrowest). With s = 1 only, the
+// native engine's table over-predicted narrow sub-networks' share of the full model's latency by about 9% on
+// stories260K (Condense's deviation from the paper's plain sum; recorded as block_scale). Two modes, each per call of
+// one row:
 // - prefill: a (1, PrefillTokens) forward, causal attention over the prompt;
 // - decode: one token (1, 1) against a KV cache holding DecodeContext positions.
-// Each entry is the median of `Repeats` timed calls after warm-up calls; the items are timed in rounds, in a seeded
-// shuffled order per round, and each entry's median is taken over all its rounds, so a slow spell on a shared machine
-// falls on different items. The table records the machine, libtorch threads and shapes, and is only valid there.
+// Two engines: `torch` times the TorchSharp modules (prefill is one batched forward), `native` times the engine
+// `generate` runs by default (NativeLlama: one token at a time through SIMD loops, so prefill is T decode steps over a
+// growing cache). A table is only valid for the engine it was measured on; routing for the torch engine at 64 wide
+// mostly measures per-op overhead (see docs/results/flextron.md), the native engine's cost follows the arithmetic.
+// Each item is timed in many short rounds (each a seeded shuffled pass over all items: Repeats decode calls each, then
+// PrefillRepeats prefill calls each), and every round's median is divided by the full model's median in that same
+// round; an entry is the median of those ratios times the full model's median over all rounds. On this shared 2-vCPU
+// VM the whole machine runs up to 2x slower for seconds at a time (measured: the same engine instance's decode median
+// moved from 0.13 to 0.25 ms between one-second windows), so only times taken within the same few milliseconds are
+// comparable; a first version that took each item's median over 3 long rounds mixed such spells into its entries. The table records the machine, libtorch threads and shapes, and is only valid there.
 using System.Diagnostics;
 using Condense.Core.IO;
 using Condense.Core.Runtime;
@@ -29,15 +41,34 @@ public sealed record LatencyOptions
     public int PrefillTokens { get; init; } = 128;
     /// <summary>Cached positions a decode call attends to.</summary>
     public int DecodeContext { get; init; } = 128;
-    /// <summary>Timed calls per item and round.</summary>
-    public int Repeats { get; init; } = 20;
+    /// <summary>Timed decode calls per item and round.</summary>
+    public int Repeats { get; init; } = 10;
+    /// <summary>Timed prefill calls per item and round.</summary>
+    public int PrefillRepeats { get; init; } = 2;
     /// <summary>Untimed calls per item before its first round.</summary>
     public int Warmup { get; init; } = 5;
     /// <summary>Rounds over all items.</summary>
-    public int Rounds { get; init; } = 3;
+    public int Rounds { get; init; } = 15;
     /// <summary>Seed of the per-round order.</summary>
     public long Seed { get; init; }
+    /// <summary>The inference engine timed.</summary>
+    public LatencyEngine Engine { get; init; } = LatencyEngine.Native;
+    /// <summary>Threads of the native engine's matrix-vector products (the torch engine uses libtorch's setting).</summary>
+    public int NativeThreads { get; init; } = 1;
 }
+
+/// <summary>Which engine a latency table times (in JSON: "torch" or "native", in every serializer's output).</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(LatencyEngineJsonConverter))]
+public enum LatencyEngine
+{
+    /// <summary>The TorchSharp modules (batched prefill).</summary>
+    Torch,
+    /// <summary>The native batch-1 engine (<see cref="Native.NativeLlama"/>), what <c>generate</c> runs.</summary>
+    Native,
+}
+
+/// <summary>Writes <see cref="LatencyEngine"/> as its lower-case name.</summary>
+public sealed class LatencyEngineJsonConverter() : System.Text.Json.Serialization.JsonStringEnumConverter<LatencyEngine>(System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
 
 /// <summary>One measured entry: milliseconds per call in prefill and decode.</summary>
 public sealed record LatencyEntry(double PrefillMs, double DecodeMs);
@@ -49,21 +80,30 @@ public sealed record LatencyTable(string Machine, int Threads, int Layers, int P
     /// <summary>The full model timed end to end (what <see cref="Fixed"/> is calibrated against).</summary>
     public LatencyEntry? FullModel { get; init; }
 
+    /// <summary>The narrowest sub-network timed end to end (with <see cref="FullModel"/>, what <see cref="BlockScale"/> is calibrated on).</summary>
+    public LatencyEntry? NarrowModel { get; init; }
+
+    /// <summary>The factor s on the blocks' sum, per mode (1 in tables written before it was calibrated).</summary>
+    public LatencyEntry BlockScale { get; init; } = new(1, 1);
+
+    /// <summary>The engine the entries were measured on (tables written before engines were recorded are torch's).</summary>
+    public LatencyEngine Engine { get; init; } = LatencyEngine.Torch;
+
     /// <summary>Predicted milliseconds of one call of the sub-network at <paramref name="widths"/> (prefill or decode).</summary>
     public double Predict(ElasticWidths widths, bool decode)
     {
         ArgumentNullException.ThrowIfNull(widths);
         double Pick(LatencyEntry e) => decode ? e.DecodeMs : e.PrefillMs;
-        double total = Pick(Fixed);
+        double blocks = 0;
         foreach (var w in widths.Layers)
         {
             if (!Attention.TryGetValue(w.HeadGroups, out var a))
                 throw new ArgumentException($"the latency table has no entry for {w.HeadGroups} head groups (it has {string.Join(", ", Attention.Keys)})");
             if (!Mlp.TryGetValue(w.MlpNeurons, out var m))
                 throw new ArgumentException($"the latency table has no entry for {w.MlpNeurons} MLP neurons (it has {string.Join(", ", Mlp.Keys)})");
-            total += Pick(a) + Pick(m);
+            blocks += Pick(a) + Pick(m);
         }
-        return total;
+        return Pick(Fixed) + Pick(BlockScale) * blocks;
     }
 
     /// <summary>Writes the table as JSON, atomically.</summary>
@@ -100,25 +140,46 @@ public sealed record LatencyTable(string Machine, int Threads, int Layers, int P
         if (options.DecodeContext < 1 || options.DecodeContext >= config.MaxSeqLen)
             throw Core.InputException.ForOption(nameof(options.DecodeContext), $"{options.DecodeContext}: must be 1 .. {config.MaxSeqLen - 1}");
         if (options.Repeats < 1) throw Core.InputException.ForOption(nameof(options.Repeats), $"{options.Repeats}: must be at least 1");
+        if (options.PrefillRepeats < 1) throw Core.InputException.ForOption(nameof(options.PrefillRepeats), $"{options.PrefillRepeats}: must be at least 1");
         if (options.Rounds < 1) throw Core.InputException.ForOption(nameof(options.Rounds), $"{options.Rounds}: must be at least 1");
+        if (options.NativeThreads < 1) throw Core.InputException.ForOption(nameof(options.NativeThreads), $"{options.NativeThreads}: must be at least 1");
         using var noGrad = no_grad();
         var items = new List<(string Kind, int Units, LatencyProbe Probe)>();
         try
         {
             items.Add(("model", 0, LatencyProbe.FullModel(config, options)));
+            var narrowest = config with
+            {
+                LayerHiddenDims = Enumerable.Repeat(candidates.MlpUnits(config).Min(), config.NLayers).ToArray(),
+                LayerKvHeads = Enumerable.Repeat(candidates.HeadUnits(config).Min(), config.NLayers).ToArray(),
+            };
+            var narrowModel = new LlamaForCausalLM(narrowest);
+            narrowModel.eval();
+            items.Add(("narrowest", 0, LatencyProbe.ForModel(narrowModel, options)));
             foreach (var g in candidates.HeadUnits(config)) items.Add(("attention", g, LatencyProbe.Attention(config, g, options)));
             foreach (var k in candidates.MlpUnits(config)) items.Add(("mlp", k, LatencyProbe.Mlp(config, k, options)));
-            var samples = TimeRounds(items.Select(i => i.Probe).ToList(), options, (ulong)options.Seed, "[latency]", log);
+            var samples = TimeRounds(items.Select(i => i.Probe).ToList(), options, (ulong)options.Seed, "[latency]", log, reference: 0);
             LatencyEntry Entry(int i) => samples[i];
             var attention = Enumerable.Range(0, items.Count).Where(i => items[i].Kind == "attention").ToDictionary(i => items[i].Units, Entry);
             var mlp = Enumerable.Range(0, items.Count).Where(i => items[i].Kind == "mlp").ToDictionary(i => items[i].Units, Entry);
             var full = Entry(0);
-            var fullAttention = attention[attention.Keys.Max()];
-            var fullMlp = mlp[mlp.Keys.Max()];
-            var fixedPart = new LatencyEntry(full.PrefillMs - config.NLayers * (fullAttention.PrefillMs + fullMlp.PrefillMs),
-                full.DecodeMs - config.NLayers * (fullAttention.DecodeMs + fullMlp.DecodeMs));
-            return new LatencyTable(MachineInfo.Describe(), get_num_threads(), config.NLayers, options.PrefillTokens, options.DecodeContext,
-                fixedPart, attention, mlp) { FullModel = full };
+            var narrow = Entry(1);
+            var (wideA, wideM) = (attention[attention.Keys.Max()], mlp[mlp.Keys.Max()]);
+            var (thinA, thinM) = (attention[attention.Keys.Min()], mlp[mlp.Keys.Min()]);
+            int L = config.NLayers;
+            // Two points, two unknowns per mode; one candidate width (or a noisy, non-positive slope) keeps s = 1.
+            double Scale(double fullMs, double narrowMs, double wide, double thin)
+            {
+                double s = L * (wide - thin) > 0 ? (fullMs - narrowMs) / (L * (wide - thin)) : 1;
+                return s > 0 && double.IsFinite(s) ? s : 1;
+            }
+            var scale = new LatencyEntry(Scale(full.PrefillMs, narrow.PrefillMs, wideA.PrefillMs + wideM.PrefillMs, thinA.PrefillMs + thinM.PrefillMs),
+                Scale(full.DecodeMs, narrow.DecodeMs, wideA.DecodeMs + wideM.DecodeMs, thinA.DecodeMs + thinM.DecodeMs));
+            var fixedPart = new LatencyEntry(full.PrefillMs - scale.PrefillMs * L * (wideA.PrefillMs + wideM.PrefillMs),
+                full.DecodeMs - scale.DecodeMs * L * (wideA.DecodeMs + wideM.DecodeMs));
+            int threads = options.Engine == LatencyEngine.Native ? options.NativeThreads : get_num_threads();
+            return new LatencyTable(MachineInfo.Describe(), threads, config.NLayers, options.PrefillTokens, options.DecodeContext,
+                fixedPart, attention, mlp) { FullModel = full, NarrowModel = narrow, BlockScale = scale, Engine = options.Engine };
         }
         finally
         {
@@ -127,26 +188,35 @@ public sealed record LatencyTable(string Machine, int Threads, int Layers, int P
     }
 
     /// <summary>
-    /// Warms every probe, then times each in <see cref="LatencyOptions.Rounds"/> rounds, in a seeded shuffled order per
-    /// round so a slow spell on a shared machine falls on different probes; returns each probe's median prefill and decode ms.
+    /// Warms every probe, then times each in <see cref="LatencyOptions.Rounds"/> short rounds, in a seeded shuffled order
+    /// per round; returns each probe's median prefill and decode ms. With <paramref name="reference"/>, each round's
+    /// median is taken relative to the reference probe's in the same round (see the file header) and scaled by the
+    /// reference's overall median, so a slow spell of the machine cancels out.
     /// </summary>
-    internal static LatencyEntry[] TimeRounds(IReadOnlyList<LatencyProbe> probes, LatencyOptions options, ulong seed, string label, Action<string>? log)
+    internal static LatencyEntry[] TimeRounds(IReadOnlyList<LatencyProbe> probes, LatencyOptions options, ulong seed, string label, Action<string>? log,
+        int? reference = null)
     {
         foreach (var probe in probes) probe.Warm(options.Warmup);
-        var samples = probes.Select(_ => (Prefill: new List<double>(), Decode: new List<double>())).ToArray();
+        var prefill = probes.Select(_ => new List<double>()).ToArray();   // per probe: one median per round
+        var decode = probes.Select(_ => new List<double>()).ToArray();
         var rng = new Core.Data.SplitMix64(seed);
+        int every = Math.Max(1, options.Rounds / 5);
         for (int round = 0; round < options.Rounds; round++)
         {
             var order = Enumerable.Range(0, probes.Count).ToArray();
             rng.Shuffle<int>(order);
-            foreach (var i in order)
-            {
-                samples[i].Prefill.AddRange(probes[i].Time(decode: false, options.Repeats));
-                samples[i].Decode.AddRange(probes[i].Time(decode: true, options.Repeats));
-            }
-            log?.Invoke($"{label} round {round + 1}/{options.Rounds}");
+            foreach (var i in order) decode[i].Add(Median(probes[i].Time(decode: true, options.Repeats).ToList()));
+            rng.Shuffle<int>(order);
+            foreach (var i in order) prefill[i].Add(Median(probes[i].Time(decode: false, options.PrefillRepeats).ToList()));
+            if ((round + 1) % every == 0 || round + 1 == options.Rounds) log?.Invoke($"{label} round {round + 1}/{options.Rounds}");
         }
-        return samples.Select(s => new LatencyEntry(Median(s.Prefill), Median(s.Decode))).ToArray();
+        double Combine(List<double>[] rounds, int i)
+        {
+            if (reference is not int r) return Median(rounds[i]);
+            var ratios = rounds[i].Zip(rounds[r], (x, y) => x / y).ToList();
+            return Median(ratios) * Median(rounds[r]);
+        }
+        return Enumerable.Range(0, probes.Count).Select(i => new LatencyEntry(Combine(prefill, i), Combine(decode, i))).ToArray();
     }
 
     internal static double Median(List<double> v)
@@ -192,7 +262,11 @@ internal sealed class LatencyProbe : IDisposable
         }
     }
 
-    public IEnumerable<double> Time(bool decode, int repeats) => LatencyTable.TimeCalls(decode ? this.decode : prefill, repeats);
+    // Where a probe's prefill call must not include its own restoring work (the native whole model refills its cache).
+    private Func<int, IEnumerable<double>>? timePrefill;
+
+    public IEnumerable<double> Time(bool decode, int repeats) =>
+        !decode && timePrefill is not null ? timePrefill(repeats) : LatencyTable.TimeCalls(decode ? this.decode : prefill, repeats);
 
     /// <summary>The whole model of <paramref name="config"/> (random weights): a T-token prefill, and one token against a filled KV cache.</summary>
     public static LatencyProbe FullModel(LlamaConfig config, LatencyOptions options)
@@ -203,7 +277,87 @@ internal sealed class LatencyProbe : IDisposable
     }
 
     /// <summary>A whole model (owned by the probe from now on): a T-token prefill, and one token against a filled KV cache.</summary>
-    public static LatencyProbe ForModel(LlamaForCausalLM model, LatencyOptions options)
+    public static LatencyProbe ForModel(LlamaForCausalLM model, LatencyOptions options) =>
+        options.Engine == LatencyEngine.Native ? NativeModel(model, options) : TorchModel(model, options);
+
+    /// <summary>Pre-norm MLP block with <paramref name="neurons"/> neurons: norm, SwiGLU, residual add.</summary>
+    public static LatencyProbe Mlp(LlamaConfig config, int neurons, LatencyOptions options) =>
+        options.Engine == LatencyEngine.Native ? NativeBlock(config, neurons, config.NKvHeads, attention: false, options) : TorchMlp(config, neurons, options);
+
+    /// <summary>Pre-norm attention block with <paramref name="groups"/> KV heads: prefill over T tokens, decode against a filled cache.</summary>
+    public static LatencyProbe Attention(LlamaConfig config, int groups, LatencyOptions options) =>
+        options.Engine == LatencyEngine.Native ? NativeBlock(config, config.HiddenDim, groups, attention: true, options) : TorchAttention(config, groups, options);
+
+    // The native engine over a model's weights (the TorchSharp model is disposed once copied): prefill forwards T
+    // tokens from an empty cache, decode forwards one token at position DecodeContext and rewinds to it.
+    private static LatencyProbe NativeModel(LlamaForCausalLM model, LatencyOptions options)
+    {
+        Native.NativeLlama engine;
+        using (model) engine = Native.NativeLlama.FromModel(model, threads: options.NativeThreads);
+        var tokens = Tokens(engine.Config, Math.Max(options.PrefillTokens, options.DecodeContext + 1));
+        for (int t = 0; t < options.DecodeContext; t++) engine.Forward(tokens[t]);
+        void Prefill()
+        {
+            engine.Reset();
+            for (int t = 0; t < options.PrefillTokens; t++) engine.Forward(tokens[t]);
+            // Leave the cache as decode expects it: DecodeContext positions filled.
+            engine.Reset();
+            for (int t = 0; t < options.DecodeContext; t++) engine.Forward(tokens[t]);
+        }
+        void Decode()
+        {
+            engine.Forward(tokens[options.DecodeContext]);
+            engine.Rewind(options.DecodeContext);
+        }
+        return new LatencyProbe(Prefill, Decode) { timePrefill = repeats => TimeNativePrefill(engine, tokens, options, repeats) };
+    }
+
+    // One attention or MLP block of the native engine, in a one-layer model with the candidate width.
+    private static LatencyProbe NativeBlock(LlamaConfig config, int neurons, int groups, bool attention, LatencyOptions options)
+    {
+        var one = config with { NLayers = 1, LayerHiddenDims = [neurons], LayerKvHeads = [groups], RemovedAttention = null, RemovedMlp = null };
+        Native.NativeLlama engine;
+        using (var model = new LlamaForCausalLM(one)) engine = Native.NativeLlama.FromModel(model, threads: options.NativeThreads);
+        var tokens = Tokens(config, Math.Max(options.PrefillTokens, options.DecodeContext + 1));
+        if (attention)
+            for (int t = 0; t < options.DecodeContext; t++) engine.ForwardAttentionBlock(0, tokens[t], t);   // fill the cache once
+        void Prefill()
+        {
+            for (int t = 0; t < options.PrefillTokens; t++)
+                if (attention) engine.ForwardAttentionBlock(0, tokens[t], t);
+                else engine.ForwardMlpBlock(0, tokens[t]);
+        }
+        void Decode()
+        {
+            if (attention) engine.ForwardAttentionBlock(0, tokens[options.DecodeContext], options.DecodeContext);
+            else engine.ForwardMlpBlock(0, tokens[options.DecodeContext]);
+        }
+        return new LatencyProbe(Prefill, Decode);
+    }
+
+    // The whole model's prefill timed alone: the refill of the decode context after it is not part of the call.
+    private static IEnumerable<double> TimeNativePrefill(Native.NativeLlama engine, int[] tokens, LatencyOptions options, int repeats)
+    {
+        var times = new double[repeats];
+        for (int r = 0; r < times.Length; r++)
+        {
+            engine.Reset();
+            long start = Stopwatch.GetTimestamp();
+            for (int t = 0; t < options.PrefillTokens; t++) engine.Forward(tokens[t]);
+            times[r] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        engine.Reset();
+        for (int t = 0; t < options.DecodeContext; t++) engine.Forward(tokens[t]);
+        return times;
+    }
+
+    private static int[] Tokens(LlamaConfig config, int count)
+    {
+        var rng = new Core.Data.SplitMix64(0x70CE75UL);
+        return Enumerable.Range(0, count).Select(_ => (int)(rng.NextDouble() * config.VocabSize) % config.VocabSize).ToArray();
+    }
+
+    private static LatencyProbe TorchModel(LlamaForCausalLM model, LatencyOptions options)
     {
         var config = model.Config;
         var cache = model.NewCache(1, options.DecodeContext + 1);
@@ -225,8 +379,7 @@ internal sealed class LatencyProbe : IDisposable
         return new LatencyProbe(Prefill, Decode, model, cache, prompt, token);
     }
 
-    /// <summary>Pre-norm MLP block with <paramref name="neurons"/> neurons: norm, SwiGLU, residual add.</summary>
-    public static LatencyProbe Mlp(LlamaConfig config, int neurons, LatencyOptions options)
+    private static LatencyProbe TorchMlp(LlamaConfig config, int neurons, LatencyOptions options)
     {
         var narrow = config with { LayerHiddenDims = Enumerable.Repeat(neurons, config.NLayers).ToArray(), LayerKvHeads = null };
         var mlp = new LlamaMLP(narrow);
@@ -241,8 +394,7 @@ internal sealed class LatencyProbe : IDisposable
         return new LatencyProbe(() => Run(x), () => Run(one), mlp, norm, x, one);
     }
 
-    /// <summary>Pre-norm attention block with <paramref name="groups"/> KV heads: prefill over T tokens, decode against a filled cache.</summary>
-    public static LatencyProbe Attention(LlamaConfig config, int groups, LatencyOptions options)
+    private static LatencyProbe TorchAttention(LlamaConfig config, int groups, LatencyOptions options)
     {
         var narrow = config with { LayerKvHeads = Enumerable.Repeat(groups, config.NLayers).ToArray(), LayerHiddenDims = null, NLayers = 1 };
         var attn = new LlamaAttention(narrow);

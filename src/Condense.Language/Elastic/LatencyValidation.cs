@@ -1,7 +1,8 @@
 // Does the latency table predict what a sub-network really costs? Each sampled sub-network is extracted as a dense
 // model (ElasticLlama.Extract), and its end-to-end prefill (1, PrefillTokens) and one-token decode against a KV cache
-// of DecodeContext positions are timed the way the table's entries were (median of repeated calls, sub-networks in a
-// seeded shuffled order per round); the relative error of the table's sum against that measurement is reported.
+// of DecodeContext positions are timed the way the table's entries were (short rounds in a seeded shuffled order,
+// each relative to a reference sub-network in the same round when one is named: the full model, for budgets); the
+// relative error of the table's sum against that measurement is reported.
 using static TorchSharp.torch;
 
 namespace Condense.Language.Elastic;
@@ -21,7 +22,7 @@ public static class LatencyValidation
 {
     /// <summary>Predicted against measured latency for each of <paramref name="subnetworks"/>.</summary>
     public static IReadOnlyList<LatencyCheck> Check(ElasticLlama model, LatencyTable table, IReadOnlyList<ElasticWidths> subnetworks,
-        LatencyOptions options, Action<string>? log = null)
+        LatencyOptions options, Action<string>? log = null, int? reference = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(table);
@@ -32,7 +33,7 @@ public static class LatencyValidation
         try
         {
             foreach (var widths in subnetworks) probes.Add(LatencyProbe.ForModel(model.Extract(widths), options));
-            var measured = LatencyTable.TimeRounds(probes, options, (ulong)options.Seed ^ 0xA5A5UL, "[latency check]", log);
+            var measured = LatencyTable.TimeRounds(probes, options, (ulong)options.Seed ^ 0xA5A5UL, "[latency check]", log, reference);
             return subnetworks.Select((w, i) => new LatencyCheck(w.ToString(), table.Predict(w, decode: false), measured[i].PrefillMs,
                 table.Predict(w, decode: true), measured[i].DecodeMs)).ToList();
         }

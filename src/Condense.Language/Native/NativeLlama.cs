@@ -172,6 +172,31 @@ public sealed class NativeLlama
     /// <summary>Forgets the cached positions (the cache is overwritten, not cleared).</summary>
     public void Reset() => Position = 0;
 
+    /// <summary>
+    /// Goes back to <paramref name="position"/> (at most <see cref="Position"/>): the positions after it are forgotten
+    /// and the next token is forwarded there, e.g. to decode again against the same cached context.
+    /// </summary>
+    public void Rewind(int position)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(position);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(position, Position);
+        Position = position;
+    }
+
+    // One block alone, for the latency table (Flextron's per-layer entries): the residual stream is reset to a token's
+    // embedding first, so repeated calls see the same values (no growth toward overflow or denormals).
+    internal void ForwardAttentionBlock(int layer, int token, int pos)
+    {
+        embedding.AsSpan(token * dim, dim).CopyTo(x);
+        Attention(layers[layer], pos);
+    }
+
+    internal void ForwardMlpBlock(int layer, int token)
+    {
+        embedding.AsSpan(token * dim, dim).CopyTo(x);
+        Mlp(layers[layer]);
+    }
+
     /// <summary>Forwards <paramref name="token"/> at <see cref="Position"/> and returns the logits of the next token (valid until the next call).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ReadOnlySpan<float> Forward(int token)

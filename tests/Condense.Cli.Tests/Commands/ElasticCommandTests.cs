@@ -42,6 +42,7 @@ public sealed class ElasticCommandTests : IDisposable
             "--check", "1", "--json");
         Assert.True(latency.ExitCode == 0, latency.Stderr);
         Assert.Equal(2, latency.Json().GetProperty("checks").GetArrayLength());           // the full model and one sampled sub-network
+        Assert.Equal("native", latency.Json().GetProperty("lut").GetProperty("engine").GetString());   // the engine generate runs
         var routed = Path.Combine(_root, "routed");
         var routers = CliProcess.Run("elastic", "routers", "--model", elastic, "--latency", lut, "--out", routed, "--surrogate-steps", "4",
             "--router-steps", "4", "--joint-steps", "2", "--surrogate-threshold", "100", "--json");
@@ -77,6 +78,7 @@ public sealed class ElasticCommandTests : IDisposable
     [InlineData("train --out {root}/t --mlp-widths abc", "--mlp-widths 'abc'")]
     [InlineData("eval --model {root}", "not an elastic model")]
     [InlineData("latency --out {root}/lut.json --check -1", "--check -1")]
+    [InlineData("latency --out {root}/lut.json --engine gpu", "--engine 'gpu'")]
     public void Bad_input_is_one_line_and_exit_2(string args, string message)
     {
         var r = CliProcess.Run(["elastic", .. args.Replace("{root}", _root, StringComparison.Ordinal).Split(' ')]);

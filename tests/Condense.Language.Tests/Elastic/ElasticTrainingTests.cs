@@ -48,6 +48,26 @@ public sealed class ElasticTrainingTests : IDisposable
         Assert.True(File.Exists(Path.Combine(_temp.Path, "run", "metrics.jsonl")));
     }
 
+    [Theory]
+    [InlineData(false, "none")]
+    [InlineData(true, "fixed")]
+    public void An_anchored_run_distils_the_full_width_from_the_original_model(bool anchor, string teacher)
+    {
+        var outDir = Path.Combine(_temp.Path, anchor ? "anchored" : "plain");
+        var report = ElasticJob.Train(new ElasticJobOptions
+        {
+            ModelPath = SharedAssets.Stories260KPath, OutDir = outDir, TrainText = SharedAssets.TrainTextPath, CalibrationWindows = 2, CalibrationSeqLen = 32,
+            AnchorToOriginal = anchor,
+            Training = new ElasticTrainingOptions
+            {
+                RunDir = "", Steps = 2, BatchSize = 2, SeqLen = 32, Candidates = ElasticCandidates.Default, Progress = ProgressMode.None, Plots = false, CheckpointEvery = 0,
+            },
+        });
+        Assert.Equal(2, report.Training.Steps);
+        var checkpoint = Directory.GetFiles(Path.Combine(outDir, "run", "checkpoints"), "*.safetensors").Single();
+        Assert.Equal(teacher, TrainingCheckpoint.Configuration(checkpoint)!["teacher"]);
+    }
+
     [Fact]
     public void Sub_networks_are_drawn_from_the_candidates_the_same_way_on_every_run()
     {

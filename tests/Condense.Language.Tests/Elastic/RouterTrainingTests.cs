@@ -12,8 +12,10 @@ public sealed class RouterTrainingTests
         new Dictionary<int, LatencyEntry> { [1] = new(0.25, 0.05), [2] = new(0.5, 0.1), [3] = new(0.75, 0.15), [4] = new(1.0, 0.2) },
         new Dictionary<int, LatencyEntry> { [43] = new(0.25, 0.05), [86] = new(0.5, 0.1), [129] = new(0.75, 0.15), [172] = new(1.0, 0.2) });
 
-    [Fact]
-    public void Routers_learn_to_pick_smaller_sub_networks_for_smaller_budgets()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Routers_learn_to_pick_smaller_sub_networks_for_smaller_budgets(bool softSamples)
     {
         using var scope = NewDisposeScope();
         using var lm = SharedModels.LoadStories260K();
@@ -28,7 +30,7 @@ public sealed class RouterTrainingTests
 
         var result = RouterTraining.Train(model, routers, candidates, table, text, new RouterTrainingOptions
         {
-            SurrogateSteps = 20, RouterSteps = 60, JointSteps = 4, BatchSize = 2, SeqLen = 32, SurrogateThreshold = 10, Seed = 3,
+            SurrogateSteps = 20, RouterSteps = 60, JointSteps = 4, BatchSize = 2, SeqLen = 32, SurrogateThreshold = 10, Seed = 3, SoftSamples = softSamples,
         });
 
         Assert.Equal(60, result.RouterUpdates);                  // a threshold of 1000% lets every step through

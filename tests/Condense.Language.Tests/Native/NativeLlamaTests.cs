@@ -47,6 +47,21 @@ public sealed class NativeLlamaTests
         }
     }
 
+    [Fact]
+    public void Rewinding_decodes_again_against_the_same_context()
+    {
+        using var model = SharedModels.LoadStories260K();
+        var tokens = StoryTokens(40);
+        var engine = NativeLlama.FromModel(model);
+        foreach (var t in tokens[..32]) engine.Forward(t);
+        var first = engine.Forward(tokens[32]).ToArray();
+        foreach (var t in tokens[33..]) engine.Forward(t);
+        engine.Rewind(32);
+        Assert.Equal(32, engine.Position);
+        Assert.Equal(first, engine.Forward(tokens[32]).ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => engine.Rewind(34));
+    }
+
     [Theory]
     [MemberData(nameof(Paths))]
     public void Pruned_and_narrow_layers_run_as_in_torch(VectorPath path)
