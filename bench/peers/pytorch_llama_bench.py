@@ -166,9 +166,35 @@ def generate(model, n):
     return out, time.perf_counter() - t0
 
 
+def serve_rounds(model, tokens_path):
+    """`condense bench decode`'s peer: on each "round" line from stdin, forward the prompt in one batch into a fresh KV
+    cache, then the teacher-forced tokens one at a time (argmax after each), and print one JSON line with the seconds
+    of each phase and the chosen tokens; "quit" ends. The model stays loaded between rounds, as the in-process engines."""
+    import sys
+    with open(tokens_path) as f:
+        spec = json.load(f)
+    prompt, forced = spec["prompt"], spec["forced"]
+    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "quit":
+            break
+        with torch.no_grad():
+            caches = model.new_cache(1, len(prompt) + len(forced))
+            t0 = time.perf_counter()
+            logits = model(torch.tensor([prompt]), caches, 0)
+            chosen = [int(logits[0, -1].argmax())]
+            t1 = time.perf_counter()
+            for i, token in enumerate(forced):
+                logits = model(torch.tensor([[token]]), caches, len(prompt) + i)
+                chosen.append(int(logits[0, -1].argmax()))
+            t2 = time.perf_counter()
+        print(json.dumps({"prefill_s": t1 - t0, "decode_s": t2 - t1, "chosen": chosen}), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model-dir", required=True)
+    ap.add_argument("--serve-rounds", help="JSON file with prompt and forced tokens: run decode rounds on request (bench decode)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq", type=int, default=256)
@@ -185,6 +211,9 @@ def main():
     if model.tied:
         state.pop("lm_head.weight", None)
     model.load_state_dict(state, strict=True)
+    if args.serve_rounds:
+        serve_rounds(model, args.serve_rounds)
+        return
 
     with torch.no_grad():
         tokens = grid_tokens(args.batch, args.seq, config["vocab_size"])

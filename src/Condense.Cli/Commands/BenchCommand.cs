@@ -75,9 +75,10 @@ internal static class BenchCommand
         var workDir = new Option<string>("--work-dir") { Description = "Where the GGUF files go.", DefaultValueFactory = _ => Path.Combine("runs", "bench-decode") };
         var twoFour = new Option<bool>("--two-four") { Description = "Mask the projections 2:4 by magnitude and add the native engine on packed 2:4 weights (section decode-2-4 with --doc)." };
         var doc = new Option<string?>("--doc") { Description = "Write the table and the command into this Markdown file (e.g. docs/benchmarks.md), the JSON into results/ beside it." };
-        var cmd = new Command("decode", "Batch-1 decode and prefill tokens/s: Condense torch path, Condense native engine, llama.cpp (GGUF written by Condense), alternated.")
+        var python = new Option<string?>("--python") { Description = "A Python with PyTorch (e.g. /usr/bin/python3 after CONDENSE_BENCH_PEERS=1 scripts/setup.sh): adds PyTorch as an engine." };
+        var cmd = new Command("decode", "Batch-1 decode and prefill tokens/s: Condense torch path, Condense native engine, llama.cpp (GGUF written by Condense), optionally PyTorch, alternated.")
         {
-            models, threads, rounds, prefill, decode, workDir, twoFour, doc, json,
+            models, threads, rounds, prefill, decode, workDir, twoFour, python, doc, json,
         };
         cmd.SetAction(pr =>
         {
@@ -98,6 +99,10 @@ internal static class BenchCommand
                 WorkDir = pr.GetValue(workDir)!,
                 TwoFour = pr.GetValue(twoFour),
                 Log = Console.Error.WriteLine,
+                Python = pr.GetValue(python),
+                PeerScript = pr.GetValue(python) is null ? null
+                    : Path.Combine(Condense.Core.IO.AssetPaths.RepositoryRoot() ?? throw new Condense.Core.InputException("--python: the PyTorch peer needs a checkout of the repository (bench/peers/); none found above the current folder"),
+                        "bench", "peers", "pytorch_llama_bench.py"),
             };
             var result = Condense.Experiments.Deployment.DecodeBenchmark.Run(options);
             var markdown = Condense.Experiments.Deployment.DecodeBenchmark.Markdown(result);

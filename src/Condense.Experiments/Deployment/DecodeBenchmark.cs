@@ -1,5 +1,7 @@
 // Batch-1 decoding speed of one LLaMA on three engines in one run: Condense's TorchSharp path, Condense's native engine
-// and llama.cpp (LLamaSharp's CPU backend) on a GGUF file Condense writes from the same weights. Rounds alternate the
+// and llama.cpp (LLamaSharp's CPU backend) on a GGUF file Condense writes from the same weights, and, when a Python with
+// PyTorch is given, PyTorch itself (bench/peers/pytorch_llama_bench.py on a Hugging Face copy of the weights, one
+// process per model and thread count that times each round it is asked for: PyTorchDecodePeer). Rounds alternate the
 // engines' order; every engine forwards the same prompt (prefill, one batch where the engine batches) and then the same
 // teacher-forced tokens one at a time (decode), choosing the argmax after each, so output length never depends on what
 // a model generates. Medians over rounds; ratios per round.
@@ -43,6 +45,12 @@ public sealed record DecodeBenchmarkOptions
 
     /// <summary>Progress lines.</summary>
     public Action<string>? Log { get; init; }
+
+    /// <summary>A Python with PyTorch: adds PyTorch as an engine (null: not run).</summary>
+    public string? Python { get; init; }
+
+    /// <summary>The peer script (bench/peers/pytorch_llama_bench.py), required with <see cref="Python"/>.</summary>
+    public string? PeerScript { get; init; }
 }
 
 /// <summary>One engine on one model and thread count.</summary>
@@ -62,7 +70,11 @@ public sealed record DecodeEngineResult(string Engine, double PrefillTokensPerSe
 /// <param name="NativeOverLlamaCpp">Decode tokens/s ratio per round.</param>
 /// <param name="GreedyAgree">Whether the three engines chose the same argmax at every decode step of the last round.</param>
 public sealed record DecodeBenchmarkRow(string Model, long Parameters, string Shape, int Threads, IReadOnlyList<DecodeEngineResult> Engines,
-    IReadOnlyList<double> NativeOverTorch, IReadOnlyList<double> NativeOverLlamaCpp, bool GreedyAgree);
+    IReadOnlyList<double> NativeOverTorch, IReadOnlyList<double> NativeOverLlamaCpp, bool GreedyAgree)
+{
+    /// <summary>Decode tokens/s ratio per round against PyTorch (null when PyTorch did not run).</summary>
+    public IReadOnlyList<double>? NativeOverPyTorch { get; init; }
+}
 
 /// <summary>The benchmark's result.</summary>
 /// <param name="Rows">Per model and thread count.</param>
@@ -71,7 +83,11 @@ public sealed record DecodeBenchmarkRow(string Model, long Parameters, string Sh
 /// <param name="Rounds">Rounds.</param>
 /// <param name="VectorPath">The native engine's SIMD width.</param>
 /// <param name="Machine">Processor count and OS.</param>
-public sealed record DecodeBenchmarkResult(IReadOnlyList<DecodeBenchmarkRow> Rows, int PrefillTokens, int DecodeTokens, int Rounds, string VectorPath, string Machine);
+public sealed record DecodeBenchmarkResult(IReadOnlyList<DecodeBenchmarkRow> Rows, int PrefillTokens, int DecodeTokens, int Rounds, string VectorPath, string Machine)
+{
+    /// <summary>The PyTorch peer's version (null when it did not run).</summary>
+    public string? PyTorchVersion { get; init; }
+}
 
 /// <summary>Runs the decode benchmark.</summary>
 public static class DecodeBenchmark
@@ -91,6 +107,9 @@ public static class DecodeBenchmark
         Directory.CreateDirectory(options.WorkDir);
         var rows = new List<DecodeBenchmarkRow>();
         string vectorPath = "";
+        string? pytorchVersion = null;
+        if (options.Python is not null && (options.PeerScript is null || !File.Exists(options.PeerScript)))
+            throw Condense.Core.InputException.ForOption("PeerScript", $"{options.PeerScript}: the PyTorch peer script was not found");
         foreach (var name in options.Models)
         {
             var (model, tokenizer) = Load(name, options.WorkDir);
@@ -105,6 +124,12 @@ public static class DecodeBenchmark
             var rng = new Random(1234);
             var prompt = new[] { Llama2cTokenizer.Bos }.Concat(Enumerable.Range(1, options.PrefillTokens - 1).Select(_ => rng.Next(3, config.VocabSize))).ToArray();
             var forced = Enumerable.Range(0, options.DecodeTokens).Select(_ => rng.Next(3, config.VocabSize)).ToArray();
+            string? hfDir = null;
+            if (options.Python is not null)
+            {
+                hfDir = Path.Combine(options.WorkDir, $"{name}-hf");
+                Condense.Language.Checkpoints.HfLlamaCheckpoint.Write(model, hfDir);
+            }
             foreach (int threads in options.Threads)
             {
                 Condense.Core.Runtime.TorchRuntime.SetThreads(threads);
@@ -113,31 +138,42 @@ public static class DecodeBenchmark
                     ? [new TorchEngine(model, positions), new NativeEngine(NativeLlama.FromModel(model, threads: threads, packTwoFour: false)), new CppEngine(cpp),
                         new NativeEngine(NativeLlama.FromModel(model, threads: threads), "native 2:4")]
                     : [new TorchEngine(model, positions), new NativeEngine(NativeLlama.FromModel(model, threads: threads, packTwoFour: false)), new CppEngine(cpp)];
-                var prefill = engines.ToDictionary(e => e.Name, _ => new List<double>());
-                var decode = engines.ToDictionary(e => e.Name, _ => new List<double>());
+                using var peer = options.Python is null ? null
+                    : PyTorchDecodePeer.Start(options.Python, options.PeerScript!, hfDir!, threads, prompt, forced, options.WorkDir);
+                pytorchVersion ??= peer?.TorchVersion;
+                var runners = engines.Select(e => (e.Name, Run: (Func<(double, double, int[])>)(() => Time(e, prompt, forced)))).ToList();
+                if (peer is not null) runners.Add(("pytorch", peer.Round));
+                var prefill = runners.ToDictionary(e => e.Name, _ => new List<double>());
+                var decode = runners.ToDictionary(e => e.Name, _ => new List<double>());
                 var choices = new Dictionary<string, int[]>();
-                foreach (var engine in engines) Time(engine, prompt, forced);   // warm-up: JIT tiers, caches, llama.cpp's buffers
+                foreach (var runner in runners) runner.Run();   // warm-up: JIT tiers, caches, llama.cpp's buffers, PyTorch's allocator
                 for (int round = 0; round < options.Rounds; round++)
-                    for (int i = 0; i < engines.Length; i++)
+                    for (int i = 0; i < runners.Count; i++)
                     {
-                        var engine = engines[(i + round) % engines.Length];
-                        var (p, d, chosen) = Time(engine, prompt, forced);
-                        prefill[engine.Name].Add(options.PrefillTokens / p);
-                        decode[engine.Name].Add(options.DecodeTokens / d);
-                        choices[engine.Name] = chosen;
+                        var runner = runners[(i + round) % runners.Count];
+                        var (p, d, chosen) = runner.Run();
+                        prefill[runner.Name].Add(options.PrefillTokens / p);
+                        decode[runner.Name].Add(options.DecodeTokens / d);
+                        choices[runner.Name] = chosen;
                     }
-                var results = engines.Select(e => new DecodeEngineResult(e.Name, Median(prefill[e.Name]), Median(decode[e.Name]), decode[e.Name])).ToList();
+                var results = runners.Select(e => new DecodeEngineResult(e.Name, Median(prefill[e.Name]), Median(decode[e.Name]), decode[e.Name])).ToList();
                 bool agree = choices.Values.All(c => c.SequenceEqual(choices["torch"]));
                 var row = new DecodeBenchmarkRow(name, config.ParameterCount(),
                     $"{config.Dim}/{config.HiddenDim}/{config.NLayers}/{config.NHeads}/{config.NKvHeads}/{config.VocabSize}", threads, results,
-                    decode["native"].Zip(decode["torch"], (a, b) => a / b).ToList(), decode["native"].Zip(decode["llama.cpp"], (a, b) => a / b).ToList(), agree);
+                    decode["native"].Zip(decode["torch"], (a, b) => a / b).ToList(), decode["native"].Zip(decode["llama.cpp"], (a, b) => a / b).ToList(), agree)
+                {
+                    NativeOverPyTorch = peer is null ? null : decode["native"].Zip(decode["pytorch"], (a, b) => a / b).ToList(),
+                };
                 rows.Add(row);
                 log($"{name} threads {threads}: decode tok/s " +
                     string.Join(", ", results.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Engine} {r.DecodeTokensPerSecond:F0}"))));
             }
         }
         return new DecodeBenchmarkResult(rows, options.PrefillTokens, options.DecodeTokens, options.Rounds, vectorPath,
-            $"{Environment.ProcessorCount} logical processors, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
+            $"{Environment.ProcessorCount} logical processors, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}")
+        {
+            PyTorchVersion = pytorchVersion,
+        };
     }
 
     /// <summary>The result as a Markdown table.</summary>
@@ -149,14 +185,17 @@ public static class DecodeBenchmark
         bool twoFour = result.Rows.Any(r => r.Engines.Any(e => e.Engine == "native 2:4"));
         md.AppendLine(inv, $"Batch 1, f32 weights{(twoFour ? " (attention and MLP projections masked 2:4 by magnitude; torch, native and llama.cpp run them dense with zeros)" : "")}, {result.PrefillTokens}-token prompt then {result.DecodeTokens} teacher-forced decode steps (argmax after each); median of {result.Rounds} rounds after one untimed warm-up run per engine, engines alternated. Native engine: {result.VectorPath}, large products split over the threads; llama.cpp with its default f16 KV cache. {result.Machine}.");
         md.AppendLine();
+        bool pytorch = result.PyTorchVersion is not null;
+        if (pytorch) md.AppendLine(inv, $"PyTorch {result.PyTorchVersion} runs bench/peers/pytorch_llama_bench.py in its own process on a Hugging Face copy of the weights (prompt in one batch, attention written out: torch 1.13 has no fused attention), timing each round itself.").AppendLine();
         md.AppendLine("| model | params | threads | torch decode tok/s | native | llama.cpp | native / torch | native / llama.cpp | torch prefill tok/s | native | llama.cpp | same argmax |"
-            + (twoFour ? " native 2:4 decode tok/s | 2:4 / dense native |" : ""));
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|" + (twoFour ? "---|---|" : ""));
+            + (twoFour ? " native 2:4 decode tok/s | 2:4 / dense native |" : "") + (pytorch ? " PyTorch decode tok/s | PyTorch prefill tok/s | native / PyTorch |" : ""));
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|" + (twoFour ? "---|---|" : "") + (pytorch ? "---|---|---|" : ""));
         foreach (var r in result.Rows)
         {
             var e = r.Engines.ToDictionary(x => x.Engine);
             md.AppendLine(string.Create(inv, $"| {r.Model} | {r.Parameters / 1e6:F2}M | {r.Threads} | {e["torch"].DecodeTokensPerSecond:F0} | {e["native"].DecodeTokensPerSecond:F0} | {e["llama.cpp"].DecodeTokensPerSecond:F0} | ") + string.Create(inv, $"**{Median(r.NativeOverTorch):F2}** ({string.Join(", ", r.NativeOverTorch.Select(v => v.ToString("F2", inv)))}) | ") + string.Create(inv, $"**{Median(r.NativeOverLlamaCpp):F2}** ({string.Join(", ", r.NativeOverLlamaCpp.Select(v => v.ToString("F2", inv)))}) | ") + string.Create(inv, $"{e["torch"].PrefillTokensPerSecond:F0} | {e["native"].PrefillTokensPerSecond:F0} | {e["llama.cpp"].PrefillTokensPerSecond:F0} | {(r.GreedyAgree ? "yes" : "no")} |")
-                + (twoFour ? string.Create(inv, $" {e["native 2:4"].DecodeTokensPerSecond:F0} | **{Median(e["native 2:4"].DecodePerRound.Zip(e["native"].DecodePerRound, (a, b) => a / b).ToList()):F2}** |") : ""));
+                + (twoFour ? string.Create(inv, $" {e["native 2:4"].DecodeTokensPerSecond:F0} | **{Median(e["native 2:4"].DecodePerRound.Zip(e["native"].DecodePerRound, (a, b) => a / b).ToList()):F2}** |") : "")
+                + (pytorch && r.NativeOverPyTorch is { } overPt ? string.Create(inv, $" {e["pytorch"].DecodeTokensPerSecond:F0} | {e["pytorch"].PrefillTokensPerSecond:F0} | **{Median(overPt):F2}** ({string.Join(", ", overPt.Select(v => v.ToString("F2", inv)))}) |") : ""));
         }
         return md.ToString();
     }

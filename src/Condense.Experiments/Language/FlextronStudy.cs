@@ -8,8 +8,10 @@
 // - retrained (b): each width extracted from the sorted model and trained on its own for Steps / |widths| steps (so the
 //   widths together see the elastic run's tokens), with the same batch, learning rate and schedule and logit KD from
 //   the original model (the elastic sub-networks distil from the co-trained full model), then evaluated.
+// - flextron-anchored (with Anchored): the same elastic run, except that the full width also distils from the original
+//   (sorted, frozen) model, the signal the retrained baselines get (ElasticJobOptions.AnchorToOriginal);
 // Widths are uniform (the same fraction of MLP neurons and KV head groups in every layer); the routed budgets are
-// measured by `elastic eval --budgets` on a quiet machine, not here.
+// measured by `study flextron-routing`, not here.
 //
 // Tokens are counted as tokens of text; an elastic step also runs its RandomSubnetworks extra passes over them, which
 // the JSON reports as sub-network passes.

@@ -1,0 +1,86 @@
+// PyTorch in `condense bench decode`: bench/peers/pytorch_llama_bench.py --serve-rounds, kept running for a whole model
+// and thread count, times one round (the prompt in one batched forward into a fresh KV cache, then the teacher-forced
+// tokens one at a time) each time it is asked, in its own process, with its own clock. Per-token inter-process calls
+// would time the pipe, not PyTorch, so the peer runs the round itself and reports seconds and chosen tokens.
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Condense.Experiments.Deployment;
+
+/// <summary>A running PyTorch peer that times decode rounds on request.</summary>
+internal sealed class PyTorchDecodePeer : IDisposable
+{
+    private readonly Process process;
+
+    /// <summary>The peer's torch version.</summary>
+    public string TorchVersion { get; }
+
+    private PyTorchDecodePeer(Process process, string torchVersion)
+    {
+        this.process = process;
+        TorchVersion = torchVersion;
+    }
+
+    /// <summary>Starts <paramref name="script"/> on the Hugging Face folder <paramref name="modelDir"/> with the round's tokens.</summary>
+    public static PyTorchDecodePeer Start(string python, string script, string modelDir, int threads, int[] prompt, int[] forced, string workDir)
+    {
+        var tokens = Path.Combine(workDir, "peer-tokens.json");
+        Core.IO.AtomicFile.WriteAllText(tokens, JsonSerializer.Serialize(new { prompt, forced }));
+        var psi = new ProcessStartInfo(python)
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var arg in new[] { script, "--model-dir", modelDir, "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture), "--serve-rounds", tokens })
+            psi.ArgumentList.Add(arg);
+        Process process;
+        try
+        {
+            process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {python}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new Core.InputException($"{python}: cannot run the PyTorch peer ({e.Message})");
+        }
+        var ready = ReadJson(process);
+        return new PyTorchDecodePeer(process, ready.GetProperty("torch").GetString() ?? "?");
+    }
+
+    /// <summary>One timed round: prefill seconds, decode seconds and the argmax after the prompt and after each forced token.</summary>
+    public (double Prefill, double Decode, int[] Chosen) Round()
+    {
+        process.StandardInput.WriteLine("round");
+        process.StandardInput.Flush();
+        var json = ReadJson(process);
+        return (json.GetProperty("prefill_s").GetDouble(), json.GetProperty("decode_s").GetDouble(),
+            json.GetProperty("chosen").EnumerateArray().Select(e => e.GetInt32()).ToArray());
+    }
+
+    private static JsonElement ReadJson(Process process)
+    {
+        while (process.StandardOutput.ReadLine() is string line)
+            if (line.TrimStart().StartsWith('{')) return JsonDocument.Parse(line).RootElement.Clone();
+        process.WaitForExit();
+        var last = process.StandardError.ReadToEnd().Trim().Split('\n').LastOrDefault(l => l.Trim().Length > 0)?.Trim() ?? "";
+        if (last.StartsWith("ModuleNotFoundError:", StringComparison.Ordinal))
+            throw new Core.InputException($"the PyTorch peer cannot import a module ({last}); install python3-torch and python3-numpy (CONDENSE_BENCH_PEERS=1 scripts/setup.sh), or give another --python");
+        throw new InvalidOperationException($"PyTorch peer ended (exit {process.ExitCode}): {last}");
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.StandardInput.WriteLine("quit");
+                process.StandardInput.Flush();
+                if (!process.WaitForExit(10_000)) process.Kill();
+            }
+        }
+        catch (IOException)
+        {
+            // the peer already closed its input
+        }
+        process.Dispose();
+    }
+}
