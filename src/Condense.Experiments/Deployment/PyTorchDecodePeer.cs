@@ -30,6 +30,12 @@ internal sealed class PyTorchDecodePeer : IDisposable
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
+        // One pool of `threads` threads that sleeps between rounds: OpenBLAS's own workers (Debian's torch multiplies
+        // through it) and spinning OpenMP threads would otherwise keep a core busy while the other engines are timed.
+        string n = threads.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        psi.Environment["OMP_NUM_THREADS"] = n;
+        psi.Environment["OPENBLAS_NUM_THREADS"] = n;
+        psi.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
         foreach (var arg in new[] { script, "--model-dir", modelDir, "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture), "--serve-rounds", tokens })
             psi.ArgumentList.Add(arg);
         Process process;
