@@ -11,14 +11,16 @@ namespace Condense.Experiments.Deployment;
 internal sealed class PyTorchDecodePeer : IDisposable
 {
     private readonly Process process;
+    private readonly System.Text.StringBuilder stderr;   // drained as it comes, so a chatty peer never blocks on a full pipe
 
     /// <summary>The peer's torch version.</summary>
     public string TorchVersion { get; }
 
-    private PyTorchDecodePeer(Process process, string torchVersion)
+    private PyTorchDecodePeer(Process process, System.Text.StringBuilder stderr)
     {
         this.process = process;
-        TorchVersion = torchVersion;
+        this.stderr = stderr;
+        TorchVersion = ReadJson().GetProperty("torch").GetString() ?? "?";
     }
 
     /// <summary>Starts <paramref name="script"/> on the Hugging Face folder <paramref name="modelDir"/> with the round's tokens.</summary>
@@ -36,19 +38,24 @@ internal sealed class PyTorchDecodePeer : IDisposable
         psi.Environment["OMP_NUM_THREADS"] = n;
         psi.Environment["OPENBLAS_NUM_THREADS"] = n;
         psi.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
-        foreach (var arg in new[] { script, "--model-dir", modelDir, "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture), "--serve-rounds", tokens })
+        foreach (var arg in new[] { script, "--model-dir", modelDir, "--threads", n, "--serve-rounds", tokens })
             psi.ArgumentList.Add(arg);
-        Process process;
+        var process = Peers.PeerProcess.Start(psi);
+        var errors = new System.Text.StringBuilder();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null) lock (errors) errors.AppendLine(e.Data);
+        };
+        process.BeginErrorReadLine();
         try
         {
-            process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {python}");
+            return new PyTorchDecodePeer(process, errors);
         }
-        catch (System.ComponentModel.Win32Exception e)
+        catch
         {
-            throw new Core.InputException($"{python}: cannot run the PyTorch peer ({e.Message})");
+            process.Dispose();
+            throw;
         }
-        var ready = ReadJson(process);
-        return new PyTorchDecodePeer(process, ready.GetProperty("torch").GetString() ?? "?");
     }
 
     /// <summary>One timed round: prefill seconds, decode seconds and the argmax after the prompt and after each forced token.</summary>
@@ -56,20 +63,19 @@ internal sealed class PyTorchDecodePeer : IDisposable
     {
         process.StandardInput.WriteLine("round");
         process.StandardInput.Flush();
-        var json = ReadJson(process);
+        var json = ReadJson();
         return (json.GetProperty("prefill_s").GetDouble(), json.GetProperty("decode_s").GetDouble(),
             json.GetProperty("chosen").EnumerateArray().Select(e => e.GetInt32()).ToArray());
     }
 
-    private static JsonElement ReadJson(Process process)
+    private JsonElement ReadJson()
     {
         while (process.StandardOutput.ReadLine() is string line)
             if (line.TrimStart().StartsWith('{')) return JsonDocument.Parse(line).RootElement.Clone();
         process.WaitForExit();
-        var last = process.StandardError.ReadToEnd().Trim().Split('\n').LastOrDefault(l => l.Trim().Length > 0)?.Trim() ?? "";
-        if (last.StartsWith("ModuleNotFoundError:", StringComparison.Ordinal))
-            throw new Core.InputException($"the PyTorch peer cannot import a module ({last}); install python3-torch and python3-numpy (CONDENSE_BENCH_PEERS=1 scripts/setup.sh), or give another --python");
-        throw new InvalidOperationException($"PyTorch peer ended (exit {process.ExitCode}): {last}");
+        string text;
+        lock (stderr) text = stderr.ToString();
+        throw Peers.PeerProcess.Failure(process.StartInfo.FileName, process.ExitCode, text);
     }
 
     public void Dispose()

@@ -11,27 +11,35 @@ internal static class PeerProcess
     {
         var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in args) psi.ArgumentList.Add(arg);
-        Process process;
-        try
-        {
-            process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {python}");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new Condense.Core.InputException($"{python}: cannot run the PyTorch peer ({e.Message})");
-        }
-        using var _ = process;
+        using var process = Start(psi);
         var stderr = process.StandardError.ReadToEndAsync();
         string stdout = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            var error = stderr.Result.Trim();
-            var last = error.Split('\n').LastOrDefault(l => l.Trim().Length > 0)?.Trim() ?? "";
-            if (last.StartsWith("ModuleNotFoundError:", StringComparison.Ordinal))
-                throw new Condense.Core.InputException($"{python}: the PyTorch peer cannot import a module ({last}); install python3-torch and python3-numpy, or give another Python");
-            throw new InvalidOperationException($"PyTorch peer failed (exit {process.ExitCode}): {last}");
-        }
+        if (process.ExitCode != 0) throw Failure(psi.FileName, process.ExitCode, stderr.Result);
         return JsonDocument.Parse(stdout.Split('\n').Last(l => l.TrimStart().StartsWith('{')));
+    }
+
+    /// <summary>Starts a peer; a Python that cannot be run is a one-line error naming it.</summary>
+    public static Process Start(ProcessStartInfo psi)
+    {
+        ArgumentNullException.ThrowIfNull(psi);
+        try
+        {
+            return Process.Start(psi) ?? throw new InvalidOperationException($"could not start {psi.FileName}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new Condense.Core.InputException($"{psi.FileName}: cannot run the PyTorch peer ({e.Message})");
+        }
+    }
+
+    /// <summary>The error for a peer that ended with <paramref name="exitCode"/>: its last stderr line; a missing module is the user's to install.</summary>
+    public static Exception Failure(string python, int exitCode, string stderr)
+    {
+        ArgumentNullException.ThrowIfNull(stderr);
+        var last = stderr.Trim().Split('\n').LastOrDefault(l => l.Trim().Length > 0)?.Trim() ?? "";
+        if (last.StartsWith("ModuleNotFoundError:", StringComparison.Ordinal))
+            return new Condense.Core.InputException($"{python}: the PyTorch peer cannot import a module ({last}); install python3-torch and python3-numpy (CONDENSE_BENCH_PEERS=1 scripts/setup.sh), or give another Python");
+        return new InvalidOperationException($"PyTorch peer failed (exit {exitCode}): {last}");
     }
 }

@@ -225,8 +225,8 @@ public sealed record LatencyTable(string Machine, int Threads, int Layers, int P
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : 0.5 * (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]);
     }
 
-    /// <summary>Milliseconds per call of <paramref name="action"/>, one sample per call.</summary>
-    internal static IEnumerable<double> TimeCalls(Action action, int repeats)
+    /// <summary>Milliseconds per call of <paramref name="action"/>, one sample per call; <paramref name="untimedAfter"/> runs after each call, outside the clock.</summary>
+    internal static IEnumerable<double> TimeCalls(Action action, int repeats, Action? untimedAfter = null)
     {
         var times = new double[repeats];
         for (int r = 0; r < repeats; r++)
@@ -234,6 +234,7 @@ public sealed record LatencyTable(string Machine, int Threads, int Layers, int P
             long start = Stopwatch.GetTimestamp();
             action();
             times[r] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            untimedAfter?.Invoke();
         }
         return times;
     }
@@ -258,15 +259,16 @@ internal sealed class LatencyProbe : IDisposable
         for (int i = 0; i < calls; i++)
         {
             prefill();
+            AfterPrefill?.Invoke();
             decode();
         }
     }
 
-    // Where a probe's prefill call must not include its own restoring work (the native whole model refills its cache).
-    private Func<int, IEnumerable<double>>? timePrefill;
+    /// <summary>Untimed work after each prefill call that decode relies on (the native whole model refills its cache).</summary>
+    private Action? AfterPrefill { get; init; }
 
     public IEnumerable<double> Time(bool decode, int repeats) =>
-        !decode && timePrefill is not null ? timePrefill(repeats) : LatencyTable.TimeCalls(decode ? this.decode : prefill, repeats);
+        decode ? LatencyTable.TimeCalls(this.decode, repeats) : LatencyTable.TimeCalls(prefill, repeats, AfterPrefill);
 
     /// <summary>The whole model of <paramref name="config"/> (random weights): a T-token prefill, and one token against a filled KV cache.</summary>
     public static LatencyProbe FullModel(LlamaConfig config, LatencyOptions options)
@@ -295,21 +297,19 @@ internal sealed class LatencyProbe : IDisposable
         Native.NativeLlama engine;
         using (model) engine = Native.NativeLlama.FromModel(model, threads: options.NativeThreads);
         var tokens = Tokens(engine.Config, Math.Max(options.PrefillTokens, options.DecodeContext + 1));
-        for (int t = 0; t < options.DecodeContext; t++) engine.Forward(tokens[t]);
-        void Prefill()
+        void Forward(int count)
         {
             engine.Reset();
-            for (int t = 0; t < options.PrefillTokens; t++) engine.Forward(tokens[t]);
-            // Leave the cache as decode expects it: DecodeContext positions filled.
-            engine.Reset();
-            for (int t = 0; t < options.DecodeContext; t++) engine.Forward(tokens[t]);
+            for (int t = 0; t < count; t++) engine.Forward(tokens[t]);
         }
+        void FillContext() => Forward(options.DecodeContext);   // what decode expects: DecodeContext positions cached
         void Decode()
         {
             engine.Forward(tokens[options.DecodeContext]);
             engine.Rewind(options.DecodeContext);
         }
-        return new LatencyProbe(Prefill, Decode) { timePrefill = repeats => TimeNativePrefill(engine, tokens, options, repeats) };
+        FillContext();
+        return new LatencyProbe(() => Forward(options.PrefillTokens), Decode) { AfterPrefill = FillContext };
     }
 
     // One attention or MLP block of the native engine, in a one-layer model with the candidate width.
@@ -333,22 +333,6 @@ internal sealed class LatencyProbe : IDisposable
             else engine.ForwardMlpBlock(0, tokens[options.DecodeContext]);
         }
         return new LatencyProbe(Prefill, Decode);
-    }
-
-    // The whole model's prefill timed alone: the refill of the decode context after it is not part of the call.
-    private static IEnumerable<double> TimeNativePrefill(Native.NativeLlama engine, int[] tokens, LatencyOptions options, int repeats)
-    {
-        var times = new double[repeats];
-        for (int r = 0; r < times.Length; r++)
-        {
-            engine.Reset();
-            long start = Stopwatch.GetTimestamp();
-            for (int t = 0; t < options.PrefillTokens; t++) engine.Forward(tokens[t]);
-            times[r] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        }
-        engine.Reset();
-        for (int t = 0; t < options.DecodeContext; t++) engine.Forward(tokens[t]);
-        return times;
     }
 
     private static int[] Tokens(LlamaConfig config, int count)

@@ -210,12 +210,10 @@ public static class RouterTraining
             var (a, m) = routers.call(budgets);
             var ya = GumbelSoftmax.Sample(a, tau);                                      // (1, L, Ka)
             var ym = GumbelSoftmax.Sample(m, tau);
-            var ha = nn.functional.one_hot(ya.argmax(-1), heads.Length).to_type(ya.dtype);
-            var hm = nn.functional.one_hot(ym.argmax(-1), mlps.Length).to_type(ym.dtype);
-            var sta = ha - ya.detach() + ya;                                            // straight-through: value one-hot, gradient soft
-            var stm = hm - ym.detach() + ym;
-            var ai = ha[0].argmax(-1).data<long>().ToArray();
-            var mi = hm[0].argmax(-1).data<long>().ToArray();
+            var sta = StraightThrough(ya);                                              // value one-hot, gradient soft
+            var stm = StraightThrough(ym);
+            var ai = ya[0].argmax(-1).data<long>().ToArray();
+            var mi = ym[0].argmax(-1).data<long>().ToArray();
             var widths = new ElasticWidths(ai.Zip(mi, (h, k) => new LayerWidth(mlps[k], heads[h])).ToArray());
             var gates = Enumerable.Range(0, L).Select(i => (sta[0, i, ai[i]], stm[0, i, mi[i]])).ToList();
             var tokens = Batch();
