@@ -16,6 +16,8 @@ internal static class OptionFlags
         ["OutDir"] = "--out",                   // sparsify
         ["OutputDir"] = "--out",                // prune-depth
         ["LearningRate"] = "--lr",              // vlm train
+        ["OutputPath"] = "--out",               // export --format onnx
+        ["Height"] = "--resolution",            // export --format onnx
     };
 
     public static string For(string option)

@@ -5,15 +5,15 @@ using Spectre.Console;
 
 namespace Condense.Cli.Commands;
 
-/// <summary><c>condense inspect FILE</c>: what a GGUF, safetensors or llama2.c file holds.</summary>
+/// <summary><c>condense inspect FILE</c>: what a GGUF, ONNX, safetensors or llama2.c file holds.</summary>
 internal static class InspectCommand
 {
     public static Command Create()
     {
         var json = CommonOptions.Json();
-        var file = new Argument<string>("FILE") { Description = "A .gguf, .safetensors or llama2.c .bin file (or a Hugging Face folder)." };
+        var file = new Argument<string>("FILE") { Description = "A .gguf, .onnx, .safetensors or llama2.c .bin file (or a Hugging Face folder)." };
         var all = new Option<bool>("--all") { Description = "List every tensor (default: the first 24)." };
-        var cmd = new Command("inspect", "Show what a GGUF, safetensors or llama2.c file holds: format, architecture, metadata, tensors.")
+        var cmd = new Command("inspect", "Show what a GGUF, ONNX, safetensors or llama2.c file holds: format, architecture, metadata, tensors.")
         {
             file, all, json,
         };

@@ -16,7 +16,7 @@ internal static class StudyCommand
 {
     public static Command Create()
     {
-        var study = new Command("study", "Measurement studies: phi-s, agglomeration, optimizer, maskllm-seeds, flextron, flextron-routing, mosaic, token-compression, mode-switch, backbones, hypertrick.");
+        var study = new Command("study", "Measurement studies: phi-s, agglomeration, optimizer, maskllm-seeds, flextron, flextron-routing, mosaic, token-compression, mode-switch, backbones, hypertrick, vila-m3, export, onnx-export.");
         study.Subcommands.Add(PhiS());
         study.Subcommands.Add(Agglomeration());
         study.Subcommands.Add(OptimizerArms());
@@ -30,6 +30,7 @@ internal static class StudyCommand
         study.Subcommands.Add(HyperTrick());
         study.Subcommands.Add(VilaM3());
         study.Subcommands.Add(Export());
+        study.Subcommands.Add(OnnxExport());
         return study;
     }
 
@@ -132,6 +133,52 @@ internal static class StudyCommand
             if (pr.GetValue(doc) is string path) 
             {
                 var name = CommonOptions.SectionName(pr.GetValue(section), "gguf-export");
+                GeneratedDoc.Write(path, name, markdown, result, jsonName: Path.Combine("results", name));
+            }
+            output.Result(result);
+            if (!output.Json) output.Human.WriteLine(markdown);
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    /// <summary>ONNX exports of the vision backbones and distilled runs, checked and timed in ONNX Runtime (docs/export.md).</summary>
+    private static Command OnnxExport()
+    {
+        var json = CommonOptions.Json();
+        var runs = new Option<string?>("--runs") { Description = "Comma-separated `condense distill` run folders (default: runs/distill-default when it exists)." };
+        var outDir = new Option<string>("--out-dir") { Description = "Where the ONNX files go.", DefaultValueFactory = _ => Path.Combine("runs", "study-onnx") };
+        var threads = new Option<int>("--threads") { Description = "Threads of ONNX Runtime and TorchSharp.", DefaultValueFactory = _ => 1 };
+        var rounds = new Option<int>("--rounds") { Description = "Alternating timing rounds.", DefaultValueFactory = _ => 6 };
+        var doc = CommonOptions.Doc("the result table");
+        var section = CommonOptions.Section();
+        var cmd = new Command("onnx-export", "ONNX exports of ViT, the RADIO student, FasterViT-0, E-RADIO and distilled runs in ONNX Runtime: agreement, size, speed against TorchSharp.")
+        {
+            runs, outDir, threads, rounds, doc, section, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            if (pr.GetValue(threads) < 1) throw new InputException($"--threads must be at least 1, got {pr.GetValue(threads)}");
+            if (pr.GetValue(rounds) < 2) throw new InputException($"--rounds must be at least 2, got {pr.GetValue(rounds)}");
+            var runList = pr.GetValue(runs) is string r
+                ? r.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                : Directory.Exists(Path.Combine("runs", "distill-default")) ? [Path.Combine("runs", "distill-default")] : [];
+            foreach (var run in runList)
+                if (!Directory.Exists(run)) throw new InputException($"--runs: {run} is not a folder");
+            var options = new Condense.Experiments.Deployment.OnnxExportStudyOptions
+            {
+                Runs = runList,
+                OutputDir = pr.GetValue(outDir)!,
+                Threads = pr.GetValue(threads),
+                Rounds = pr.GetValue(rounds),
+                Log = line => Console.Error.WriteLine(line),
+            };
+            var result = Condense.Experiments.Deployment.OnnxExportStudy.Run(options);
+            var markdown = Condense.Experiments.Deployment.OnnxExportStudy.Markdown(result);
+            if (pr.GetValue(doc) is string path)
+            {
+                var name = CommonOptions.SectionName(pr.GetValue(section), "onnx-export");
                 GeneratedDoc.Write(path, name, markdown, result, jsonName: Path.Combine("results", name));
             }
             output.Result(result);

@@ -1,4 +1,4 @@
-// What a model file holds, whatever format Condense reads: GGUF (llama.cpp), safetensors (Condense checkpoints,
+// What a model file holds, whatever format Condense reads or writes: GGUF (llama.cpp), ONNX, safetensors (Condense checkpoints,
 // Hugging Face weights) and llama2.c checkpoints; a Hugging Face folder is read through its safetensors file. Shapes
 // are row-major (PyTorch order) for every format; GGUF stores them fastest-first, so its ne are reversed here.
 using Condense.Core;
@@ -18,7 +18,7 @@ public sealed record InspectedTensor(string Name, string Dtype, long[] Shape, lo
 
 /// <summary>What an inspected file holds.</summary>
 /// <param name="Path">The file read.</param>
-/// <param name="Format">gguf, safetensors or llama2c.</param>
+/// <param name="Format">gguf, onnx, safetensors or llama2c.</param>
 /// <param name="Bytes">File size.</param>
 /// <param name="Architecture">Model architecture where the file says (GGUF general.architecture; llama for llama2.c).</param>
 /// <param name="Parameters">Values over all tensors.</param>
@@ -44,8 +44,7 @@ public static class FileInspector
         long size = new FileInfo(path).Length;
         if (size >= 4 && GgufFile.HasMagic(path)) return Gguf(path, size);
         if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return SafetensorsFile(path, size);
-        if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
-            throw new InputException($"{path}: ONNX files are not inspected yet (GGUF, safetensors and llama2.c files are)");
+        if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return Onnx(path, size);
         if (path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) return Gguf(path, size);   // names the missing magic
         return Llama2c(path, size);
     }
@@ -58,6 +57,43 @@ public static class FileInspector
         var tensors = file.Tensors.Select(t => new InspectedTensor(t.Name, t.Type.ToString().ToLowerInvariant(), t.Ne.Reverse().ToArray(), t.Bytes)).ToList();
         return new FileInspection(Path.GetFullPath(path), "gguf", size, file.Get("general.architecture")?.Value as string,
             file.Tensors.Sum(t => t.Count), metadata, tensors);
+    }
+
+    // An ONNX model: graph inputs and outputs with their shapes, opsets, op counts and metadata; initializers as tensors.
+    private static FileInspection Onnx(string path, long size)
+    {
+        var model = Condense.Vision.Teachers.OnnxGraph.Load(path);
+        var graph = model.Graph;
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        static string Shape(global::Onnx.ValueInfoProto v) => "(" + string.Join(", ", v.Type?.TensorType?.Shape?.Dim
+            .Select(d => d.DimParam.Length > 0 ? d.DimParam : d.DimValue.ToString(System.Globalization.CultureInfo.InvariantCulture)) ?? []) + ")";
+        var metadata = new Dictionary<string, string>
+        {
+            ["onnx.ir_version"] = model.IrVersion.ToString(inv),
+            ["onnx.opsets"] = string.Join(", ", model.OpsetImport.Select(o => $"{(o.Domain.Length == 0 ? "ai.onnx" : o.Domain)}:{o.Version}")),
+            ["onnx.producer"] = $"{model.ProducerName} {model.ProducerVersion}".Trim(),
+            ["onnx.nodes"] = graph.Node.Count.ToString(inv),
+            ["onnx.ops"] = string.Join(", ", graph.Node.GroupBy(n => n.OpType).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g => $"{g.Key} {g.Count()}")),
+        };
+        foreach (var input in Condense.Vision.Teachers.OnnxGraph.RealInputs(graph)) metadata[$"input.{input.Name}"] = Shape(input);
+        foreach (var output in graph.Output) metadata[$"output.{output.Name}"] = Shape(output);
+        foreach (var prop in model.MetadataProps) metadata[prop.Key] = prop.Value;
+        var tensors = graph.Initializer.Select(t =>
+        {
+            var type = (global::Onnx.TensorProto.Types.DataType)t.DataType;
+            long count = t.Dims.Aggregate(1L, (n, d) => n * d);
+            long bytes = t.RawData.Length > 0 ? t.RawData.Length : count * type switch
+            {
+                global::Onnx.TensorProto.Types.DataType.Double or global::Onnx.TensorProto.Types.DataType.Int64 => 8,
+                global::Onnx.TensorProto.Types.DataType.Float16 or global::Onnx.TensorProto.Types.DataType.Bfloat16 => 2,
+                global::Onnx.TensorProto.Types.DataType.Int8 or global::Onnx.TensorProto.Types.DataType.Uint8 or global::Onnx.TensorProto.Types.DataType.Bool => 1,
+                _ => 4,
+            };
+            return new InspectedTensor(t.Name, type.ToString().ToLowerInvariant(), [.. t.Dims], bytes);
+        }).ToList();
+        string? architecture = model.MetadataProps.FirstOrDefault(m => m.Key == "condense.model")?.Value;
+        return new FileInspection(Path.GetFullPath(path), "onnx", size, architecture, tensors.Sum(t => t.Shape.Aggregate(1L, (n, d) => n * d)), metadata, tensors);
     }
 
     private static FileInspection SafetensorsFile(string path, long size)

@@ -98,17 +98,23 @@ public sealed class DistillSession : IDisposable
     /// The student (the registry's <c>student.model</c>, with the recipe's ViT sizes where the family has them and one
     /// summary token per summary teacher where it can) with one adaptor per slot, seeded by <c>train.seed</c>.
     /// </summary>
-    public RadioDistillModel CreateModel(DistillRecipe recipe)
+    public RadioDistillModel CreateModel(DistillRecipe recipe) => CreateModel(recipe, [.. Slots.Select(t => t.Head)]);
+
+    /// <summary>
+    /// The model of <see cref="CreateModel(DistillRecipe)"/> for teachers known only by their head widths (a saved
+    /// model read without building its teachers).
+    /// </summary>
+    public static RadioDistillModel CreateModel(DistillRecipe recipe, IReadOnlyList<TeacherHeadSpec> heads)
     {
         ArgumentNullException.ThrowIfNull(recipe);
+        ArgumentNullException.ThrowIfNull(heads);
         var s = recipe.Student;
         var l = recipe.Loss;
         torch.manual_seed(recipe.Train.Seed);
         var normalizers = l.FeatureNormalizer == "none" ? null : new Normalization.TeacherNormalizers(l.FeatureNormalizer,
-            Slots.Where(t => t.Head.FeatureDim is not null).ToDictionary(t => t.Name, t => t.Head.FeatureDim!.Value),
+            heads.Where(t => t.FeatureDim is not null).ToDictionary(t => t.Name, t => t.FeatureDim!.Value),
             l.NormalizerUpdatePeriod, l.NormalizerWarmupSamples > 0 ? l.NormalizerWarmupSamples : null);
-        var balancer = l.Balancing == TeacherLossBalancer.Equal ? null : new TeacherLossBalancer(l.Balancing, [.. Slots.Select(t => t.Name)]);
-        var heads = Slots.Select(t => t.Head).ToList();
+        var balancer = l.Balancing == TeacherLossBalancer.Equal ? null : new TeacherLossBalancer(l.Balancing, [.. heads.Select(t => t.Name)]);
         var backbone = ModelRegistry.Create(s.Model, new BackboneOptions(
             Resolution: recipe.Data.Resolution,
             NumClasses: 0,

@@ -123,24 +123,35 @@ public static class Distiller
     private static void ExportFolded(RadioDistillModel model, DistillSession session, DistillRecipe recipe, string runDir)
     {
         var plainRecipe = recipe with { Loss = recipe.Loss with { FeatureNormalizer = "none" } };
-        using var folded = session.CreateModel(plainRecipe);
-        using (torch.no_grad())
-        {
-            var source = model.state_dict();
-            foreach (var (name, target) in folded.state_dict()) target.copy_(source[name]);
-            foreach (var teacher in model.FeatureNormalizers!.Teachers)
-            {
-                var last = folded.Adaptor(teacher).FeatMlp!.named_modules().Single(m => m.name == "final.2").module as TorchSharp.Modules.Linear
-                    ?? throw new InvalidOperationException("feature head has no final Linear");
-                model.FeatureNormalizers.Estimator(teacher).Normalizer.FoldInto(last);
-            }
-        }
+        using var folded = Fold(model, plainRecipe, [.. session.Slots.Select(t => t.Head)]);
         Condense.Core.Checkpoints.ModuleCheckpoint.SaveSafetensors(folded, Path.Combine(runDir, "model_folded.safetensors"), new Dictionary<string, string>
         {
             ["format"] = "condense.model.v1",
             ["recipe"] = RecipeLoader.ToYaml(plainRecipe),
             ["folded_from"] = recipe.Loss.FeatureNormalizer,
         });
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="model"/> built from <paramref name="plainRecipe"/> (feature_normalizer none) whose
+    /// feature heads output teacher units: each normalizer's inverse folded into its head's last Linear.
+    /// </summary>
+    public static RadioDistillModel Fold(RadioDistillModel model, DistillRecipe plainRecipe, IReadOnlyList<TeacherHeadSpec> heads)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var folded = DistillSession.CreateModel(plainRecipe, heads);
+        using (torch.no_grad())
+        {
+            var source = model.state_dict();
+            foreach (var (name, target) in folded.state_dict()) target.copy_(source[name]);
+            foreach (var teacher in model.FeatureNormalizers?.Teachers ?? [])
+            {
+                var last = folded.Adaptor(teacher).FeatMlp!.named_modules().Single(m => m.name == "final.2").module as TorchSharp.Modules.Linear
+                    ?? throw new InvalidOperationException("feature head has no final Linear");
+                model.FeatureNormalizers!.Estimator(teacher).Normalizer.FoldInto(last);
+            }
+        }
+        return folded;
     }
 
     /// <summary>A saved student (model.safetensors with its recipe in the metadata, or a run folder), its teachers and data; the caller disposes the session.</summary>

@@ -50,6 +50,50 @@ public sealed class ExportCommandTests : IDisposable
     }
 
     [Fact]
+    public void Export_writes_a_distilled_student_as_onnx_that_inspect_reads()
+    {
+        var run = Path.Combine(_temp.Path, "run");
+        var d = CliProcess.Run("distill", "--teachers", "resnet8,hog", "--steps", "4", "--progress", "none", "--run-dir", run,
+            "--set", "data.train_images=64", "--set", "data.test_images=32", "--set", "train.batch_size=16",
+            "--set", "student.depth=2", "--set", "student.embed_dim=32", "--set", "eval.probe_steps=5",
+            "--set", $"train.cache_dir={Path.Combine(_temp.Path, "cache")}");
+        Assert.True(d.ExitCode == 0, d.Stderr);
+        var file = Path.Combine(_temp.Path, "student.onnx");
+        var r = CliProcess.Run("export", run, "--out", file, "--json");   // a run folder means --format onnx
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var json = r.Json();
+        Assert.Equal("onnx", json.GetProperty("format").GetString());
+        Assert.True(json.GetProperty("dynamic_resolution").GetBoolean());
+        Assert.InRange(json.GetProperty("max_abs_diff").GetDouble(), 0, 1e-4);
+        Assert.Equal(15, json.GetProperty("agreement").GetArrayLength());
+        AssertOneLineError(CliProcess.Run("export", run, "--out", file), file, "--force");
+        AssertOneLineError(CliProcess.Run("export", run, "--out", Path.Combine(_temp.Path, "b.onnx"), "--resolution", "30"), "--resolution", "patch size 4");
+        AssertOneLineError(CliProcess.Run("export", run, "--out", Path.Combine(_temp.Path, "b.onnx"), "--resolution", "3x"), "--resolution '3x'");
+        AssertOneLineError(CliProcess.Run("export", run, "--format", "onnx", "--dtype", "f16", "--out", Path.Combine(_temp.Path, "b.onnx")), "--dtype", "f32 only");
+
+        var inspect = CliProcess.Run("inspect", file, "--json");
+        Assert.True(inspect.ExitCode == 0, inspect.Stderr);
+        var info = inspect.Json();
+        Assert.Equal("onnx", info.GetProperty("format").GetString());
+        Assert.Equal("run", info.GetProperty("architecture").GetString());
+        Assert.Equal("(N, 3, H, W)", info.GetProperty("metadata").GetProperty("input.images").GetString());
+        Assert.Equal("(N, 64, h, w)", info.GetProperty("metadata").GetProperty("output.resnet8.features").GetString());
+        Assert.Contains("ai.onnx:17", info.GetProperty("metadata").GetProperty("onnx.opsets").GetString(), StringComparison.Ordinal);
+        Assert.Equal(json.GetProperty("parameters").GetInt64() + 0, info.GetProperty("parameters").GetInt64() - Constants(info));
+
+        var truncated = Path.Combine(_temp.Path, "truncated.onnx");
+        var bytes = File.ReadAllBytes(file);
+        File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
+        AssertOneLineError(CliProcess.Run("inspect", truncated), truncated, "not an ONNX model");
+    }
+
+    // Initializers that are not parameters: int64 shape constants, float scalars, precomputed buffers (CLIP mean/std).
+    private static long Constants(System.Text.Json.JsonElement info) => info.GetProperty("tensors").EnumerateArray()
+        .Where(t => t.GetProperty("name").GetString()!.StartsWith("const_", StringComparison.Ordinal)
+            || t.GetProperty("name").GetString()!.Contains("input_conditioner", StringComparison.Ordinal))
+        .Sum(t => t.GetProperty("shape").EnumerateArray().Aggregate(1L, (n, d) => n * d.GetInt64()));
+
+    [Fact]
     public void Inspect_reads_llama2c_and_safetensors_files()
     {
         var l2c = CliProcess.Run("inspect", AssetPaths.Require("models/llama2c/stories260K.bin"), "--json").Json();
