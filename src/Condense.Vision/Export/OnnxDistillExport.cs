@@ -54,7 +54,9 @@ public static class OnnxDistillExport
         }
         else throw new ArgumentException($"no ONNX exporter for a {model.StudentModule.GetType().Name} student", nameof(model));
 
-        b.Output(b.Reshape(summaryTokens, 0, -1), "summary", "N", "summary_dim");
+        long summaryDim = model.StudentModule is RadioStudent vit ? (long)vit.Config.NumClsTokens * vit.Config.EmbedDim
+            : ((BackboneStudent)model.StudentModule).Backbone.SummaryDim;
+        b.Output(b.Reshape(summaryTokens, 0, -1), "summary", "N", summaryDim);
         b.Output(features, "features", "N", featureDim, gridH, gridW);
         long tokenCount = model.StudentModule is RadioStudent rs ? rs.Config.NumClsTokens : 1;
         foreach (var t in model.Teachers)
