@@ -20,6 +20,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(Distill());
         bench.Subcommands.Add(Backbones());
         bench.Subcommands.Add(ConvPaths());
+        bench.Subcommands.Add(Profile());
         bench.Subcommands.Add(BenchPeerCommands.TrainStep());
         bench.Subcommands.Add(BenchPeerCommands.Lm());
         bench.Subcommands.Add(Decode());
@@ -257,6 +258,51 @@ internal static class BenchCommand
             if (pr.GetValue(doc) is string jsonDoc) GeneratedDoc.WriteResultsJson(jsonDoc, "backbones-throughput", raw);
             output.Result(raw);
             if (!output.Json) output.Human.WriteLine(table.ToString());
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    private static Command Profile()
+    {
+        var json = CommonOptions.Json();
+        var models = new Option<string>("--models") { Description = "Comma-separated registry names to profile.", DefaultValueFactory = _ => "vit_small,fastervit_0,eradio_xt" };
+        var resolution = new Option<int>("--resolution") { Description = "Square input side.", DefaultValueFactory = _ => 1024 };
+        var threads = new Option<int>("--threads") { Description = "Threads of TorchSharp and ONNX Runtime.", DefaultValueFactory = _ => 2 };
+        var forwards = new Option<int>("--forwards") { Description = "Profiled forwards per model (after one warm-up).", DefaultValueFactory = _ => 3 };
+        var rounds = new Option<int>("--rounds") { Description = "Alternated rounds per convolution in the engine comparison.", DefaultValueFactory = _ => 3 };
+        var doc = CommonOptions.Doc("the profile tables");
+        var section = CommonOptions.Section();
+        var cmd = new Command("profile", "Where a backbone's inference time goes, per operation, and each of its convolutions alone in TorchSharp and ONNX Runtime.")
+        {
+            models, resolution, threads, forwards, rounds, doc, section, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var names = pr.GetValue(models)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            foreach (var n in names) Condense.Vision.Models.ModelRegistry.Info(n);
+            if (pr.GetValue(resolution) < 32) throw new Condense.Core.InputException($"--resolution = {pr.GetValue(resolution)}: must be at least 32");
+            if (pr.GetValue(threads) < 1) throw new Condense.Core.InputException($"--threads = {pr.GetValue(threads)}: must be at least 1");
+            if (pr.GetValue(forwards) < 1) throw new Condense.Core.InputException($"--forwards = {pr.GetValue(forwards)}: must be at least 1");
+            if (pr.GetValue(rounds) < 1) throw new Condense.Core.InputException($"--rounds = {pr.GetValue(rounds)}: must be at least 1");
+            var result = Condense.Experiments.Vision.BackboneProfile.Run(new Condense.Experiments.Vision.BackboneProfileOptions
+            {
+                Models = names,
+                Resolution = pr.GetValue(resolution),
+                Threads = pr.GetValue(threads),
+                Forwards = pr.GetValue(forwards),
+                Rounds = pr.GetValue(rounds),
+                Log = line => Console.Error.WriteLine(line),
+            });
+            var markdown = Condense.Experiments.Vision.BackboneProfile.Markdown(result);
+            if (pr.GetValue(doc) is string path)
+            {
+                var name = CommonOptions.SectionName(pr.GetValue(section), "backbone-profile");
+                GeneratedDoc.Write(path, name, markdown, result, jsonName: Path.Combine("results", name));
+            }
+            output.Result(result);
+            if (!output.Json) output.Human.WriteLine(markdown);
             return ExitCodes.Ok;
         });
         return cmd;

@@ -40,6 +40,8 @@ internal static class ExportCommand
             if (fmt == "onnx")
             {
                 if (pr.GetValue(dtype)!.ToLowerInvariant() != "f32") throw new InputException($"--dtype '{pr.GetValue(dtype)}': ONNX export writes f32 only");
+                if (File.Exists(pr.GetValue(model)) && !IsDistillRun(pr.GetValue(model)!))
+                    throw new InputException($"{pr.GetValue(model)}: ONNX export takes a `condense distill` run folder or its safetensors file (LLaMAs export with --format gguf)");
                 var (height, width) = ParseResolution(pr.GetValue(resolution));
                 return ExportOnnx(cli, new OnnxExportOptions(pr.GetValue(model)!, pr.GetValue(output)!, height, width, pr.GetValue(force), !pr.GetValue(noVerify)));
             }

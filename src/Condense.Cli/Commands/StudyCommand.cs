@@ -147,6 +147,7 @@ internal static class StudyCommand
     {
         var json = CommonOptions.Json();
         var runs = new Option<string?>("--runs") { Description = "Comma-separated `condense distill` run folders (default: runs/distill-default when it exists)." };
+        var models = new Option<string?>("--models") { Description = "Registered backbones and sides, e.g. vit_base:224,fastervit_1:224:320 (default: vit_tiny, vit_small, radio_vit, fastervit_0, eradio_xxxtiny)." };
         var outDir = new Option<string>("--out-dir") { Description = "Where the ONNX files go.", DefaultValueFactory = _ => Path.Combine("runs", "study-onnx") };
         var threads = new Option<int>("--threads") { Description = "Threads of ONNX Runtime and TorchSharp.", DefaultValueFactory = _ => 1 };
         var rounds = new Option<int>("--rounds") { Description = "Alternating timing rounds.", DefaultValueFactory = _ => 6 };
@@ -154,7 +155,7 @@ internal static class StudyCommand
         var section = CommonOptions.Section();
         var cmd = new Command("onnx-export", "ONNX exports of ViT, the RADIO student, FasterViT-0, E-RADIO and distilled runs in ONNX Runtime: agreement, size, speed against TorchSharp.")
         {
-            runs, outDir, threads, rounds, doc, section, json,
+            models, runs, outDir, threads, rounds, doc, section, json,
         };
         cmd.SetAction(pr =>
         {
@@ -174,6 +175,7 @@ internal static class StudyCommand
                 Rounds = pr.GetValue(rounds),
                 Log = line => Console.Error.WriteLine(line),
             };
+            if (pr.GetValue(models) is string list) options = options with { Backbones = ParseModelSides(list) };
             var result = Condense.Experiments.Deployment.OnnxExportStudy.Run(options);
             var markdown = Condense.Experiments.Deployment.OnnxExportStudy.Markdown(result);
             if (pr.GetValue(doc) is string path)
@@ -187,6 +189,18 @@ internal static class StudyCommand
         });
         return cmd;
     }
+
+    // "name:side[:side...],..." to (registered name, sides); unknown names and bad sides are one-line errors.
+    private static IReadOnlyList<(string, int[])> ParseModelSides(string list) =>
+        [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(item =>
+        {
+            var parts = item.Split(':');
+            if (!Condense.Vision.Models.ModelRegistry.Contains(parts[0]))
+                throw new InputException($"--models: unknown model '{parts[0]}' (`condense models` lists them)");
+            if (parts.Length < 2 || !parts.Skip(1).All(p => int.TryParse(p, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int v) && v > 0))
+                throw new InputException($"--models: '{item}' needs one or more positive sides, e.g. {parts[0]}:224");
+            return (parts[0], parts.Skip(1).Select(p => int.Parse(p, System.Globalization.CultureInfo.InvariantCulture)).ToArray());
+        })];
 
     private static Command HyperTrick()
     {

@@ -1,4 +1,4 @@
-// `condense export RUN --format onnx`: a distilled model to one ONNX file, written atomically and then checked in ONNX
+// A distilled model (run folder or checkpoint) to one ONNX file, written atomically and then checked in ONNX
 // Runtime against the TorchSharp model on the same random images (two batch sizes; with a free resolution also a
 // second, rectangular size), so every exported file comes with its measured agreement.
 using Condense.Core;
