@@ -21,6 +21,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(Backbones());
         bench.Subcommands.Add(ConvPaths());
         bench.Subcommands.Add(Profile());
+        bench.Subcommands.Add(HighResolution());
         bench.Subcommands.Add(BenchPeerCommands.TrainStep());
         bench.Subcommands.Add(BenchPeerCommands.Lm());
         bench.Subcommands.Add(Decode());
@@ -299,6 +300,53 @@ internal static class BenchCommand
             if (pr.GetValue(doc) is string path)
             {
                 var name = CommonOptions.SectionName(pr.GetValue(section), "backbone-profile");
+                GeneratedDoc.Write(path, name, markdown, result, jsonName: Path.Combine("results", name));
+            }
+            output.Result(result);
+            if (!output.Json) output.Human.WriteLine(markdown);
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    private static Command HighResolution()
+    {
+        var json = CommonOptions.Json();
+        var models = new Option<string>("--models") { Description = "Comma-separated registry names; the first is the reference.", DefaultValueFactory = _ => "vit_small,fastervit_0,eradio_xt" };
+        var resolution = new Option<int>("--resolution") { Description = "Square input side.", DefaultValueFactory = _ => 1024 };
+        var batch = new Option<int>("--batch") { Description = "Images per forward.", DefaultValueFactory = _ => 1 };
+        var rounds = new Option<int>("--rounds") { Description = "Alternated rounds.", DefaultValueFactory = _ => 5 };
+        var threads = new Option<int?>("--threads") { Description = "Torch intra-op threads (default: torch's)." };
+        var onnxRuntime = new Option<bool>("--onnx-runtime") { Description = "Also run every model as its ONNX export in ONNX Runtime (same threads)." };
+        var doc = CommonOptions.Doc("the table");
+        var section = CommonOptions.Section();
+        var cmd = new Command("highres", "Backbone inference at a high resolution against a reference (ViT-S), alternated; windowed models with and without GemmConv2d.")
+        {
+            models, resolution, batch, rounds, threads, onnxRuntime, doc, section, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var names = pr.GetValue(models)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            foreach (var n in names) Condense.Vision.Models.ModelRegistry.Info(n);
+            if (names.Length < 2) throw new Condense.Core.InputException($"--models '{pr.GetValue(models)}': give a reference and at least one other model");
+            if (pr.GetValue(resolution) < 32) throw new Condense.Core.InputException($"--resolution = {pr.GetValue(resolution)}: must be at least 32");
+            if (pr.GetValue(batch) < 1) throw new Condense.Core.InputException($"--batch = {pr.GetValue(batch)}: must be at least 1");
+            if (pr.GetValue(rounds) < 2) throw new Condense.Core.InputException($"--rounds = {pr.GetValue(rounds)}: must be at least 2");
+            var result = Condense.Experiments.Vision.HighResolutionBenchmark.Run(new Condense.Experiments.Vision.HighResolutionOptions
+            {
+                Models = names,
+                Resolution = pr.GetValue(resolution),
+                Batch = pr.GetValue(batch),
+                Rounds = pr.GetValue(rounds),
+                Threads = pr.GetValue(threads),
+                OnnxRuntime = pr.GetValue(onnxRuntime),
+                Log = line => Console.Error.WriteLine(line),
+            });
+            var markdown = Condense.Experiments.Vision.HighResolutionBenchmark.Markdown(result);
+            if (pr.GetValue(doc) is string path)
+            {
+                var name = CommonOptions.SectionName(pr.GetValue(section), "backbones-highres");
                 GeneratedDoc.Write(path, name, markdown, result, jsonName: Path.Combine("results", name));
             }
             output.Result(result);

@@ -182,8 +182,7 @@ public static class OnnxExportStudy
         return (Median([.. ort.Order()]), Median([.. torchIps.Order()]), ratios);
     }
 
-    private static double Median(double[] sorted) =>
-        sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    private static double Median(IEnumerable<double> values) => Condense.Experiments.Peers.TrainStepBenchmark.Median(values);
 
     private static string CpuName()
     {

@@ -1,8 +1,9 @@
 // Where a backbone's inference time goes, per operation: every leaf module (Conv2d, BatchNorm2d, Linear, LayerNorm,
 // activations, ...) is timed between a forward pre-hook and a forward hook and grouped by its type and shapes; what
 // is left of the whole forward is the code between modules (attention matmuls, softmax, reshapes, window partition,
-// padding, interpolation). Then each distinct convolution is timed alone in TorchSharp and as a one-node ONNX graph in
-// ONNX Runtime on the same input, alternating, to tell a slow kernel from a slow model.
+// padding, interpolation). Then each distinct convolution is timed alone, alternating: the model's module (GemmConv2d
+// or nn.Conv2d), libtorch's conv2d on the same weights, and a one-node ONNX graph in ONNX Runtime, to tell a slow kernel
+// from a slow model.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -45,8 +46,12 @@ public sealed record BackboneProfileOptions
 /// <param name="Share">Of the whole forward.</param>
 public sealed record ProfiledOperation(string Operation, string Input, int Calls, double Milliseconds, double Share);
 
-/// <summary>One convolution timed alone in both engines.</summary>
-public sealed record ConvolutionComparison(string Operation, string Input, double TorchMilliseconds, double OrtMilliseconds, double Ratio);
+/// <summary>One convolution timed alone: the model's module, libtorch's conv2d on the same weights, and ONNX Runtime.</summary>
+/// <param name="TorchMilliseconds">The module's forward (GemmConv2d or nn.Conv2d).</param>
+/// <param name="LibTorchMilliseconds">libtorch's conv2d (equal to the module's for an nn.Conv2d, or where GemmConv2d falls back).</param>
+/// <param name="OrtMilliseconds">A one-node ONNX graph in ONNX Runtime.</param>
+/// <param name="Ratio">Module / ONNX Runtime.</param>
+public sealed record ConvolutionComparison(string Operation, string Input, double TorchMilliseconds, double LibTorchMilliseconds, double OrtMilliseconds, double Ratio);
 
 /// <summary>One model's profile.</summary>
 public sealed record BackboneProfileRow(string Model, double ForwardMilliseconds, IReadOnlyList<ProfiledOperation> Operations,
@@ -80,7 +85,7 @@ public static class BackboneProfile
         using var noGrad = no_grad();
         using var images = rand(1, 3, options.Resolution, options.Resolution);
         var totals = new Dictionary<(string Op, string Input), (int Calls, double Ms)>();
-        var convs = new Dictionary<(string Op, string Input), (TorchSharp.Modules.Conv2d Module, long[] Shape)>();
+        var convs = new Dictionary<(string Op, string Input), (nn.Module<Tensor, Tensor> Module, long[] Shape)>();
         var starts = new Dictionary<nn.Module, long>();
         bool recording = false;
         var handles = new List<Action>();   // hook removers
@@ -99,7 +104,7 @@ public static class BackboneProfile
                 double ms = Stopwatch.GetElapsedTime(starts[m]).TotalMilliseconds;
                 var key = (Describe(m), Shape(x));
                 totals[key] = totals.TryGetValue(key, out var t) ? (t.Calls + 1, t.Ms + ms) : (1, ms);
-                if (m is TorchSharp.Modules.Conv2d conv && !convs.ContainsKey(key)) convs[key] = (conv, x.shape);
+                if (m is TorchSharp.Modules.Conv2d or GemmConv2d && !convs.ContainsKey(key)) convs[key] = ((nn.Module<Tensor, Tensor>)m, x.shape);
                 return y;
             });
             handles.Add(post.remove);
@@ -130,15 +135,20 @@ public static class BackboneProfile
         return new BackboneProfileRow(name, forwardMs, [.. ops.OrderByDescending(o => o.Milliseconds)], comparisons);
     }
 
-    private static ConvolutionComparison CompareConvolution(string op, TorchSharp.Modules.Conv2d conv, long[] shape, BackboneProfileOptions options)
+    private static ConvolutionComparison CompareConvolution(string op, nn.Module<Tensor, Tensor> conv, long[] shape, BackboneProfileOptions options)
     {
         using var scope = NewDisposeScope();
+        var (weight, stride, padding, groups) = conv switch
+        {
+            GemmConv2d g => ((Tensor)g.Weight, (int)g.Stride, (int)g.Padding, (int)g.Groups),
+            TorchSharp.Modules.Conv2d c => (c.weight!, (int)c.stride[0], (int)c.padding![0], (int)c.groups),
+            _ => throw new ArgumentException($"not a convolution: {conv.GetType().Name}", nameof(conv)),
+        };
         // the same convolution as a one-node graph: weights read through a ModuleWeights of the conv itself
         var b = new OnnxGraphBuilder();
         var x = b.Input("images", shape.Cast<object>().ToArray());
         var w = new ModuleWeights(nn.Sequential(("conv", conv)));   // names "conv.weight", "conv.bias" (not disposed: it holds the model's conv)
-        int stride = (int)conv.stride[0], padding = (int)conv.padding![0], groups = (int)conv.groups;
-        b.Output(b.Conv(w, "conv", x, stride, padding, groups), "y", shape[0], conv.weight!.shape[0], "h", "w");
+        b.Output(b.Conv(w, "conv", x, stride, padding, groups), "y", shape[0], weight.shape[0], "h", "w");
         var bytes = Google.Protobuf.MessageExtensions.ToByteArray(b.Build("one convolution"));
         using var sessionOptions = new SessionOptions { IntraOpNumThreads = options.Threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
         using var session = new InferenceSession(bytes, sessionOptions);
@@ -157,11 +167,25 @@ public static class BackboneProfile
             return watch.Elapsed.TotalMilliseconds / calls;
         }
         var torchMs = new List<double>();
+        var libTorchMs = new List<double>();
         var ortMs = new List<double>();
         void Torch()
         {
             using var s = NewDisposeScope();
             conv.call(input);
+        }
+        void LibTorch()
+        {
+            using var s = NewDisposeScope();
+            GemmConv2d.AlwaysLibTorch = true;
+            try
+            {
+                conv.call(input);
+            }
+            finally
+            {
+                GemmConv2d.AlwaysLibTorch = false;
+            }
         }
         void Ort()
         {
@@ -169,17 +193,19 @@ public static class BackboneProfile
         }
         for (int round = 0; round < options.Rounds; round++)
         {
-            if (round % 2 == 0) { torchMs.Add(Time(Torch)); ortMs.Add(Time(Ort)); }
-            else { ortMs.Add(Time(Ort)); torchMs.Add(Time(Torch)); }
+            if (round % 2 == 0) { torchMs.Add(Time(Torch)); libTorchMs.Add(Time(LibTorch)); ortMs.Add(Time(Ort)); }
+            else { ortMs.Add(Time(Ort)); libTorchMs.Add(Time(LibTorch)); torchMs.Add(Time(Torch)); }
         }
-        double t = torchMs.Order().ElementAt(torchMs.Count / 2), o = ortMs.Order().ElementAt(ortMs.Count / 2);
-        return new ConvolutionComparison(op, string.Join("x", shape), t, o, t / o);
+        double t = Peers.TrainStepBenchmark.Median(torchMs), o = Peers.TrainStepBenchmark.Median(ortMs);
+        return new ConvolutionComparison(op, string.Join("x", shape), t, Peers.TrainStepBenchmark.Median(libTorchMs), o, t / o);
     }
 
     private static string Describe(nn.Module m) => m switch
     {
         TorchSharp.Modules.Conv2d c => string.Create(CultureInfo.InvariantCulture,
             $"Conv2d {c.weight!.shape[2]}x{c.weight.shape[3]}/{c.stride[0]} g{c.groups} {c.weight.shape[1] * c.groups}->{c.weight.shape[0]}"),
+        GemmConv2d g => string.Create(CultureInfo.InvariantCulture,
+            $"GemmConv2d {g.Kernel}x{g.Kernel}/{g.Stride} g{g.Groups} {g.Weight.shape[1] * g.Groups}->{g.Weight.shape[0]}"),
         TorchSharp.Modules.Linear l => string.Create(CultureInfo.InvariantCulture, $"Linear {l.weight!.shape[1]}->{l.weight.shape[0]}"),
         _ => m.GetType().Name,
     };
@@ -203,10 +229,10 @@ public static class BackboneProfile
             if (row.Convolutions.Count > 0)
             {
                 sb.AppendLine();
-                sb.AppendLine("| convolution alone | input | TorchSharp ms | ONNX Runtime ms | TorchSharp / ONNX Runtime |");
-                sb.AppendLine("|---|---|---:|---:|---:|");
-                foreach (var c in row.Convolutions.OrderByDescending(c => c.TorchMilliseconds))
-                    sb.AppendLine(inv, $"| {c.Operation} | {c.Input} | {c.TorchMilliseconds:F1} | {c.OrtMilliseconds:F1} | {c.Ratio:F2}x |");
+                sb.AppendLine("| convolution alone | input | module ms | libtorch conv2d ms | ONNX Runtime ms | libtorch / module | module / ONNX Runtime |");
+                sb.AppendLine("|---|---|---:|---:|---:|---:|---:|");
+                foreach (var c in row.Convolutions.OrderByDescending(c => c.LibTorchMilliseconds))
+                    sb.AppendLine(inv, $"| {c.Operation} | {c.Input} | {c.TorchMilliseconds:F1} | {c.LibTorchMilliseconds:F1} | {c.OrtMilliseconds:F1} | {c.LibTorchMilliseconds / c.TorchMilliseconds:F2}x | {c.Ratio:F2}x |");
             }
             sb.AppendLine();
         }

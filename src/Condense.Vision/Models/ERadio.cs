@@ -211,7 +211,7 @@ public sealed class ERadioHiResNeck : Module
             int d = config.StageDim(i);
             upsample.Add(ratio);
             projections.Add(ratio > 1 || config.NeckDim != d
-                ? Sequential(("conv1", Conv2d(d, d, 3, padding: 1, groups: d)), ("norm", BatchNorm2d(d)),
+                ? Sequential(("conv1", new GemmConv2d(d, d, 3, padding: 1, groups: d)), ("norm", BatchNorm2d(d)),
                     ("conv2", Conv2d(d, config.NeckDim, 1)))
                 : Sequential());
             if (i > 0) ratio *= 2;

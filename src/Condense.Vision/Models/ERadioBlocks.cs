@@ -23,14 +23,14 @@ namespace Condense.Vision.Models;
 /// <summary>Conv2d without bias followed by BatchNorm2d (the reference's Conv2d_BN), optionally an activation.</summary>
 internal sealed class ERadioConvBN : Module<Tensor, Tensor>
 {
-    private readonly Conv2d conv;
+    private readonly GemmConv2d conv;
     private readonly BatchNorm2d bn;
     private readonly Module<Tensor, Tensor>? act;
 
     public ERadioConvBN(int a, int b, int kernel, int stride = 1, int padding = 0, int groups = 1, bool silu = false)
         : base("Conv2d_BN")
     {
-        conv = Conv2d(a, b, kernel, stride: stride, padding: padding, groups: groups, bias: false);
+        conv = new GemmConv2d(a, b, kernel, stride: stride, padding: padding, groups: groups, hasBias: false);
         bn = BatchNorm2d(b);
         if (silu) act = SiLU();
         RegisterComponents();
@@ -88,7 +88,7 @@ internal sealed class ERadioC2f : Module<Tensor, Tensor>
 /// <summary>One attention block of multi-resolution attention, on a feature map (B, C, H, W).</summary>
 internal sealed class ERadioGRAAttentionBlock : Module<Tensor, Tensor>
 {
-    private readonly Conv2d? downsample_op;
+    private readonly GemmConv2d? downsample_op;
     private readonly ConvTranspose2d? upsample_op;
     private readonly ERadioConvBN? pre_conv;
     private readonly LayerNorm norm1;
@@ -106,7 +106,7 @@ internal sealed class ERadioGRAAttentionBlock : Module<Tensor, Tensor>
         Window = window;
         if (subsampleRatio > 1)
         {
-            downsample_op = Conv2d(dim, dim, subsampleRatio, stride: subsampleRatio);
+            downsample_op = new GemmConv2d(dim, dim, subsampleRatio, stride: subsampleRatio);
             upsample_op = ConvTranspose2d(dim, dim, subsampleRatio, stride: subsampleRatio);
         }
         else pre_conv = new ERadioConvBN(dim, dim, 3, padding: 1);

@@ -23,8 +23,8 @@ internal sealed class FasterViTPatchEmbed : Module<Tensor, Tensor>
     public FasterViTPatchEmbed(int inChannels, int inDim, int dim) : base("PatchEmbed")
     {
         conv_down = Sequential(
-            Conv2d(inChannels, inDim, 3, stride: 2, padding: 1, bias: false), BatchNorm2d(inDim, eps: 1e-4), ReLU(),
-            Conv2d(inDim, dim, 3, stride: 2, padding: 1, bias: false), BatchNorm2d(dim, eps: 1e-4), ReLU());
+            new GemmConv2d(inChannels, inDim, 3, stride: 2, padding: 1, hasBias: false), BatchNorm2d(inDim, eps: 1e-4), ReLU(),
+            new GemmConv2d(inDim, dim, 3, stride: 2, padding: 1, hasBias: false), BatchNorm2d(dim, eps: 1e-4), ReLU());
         RegisterComponents();
     }
 
@@ -34,19 +34,19 @@ internal sealed class FasterViTPatchEmbed : Module<Tensor, Tensor>
 /// <summary>Residual conv block: x + BN(conv(GELU(BN(conv(x))))) (optionally times a layer scale).</summary>
 internal sealed class FasterViTConvBlock : Module<Tensor, Tensor>
 {
-    private readonly Conv2d conv1;
+    private readonly GemmConv2d conv1;
     private readonly BatchNorm2d norm1;
     private readonly GELU act1;
-    private readonly Conv2d conv2;
+    private readonly GemmConv2d conv2;
     private readonly BatchNorm2d norm2;
     private readonly Parameter? gamma;
 
     public FasterViTConvBlock(int dim, double? layerScale = null) : base("ConvBlock")
     {
-        conv1 = Conv2d(dim, dim, 3, padding: 1);
+        conv1 = new GemmConv2d(dim, dim, 3, padding: 1);
         norm1 = BatchNorm2d(dim, eps: 1e-5);
         act1 = GELU();
-        conv2 = Conv2d(dim, dim, 3, padding: 1);
+        conv2 = new GemmConv2d(dim, dim, 3, padding: 1);
         norm2 = BatchNorm2d(dim, eps: 1e-5);
         if (layerScale is double ls) gamma = Parameter(ones(dim) * ls);
         RegisterComponents();
@@ -70,7 +70,7 @@ internal sealed class FasterViTDownsample : Module<Tensor, Tensor>
     public FasterViTDownsample(int dim) : base("Downsample")
     {
         norm = new LayerNorm2d(dim);
-        reduction = Sequential(Conv2d(dim, 2 * dim, 3, stride: 2, padding: 1, bias: false));
+        reduction = Sequential(new GemmConv2d(dim, 2 * dim, 3, stride: 2, padding: 1, hasBias: false));
         RegisterComponents();
     }
 
@@ -138,7 +138,7 @@ internal sealed class FasterViTWindowAttention : Module<Tensor, int, int, Tensor
 /// </summary>
 internal sealed class FasterViTTokenInitializer : Module<Tensor, Tensor>
 {
-    private readonly Conv2d pos_embed;
+    private readonly GemmConv2d pos_embed;
     private readonly int window;
     private readonly int ct;
 
@@ -146,7 +146,7 @@ internal sealed class FasterViTTokenInitializer : Module<Tensor, Tensor>
     {
         this.window = window;
         ct = ctSize;
-        pos_embed = Conv2d(dim, dim, 3, padding: 1, groups: dim);
+        pos_embed = new GemmConv2d(dim, dim, 3, padding: 1, groups: dim);
         RegisterComponents();
     }
 
