@@ -113,13 +113,13 @@ public static class OnnxExportStudy
         using var noGrad = no_grad();
         var proto = subject.Export(height, width);
         var path = Path.Combine(options.OutputDir, $"{subject.Name}-{height}x{width}.onnx");
+        int nodes = proto.Graph.Node.Count, outputs = proto.Graph.Output.Count;
         long bytes = OnnxBackboneExport.Save(proto, path);
-        var onnx = File.ReadAllBytes(path);
-        var agreement = OnnxAgreement.Check(onnx, subject.Reference, [(1, height, width), (4, height, width)]);
-        var (ort, torchIps, ratios) = Time(onnx, subject, height, width, options);
+        var agreement = OnnxAgreement.Check(path, subject.Reference, [(1, height, width), (4, height, width)]);
+        var (ort, torchIps, ratios) = Time(path, subject, height, width, options);
         var sorted = ratios.Order().ToArray();
         var row = new OnnxExportStudyRow(subject.Name, subject.Kind, subject.Module.parameters().Sum(p => p.numel()), height, width, subject.Dynamic, bytes,
-            proto.Graph.Node.Count, proto.Graph.Output.Count, agreement.Max(a => a.MaxAbsDiff), agreement.Max(a => a.MaxAbsValue), ort, torchIps,
+            nodes, outputs, agreement.Max(a => a.MaxAbsDiff), agreement.Max(a => a.MaxAbsValue), ort, torchIps,
             Median(sorted), sorted[0], sorted[^1]);
         options.Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
             $"{row.Model} {height}x{width}: {bytes / 1048576.0:F1} MiB, max |diff| {row.MaxAbsDiff:E1}, ORT {ort:F1} img/s, TorchSharp {torchIps:F1} img/s, ratio {row.Ratio:F2}"));
@@ -127,7 +127,7 @@ public static class OnnxExportStudy
     }
 
     // Alternating rounds; each engine runs the same batch enough times per round for about 0.4 s.
-    private static (double Ort, double Torch, double[] Ratios) Time(byte[] onnx, Subject subject, int height, int width, OnnxExportStudyOptions options)
+    private static (double Ort, double Torch, double[] Ratios) Time(string onnx, Subject subject, int height, int width, OnnxExportStudyOptions options)
     {
         using var sessionOptions = new SessionOptions
         {

@@ -83,14 +83,15 @@ public static class FileInspector
         {
             var type = (global::Onnx.TensorProto.Types.DataType)t.DataType;
             long count = t.Dims.Aggregate(1L, (n, d) => n * d);
-            long bytes = t.RawData.Length > 0 ? t.RawData.Length : count * type switch
+            var length = t.ExternalData.FirstOrDefault(e => e.Key == "length")?.Value;
+            long bytes = length is not null ? long.Parse(length, inv) : t.RawData.Length > 0 ? t.RawData.Length : count * type switch
             {
                 global::Onnx.TensorProto.Types.DataType.Double or global::Onnx.TensorProto.Types.DataType.Int64 => 8,
                 global::Onnx.TensorProto.Types.DataType.Float16 or global::Onnx.TensorProto.Types.DataType.Bfloat16 => 2,
                 global::Onnx.TensorProto.Types.DataType.Int8 or global::Onnx.TensorProto.Types.DataType.Uint8 or global::Onnx.TensorProto.Types.DataType.Bool => 1,
                 _ => 4,
             };
-            return new InspectedTensor(t.Name, type.ToString().ToLowerInvariant(), [.. t.Dims], bytes);
+            return new InspectedTensor(t.Name, type.ToString().ToLowerInvariant() + (length is null ? "" : " (external)"), [.. t.Dims], bytes);
         }).ToList();
         string? architecture = model.MetadataProps.FirstOrDefault(m => m.Key == "condense.model")?.Value;
         return new FileInspection(Path.GetFullPath(path), "onnx", size, architecture, tensors.Sum(t => t.Shape.Aggregate(1L, (n, d) => n * d)), metadata, tensors);

@@ -20,10 +20,26 @@ public static class OnnxAgreement
     public static IReadOnlyList<OnnxAgreementRow> Check(byte[] onnx, Func<Tensor, IReadOnlyDictionary<string, Tensor>> reference,
         IEnumerable<(int Batch, int Height, int Width)> shapes, long seed = 0)
     {
-        ArgumentNullException.ThrowIfNull(reference);
-        ArgumentNullException.ThrowIfNull(shapes);
         using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
         using var session = new InferenceSession(onnx, options);
+        return Check(session, reference, shapes, seed);
+    }
+
+    /// <summary>As <see cref="Check(byte[], Func{Tensor, IReadOnlyDictionary{string, Tensor}}, IEnumerable{ValueTuple{int, int, int}}, long)"/>
+    /// for a model file (which may keep its weights in external data beside it).</summary>
+    public static IReadOnlyList<OnnxAgreementRow> Check(string onnxPath, Func<Tensor, IReadOnlyDictionary<string, Tensor>> reference,
+        IEnumerable<(int Batch, int Height, int Width)> shapes, long seed = 0)
+    {
+        using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        using var session = new InferenceSession(onnxPath, options);
+        return Check(session, reference, shapes, seed);
+    }
+
+    private static List<OnnxAgreementRow> Check(InferenceSession session, Func<Tensor, IReadOnlyDictionary<string, Tensor>> reference,
+        IEnumerable<(int Batch, int Height, int Width)> shapes, long seed)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        ArgumentNullException.ThrowIfNull(shapes);
         var rows = new List<OnnxAgreementRow>();
         foreach (var (batch, height, width) in shapes)
         {

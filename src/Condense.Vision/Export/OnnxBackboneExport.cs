@@ -72,12 +72,6 @@ public static class OnnxBackboneExport
             });
     }
 
-    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> atomically; returns the file's size.</summary>
-    public static long Save(ModelProto model, string path)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        var bytes = Google.Protobuf.MessageExtensions.ToByteArray(model);
-        Core.IO.AtomicFile.WriteAllBytes(path, bytes);
-        return bytes.Length;
-    }
+    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> atomically (see <see cref="OnnxFile.Save"/>); returns the bytes written.</summary>
+    public static long Save(ModelProto model, string path) => OnnxFile.Save(model, path);
 }

@@ -25,7 +25,7 @@ public sealed class OnnxGraphBuilder
     private int counter;
     private long initializerBytes;
 
-    /// <summary>Bytes of all initializers so far (protobuf's 2 GiB limit applies to the whole file).</summary>
+    /// <summary>Bytes of all initializers so far (protobuf's 2 GiB limit applies to one file; see OnnxFile.Save).</summary>
     public long InitializerBytes => initializerBytes;
 
     /// <summary>Names the nodes added until the returned handle is disposed after a module path, e.g. "blocks.3.attn".</summary>
@@ -156,9 +156,6 @@ public sealed class OnnxGraphBuilder
     private string AddInitializer(TensorProto proto)
     {
         initializerBytes += proto.RawData.Length + proto.Int64Data.Count * 8L + proto.FloatData.Count * 4L;
-        if (initializerBytes > int.MaxValue - (64L << 20))
-            throw new InvalidOperationException(
-                $"the model's weights exceed {(int.MaxValue >> 20)} MiB, protobuf's limit for one ONNX file (external data is not supported)");
         graph.Initializer.Add(proto);
         return proto.Name;
     }

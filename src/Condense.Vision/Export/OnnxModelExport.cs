@@ -60,7 +60,7 @@ public static class OnnxModelExport
         {
             var shapes = new List<(int, int, int)> { (1, height, width), (2, height, width) };
             if (dynamic) shapes.Add((2, height * 2, width + (model.StudentModule is Radio.RadioStudent r ? r.Config.PatchSize : 0)));
-            agreement.AddRange(OnnxAgreement.Check(File.ReadAllBytes(options.OutputPath), images => Reference(model, images), shapes));
+            agreement.AddRange(OnnxAgreement.Check(options.OutputPath, images => Reference(model, images), shapes));
         }
         var outputs = proto.Graph.Output.Select(o => new OnnxOutputInfo(o.Name,
             [.. o.Type.TensorType.Shape.Dim.Select(d => d.DimParam.Length > 0 ? d.DimParam : d.DimValue.ToString(System.Globalization.CultureInfo.InvariantCulture))])).ToList();

@@ -79,6 +79,38 @@ public sealed class OnnxBackboneExportTests(ITestOutputHelper output)
         Assert.All(rows, r => Assert.True(r.MaxAbsDiff <= 1e-4, $"{name} {r.Batch}x{r.Height}x{r.Width} {r.Output}: {r.MaxAbsDiff:E2}"));
     }
 
+    [Fact]
+    public void A_model_saved_with_external_data_runs_from_its_path_and_a_later_small_save_removes_the_side_file()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        using var backbone = ModelRegistry.Create("fastervit_micro", new BackboneOptions(Resolution: 64, NumClasses: 0));
+        backbone.Module.eval();
+        var folder = Directory.CreateTempSubdirectory("condense-onnx-external-").FullName;
+        try
+        {
+            var path = Path.Combine(folder, "model.onnx");
+            long written = OnnxFile.Save(OnnxBackboneExport.Export(backbone, 64, 64, "fastervit_micro"), path, externalThreshold: 0);
+            Assert.True(File.Exists(path + ".data"));
+            Assert.Equal(written, new FileInfo(path).Length + new FileInfo(path + ".data").Length);
+            Assert.True(new FileInfo(path).Length < new FileInfo(path + ".data").Length / 4, "the weights are in the side file");
+            var rows = OnnxAgreement.Check(path, images =>
+            {
+                var o = backbone.ForwardBackbone(images);
+                return new Dictionary<string, Tensor> { ["summary"] = o.Summary, ["features"] = o.Features };
+            }, [(2, 64, 64)]);
+            Assert.All(rows, r => Assert.True(r.MaxAbsDiff <= 1e-4, $"{r.Output}: {r.MaxAbsDiff:E2}"));
+
+            OnnxFile.Save(OnnxBackboneExport.Export(backbone, 64, 64, "fastervit_micro"), path);
+            Assert.False(File.Exists(path + ".data"));
+            Assert.Empty(Directory.GetFiles(folder, ".*.tmp"));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     // Fresh BatchNorm layers hold mean 0 and variance 1, which would hide a graph that ignored its statistics.
     private static void RandomizeNormStatistics(nn.Module module)
     {
