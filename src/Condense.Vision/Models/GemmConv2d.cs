@@ -1,6 +1,6 @@
 // A Conv2d whose forward on large maps is k*k matrix products over shifted rows of the padded image, instead of
 // libtorch's own convolution kernels (the path Condense runs, oneDNN being off: see README "Convolutions"). Those
-// kernels copy the image k*k times (im2col) and ran 3-7x slower than ONNX Runtime's on FasterViT's and E-RADIO's 3x3
+// kernels copy the image k*k times (im2col) and ran 3-8x slower than ONNX Runtime's on FasterViT's and E-RADIO's 3x3
 // convolutions at 1024 px (`condense bench profile`).
 //
 // The trick: in the padded image flattened to rows of pixels (NHWC, Hp*Wp rows of C channels), the input pixel that
