@@ -10,7 +10,6 @@ using Condense.Vision.Distillation;
 using Condense.Vision.Export;
 using Condense.Vision.Models;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 using static TorchSharp.torch;
 using Tensor = TorchSharp.torch.Tensor;
 
@@ -88,11 +87,7 @@ public static class OnnxExportStudy
                 using var backbone = ModelRegistry.Create(model, new BackboneOptions(Resolution: side, NumClasses: 0));
                 backbone.Module.eval();
                 var subject = new Subject(model, "backbone", backbone.Module, OnnxBackboneExport.WriterFor(backbone).DynamicResolution(backbone),
-                    (h, w) => OnnxBackboneExport.Export(backbone, h, w, model), images =>
-                    {
-                        var o = backbone.ForwardBackbone(images);
-                        return new Dictionary<string, Tensor> { ["summary"] = o.Summary, ["features"] = o.Features };
-                    });
+                    (h, w) => OnnxBackboneExport.Export(backbone, h, w, model), images => OnnxBackboneExport.Reference(backbone, images));
                 rows.Add(Measure(subject, side, side, options));
             }
         foreach (var run in options.Runs)
@@ -114,7 +109,7 @@ public static class OnnxExportStudy
         var proto = subject.Export(height, width);
         var path = Path.Combine(options.OutputDir, $"{subject.Name}-{height}x{width}.onnx");
         int nodes = proto.Graph.Node.Count, outputs = proto.Graph.Output.Count;
-        long bytes = OnnxBackboneExport.Save(proto, path);
+        long bytes = OnnxFile.Save(proto, path);
         var agreement = OnnxAgreement.Check(path, subject.Reference, [(1, height, width), (4, height, width)]);
         var (ort, torchIps, ratios) = Time(path, subject, height, width, options);
         var sorted = ratios.Order().ToArray();
@@ -129,18 +124,12 @@ public static class OnnxExportStudy
     // Alternating rounds; each engine runs the same batch enough times per round for about 0.4 s.
     private static (double Ort, double Torch, double[] Ratios) Time(string onnx, Subject subject, int height, int width, OnnxExportStudyOptions options)
     {
-        using var sessionOptions = new SessionOptions
-        {
-            IntraOpNumThreads = options.Threads,
-            InterOpNumThreads = 1,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
-        };
+        using var sessionOptions = OnnxSessions.Options(options.Threads);
         using var session = new InferenceSession(onnx, sessionOptions);
         int B = options.TimingBatch;
         manual_seed(7);
         using var images = rand(B, 3, height, width);
-        var input = NamedOnnxValue.CreateFromTensor("images", new DenseTensor<float>(images.data<float>().ToArray(), [B, 3, height, width]));
+        var input = OnnxSessions.Input("images", images);
         void RunOrt()
         {
             using var results = session.Run([input]);

@@ -10,7 +10,6 @@ using System.Text;
 using Condense.Vision.Export;
 using Condense.Vision.Models;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 using static TorchSharp.torch;
 using Tensor = TorchSharp.torch.Tensor;
 
@@ -150,10 +149,10 @@ public static class BackboneProfile
         var w = new ModuleWeights(nn.Sequential(("conv", conv)));   // names "conv.weight", "conv.bias" (not disposed: it holds the model's conv)
         b.Output(b.Conv(w, "conv", x, stride, padding, groups), "y", shape[0], weight.shape[0], "h", "w");
         var bytes = Google.Protobuf.MessageExtensions.ToByteArray(b.Build("one convolution"));
-        using var sessionOptions = new SessionOptions { IntraOpNumThreads = options.Threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
+        using var sessionOptions = OnnxSessions.Options(options.Threads);
         using var session = new InferenceSession(bytes, sessionOptions);
         var input = rand(shape);
-        var ortInput = NamedOnnxValue.CreateFromTensor("images", new DenseTensor<float>(input.data<float>().ToArray(), shape.Select(d => (int)d).ToArray()));
+        var ortInput = OnnxSessions.Input("images", input);
         double Time(Action a)
         {
             a();

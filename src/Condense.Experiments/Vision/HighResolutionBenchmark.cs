@@ -83,16 +83,10 @@ public static class HighResolutionBenchmark
                     if (!options.OnnxRuntime) continue;
                     var onnx = Google.Protobuf.MessageExtensions.ToByteArray(
                         Condense.Vision.Export.OnnxBackboneExport.Export(backbone, options.Resolution, options.Resolution, name));
-                    using var sessionOptions = new Microsoft.ML.OnnxRuntime.SessionOptions
-                    {
-                        IntraOpNumThreads = get_num_threads(),
-                        InterOpNumThreads = 1,
-                        ExecutionMode = Microsoft.ML.OnnxRuntime.ExecutionMode.ORT_SEQUENTIAL,
-                    };
+                    using var sessionOptions = Condense.Vision.Export.OnnxSessions.Options(get_num_threads());
                     var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnx, sessionOptions);
                     sessions.Add(session);
-                    var input = Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("images", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(
-                        images.data<float>().ToArray(), [options.Batch, 3, options.Resolution, options.Resolution]));
+                    var input = Condense.Vision.Export.OnnxSessions.Input("images", images);
                     subjects.Add((name, backbone, "MLAS", () =>
                     {
                         var watch = Stopwatch.StartNew();

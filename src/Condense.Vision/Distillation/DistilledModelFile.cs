@@ -42,10 +42,7 @@ public static class DistilledModelFile
             if (!File.Exists(path)) throw new InputException($"{checkpoint}: no model.safetensors in the run folder (not a finished `condense distill` run)");
         }
         else if (!File.Exists(checkpoint)) throw new InputException($"{checkpoint}: no such file or folder");
-        var header = Safetensors.ReadHeader(path);
-        if (!header.Metadata.TryGetValue("recipe", out var yaml))
-            throw new InputException($"{path}: no distillation recipe in the checkpoint metadata (not a `condense distill` model)");
-        var recipe = RecipeLoader.Parse(yaml, $"{path} (recipe metadata)");
+        var (header, recipe) = ReadCheckpoint(path);
         var shapes = header.Tensors.ToDictionary(t => t.Name, t => t.Shape, StringComparer.Ordinal);
         int? Width(string name) => shapes.TryGetValue(name, out var s) ? (int)s[0] : null;
         var heads = recipe.Teachers.Select(t =>
@@ -77,5 +74,14 @@ public static class DistilledModelFile
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>A `condense distill` checkpoint's header and the recipe saved in its metadata; another file is an input error.</summary>
+    internal static (SafetensorsHeader Header, DistillRecipe Recipe) ReadCheckpoint(string path)
+    {
+        var header = Safetensors.ReadHeader(path);
+        if (!header.Metadata.TryGetValue("recipe", out var yaml))
+            throw new InputException($"{path}: no distillation recipe in the checkpoint metadata (not a `condense distill` model)");
+        return (header, RecipeLoader.Parse(yaml, $"{path} (recipe metadata)"));
     }
 }

@@ -159,10 +159,7 @@ public static class Distiller
     {
         TorchRuntime.EnsureLoaded();
         var path = Directory.Exists(checkpoint) ? Path.Combine(checkpoint, "model.safetensors") : checkpoint;
-        var header = Condense.Core.Checkpoints.Safetensors.ReadHeader(path);
-        if (!header.Metadata.TryGetValue("recipe", out var yaml))
-            throw new Condense.Core.InputException($"{path}: no distillation recipe in the checkpoint metadata (not a `condense distill` model)");
-        var recipe = RecipeLoader.Parse(yaml, $"{path} (recipe metadata)");
+        var (_, recipe) = DistilledModelFile.ReadCheckpoint(path);
         var data = DistillData.Load(recipe.Data);
         var session = DistillSession.Open(recipe, data, progress);
         try

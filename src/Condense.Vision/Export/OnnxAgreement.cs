@@ -1,7 +1,6 @@
 // Checks an exported graph against the model it came from: the same random images (uniform in [0, 1), seeded) through
 // ONNX Runtime and through the TorchSharp forward, compared output by output as the largest absolute difference.
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 using static TorchSharp.torch;
 using Tensor = TorchSharp.torch.Tensor;
 
@@ -20,7 +19,7 @@ public static class OnnxAgreement
     public static IReadOnlyList<OnnxAgreementRow> Check(byte[] onnx, Func<Tensor, IReadOnlyDictionary<string, Tensor>> reference,
         IEnumerable<(int Batch, int Height, int Width)> shapes, long seed = 0)
     {
-        using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        using var options = OnnxSessions.Options();
         using var session = new InferenceSession(onnx, options);
         return Check(session, reference, shapes, seed);
     }
@@ -30,7 +29,7 @@ public static class OnnxAgreement
     public static IReadOnlyList<OnnxAgreementRow> Check(string onnxPath, Func<Tensor, IReadOnlyDictionary<string, Tensor>> reference,
         IEnumerable<(int Batch, int Height, int Width)> shapes, long seed = 0)
     {
-        using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        using var options = OnnxSessions.Options();
         using var session = new InferenceSession(onnxPath, options);
         return Check(session, reference, shapes, seed);
     }
@@ -46,9 +45,7 @@ public static class OnnxAgreement
             using var scope = NewDisposeScope();
             using var generator = new Generator((ulong)(seed + batch * 1_000_003L + height * 1009L + width));
             var images = rand([batch, 3, height, width], generator: generator);
-            var values = images.contiguous().data<float>().ToArray();
-            var input = NamedOnnxValue.CreateFromTensor("images", new DenseTensor<float>(values, [batch, 3, height, width]));
-            using var results = session.Run([input]);
+            using var results = session.Run([OnnxSessions.Input("images", images)]);
             Dictionary<string, Tensor> expected;
             using (no_grad()) expected = new(reference(images), StringComparer.Ordinal);
             foreach (var (name, want) in expected)

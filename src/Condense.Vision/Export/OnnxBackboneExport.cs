@@ -72,6 +72,11 @@ public static class OnnxBackboneExport
             });
     }
 
-    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> atomically (see <see cref="OnnxFile.Save"/>); returns the bytes written.</summary>
-    public static long Save(ModelProto model, string path) => OnnxFile.Save(model, path);
+    /// <summary>The backbone's TorchSharp outputs under the graph's output names (what the graph is checked against).</summary>
+    public static IReadOnlyDictionary<string, Tensor> Reference(IBackbone backbone, Tensor images)
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        var output = backbone.ForwardBackbone(images);
+        return new Dictionary<string, Tensor>(StringComparer.Ordinal) { ["summary"] = output.Summary, ["features"] = output.Features };
+    }
 }

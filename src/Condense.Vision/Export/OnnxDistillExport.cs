@@ -59,6 +59,7 @@ public static class OnnxDistillExport
         b.Output(b.Reshape(summaryTokens, 0, -1), "summary", "N", summaryDim);
         b.Output(features, "features", "N", featureDim, gridH, gridW);
         long tokenCount = model.StudentModule is RadioStudent rs ? rs.Config.NumClsTokens : 1;
+        string? batchDim = null, gridDims = null;                                                       // runtime shape of the features, read once
         foreach (var t in model.Teachers)
         {
             if (t.SummaryDim is int cs && model.SummaryTokenIndex(t.Name) is int slot)
@@ -70,7 +71,9 @@ public static class OnnxDistillExport
             {
                 var f = Mlp2(b, w, $"adaptors.{t.Name}.feat_mlp", patches);                             // (B, h*w, Cf)
                 f = b.Transpose(f, 0, 2, 1);                                                            // (B, Cf, h*w)
-                var shape = b.Concat(0, b.Dims(features, 0, 1), b.Ints(cf), b.Dims(features, 2, 4));
+                batchDim ??= b.Dims(features, 0, 1);
+                gridDims ??= b.Dims(features, 2, 4);
+                var shape = b.Concat(0, batchDim, b.Ints(cf), gridDims);
                 b.Output(b.ReshapeTo(f, shape), $"{t.Name}.features", "N", cf, gridH, gridW);
             }
         }

@@ -23,10 +23,6 @@ public sealed class OnnxGraphBuilder
     private readonly Dictionary<string, string> constants = new(StringComparer.Ordinal);
     private readonly Stack<string> scopes = new();
     private int counter;
-    private long initializerBytes;
-
-    /// <summary>Bytes of all initializers so far (protobuf's 2 GiB limit applies to one file; see OnnxFile.Save).</summary>
-    public long InitializerBytes => initializerBytes;
 
     /// <summary>Names the nodes added until the returned handle is disposed after a module path, e.g. "blocks.3.attn".</summary>
     public IDisposable Scope(string name)
@@ -65,19 +61,6 @@ public sealed class OnnxGraphBuilder
             RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan())),
         };
         proto.Dims.AddRange(t.shape);
-        return AddInitializer(proto);
-    }
-
-    /// <summary>A float32 initializer from values and a shape.</summary>
-    public string Floats(string name, float[] values, params long[] shape)
-    {
-        var proto = new TensorProto
-        {
-            Name = Unique(name),
-            DataType = (int)TensorProto.Types.DataType.Float,
-            RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan())),
-        };
-        proto.Dims.AddRange(shape);
         return AddInitializer(proto);
     }
 
@@ -155,7 +138,6 @@ public sealed class OnnxGraphBuilder
 
     private string AddInitializer(TensorProto proto)
     {
-        initializerBytes += proto.RawData.Length + proto.Int64Data.Count * 8L + proto.FloatData.Count * 4L;
         graph.Initializer.Add(proto);
         return proto.Name;
     }

@@ -54,7 +54,7 @@ public static class OnnxModelExport
             ["condense.folded_from"] = distilled.FoldedFrom,
             ["condense.recipe"] = distilled.Recipe.Name,
         });
-        long bytes = OnnxBackboneExport.Save(proto, options.OutputPath);
+        long bytes = OnnxFile.Save(proto, options.OutputPath);
         var agreement = new List<OnnxAgreementRow>();
         if (options.Verify)
         {

@@ -45,11 +45,7 @@ public sealed class OnnxBackboneExportTests(ITestOutputHelper output)
             // a graph with a free size is checked at both sides and a rectangle; a fixed one at the size it was built for
             // (a free size is checked above the CPE table's 128 px too, where the table is upsampled)
             var shapes = dynamic ? new[] { (1, side, side), (2, side, 4 * side) } : new[] { (1, side, side), (3, side, side) };
-            results.AddRange(OnnxAgreement.Check(onnx, images =>
-            {
-                var o = backbone.ForwardBackbone(images);
-                return new Dictionary<string, Tensor> { ["summary"] = o.Summary, ["features"] = o.Features };
-            }, shapes));
+            results.AddRange(OnnxAgreement.Check(onnx, images => OnnxBackboneExport.Reference(backbone, images), shapes));
         }
         foreach (var r in results) output.WriteLine($"{name} {r.Batch}x{r.Height}x{r.Width} {r.Output}: max |diff| {r.MaxAbsDiff:E2} (max |value| {r.MaxAbsValue:F2})");
         Assert.Equal(8, results.Count);
@@ -70,11 +66,7 @@ public sealed class OnnxBackboneExportTests(ITestOutputHelper output)
         RandomizeNormStatistics(backbone.Module);
         backbone.Module.eval();
         var onnx = Google.Protobuf.MessageExtensions.ToByteArray(OnnxBackboneExport.Export(backbone, height, width, name));
-        var rows = OnnxAgreement.Check(onnx, images =>
-        {
-            var o = backbone.ForwardBackbone(images);
-            return new Dictionary<string, Tensor> { ["summary"] = o.Summary, ["features"] = o.Features };
-        }, [(1, height, width), (2, height, width)]);
+        var rows = OnnxAgreement.Check(onnx, images => OnnxBackboneExport.Reference(backbone, images), [(1, height, width), (2, height, width)]);
         foreach (var r in rows) output.WriteLine($"{name} {r.Batch}x{r.Height}x{r.Width} {r.Output}: max |diff| {r.MaxAbsDiff:E2}");
         Assert.All(rows, r => Assert.True(r.MaxAbsDiff <= 1e-4, $"{name} {r.Batch}x{r.Height}x{r.Width} {r.Output}: {r.MaxAbsDiff:E2}"));
     }
@@ -94,11 +86,7 @@ public sealed class OnnxBackboneExportTests(ITestOutputHelper output)
             Assert.True(File.Exists(path + ".data"));
             Assert.Equal(written, new FileInfo(path).Length + new FileInfo(path + ".data").Length);
             Assert.True(new FileInfo(path).Length < new FileInfo(path + ".data").Length / 4, "the weights are in the side file");
-            var rows = OnnxAgreement.Check(path, images =>
-            {
-                var o = backbone.ForwardBackbone(images);
-                return new Dictionary<string, Tensor> { ["summary"] = o.Summary, ["features"] = o.Features };
-            }, [(2, 64, 64)]);
+            var rows = OnnxAgreement.Check(path, images => OnnxBackboneExport.Reference(backbone, images), [(2, 64, 64)]);
             Assert.All(rows, r => Assert.True(r.MaxAbsDiff <= 1e-4, $"{r.Output}: {r.MaxAbsDiff:E2}"));
 
             OnnxFile.Save(OnnxBackboneExport.Export(backbone, 64, 64, "fastervit_micro"), path);
