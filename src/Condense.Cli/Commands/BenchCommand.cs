@@ -76,11 +76,12 @@ internal static class BenchCommand
         var decode = new Option<int>("--decode") { Description = "Teacher-forced decode steps.", DefaultValueFactory = _ => 128 };
         var workDir = new Option<string>("--work-dir") { Description = "Where the GGUF files go.", DefaultValueFactory = _ => Path.Combine("runs", "bench-decode") };
         var twoFour = new Option<bool>("--two-four") { Description = "Mask the projections 2:4 by magnitude and add the native engine on packed 2:4 weights (section decode-2-4 with --doc)." };
+        var threadingAblation = new Option<bool>("--threading-ablation") { Description = "At more than one thread, add the native engine on Parallel.For with the earlier 2^18 threshold (the ablation of its spinning workers)." };
         var doc = new Option<string?>("--doc") { Description = "Write the table and the command into this Markdown file (e.g. docs/benchmarks.md), the JSON into results/ beside it." };
         var python = new Option<string?>("--python") { Description = "A Python with PyTorch (e.g. /usr/bin/python3 after CONDENSE_BENCH_PEERS=1 scripts/setup.sh): adds PyTorch as an engine." };
         var cmd = new Command("decode", "Batch-1 decode and prefill tokens/s: Condense torch path, Condense native engine, llama.cpp (GGUF written by Condense), optionally PyTorch, alternated.")
         {
-            models, threads, rounds, prefill, decode, workDir, twoFour, python, doc, json,
+            models, threads, rounds, prefill, decode, workDir, twoFour, threadingAblation, python, doc, json,
         };
         cmd.SetAction(pr =>
         {
@@ -100,6 +101,7 @@ internal static class BenchCommand
                 DecodeTokens = pr.GetValue(decode),
                 WorkDir = pr.GetValue(workDir)!,
                 TwoFour = pr.GetValue(twoFour),
+                ThreadingAblation = pr.GetValue(threadingAblation),
                 Log = Console.Error.WriteLine,
                 Python = pr.GetValue(python),
                 PeerScript = pr.GetValue(python) is null ? null

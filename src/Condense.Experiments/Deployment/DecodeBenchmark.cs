@@ -40,6 +40,12 @@ public sealed record DecodeBenchmarkOptions
     /// <summary>Mask every attention and MLP weight 2:4 by magnitude first and add the native engine on packed 2:4 weights.</summary>
     public bool TwoFour { get; init; }
 
+    /// <summary>
+    /// At more than one thread, add the native engine with its products on Parallel.For and the earlier 2^18 threshold
+    /// (the ablation of its spinning worker team).
+    /// </summary>
+    public bool ThreadingAblation { get; init; }
+
     /// <summary>Where GGUF files and tokenizers for the random models go.</summary>
     public required string WorkDir { get; init; }
 
@@ -134,10 +140,10 @@ public static class DecodeBenchmark
             {
                 Condense.Core.Runtime.TorchRuntime.SetThreads(threads);
                 using var cpp = new LlamaCppModel(gguf, positions, threads, f32KvCache: false);   // llama.cpp as users run it: f16 KV cache
-                IEngine[] engines = options.TwoFour
-                    ? [new TorchEngine(model, positions), new NativeEngine(NativeLlama.FromModel(model, threads: threads, packTwoFour: false)), new CppEngine(cpp),
-                        new NativeEngine(NativeLlama.FromModel(model, threads: threads), "native 2:4")]
-                    : [new TorchEngine(model, positions), new NativeEngine(NativeLlama.FromModel(model, threads: threads, packTwoFour: false)), new CppEngine(cpp)];
+                var engines = new List<IEngine> { new TorchEngine(model, positions), new NativeEngine(NativeLlama.FromModel(model, threads: threads, packTwoFour: false)), new CppEngine(cpp) };
+                if (options.TwoFour) engines.Add(new NativeEngine(NativeLlama.FromModel(model, threads: threads), "native 2:4"));
+                if (options.ThreadingAblation && threads > 1)
+                    engines.Add(new NativeEngine(NativeLlama.FromModel(model, threads: threads, packTwoFour: false, spinningWorkers: false), ParallelForEngine));
                 using var peer = options.Python is null ? null
                     : PyTorchDecodePeer.Start(options.Python, options.PeerScript!, hfDir!, threads, prompt, forced, options.WorkDir);
                 pytorchVersion ??= peer?.TorchVersion;
@@ -176,6 +182,9 @@ public static class DecodeBenchmark
         };
     }
 
+    // The threading ablation's engine name.
+    private const string ParallelForEngine = "native on Parallel.For";
+
     /// <summary>The result as a Markdown table.</summary>
     public static string Markdown(DecodeBenchmarkResult result)
     {
@@ -183,21 +192,31 @@ public static class DecodeBenchmark
         var inv = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
         bool twoFour = result.Rows.Any(r => r.Engines.Any(e => e.Engine == "native 2:4"));
-        md.AppendLine(inv, $"Batch 1, f32 weights{(twoFour ? " (attention and MLP projections masked 2:4 by magnitude; torch, native and llama.cpp run them dense with zeros)" : "")}, {result.PrefillTokens}-token prompt then {result.DecodeTokens} teacher-forced decode steps (argmax after each); median of {result.Rounds} rounds after one untimed warm-up run per engine, engines alternated. Native engine: {result.VectorPath}, large products split over the threads; llama.cpp with its default f16 KV cache. {result.Machine}.");
+        bool threading = result.Rows.Any(r => r.Engines.Any(e => e.Engine == ParallelForEngine));
+        md.AppendLine(inv, $"Batch 1, f32 weights{(twoFour ? " (attention and MLP projections masked 2:4 by magnitude; torch, native and llama.cpp run them dense with zeros)" : "")}, {result.PrefillTokens}-token prompt then {result.DecodeTokens} teacher-forced decode steps (argmax after each); median of {result.Rounds} rounds after one untimed warm-up run per engine, engines alternated. Native engine: {result.VectorPath}, large products split over the threads, prompt in blocks of {NativeLlama.BlockTokens} positions; llama.cpp with its default f16 KV cache. {result.Machine}.");
         md.AppendLine();
         bool pytorch = result.PyTorchVersion is not null;
         if (pytorch) md.AppendLine(inv, $"PyTorch {result.PyTorchVersion} runs bench/peers/pytorch_llama_bench.py in its own process on a Hugging Face copy of the weights (prompt in one batch, attention written out: torch 1.13 has no fused attention), timing each round itself.").AppendLine();
         md.AppendLine("| model | params | threads | torch decode tok/s | native | llama.cpp | native / torch | native / llama.cpp | torch prefill tok/s | native | llama.cpp | same argmax |"
-            + (twoFour ? " native 2:4 decode tok/s | 2:4 / dense native |" : "") + (pytorch ? " PyTorch decode tok/s | PyTorch prefill tok/s | native / PyTorch |" : ""));
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|" + (twoFour ? "---|---|" : "") + (pytorch ? "---|---|---|" : ""));
+            + (twoFour ? " native 2:4 decode tok/s | 2:4 / dense native |" : "") + (threading ? " native on Parallel.For decode tok/s | native / Parallel.For |" : "") + (pytorch ? " PyTorch decode tok/s | PyTorch prefill tok/s | native / PyTorch |" : ""));
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|" + (twoFour ? "---|---|" : "") + (threading ? "---|---|" : "") + (pytorch ? "---|---|---|" : ""));
         foreach (var r in result.Rows)
         {
             var e = r.Engines.ToDictionary(x => x.Engine);
             md.AppendLine(string.Create(inv, $"| {r.Model} | {r.Parameters / 1e6:F2}M | {r.Threads} | {e["torch"].DecodeTokensPerSecond:F0} | {e["native"].DecodeTokensPerSecond:F0} | {e["llama.cpp"].DecodeTokensPerSecond:F0} | ") + string.Create(inv, $"**{Median(r.NativeOverTorch):F2}** ({string.Join(", ", r.NativeOverTorch.Select(v => v.ToString("F2", inv)))}) | ") + string.Create(inv, $"**{Median(r.NativeOverLlamaCpp):F2}** ({string.Join(", ", r.NativeOverLlamaCpp.Select(v => v.ToString("F2", inv)))}) | ") + string.Create(inv, $"{e["torch"].PrefillTokensPerSecond:F0} | {e["native"].PrefillTokensPerSecond:F0} | {e["llama.cpp"].PrefillTokensPerSecond:F0} | {(r.GreedyAgree ? "yes" : "no")} |")
                 + (twoFour ? string.Create(inv, $" {e["native 2:4"].DecodeTokensPerSecond:F0} | **{Median(e["native 2:4"].DecodePerRound.Zip(e["native"].DecodePerRound, (a, b) => a / b).ToList()):F2}** |") : "")
+                + (threading ? ParallelForCells(e, inv) : "")
                 + (pytorch && r.NativeOverPyTorch is { } overPt ? string.Create(inv, $" {e["pytorch"].DecodeTokensPerSecond:F0} | {e["pytorch"].PrefillTokensPerSecond:F0} | **{Median(overPt):F2}** ({string.Join(", ", overPt.Select(v => v.ToString("F2", inv)))}) |") : ""));
         }
         return md.ToString();
+    }
+
+    // The threading ablation's cells: its decode tokens/s and the per-round ratio of the spinning team to it ("–" at one thread).
+    private static string ParallelForCells(Dictionary<string, DecodeEngineResult> e, CultureInfo inv)
+    {
+        if (!e.TryGetValue(ParallelForEngine, out var ablation)) return " – | – |";
+        var ratios = e["native"].DecodePerRound.Zip(ablation.DecodePerRound, (a, b) => a / b).ToList();
+        return string.Create(inv, $" {ablation.DecodeTokensPerSecond:F0} | **{Median(ratios):F2}** ({string.Join(", ", ratios.Select(v => v.ToString("F2", inv)))}) |");
     }
 
     private static (double Prefill, double Decode, int[] Chosen) Time(IEngine engine, int[] prompt, int[] forced)
@@ -298,9 +317,7 @@ public static class DecodeBenchmark
         public int Prefill(int[] prompt)
         {
             engine.Reset();
-            ReadOnlySpan<float> logits = default;
-            foreach (var t in prompt) logits = engine.Forward(t);
-            return Sampler.Argmax(logits);
+            return Sampler.Argmax(engine.Forward(prompt));
         }
 
         public int Step(int token) => Sampler.Argmax(engine.Forward(token));

@@ -13,11 +13,8 @@ public static class NativeGenerator
     {
         ArgumentNullException.ThrowIfNull(engine);
         engine.Reset();
+        // The prompt arrives as one list (forwarded in blocks of matrix products), each new token alone.
         return LlamaGenerator.Run(engine.Config.MaxSeqLen, prompt, steps, options, tokens =>
-        {
-            ReadOnlySpan<float> logits = default;
-            foreach (var t in tokens) logits = engine.Forward(t);
-            return logits;
-        }, onToken);
+            engine.Forward(tokens is List<int> list ? System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list) : tokens.ToArray()), onToken);
     }
 }

@@ -53,40 +53,46 @@ public static class NativeKernels
 
     /// <summary>
     /// <see cref="MatVec(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, VectorPath)"/> with the rows split into
-    /// contiguous blocks over <paramref name="threads"/> threads when the matrix is large enough to pay for it; each row
+    /// contiguous blocks over <paramref name="threads"/> when the matrix is large enough to pay for it; each row
     /// is summed as on one thread, so the result is the same for any thread count.
     /// </summary>
-    public static void MatVec(float[] w, float[] x, int xLength, float[] y, int yOffset, int rows, VectorPath path, int threads) =>
+    public static void MatVec(float[] w, float[] x, int xLength, float[] y, int yOffset, int rows, VectorPath path, ThreadSplit threads) =>
         SplitRows(rows, xLength, threads, (start, count) =>
             MatVec(w.AsSpan(start * xLength, count * xLength), x.AsSpan(0, xLength), y.AsSpan(yOffset + start, count), path));
 
     /// <summary>
-    /// <see cref="Packed24Matrix.MatVec"/> with the rows split over <paramref name="threads"/> threads as the dense
+    /// <see cref="Packed24Matrix.MatVec"/> with the rows split over <paramref name="threads"/> as the dense
     /// overload splits them (each row summed as on one thread).
     /// </summary>
-    public static void MatVec(Packed24Matrix w, float[] x, float[] y, int yOffset, int threads)
+    public static void MatVec(Packed24Matrix w, float[] x, int xOffset, float[] y, int yOffset, ThreadSplit threads)
     {
         ArgumentNullException.ThrowIfNull(w);
         SplitRows(w.Rows, w.Columns, threads, (start, count) =>
-            w.MatVecRows(x.AsSpan(0, w.Columns), y.AsSpan(yOffset, w.Rows), start, count));
+            w.MatVecRows(x.AsSpan(xOffset, w.Columns), y.AsSpan(yOffset, w.Rows), start, count));
     }
 
     // Runs product(start, count) over all rows: on this thread for small products, else in contiguous blocks (multiples
     // of 4 rows, which keep the 4-row kernel in use) over the threads.
-    private static void SplitRows(int rows, int columns, int threads, Action<int, int> product)
+    private static void SplitRows(int rows, int columns, ThreadSplit threads, Action<int, int> product)
     {
-        if (threads <= 1 || (long)rows * columns < ParallelMinimum || rows < 2 * threads)
+        if (threads.Threads <= 1 || (long)rows * columns < threads.MatVecMinimum || rows < 2 * threads.Threads)
         {
             product(0, rows);
             return;
         }
-        int block = (rows / threads + 3) & ~3;
-        Parallel.For(0, (rows + block - 1) / block, new ParallelOptions { MaxDegreeOfParallelism = threads },
-            b => product(b * block, Math.Min(block, rows - b * block)));
+        SplitRows(rows, threads, product);
     }
 
-    /// <summary>Matrices smaller than this many multiply-adds stay on one thread.</summary>
-    public const long ParallelMinimum = 1L << 18;
+    /// <summary>
+    /// Runs <paramref name="product"/>(start, count) over <paramref name="rows"/> rows in contiguous blocks (multiples of 4
+    /// rows), four per thread, which the threads claim as they finish: a thread that started late or was preempted
+    /// takes fewer blocks instead of holding the others up.
+    /// </summary>
+    internal static void SplitRows(int rows, ThreadSplit threads, Action<int, int> product)
+    {
+        int block = Math.Max(4, (rows / (4 * threads.Threads) + 3) & ~3);
+        threads.Run((rows + block - 1) / block, b => product(b * block, Math.Min(block, rows - b * block)));
+    }
 
     /// <summary>out = x / sqrt(mean(x²) + eps) · weight (RMSNorm, the sum of squares accumulated in float32 as torch does).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -7,8 +7,13 @@
 // Every Condense LLaMA runs here: llama2.c (interleaved RoPE) and Hugging Face (rotate-half) layouts, pruned
 // sub-layers (skipped, no cache) and per-layer widths (each layer's own sizes).
 //
-// Deviations from the TorchSharp path: the prompt is forwarded one position at a time (as run.c does), and sums run in
-// the kernels' order, so logits differ from torch's by float rounding (~1e-6 relative).
+// A prompt (or a document to score) is forwarded in blocks of up to BlockTokens positions: every projection of the block
+// is one matrix product (NativeGemm) that reads each weight once for all its tokens, and attention runs per position over
+// the cache. One token alone takes the matrix-vector kernels, which are bound by weight bytes.
+//
+// Deviations from the TorchSharp path: sums run in the kernels' order, so logits differ from torch's by float rounding
+// (~1e-6 relative); a block's products sum in another order than single-token decode, so the same position's logits
+// differ between the two by rounding too.
 using System.Runtime.CompilerServices;
 using Condense.Language.Models;
 using static TorchSharp.torch;
@@ -20,9 +25,9 @@ public sealed class NativeLlama
 {
     private sealed class Layer
     {
-        public float[]? AttnNorm, Wq, Wk, Wv, Wo;
+        public float[]? AttnNorm, FfnNorm;             // null where the sub-layer is pruned
+        public float[] Wq = [], Wk = [], Wv = [], Wo = [], W1 = [], W2 = [], W3 = [];   // empty where packed or pruned
         public int QHeads, KvHeads;
-        public float[]? FfnNorm, W1, W2, W3;
         public Packed24Matrix? Pq, Pk, Pv, Po, P1, P2, P3;   // packed 2:4 forms, where the weight is 2:4
         public int Hidden;
         public float[] KeyCache = [], ValueCache = [];   // (S, kv·hd)
@@ -31,8 +36,16 @@ public sealed class NativeLlama
     private readonly Layer[] layers;
     private readonly float[] embedding, finalNorm, classifier;
     private readonly float[] cos, sin;   // (S, hd/2)
-    private readonly float[] x, xb, q, k, v, attnOut, scores, hb, hb2, logits;
-    private readonly int dim, headDim, maxSeq, vocab;
+    // Activations of a block of positions, row t for position Position + t: x (T, dim) is the residual stream.
+    private readonly float[] x, xb, q, attnOut, scores, hb, hb2, logits;
+    private float[]? blockLogits;   // (T, vocab), allocated on the first Score
+    private readonly int dim, headDim, maxSeq, vocab, block;
+
+    /// <summary>Positions forwarded together in one block of matrix products (prefill and scoring).</summary>
+    public const int BlockTokens = 64;
+
+    /// <summary>Receives the logits of the token after position <paramref name="index"/> of a scored sequence (valid during the call).</summary>
+    public delegate void LogitsHandler(int index, ReadOnlySpan<float> logits);
     private readonly float eps;
     private readonly bool interleaved;
 
@@ -61,16 +74,15 @@ public sealed class NativeLlama
                 cos[p * half + j] = (float)Math.Cos(angle);
                 sin[p * half + j] = (float)Math.Sin(angle);
             }
-        int maxQ = layers.Max(l => l.QHeads) * headDim, maxKv = layers.Max(l => l.KvHeads) * headDim, maxHidden = layers.Max(l => l.Hidden);
-        x = new float[dim];
-        xb = new float[Math.Max(dim, maxQ)];
-        q = new float[Math.Max(maxQ, 1)];
-        k = new float[Math.Max(maxKv, 1)];
-        v = new float[Math.Max(maxKv, 1)];
-        attnOut = new float[Math.Max(maxQ, 1)];
+        int maxQ = layers.Max(l => l.QHeads) * headDim, maxHidden = layers.Max(l => l.Hidden);
+        block = Math.Min(BlockTokens, maxSeq);
+        x = new float[block * dim];
+        xb = new float[block * dim];
+        q = new float[block * Math.Max(maxQ, 1)];
+        attnOut = new float[block * Math.Max(maxQ, 1)];
         scores = new float[maxSeq];
-        hb = new float[Math.Max(maxHidden, 1)];
-        hb2 = new float[Math.Max(maxHidden, 1)];
+        hb = new float[block * Math.Max(maxHidden, 1)];
+        hb2 = new float[block * Math.Max(maxHidden, 1)];
         logits = new float[vocab];
     }
 
@@ -81,7 +93,10 @@ public sealed class NativeLlama
     public VectorPath Path { get; }
 
     /// <summary>Threads the large matrix-vector products are split over (results do not depend on it).</summary>
-    public int Threads { get; private set; } = 1;
+    public int Threads => Split.Threads;
+
+    /// <summary>How the products are split over <see cref="Threads"/>.</summary>
+    public ThreadSplit Split { get; private init; } = ThreadSplit.One;
 
     /// <summary>Tokens forwarded since the last <see cref="Reset"/> (the next token's position).</summary>
     public int Position { get; private set; }
@@ -92,9 +107,13 @@ public sealed class NativeLlama
     /// <summary>
     /// Copies <paramref name="model"/>'s weights (the model itself is not kept); large products run on
     /// <paramref name="threads"/> threads. With <paramref name="packTwoFour"/> (and AVX-512), every attention and MLP
-    /// weight that is 2:4 along its inputs (inputs a multiple of 32) is also packed and its products use the packed kernel.
+    /// weight that is 2:4 along its inputs (inputs a multiple of 32) is packed (its dense copy dropped) and its products use
+    /// the packed kernel.
     /// </summary>
-    public static NativeLlama FromModel(LlamaForCausalLM model, VectorPath path = VectorPath.Auto, int threads = 1, bool packTwoFour = true)
+    /// <param name="spinningWorkers">The spinning <see cref="WorkerTeam"/> (default); false runs the products as the engine did
+    /// before it, on Parallel.For (the ablation in <c>bench decode</c>).</param>
+    public static NativeLlama FromModel(LlamaForCausalLM model, VectorPath path = VectorPath.Auto, int threads = 1, bool packTwoFour = true,
+        bool spinningWorkers = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
@@ -102,6 +121,18 @@ public sealed class NativeLlama
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         static float[] Flat(Tensor t) => t.detach().to_type(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+        bool pack = packTwoFour && Packed24Matrix.FastKernelSupported;
+        int packed = 0;
+        // A projection either packed (2:4 along inputs that are a multiple of 32) or kept dense.
+        float[] Projection(Tensor weight, out Packed24Matrix? packedForm)
+        {
+            var w = Flat(weight);
+            int inputs = (int)weight.shape[1];
+            packedForm = pack && inputs % 32 == 0 && Packed24Matrix.IsTwoFour(w) ? Packed24Matrix.Pack(w, w.Length / inputs, inputs) : null;
+            if (packedForm is null) return w;
+            packed++;
+            return [];
+        }
         var layers = new Layer[config.NLayers];
         int kvRows(int l) => config.KvHeads(l) * config.HeadDim;
         for (int l = 0; l < config.NLayers; l++)
@@ -111,10 +142,10 @@ public sealed class NativeLlama
             if (source.SelfAttn is { } attn)
             {
                 layer.AttnNorm = Flat(source.InputLayerNorm!.Weight);
-                layer.Wq = Flat(attn.QProj.weight!);
-                layer.Wk = Flat(attn.KProj.weight!);
-                layer.Wv = Flat(attn.VProj.weight!);
-                layer.Wo = Flat(attn.OProj.weight!);
+                layer.Wq = Projection(attn.QProj.weight!, out layer.Pq);
+                layer.Wk = Projection(attn.KProj.weight!, out layer.Pk);
+                layer.Wv = Projection(attn.VProj.weight!, out layer.Pv);
+                layer.Wo = Projection(attn.OProj.weight!, out layer.Po);
                 layer.KeyCache = new float[config.MaxSeqLen * kvRows(l)];
                 layer.ValueCache = new float[config.MaxSeqLen * kvRows(l)];
             }
@@ -125,9 +156,9 @@ public sealed class NativeLlama
             if (source.Mlp is { } mlp)
             {
                 layer.FfnNorm = Flat(source.PostAttentionLayerNorm!.Weight);
-                layer.W1 = Flat(mlp.GateProj.weight!);
-                layer.W2 = Flat(mlp.DownProj.weight!);
-                layer.W3 = Flat(mlp.UpProj.weight!);
+                layer.W1 = Projection(mlp.GateProj.weight!, out layer.P1);
+                layer.W2 = Projection(mlp.DownProj.weight!, out layer.P2);
+                layer.W3 = Projection(mlp.UpProj.weight!, out layer.P3);
             }
             else
             {
@@ -135,36 +166,12 @@ public sealed class NativeLlama
             }
             layers[l] = layer;
         }
-        int packed = 0;
-        if (packTwoFour && Packed24Matrix.FastKernelSupported)
-            foreach (var layer in layers)
-            {
-                Packed24Matrix? Pack(float[]? w, int inputs)
-                {
-                    if (w is null || inputs % 32 != 0 || !Packed24Matrix.IsTwoFour(w)) return null;
-                    packed++;
-                    return Packed24Matrix.Pack(w, w.Length / inputs, inputs);
-                }
-                int qDim = layer.QHeads * config.HeadDim;
-                layer.Pq = Pack(layer.Wq, config.Dim);
-                layer.Pk = Pack(layer.Wk, config.Dim);
-                layer.Pv = Pack(layer.Wv, config.Dim);
-                layer.Po = Pack(layer.Wo, qDim);
-                layer.P1 = Pack(layer.W1, config.Dim);
-                layer.P3 = Pack(layer.W3, config.Dim);
-                layer.P2 = Pack(layer.W2, layer.Hidden);
-                // A packed weight's dense copy is never read again: keep an empty array in its place.
-                if (layer.Pq is not null) layer.Wq = [];
-                if (layer.Pk is not null) layer.Wk = [];
-                if (layer.Pv is not null) layer.Wv = [];
-                if (layer.Po is not null) layer.Wo = [];
-                if (layer.P1 is not null) layer.W1 = [];
-                if (layer.P3 is not null) layer.W3 = [];
-                if (layer.P2 is not null) layer.W2 = [];
-            }
-        return new NativeLlama(config, layers, Flat(model.Model.EmbedTokens.weight!), Flat(model.Model.Norm.Weight), Flat(model.OutputWeight), path)
+        var embedding = Flat(model.Model.EmbedTokens.weight!);
+        // A tied classifier is the embedding itself: one copy serves both.
+        var classifier = config.TiedEmbeddings ? embedding : Flat(model.OutputWeight);
+        return new NativeLlama(config, layers, embedding, Flat(model.Model.Norm.Weight), classifier, path)
         {
-            Threads = threads,
+            Split = new ThreadSplit(threads, spinningWorkers),
             PackedWeights = packed,
         };
     }
@@ -188,50 +195,115 @@ public sealed class NativeLlama
     internal void ForwardAttentionBlock(int layer, int token, int pos)
     {
         embedding.AsSpan(token * dim, dim).CopyTo(x);
-        Attention(layers[layer], pos);
+        Attention(layers[layer], pos, 1);
     }
 
     internal void ForwardMlpBlock(int layer, int token)
     {
         embedding.AsSpan(token * dim, dim).CopyTo(x);
-        Mlp(layers[layer]);
+        Mlp(layers[layer], 1);
     }
 
     /// <summary>Forwards <paramref name="token"/> at <see cref="Position"/> and returns the logits of the next token (valid until the next call).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public ReadOnlySpan<float> Forward(int token)
+    public ReadOnlySpan<float> Forward(int token) => Forward([token]);
+
+    /// <summary>
+    /// Forwards <paramref name="tokens"/> from <see cref="Position"/> on, in blocks of matrix products, and returns the logits
+    /// after the last one (valid until the next call).
+    /// </summary>
+    public ReadOnlySpan<float> Forward(scoped ReadOnlySpan<int> tokens)
     {
-        if ((uint)token >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(token), token, $"token ids are 0..{vocab - 1}");
-        if (Position >= maxSeq) throw new InvalidOperationException($"the sequence is full ({maxSeq} positions)");
-        int pos = Position;
-        embedding.AsSpan(token * dim, dim).CopyTo(x);
-        foreach (var layer in layers)
-        {
-            if (layer.Wq is not null) Attention(layer, pos);
-            if (layer.W1 is not null) Mlp(layer);
-        }
-        NativeKernels.RmsNorm(x, finalNorm, eps, xb.AsSpan(0, dim), Path);
-        Mv(classifier, null, xb, dim, logits, 0, vocab);
-        Position++;
+        if (tokens.IsEmpty) throw new ArgumentException("no tokens to forward", nameof(tokens));
+        for (int start = 0; start < tokens.Length; start += block)
+            ForwardBlock(tokens.Slice(start, Math.Min(block, tokens.Length - start)), lastOnly: true);
         return logits;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Attention(Layer layer, int pos)
+    /// <summary>
+    /// Forwards <paramref name="tokens"/> from <see cref="Position"/> on and hands the logits after every position to
+    /// <paramref name="handler"/> (perplexity): the classifier, too, runs as one product per block.
+    /// </summary>
+    public void Score(ReadOnlySpan<int> tokens, LogitsHandler handler)
     {
-        int hd = headDim, qDim = layer.QHeads * hd, kvDim = layer.KvHeads * hd, nRep = layer.QHeads / layer.KvHeads;
-        var normed = xb.AsSpan(0, dim);
-        NativeKernels.RmsNorm(x, layer.AttnNorm, eps, normed, Path);
-        var qs = q.AsSpan(0, qDim);
-        var ks = layer.KeyCache.AsSpan(pos * kvDim, kvDim);      // this position's key and value go straight into the cache
-        var vs = layer.ValueCache.AsSpan(pos * kvDim, kvDim);
-        Mv(layer.Wq!, layer.Pq, xb, dim, q, 0, qDim);
-        Mv(layer.Wk!, layer.Pk, xb, dim, layer.KeyCache, pos * kvDim, kvDim);
-        Mv(layer.Wv!, layer.Pv, xb, dim, layer.ValueCache, pos * kvDim, kvDim);
-        Rotate(qs, pos);
-        Rotate(ks, pos);
+        ArgumentNullException.ThrowIfNull(handler);
+        blockLogits ??= new float[block * vocab];
+        for (int start = 0; start < tokens.Length; start += block)
+        {
+            int count = Math.Min(block, tokens.Length - start);
+            ForwardBlock(tokens.Slice(start, count), lastOnly: false);
+            for (int t = 0; t < count; t++) handler(start + t, blockLogits.AsSpan(t * vocab, vocab));
+        }
+    }
+
+    // Forwards up to `block` tokens at Position..; the logits go to `logits` (the last position's) or to blockLogits (every position's).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ForwardBlock(ReadOnlySpan<int> tokens, bool lastOnly)
+    {
+        int count = tokens.Length, pos = Position;
+        if (Position + count > maxSeq) throw new InvalidOperationException($"the sequence is full ({maxSeq} positions)");
+        for (int t = 0; t < count; t++)
+        {
+            int token = tokens[t];
+            if ((uint)token >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(tokens), token, $"token ids are 0..{vocab - 1}");
+            embedding.AsSpan(token * dim, dim).CopyTo(x.AsSpan(t * dim, dim));
+        }
+        foreach (var layer in layers)
+        {
+            if (layer.AttnNorm is not null) Attention(layer, pos, count);
+            if (layer.FfnNorm is not null) Mlp(layer, count);
+        }
+        if (lastOnly)
+        {
+            NativeKernels.RmsNorm(x.AsSpan((count - 1) * dim, dim), finalNorm, eps, xb.AsSpan(0, dim), Path);
+            Mm(classifier, null, xb, 1, dim, logits, 0, vocab);
+        }
+        else
+        {
+            Norm(finalNorm, count);
+            Mm(classifier, null, xb, count, dim, blockLogits!, 0, vocab);
+        }
+        Position += count;
+    }
+
+    // xb[t] = RMSNorm(x[t]) for the block's positions.
+    private void Norm(float[] weight, int count)
+    {
+        for (int t = 0; t < count; t++) NativeKernels.RmsNorm(x.AsSpan(t * dim, dim), weight, eps, xb.AsSpan(t * dim, dim), Path);
+    }
+
+    // x += xb over the block.
+    private void AddResidual(int count)
+    {
+        var sum = x.AsSpan(0, count * dim);
+        var projected = xb.AsSpan(0, count * dim);
+        for (int i = 0; i < sum.Length; i++) sum[i] += projected[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Attention(Layer layer, int pos, int count)
+    {
+        int hd = headDim, qDim = layer.QHeads * hd, kvDim = layer.KvHeads * hd;
+        Norm(layer.AttnNorm!, count);
+        // The block's keys and values go straight into the cache: rows pos..pos+count-1 are contiguous there.
+        Mm(layer.Wq, layer.Pq, xb, count, dim, q, 0, qDim);
+        Mm(layer.Wk, layer.Pk, xb, count, dim, layer.KeyCache, pos * kvDim, kvDim);
+        Mm(layer.Wv, layer.Pv, xb, count, dim, layer.ValueCache, pos * kvDim, kvDim);
+        for (int t = 0; t < count; t++)
+        {
+            Rotate(q.AsSpan(t * qDim, qDim), pos + t);
+            Rotate(layer.KeyCache.AsSpan((pos + t) * kvDim, kvDim), pos + t);
+        }
+        for (int t = 0; t < count; t++) Attend(layer, q.AsSpan(t * qDim, qDim), pos + t, attnOut.AsSpan(t * qDim, qDim));
+        Mm(layer.Wo, layer.Po, attnOut, count, qDim, xb, 0, dim);
+        AddResidual(count);
+    }
+
+    // Every query head of one position against the cache up to that position (causal).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Attend(Layer layer, ReadOnlySpan<float> qs, int pos, Span<float> output)
+    {
+        int hd = headDim, kvDim = layer.KvHeads * hd, nRep = layer.QHeads / layer.KvHeads;
         float scale = 1f / MathF.Sqrt(hd);
-        var output = attnOut.AsSpan(0, qDim);
         output.Clear();
         // Small heads (stories260K's are 8 wide) run as plain loops: a kernel call per position would cost more than
         // its few multiply-adds.
@@ -265,29 +337,30 @@ public sealed class NativeLlama
                     NativeKernels.AddScaled(oh, value, a, Path);
             }
         }
-        var projected = xb.AsSpan(0, dim);
-        Mv(layer.Wo!, layer.Po, attnOut, qDim, xb, 0, dim);
-        for (int i = 0; i < dim; i++) x[i] += projected[i];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Mlp(Layer layer)
+    private void Mlp(Layer layer, int count)
     {
-        var normed = xb.AsSpan(0, dim);
-        NativeKernels.RmsNorm(x, layer.FfnNorm, eps, normed, Path);
-        var gate = hb.AsSpan(0, layer.Hidden);
-        var up = hb2.AsSpan(0, layer.Hidden);
-        Mv(layer.W1!, layer.P1, xb, dim, hb, 0, layer.Hidden);
-        Mv(layer.W3!, layer.P3, xb, dim, hb2, 0, layer.Hidden);
-        NativeKernels.SwiGlu(gate, up);
-        Mv(layer.W2!, layer.P2, hb, layer.Hidden, xb, 0, dim);
-        for (int i = 0; i < dim; i++) x[i] += normed[i];
+        int hidden = layer.Hidden;
+        Norm(layer.FfnNorm!, count);
+        Mm(layer.W1, layer.P1, xb, count, dim, hb, 0, hidden);
+        Mm(layer.W3, layer.P3, xb, count, dim, hb2, 0, hidden);
+        NativeKernels.SwiGlu(hb.AsSpan(0, count * hidden), hb2.AsSpan(0, count * hidden));
+        Mm(layer.W2, layer.P2, hb, count, hidden, xb, 0, dim);
+        AddResidual(count);
     }
 
-    private void Mv(float[] w, Packed24Matrix? packed, float[] input, int inputLength, float[] output, int outputOffset, int rows)
+    // output[offset + t·rows + o] = (W input[t])[o] for the block's `count` positions: one position takes the
+    // matrix-vector kernels, several the matrix product; a packed 2:4 weight runs its kernel once per position.
+    private void Mm(float[] w, Packed24Matrix? packed, float[] input, int count, int inputLength, float[] output, int outputOffset, int rows)
     {
-        if (packed is not null) NativeKernels.MatVec(packed, input, output, outputOffset, Threads);
-        else NativeKernels.MatVec(w, input, inputLength, output, outputOffset, rows, Path, Threads);
+        if (packed is not null)
+            for (int t = 0; t < count; t++) NativeKernels.MatVec(packed, input, t * inputLength, output, outputOffset + t * rows, Split);
+        else if (count == 1)
+            NativeKernels.MatVec(w, input, inputLength, output, outputOffset, rows, Path, Split);
+        else
+            NativeGemm.MatMul(w, input, count, inputLength, output, outputOffset, rows, Path, Split);
     }
 
     // RoPE on every head of vec (heads of headDim), in the model's layout; as Rope.Apply: x·cos + rotate(x)·sin.

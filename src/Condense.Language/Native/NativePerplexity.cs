@@ -1,5 +1,5 @@
 // Perplexity on the native engine with the protocol of Perplexity.Evaluate (every document BOS first, token-weighted
-// mean NLL over all predicted tokens), one position at a time.
+// mean NLL over all predicted tokens), each document forwarded in blocks of matrix products (NativeLlama.Score).
 using Condense.Core;
 using Condense.Language.Evaluation;
 
@@ -22,11 +22,9 @@ public static class NativePerplexity
             if (sequence.Length > engine.Config.MaxSeqLen)
                 throw new ArgumentException($"a sequence of {sequence.Length} tokens exceeds the model's MaxSeqLen {engine.Config.MaxSeqLen}");
             engine.Reset();
-            for (int t = 0; t + 1 < sequence.Length; t++)
-            {
-                sum += Nll(engine.Forward(sequence[t]), sequence[t + 1]);
-                count++;
-            }
+            if (sequence.Length < 2) { progress?.Invoke(1); continue; }
+            engine.Score(sequence.AsSpan(0, sequence.Length - 1), (t, logits) => sum += Nll(logits, sequence[t + 1]));
+            count += sequence.Length - 1;
             progress?.Invoke(1);
         }
         double mean = NonFiniteResultException.Check(sum / count, "the mean NLL", "the model's weights may hold NaN or infinite values");

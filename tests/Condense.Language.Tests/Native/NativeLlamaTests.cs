@@ -14,7 +14,8 @@ public sealed class NativeLlamaTests
     private static int[] StoryTokens(int count) =>
         SharedModels.Tok512.Encode(File.ReadLines(SharedModels.ValidTextPath).First(l => l.Length > 400), bos: true)[..count];
 
-    // The native engine's logits at every position of tokens, against one causal forward of the TorchSharp model.
+    // The native engine's logits at every position of tokens, forwarded one at a time and scored in blocks (NativeLlama.Score),
+    // against one causal forward of the TorchSharp model; the worse of the two.
     private static double MaxLogitDifference(LlamaForCausalLM model, VectorPath path, int[] tokens)
     {
         using var scope = NewDisposeScope();
@@ -28,6 +29,15 @@ public sealed class NativeLlamaTests
             var logits = engine.Forward(tokens[t]);
             for (int i = 0; i < logits.Length; i++) worst = Math.Max(worst, Math.Abs(logits[i] - expected[t * logits.Length + i]));
         }
+        engine.Reset();
+        int scored = 0;
+        engine.Score(tokens, (t, logits) =>
+        {
+            Assert.Equal(scored++, t);
+            for (int i = 0; i < logits.Length; i++) worst = Math.Max(worst, Math.Abs(logits[i] - expected[t * logits.Length + i]));
+        });
+        Assert.Equal(tokens.Length, scored);
+        Assert.Equal(tokens.Length, engine.Position);
         return worst;
     }
 
@@ -132,7 +142,29 @@ public sealed class NativeLlamaTests
         var two = NativeLlama.FromModel(model, threads: 2);
         foreach (var t in tokens)
             Assert.Equal(one.Forward(t).ToArray(), two.Forward(t).ToArray());
+        one.Reset();
+        two.Reset();
+        Assert.Equal(one.Forward(tokens).ToArray(), two.Forward(tokens).ToArray());
         Assert.InRange(MaxLogitDifference(model, VectorPath.Auto, tokens), 0, 1e-4);
+    }
+
+    [Fact]
+    public void A_prompt_forwarded_in_blocks_continues_as_one_forwarded_token_by_token()
+    {
+        using var model = Llama2cCheckpoint.Read(SharedModels.Llama2xsPath);
+        var tokens = StoryTokens(150);   // more than two blocks: the cache carries across block boundaries
+        var stepwise = NativeLlama.FromModel(model);
+        var blocked = NativeLlama.FromModel(model);
+        foreach (var t in tokens[..^1]) stepwise.Forward(t);
+        float[] last = blocked.Forward(tokens.AsSpan(0, tokens.Length - 1)).ToArray();
+        Assert.Equal(tokens.Length - 1, blocked.Position);
+        // The next step reads every cached key and value, so equal logits mean the blocked cache equals the stepwise one.
+        var a = stepwise.Forward(tokens[^1]).ToArray();
+        var b = blocked.Forward(tokens[^1]).ToArray();
+        Assert.InRange(a.Zip(b, (u, v) => Math.Abs(u - v)).Max(), 0, 1e-4);
+        Assert.Contains(last, v => v != 0);
+        Assert.Throws<ArgumentException>(() => blocked.Forward(ReadOnlySpan<int>.Empty));
+        Assert.Throws<InvalidOperationException>(() => blocked.Forward(new int[model.Config.MaxSeqLen]));
     }
 
     [Fact]
@@ -156,6 +188,11 @@ public sealed class NativeLlamaTests
             var b = dense.Forward(t).ToArray();
             for (int i = 0; i < a.Length; i++) worst = Math.Max(worst, Math.Abs(a[i] - b[i]));
         }
+        packed.Reset();
+        dense.Reset();
+        var blockA = packed.Forward(tokens).ToArray();
+        var blockB = dense.Forward(tokens).ToArray();
+        for (int i = 0; i < blockA.Length; i++) worst = Math.Max(worst, Math.Abs(blockA[i] - blockB[i]));
         // Masking half the weights leaves logits of a larger scale than the trained model's, so the bound is relative.
         double scale;
         using (no_grad())
