@@ -22,9 +22,9 @@ public sealed record SparseGemvRow(int Rows, int Columns, double DenseMicrosecon
 /// <summary>The benchmark's result.</summary>
 /// <param name="Rows">Per shape.</param>
 /// <param name="Rounds">Rounds.</param>
-/// <param name="FastKernel">Whether the AVX-512 packed kernel ran (else the reference).</param>
+/// <param name="Kernel">The packed kernel that ran: Vector512 (AVX-512), Vector256 (AVX2) or Scalar (the reference).</param>
 /// <param name="DensePath">The dense kernel's SIMD width.</param>
-public sealed record SparseGemvResult(IReadOnlyList<SparseGemvRow> Rows, int Rounds, bool FastKernel, string DensePath);
+public sealed record SparseGemvResult(IReadOnlyList<SparseGemvRow> Rows, int Rounds, string Kernel, string DensePath);
 
 /// <summary>Runs the packed 2:4 GEMV benchmark.</summary>
 public static class SparseGemvBenchmark
@@ -75,7 +75,7 @@ public static class SparseGemvBenchmark
             rows.Add(row);
             log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{r}x{c}: dense {row.DenseMicroseconds:F1} us, 2:4 {row.SparseMicroseconds:F1} us, {Median(row.Speedups):F2}x"));
         }
-        return new SparseGemvResult(rows, rounds, Packed24Matrix.FastKernelSupported, path.ToString());
+        return new SparseGemvResult(rows, rounds, Packed24Matrix.FastKernel.ToString(), path.ToString());
     }
 
     /// <summary>The result as a Markdown table.</summary>
@@ -84,7 +84,7 @@ public static class SparseGemvBenchmark
         ArgumentNullException.ThrowIfNull(result);
         var inv = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
-        md.AppendLine(inv, $"One thread, fp32, y = W x with W (rows, columns) random 2:4; dense: the native engine's {result.DensePath} GEMV over the matrix with its zeros; 2:4: packed values + 2-bit positions, {(result.FastKernel ? "AVX-512 kernel" : "reference kernel (no AVX-512 on this CPU)")}. Median of {result.Rounds} alternated rounds.");
+        md.AppendLine(inv, $"One thread, fp32, y = W x with W (rows, columns) random 2:4; dense: the native engine's {result.DensePath} GEMV over the matrix with its zeros; 2:4: packed values + 2-bit positions, {result.Kernel switch { "Vector512" => "AVX-512 kernel", "Vector256" => "AVX2 kernel (no AVX-512 on this CPU)", _ => "reference kernel (neither AVX-512 nor AVX2 on this CPU)" }}. Median of {result.Rounds} alternated rounds.");
         md.AppendLine();
         md.AppendLine("| rows x columns | dense µs | 2:4 µs | speed-up (per round) | bytes read dense / 2:4 | max abs difference |");
         md.AppendLine("|---|---|---|---|---|---|");

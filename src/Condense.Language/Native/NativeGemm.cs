@@ -46,11 +46,39 @@ public static class NativeGemm
             Rows(w, x.AsSpan(0, tokens * n), tokens, n, y.AsSpan(yOffset, tokens * rows), rows, start, count, path));
     }
 
-    // Rows [start, start + count) of the product, for every token.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows(ReadOnlySpan<float> w, ReadOnlySpan<float> x, int tokens, int n, Span<float> y, int rows, int start, int count, VectorPath path)
+    /// <summary>
+    /// y (tokens, w.Rows) at <paramref name="yOffset"/> = X · Wᵀ for a packed 2:4 W: each block of 4 rows is unpacked into a
+    /// small dense buffer once and multiplied as the dense product multiplies it, so a block of tokens costs what it costs
+    /// dense, and the weights are read in their packed size.
+    /// </summary>
+    public static void MatMul(Packed24Matrix w, float[] x, int tokens, float[] y, int yOffset, VectorPath path, ThreadSplit threads)
     {
-        ref float rw = ref MemoryMarshal.GetReference(w);
+        ArgumentNullException.ThrowIfNull(w);
+        int rows = w.Rows, n = w.Columns;
+        if (x.Length < (long)tokens * n || y.Length < yOffset + (long)tokens * rows) throw new ArgumentException($"x or y is too small for ({tokens}, {n}) x ({rows}, {n})ᵀ");
+        void Part(int start, int count)
+        {
+            var block = unpacked ??= [];
+            if (block.Length < 4 * n) block = unpacked = new float[4 * n];
+            for (int o = start; o < start + count; o += 4)
+            {
+                int blockRows = Math.Min(4, start + count - o);
+                w.UnpackRows(o, blockRows, block);
+                Rows(block, x.AsSpan(0, tokens * n), tokens, n, y.AsSpan(yOffset, tokens * rows), rows, o, blockRows, path, firstRow: o);
+            }
+        }
+        if (threads.Threads <= 1 || (long)rows * n * tokens < ParallelMinimum || rows < 8 * threads.Threads) Part(0, rows);
+        else NativeKernels.SplitRows(rows, threads, Part);
+    }
+
+    [ThreadStatic]
+    private static float[]? unpacked;   // one 4-row dense block per thread for the packed product
+
+    // Rows [start, start + count) of the product, for every token; w holds rows from firstRow on.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows(ReadOnlySpan<float> w, ReadOnlySpan<float> x, int tokens, int n, Span<float> y, int rows, int start, int count, VectorPath path, int firstRow = 0)
+    {
+        ref float rw = ref Unsafe.Subtract(ref MemoryMarshal.GetReference(w), firstRow * n);   // row o at rw + o·n
         ref float rx = ref MemoryMarshal.GetReference(x);
         ref float ry = ref MemoryMarshal.GetReference(y);
         int end = start + count, o = start;

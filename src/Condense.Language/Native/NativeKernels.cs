@@ -64,11 +64,11 @@ public static class NativeKernels
     /// <see cref="Packed24Matrix.MatVec"/> with the rows split over <paramref name="threads"/> as the dense
     /// overload splits them (each row summed as on one thread).
     /// </summary>
-    public static void MatVec(Packed24Matrix w, float[] x, int xOffset, float[] y, int yOffset, ThreadSplit threads)
+    public static void MatVec(Packed24Matrix w, float[] x, float[] y, int yOffset, ThreadSplit threads)
     {
         ArgumentNullException.ThrowIfNull(w);
         SplitRows(w.Rows, w.Columns, threads, (start, count) =>
-            w.MatVecRows(x.AsSpan(xOffset, w.Columns), y.AsSpan(yOffset, w.Rows), start, count));
+            w.MatVecRows(x.AsSpan(0, w.Columns), y.AsSpan(yOffset, w.Rows), start, count));
     }
 
     // Runs product(start, count) over all rows: on this thread for small products, else in contiguous blocks (multiples

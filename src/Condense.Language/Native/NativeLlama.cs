@@ -352,11 +352,13 @@ public sealed class NativeLlama
     }
 
     // output[offset + t·rows + o] = (W input[t])[o] for the block's `count` positions: one position takes the
-    // matrix-vector kernels, several the matrix product; a packed 2:4 weight runs its kernel once per position.
+    // matrix-vector kernels, several the matrix product (a packed 2:4 weight unpacked 4 rows at a time for it).
     private void Mm(float[] w, Packed24Matrix? packed, float[] input, int count, int inputLength, float[] output, int outputOffset, int rows)
     {
-        if (packed is not null)
-            for (int t = 0; t < count; t++) NativeKernels.MatVec(packed, input, t * inputLength, output, outputOffset + t * rows, Split);
+        if (packed is not null && count == 1)
+            NativeKernels.MatVec(packed, input, output, outputOffset, Split);
+        else if (packed is not null)
+            NativeGemm.MatMul(packed, input, count, output, outputOffset, Path, Split);
         else if (count == 1)
             NativeKernels.MatVec(w, input, inputLength, output, outputOffset, rows, Path, Split);
         else

@@ -6,8 +6,11 @@
 // holds, per 16 consecutive values (8 groups, 32 inputs), one uint whose bits 2k..2k+1 are value k's position in its
 // group (0..3). A group that keeps fewer than 2 non-zeros stores zeros at unused positions.
 //
-// Two matrix-vector kernels compute the same products: a plain reference, and an AVX-512 one that expands 16
-// positions with one shift and mask and selects the matching 16 of 32 inputs with one two-source permute (vpermt2ps).
+// Three matrix-vector kernels compute the same products: a plain reference; an AVX-512 one that expands 16 positions
+// with one shift and mask and selects the matching 16 of 32 inputs with one two-source permute (vpermt2ps); and an AVX2
+// one for CPUs without AVX-512, which expands 8 positions the same way and, since vpermps permutes within one 8-float
+// register, permutes two neighbouring 8-input blocks with the same indices (their low 3 bits) and blends each value's
+// own block: the first four values of 8 come from the first block, the last four from the second.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -40,8 +43,19 @@ public sealed class Packed24Matrix
     /// <summary>Bytes of values and positions.</summary>
     public long Bytes => Values.LongLength * 4 + Positions.LongLength * 4;
 
-    /// <summary>Whether the fast kernel can run on this CPU.</summary>
-    public static bool FastKernelSupported => Avx512F.IsSupported;
+    /// <summary>Whether a fast kernel (AVX-512 or AVX2) can run on this CPU.</summary>
+    public static bool FastKernelSupported => FastKernel != VectorPath.Scalar;
+
+    /// <summary>The widest kernel this CPU runs: Vector512 (AVX-512), Vector256 (AVX2 and FMA) or Scalar (the reference).</summary>
+    public static VectorPath FastKernel => Kernel(VectorPath.Auto);
+
+    // The kernel a requested width runs on this CPU: the widest the CPU has up to the one requested.
+    private static VectorPath Kernel(VectorPath requested) => requested switch
+    {
+        VectorPath.Scalar => VectorPath.Scalar,
+        VectorPath.Vector256 => Avx2.IsSupported && Fma.IsSupported ? VectorPath.Vector256 : VectorPath.Scalar,
+        _ => Avx512F.IsSupported ? VectorPath.Vector512 : Kernel(VectorPath.Vector256),
+    };
 
     /// <summary>Packs a dense row-major (rows, columns) matrix that is 2:4 along its rows; a group with more than two non-zeros is an error.</summary>
     public static Packed24Matrix Pack(ReadOnlySpan<float> dense, int rows, int columns)
@@ -89,12 +103,22 @@ public sealed class Packed24Matrix
     public float[] Unpack()
     {
         var dense = new float[Rows * Columns];
-        for (int s = 0; s < Values.Length; s++)
-        {
-            int row = s / (Columns / 2), inRow = s % (Columns / 2);
-            dense[row * Columns + inRow / 2 * 4 + Position(Positions, s)] += Values[s];
-        }
+        UnpackRows(0, Rows, dense);
         return dense;
+    }
+
+    /// <summary>Writes rows [<paramref name="start"/>, start + <paramref name="count"/>) dense, row-major, into <paramref name="dense"/>.</summary>
+    public void UnpackRows(int start, int count, Span<float> dense)
+    {
+        if (start < 0 || count < 0 || start + count > Rows || dense.Length < count * Columns) throw new ArgumentException($"rows {start}..{start + count - 1} of {Rows} do not fit {dense.Length} floats");
+        int half = Columns / 2;
+        dense[..(count * Columns)].Clear();
+        for (int r = 0; r < count; r++)
+        {
+            var row = dense.Slice(r * Columns, Columns);
+            int first = (start + r) * half;
+            for (int k = 0; k < half; k++) row[k / 2 * 4 + Position(Positions, first + k)] += Values[first + k];
+        }
     }
 
     /// <summary>y = W x, the plain reference.</summary>
@@ -119,23 +143,35 @@ public sealed class Packed24Matrix
         }
     }
 
-    /// <summary>y = W x with the AVX-512 kernel (the reference where the CPU lacks AVX-512).</summary>
-    public void MatVec(ReadOnlySpan<float> x, Span<float> y)
+    /// <summary>y = W x with the widest kernel up to <paramref name="path"/> this CPU runs (<see cref="FastKernel"/> by default).</summary>
+    public void MatVec(ReadOnlySpan<float> x, Span<float> y, VectorPath path = VectorPath.Auto)
     {
         Check(x, y);
-        MatVecRows(x, y, 0, Rows);
+        MatVecRows(x, y, 0, Rows, path);
     }
 
     /// <summary>y[r] = (W x)[r] for rows [<paramref name="start"/>, start + <paramref name="count"/>) (y has all Rows).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void MatVecRows(ReadOnlySpan<float> x, Span<float> y, int start, int count)
+    public void MatVecRows(ReadOnlySpan<float> x, Span<float> y, int start, int count, VectorPath path = VectorPath.Auto)
     {
         if (x.Length != Columns || y.Length < start + count) throw new ArgumentException($"x has {x.Length} values and y {y.Length}; the matrix is ({Rows}, {Columns})");
-        if (!Avx512F.IsSupported)
+        switch (Kernel(path))
         {
-            ReferenceRows(x, y, start, count);
-            return;
+            case VectorPath.Vector512:
+                Rows512(x, y, start, count);
+                break;
+            case VectorPath.Vector256:
+                Rows256(x, y, start, count);
+                break;
+            default:
+                ReferenceRows(x, y, start, count);
+                break;
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Rows512(ReadOnlySpan<float> x, Span<float> y, int start, int count)
+    {
         int chunks = Columns / 32, half = Columns / 2;
         var shifts = Vector512.Create(0u, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
         var bases = Vector512.Create(0, 0, 4, 4, 8, 8, 12, 12, 16, 16, 20, 20, 24, 24, 28, 28);
@@ -154,6 +190,39 @@ public sealed class Packed24Matrix
             }
             if (c < chunks) acc0 = Chunk(ref rx, ref rv, ref rp, c, shifts, bases, three, acc0);
             y[r] = Vector512.Sum(acc0 + acc1);
+        }
+    }
+
+    // Per 32 inputs: values 0-7 (groups 0-3, inputs 0-15) against x blocks 0 and 1, values 8-15 against blocks 2 and 3;
+    // two accumulators, one per half, summed at the end of the row.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Rows256(ReadOnlySpan<float> x, Span<float> y, int start, int count)
+    {
+        int chunks = Columns / 32, half = Columns / 2;
+        var lowShifts = Vector256.Create(0u, 2, 4, 6, 8, 10, 12, 14);
+        var highShifts = Vector256.Create(16u, 18, 20, 22, 24, 26, 28, 30);
+        var bases = Vector256.Create(0u, 0, 4, 4, 8, 8, 12, 12);   // each value's group start within its 16 inputs
+        var three = Vector256.Create(3u);
+        ref float rx = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
+        for (int r = start; r < start + count; r++)
+        {
+            ref float rv = ref Values[r * half];
+            ref uint rp = ref Positions[r * chunks];
+            Vector256<float> acc0 = default, acc1 = default;
+            for (int c = 0; c < chunks; c++)
+            {
+                var bits = Vector256.Create(Unsafe.Add(ref rp, c));
+                var low = (Avx2.ShiftRightLogicalVariable(bits, lowShifts) & three) + bases;    // (8) inputs 0..15, low 3 bits pick within a block
+                var high = (Avx2.ShiftRightLogicalVariable(bits, highShifts) & three) + bases;  // (8) inputs 16..31 likewise
+                nuint at = (nuint)(32 * c);
+                var selectedLow = Avx.Blend(Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref rx, at), low.AsInt32()),
+                    Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref rx, at + 8), low.AsInt32()), 0xF0);
+                var selectedHigh = Avx.Blend(Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref rx, at + 16), high.AsInt32()),
+                    Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref rx, at + 24), high.AsInt32()), 0xF0);
+                acc0 = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref rv, (nuint)(16 * c)), selectedLow, acc0);
+                acc1 = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref rv, (nuint)(16 * c + 8)), selectedHigh, acc1);
+            }
+            y[r] = Vector256.Sum(acc0 + acc1);
         }
     }
 

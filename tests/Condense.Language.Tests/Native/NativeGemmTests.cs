@@ -52,6 +52,32 @@ public sealed class NativeGemmTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(NativeLlamaTests.Paths), MemberType = typeof(NativeLlamaTests))]
+    public void A_packed_2_4_product_equals_the_dense_product_of_its_unpacked_weights_bit_for_bit(VectorPath path)
+    {
+        var resolved = NativeKernels.Resolve(path);
+        var rng = new Random(9);
+        int rows = 1030, n = 96, tokens = 15;   // over NativeGemm.ParallelMinimum, so two threads split it
+        var dense = new float[rows * n];
+        for (int g = 0; g < dense.Length / 4; g++)
+        {
+            int a = rng.Next(4), b = (a + 1 + rng.Next(3)) % 4;
+            dense[4 * g + a] = (float)(rng.NextDouble() * 2 - 1);
+            dense[4 * g + b] = (float)(rng.NextDouble() * 2 - 1);
+        }
+        var packed = Packed24Matrix.Pack(dense, rows, n);
+        var x = Random(rng, tokens * n);
+        var expected = new float[tokens * rows];
+        NativeGemm.MatMul(dense, x, tokens, n, expected, 0, rows, resolved, threads: 1);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var actual = new float[tokens * rows + 5];
+            NativeGemm.MatMul(packed, x, tokens, actual, 5, resolved, threads);
+            Assert.Equal(expected, actual[5..]);
+        }
+    }
+
     [Fact]
     public void Mismatched_shapes_are_refused()
     {
