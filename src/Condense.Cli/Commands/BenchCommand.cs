@@ -26,7 +26,50 @@ internal static class BenchCommand
         bench.Subcommands.Add(BenchPeerCommands.Lm());
         bench.Subcommands.Add(Decode());
         bench.Subcommands.Add(SparseGemv());
+        bench.Subcommands.Add(Gemv());
         return bench;
+    }
+
+    // --shapes: comma-separated ROWSxCOLUMNS, columns a multiple of columnMultiple, at most 2^28 weights each.
+    private static List<(int Rows, int Columns)> ParseShapes(string text, int columnMultiple) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t =>
+        {
+            var parts = t.Split('x');
+            return parts.Length == 2 && int.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var r) && int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var c)
+                && r >= 1 && c >= columnMultiple && c % columnMultiple == 0 && (long)r * c <= 1L << 28
+                ? (r, c) : throw new Condense.Core.InputException($"--shapes '{t}': expected ROWSxCOLUMNS with columns a multiple of {columnMultiple} (at most 2^28 weights)");
+        }).ToList();
+
+    /// <summary>Dense GEMV from DRAM: rows one after another against four side by side.</summary>
+    private static Command Gemv()
+    {
+        var json = CommonOptions.Json();
+        var shapes = new Option<string>("--shapes") { Description = "Comma-separated ROWSxCOLUMNS (columns a multiple of 16).", DefaultValueFactory = _ => "1024x1024,2816x1024,1024x2816,32000x1024,768x288,32000x288" };
+        var rounds = new Option<int>("--rounds") { Description = "Alternated rounds.", DefaultValueFactory = _ => 7 };
+        var doc = new Option<string?>("--doc") { Description = "Write the table and the command into this Markdown file (e.g. docs/benchmarks.md), the JSON into results/ beside it." };
+        var section = CommonOptions.Section();
+        var cmd = new Command("gemv", "Dense matrix-vector products from DRAM on the native kernels (one thread): rows one after another against four side by side, alternated.")
+        {
+            shapes, rounds, doc, section, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var list = ParseShapes(pr.GetValue(shapes)!, 16);
+            if (pr.GetValue(rounds) < 1) throw new Condense.Core.InputException($"--rounds must be at least 1, got {pr.GetValue(rounds)}");
+            var result = Condense.Experiments.Deployment.GemvBenchmark.Run(list, pr.GetValue(rounds), Console.Error.WriteLine);
+            var markdown = Condense.Experiments.Deployment.GemvBenchmark.Markdown(result);
+            if (pr.GetValue(doc) is string docPath)
+            {
+                var name = CommonOptions.SectionName(pr.GetValue(section), "gemv");
+                MarkdownSection.Write(docPath, name, $"```\n{GeneratedDoc.CommandLine()}\n```\n\n{markdown.TrimEnd('\n')}");
+                GeneratedDoc.WriteResultsJson(docPath, name, result);
+            }
+            output.Result(result);
+            if (!output.Json) output.Human.WriteLine(markdown);
+            return ExitCodes.Ok;
+        });
+        return cmd;
     }
 
     /// <summary>Packed 2:4 against dense GEMV on the native kernels.</summary>
@@ -36,27 +79,23 @@ internal static class BenchCommand
         var shapes = new Option<string>("--shapes") { Description = "Comma-separated ROWSxCOLUMNS (columns a multiple of 32).", DefaultValueFactory = _ => "1024x1024,4096x4096,4096x11008,11008x4096" };
         var rounds = new Option<int>("--rounds") { Description = "Alternated rounds.", DefaultValueFactory = _ => 5 };
         var doc = new Option<string?>("--doc") { Description = "Write the table and the command into this Markdown file (e.g. docs/benchmarks.md), the JSON into results/ beside it." };
+        var sparseSection = CommonOptions.Section();
         var cmd = new Command("sparse-gemv", "Packed 2:4 against dense matrix-vector products (one thread, the native engine's kernels), alternated.")
         {
-            shapes, rounds, doc, json,
+            shapes, rounds, doc, sparseSection, json,
         };
         cmd.SetAction(pr =>
         {
             var output = new CliOutput(pr.GetValue(json));
-            var list = pr.GetValue(shapes)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t =>
-            {
-                var parts = t.Split('x');
-                return parts.Length == 2 && int.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var r) && int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var c)
-                    && r >= 1 && c >= 32 && c % 32 == 0 && (long)r * c <= 1L << 28
-                    ? (r, c) : throw new Condense.Core.InputException($"--shapes '{t}': expected ROWSxCOLUMNS with columns a multiple of 32 (at most 2^28 weights)");
-            }).ToList();
+            var list = ParseShapes(pr.GetValue(shapes)!, 32);
             if (pr.GetValue(rounds) < 1) throw new Condense.Core.InputException($"--rounds must be at least 1, got {pr.GetValue(rounds)}");
             var result = Condense.Experiments.Deployment.SparseGemvBenchmark.Run(list, pr.GetValue(rounds), log: Console.Error.WriteLine);
             var markdown = Condense.Experiments.Deployment.SparseGemvBenchmark.Markdown(result);
             if (pr.GetValue(doc) is string docPath)
             {
-                MarkdownSection.Write(docPath, "sparse-gemv", $"```\n{GeneratedDoc.CommandLine()}\n```\n\n{markdown.TrimEnd('\n')}");
-                GeneratedDoc.WriteResultsJson(docPath, "sparse-gemv", result);
+                var name = CommonOptions.SectionName(pr.GetValue(sparseSection), "sparse-gemv");
+                MarkdownSection.Write(docPath, name, $"```\n{GeneratedDoc.CommandLine()}\n```\n\n{markdown.TrimEnd('\n')}");
+                GeneratedDoc.WriteResultsJson(docPath, name, result);
             }
             output.Result(result);
             if (!output.Json) output.Human.WriteLine(markdown);
@@ -76,12 +115,13 @@ internal static class BenchCommand
         var decode = new Option<int>("--decode") { Description = "Teacher-forced decode steps.", DefaultValueFactory = _ => 128 };
         var workDir = new Option<string>("--work-dir") { Description = "Where the GGUF files go.", DefaultValueFactory = _ => Path.Combine("runs", "bench-decode") };
         var twoFour = new Option<bool>("--two-four") { Description = "Mask the projections 2:4 by magnitude and add the native engine on packed 2:4 weights (section decode-2-4 with --doc)." };
+        var decodeSection = CommonOptions.Section();
         var threadingAblation = new Option<bool>("--threading-ablation") { Description = "At more than one thread, add the native engine on Parallel.For with the earlier 2^18 threshold (the ablation of its spinning workers)." };
         var doc = new Option<string?>("--doc") { Description = "Write the table and the command into this Markdown file (e.g. docs/benchmarks.md), the JSON into results/ beside it." };
         var python = new Option<string?>("--python") { Description = "A Python with PyTorch (e.g. /usr/bin/python3 after CONDENSE_BENCH_PEERS=1 scripts/setup.sh): adds PyTorch as an engine." };
         var cmd = new Command("decode", "Batch-1 decode and prefill tokens/s: Condense torch path, Condense native engine, llama.cpp (GGUF written by Condense), optionally PyTorch, alternated.")
         {
-            models, threads, rounds, prefill, decode, workDir, twoFour, threadingAblation, python, doc, json,
+            models, threads, rounds, prefill, decode, workDir, twoFour, threadingAblation, python, doc, decodeSection, json,
         };
         cmd.SetAction(pr =>
         {
@@ -112,7 +152,7 @@ internal static class BenchCommand
             var markdown = Condense.Experiments.Deployment.DecodeBenchmark.Markdown(result);
             if (pr.GetValue(doc) is string docPath)
             {
-                var section = pr.GetValue(twoFour) ? "decode-2-4" : "decode";
+                var section = CommonOptions.SectionName(pr.GetValue(decodeSection), pr.GetValue(twoFour) ? "decode-2-4" : "decode");
                 MarkdownSection.Write(docPath, section, $"```\n{GeneratedDoc.CommandLine()}\n```\n\n{markdown.TrimEnd('\n')}");
                 GeneratedDoc.WriteResultsJson(docPath, section, result);
             }

@@ -38,16 +38,30 @@ public static class NativeKernels
     }
 
     /// <summary>y[o] = Σ_i w[o·n + i]·x[i] for o &lt; y.Length, n = x.Length (W row-major (out, in)).</summary>
+    public static void MatVec(ReadOnlySpan<float> w, ReadOnlySpan<float> x, Span<float> y, VectorPath path) => MatVec(w, x, y, path, RowGrouping.Auto);
+
+    /// <summary>
+    /// <see cref="MatVec(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, VectorPath)"/> with the rows read one after
+    /// another or four side by side (<see cref="RowGrouping.Auto"/>: the engine's rule; the others for <c>bench gemv</c>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void MatVec(ReadOnlySpan<float> w, ReadOnlySpan<float> x, Span<float> y, VectorPath path)
+    public static void MatVec(ReadOnlySpan<float> w, ReadOnlySpan<float> x, Span<float> y, VectorPath path, RowGrouping grouping)
     {
         int n = x.Length;
         if (w.Length != (long)n * y.Length) throw new ArgumentException($"weight of {w.Length} values is not ({y.Length}, {n})", nameof(w));
         int o = 0;
         // Four rows at a time share each load of x; every row's sum runs in Dot512's order, so results do not depend
         // on how rows are grouped (or split across threads).
-        if (path == VectorPath.Vector512 && n % 64 == 0)
+        if (path == VectorPath.Vector512 && n % 64 == 0 && grouping != RowGrouping.OneRow)
             for (; o <= y.Length - 4; o += 4) Dot512x4(w.Slice(o * n, 4 * n), x, y.Slice(o, 4));
+        else if (path == VectorPath.Vector256 && n % 16 == 0 && (grouping == RowGrouping.FourRows || (grouping == RowGrouping.Auto && n >= LongRow)))
+        {
+            // On AVX2 four long rows side by side draw more bandwidth from DRAM than one row after another (bench gemv,
+            // docs/benchmarks.md); at 288 inputs they draw less. Each row is summed in Dot256Short's order.
+            for (; o <= y.Length - 4; o += 4) Dot256x4(w.Slice(o * n, 4 * n), x, y.Slice(o, 4));
+            for (; o < y.Length; o++) y[o] = Dot256Short(w.Slice(o * n, n), x);
+            return;
+        }
         for (; o < y.Length; o++) y[o] = Dot(w.Slice(o * n, n), x, path);
     }
 
@@ -182,6 +196,54 @@ public static class NativeKernels
         float s = Vector256.Sum((s0 + s1) + (s2 + s3));
         for (; i < n; i++) s = MathF.FusedMultiplyAdd(a[i], b[i], s);
         return s;
+    }
+
+    /// <summary>Inputs from which AVX2 matrix-vector products read four rows side by side.</summary>
+    public const int LongRow = 1024;
+
+    // Four rows of n = 16k values against x, each summed as Dot256Short sums it (two accumulators over 16-value steps).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dot256x4(ReadOnlySpan<float> rows, ReadOnlySpan<float> x, Span<float> y)
+    {
+        int n = x.Length;
+        ref float rx = ref MemoryMarshal.GetReference(x);
+        ref float r0 = ref MemoryMarshal.GetReference(rows);
+        ref float r1 = ref Unsafe.Add(ref r0, n);
+        ref float r2 = ref Unsafe.Add(ref r0, 2 * n);
+        ref float r3 = ref Unsafe.Add(ref r0, 3 * n);
+        Vector256<float> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
+        for (int i = 0; i < n; i += 16)
+        {
+            var x0 = Vector256.LoadUnsafe(ref rx, (nuint)i);
+            var x1 = Vector256.LoadUnsafe(ref rx, (nuint)(i + 8));
+            a0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref r0, (nuint)i), x0, a0);
+            a1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref r0, (nuint)(i + 8)), x1, a1);
+            b0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref r1, (nuint)i), x0, b0);
+            b1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref r1, (nuint)(i + 8)), x1, b1);
+            c0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref r2, (nuint)i), x0, c0);
+            c1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref r2, (nuint)(i + 8)), x1, c1);
+            d0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref r3, (nuint)i), x0, d0);
+            d1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref r3, (nuint)(i + 8)), x1, d1);
+        }
+        y[0] = Vector256.Sum(a0 + a1);
+        y[1] = Vector256.Sum(b0 + b1);
+        y[2] = Vector256.Sum(c0 + c1);
+        y[3] = Vector256.Sum(d0 + d1);
+    }
+
+    // One row of n = 16k values in Dot256x4's order.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float Dot256Short(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        ref float ra = ref MemoryMarshal.GetReference(a);
+        ref float rb = ref MemoryMarshal.GetReference(b);
+        Vector256<float> s0 = default, s1 = default;
+        for (int i = 0; i < a.Length; i += 16)
+        {
+            s0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref ra, (nuint)i), Vector256.LoadUnsafe(ref rb, (nuint)i), s0);
+            s1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref ra, (nuint)(i + 8)), Vector256.LoadUnsafe(ref rb, (nuint)(i + 8)), s1);
+        }
+        return Vector256.Sum(s0 + s1);
     }
 
     // Four rows of n = 64k values against x: the same accumulation order per row as Dot512 (four accumulators over

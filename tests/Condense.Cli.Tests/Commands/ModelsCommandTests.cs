@@ -24,6 +24,17 @@ public sealed class ModelsCommandTests
     }
 
     [Fact]
+    public void Bench_gemv_and_sparse_gemv_reject_a_bad_shape_in_one_line()
+    {
+        var r = CliProcess.Run("bench", "gemv", "--shapes", "64x20");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--shapes '64x20': expected ROWSxCOLUMNS with columns a multiple of 16", r.Stderr, StringComparison.Ordinal);
+        r = CliProcess.Run("bench", "sparse-gemv", "--shapes", "64x48");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("columns a multiple of 32", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Bench_backbones_measures_tiny_models()
     {
         var r = CliProcess.Run("bench", "backbones", "--models", "fastervit_micro,eradio_micro", "--resolutions", "64", "--max-batch", "2",

@@ -129,6 +129,31 @@ public sealed class NativeLlamaTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Matrix_vector_products_match_a_double_reference_and_any_row_grouping(VectorPath path)
+    {
+        var resolved = NativeKernels.Resolve(path);
+        var rng = new Random(13);
+        // Short rows, rows of NativeKernels.LongRow and more (read four side by side on AVX2), and row counts off the 4-row groups.
+        foreach (var (rows, n) in new[] { (7, 288), (9, NativeKernels.LongRow), (6, 1040), (5, 2048) })
+        {
+            var w = Enumerable.Range(0, rows * n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+            var x = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+            var y = new float[rows];
+            NativeKernels.MatVec(w, x, y, resolved);
+            for (int o = 0; o < rows; o++)
+            {
+                double exact = 0;
+                for (int i = 0; i < n; i++) exact += (double)w[o * n + i] * x[i];
+                Assert.InRange(y[o], exact - 1e-3, exact + 1e-3);
+                var alone = new float[1];
+                NativeKernels.MatVec(w.AsSpan(o * n, n), x, alone, resolved);
+                Assert.Equal(y[o], alone[0]);
+            }
+        }
+    }
+
     [Fact]
     public void Threads_split_large_products_without_changing_a_bit()
     {
