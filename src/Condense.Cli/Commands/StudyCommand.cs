@@ -439,12 +439,13 @@ internal static class StudyCommand
         var runDir = new Option<string>("--run-dir") { Description = "Where the runs go (resumable).", DefaultValueFactory = _ => Path.Combine("runs", "study-flextron") };
         var doc = new Option<string?>("--doc") { Description = "Write the tables, the plot and the command into this Markdown file, the JSON beside it." };
         var anchored = new Option<bool>("--anchored") { Description = "Also run Flextron with the full width distilled from the original model (elastic train --anchor)." };
+        var subnetworks = new Option<int>("--subnetworks") { Description = "Random sub-networks per elastic step besides the full model.", DefaultValueFactory = _ => 2 };
         var section = CommonOptions.Section();
         var threads = LanguageOptions.Threads();
         var progress = CommonOptions.Progress();
         var cmd = new Command("flextron", "One elastic run against pruning alone and pruning + retraining each width, equal tokens (Flextron).")
         {
-            models, seeds, steps, batch, seqLen, lr, widths, evalDocs, runDir, doc, section, anchored, threads, progress, json,
+            models, seeds, steps, batch, seqLen, lr, widths, evalDocs, runDir, doc, section, anchored, subnetworks, threads, progress, json,
         };
         cmd.SetAction((pr, cancellation) =>
         {
@@ -455,6 +456,7 @@ internal static class StudyCommand
             var modelList = pr.GetValue(models) is string m
                 ? m.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                 : [Condense.Language.LanguageModelFiles.ResolveModel(null), Condense.Core.IO.AssetPaths.Require("models/llama2c/llama2xs_tinystories.bin")];
+            if (pr.GetValue(subnetworks) < 1) throw new Condense.Core.InputException($"--subnetworks {pr.GetValue(subnetworks)}: an elastic step needs at least 1 random sub-network");
             TorchRuntime.EnsureLoaded();
             LanguageOptions.ApplyThreads(pr.GetValue(threads));
             var result = Condense.Experiments.Language.FlextronStudy.Run(new Condense.Experiments.Language.FlextronStudyOptions
@@ -464,7 +466,7 @@ internal static class StudyCommand
                 SeqLen = pr.GetValue(seqLen), LearningRate = pr.GetValue(lr), Widths = widthList, EvalDocs = pr.GetValue(evalDocs),
                 TrainText = Condense.Language.LanguageModelFiles.Resolve(null, Condense.Language.LanguageModelFiles.DefaultCalibrationText),
                 EvalText = Condense.Language.LanguageModelFiles.Resolve(null, Condense.Language.LanguageModelFiles.DefaultEvalText),
-                Progress = pr.GetValue(progress), Anchored = pr.GetValue(anchored),
+                Progress = pr.GetValue(progress), Anchored = pr.GetValue(anchored), RandomSubnetworks = pr.GetValue(subnetworks),
             }, line => Console.Error.WriteLine(line), cancellation);
             var markdown = Condense.Experiments.Language.FlextronStudy.ToMarkdown(result);
             output.Result(result);

@@ -163,7 +163,7 @@ public static class FlextronStudy
         {
             var rows = result.Rows.Where(r => r.Model == model).ToList();
             sb.Append(CultureInfo.InvariantCulture, $"**{model}** (dense PPL {result.DensePerplexity.GetValueOrDefault(model, double.NaN):F3}; ");
-            sb.Append(CultureInfo.InvariantCulture, $"{result.Seeds} seed(s); elastic tokens {rows.Where(r => r.Method == "flextron").Select(r => r.TrainingTokens).FirstOrDefault():N0}, ");
+            sb.Append(CultureInfo.InvariantCulture, $"{result.Seeds} seed(s); elastic tokens {rows.Where(r => r.Method == "flextron").Select(r => r.TrainingTokens).FirstOrDefault():N0} ({result.RandomSubnetworks} random sub-network(s) per step), ");
             sb.Append(CultureInfo.InvariantCulture, $"retrained widths together {rows.Where(r => r.Method == "retrained" && r.Seed == 0).Sum(r => r.TrainingTokens):N0}):\n\n");
             bool anchored = rows.Any(r => r.Method == "flextron-anchored");
             var headers = new List<string> { "width", "parameters", "pruned, no retraining", "pruned + retrained alone", "Flextron (one elastic run)",

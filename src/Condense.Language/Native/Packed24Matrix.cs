@@ -8,9 +8,7 @@
 //
 // Three matrix-vector kernels compute the same products: a plain reference; an AVX-512 one that expands 16 positions
 // with one shift and mask and selects the matching 16 of 32 inputs with one two-source permute (vpermt2ps); and an AVX2
-// one for CPUs without AVX-512, which expands 8 positions the same way and, since vpermps permutes within one 8-float
-// register, permutes two neighbouring 8-input blocks with the same indices (their low 3 bits) and blends each value's
-// own block: the first four values of 8 come from the first block, the last four from the second.
+// one for CPUs without AVX-512, which selects within 128-bit lanes from a reordered copy of x (Rows256).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -193,17 +191,27 @@ public sealed class Packed24Matrix
         }
     }
 
-    // Per 32 inputs: values 0-7 (groups 0-3, inputs 0-15) against x blocks 0 and 1, values 8-15 against blocks 2 and 3;
-    // two accumulators, one per half, summed at the end of the row.
+    // AVX2. x is first copied "crossed": every 16 inputs (groups g0 g1 g2 g3) as [g0 g2 | g1 g3], so one 8-float load
+    // holds g0 in its low 128-bit half and g2 in its high half. An in-lane permute (vpermilps, which reads only the low
+    // 2 bits of each index: the 2-bit positions need no mask and no base) then puts g0's two kept inputs in lanes 0-1
+    // and g2's in lanes 4-5; the same permute of the [g1 | g3] load puts g1's in lanes 2-3 and g3's in 6-7; one blend
+    // joins them in the values' own order (g0 g0 g1 g1 g2 g2 g3 g3). Per 8 values: a shift, two permutes, a blend and
+    // an FMA. Two accumulators, one per 8-value half of each 32 inputs, summed at the end of the row.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Rows256(ReadOnlySpan<float> x, Span<float> y, int start, int count)
     {
         int chunks = Columns / 32, half = Columns / 2;
+        var crossedX = crossed is { } buffer && buffer.Length >= Columns ? buffer : crossed = new float[Columns];
+        for (int i = 0; i < Columns; i += 16)
+        {
+            x.Slice(i, 4).CopyTo(crossedX.AsSpan(i));
+            x.Slice(i + 8, 4).CopyTo(crossedX.AsSpan(i + 4));
+            x.Slice(i + 4, 4).CopyTo(crossedX.AsSpan(i + 8));
+            x.Slice(i + 12, 4).CopyTo(crossedX.AsSpan(i + 12));
+        }
         var lowShifts = Vector256.Create(0u, 2, 4, 6, 8, 10, 12, 14);
         var highShifts = Vector256.Create(16u, 18, 20, 22, 24, 26, 28, 30);
-        var bases = Vector256.Create(0u, 0, 4, 4, 8, 8, 12, 12);   // each value's group start within its 16 inputs
-        var three = Vector256.Create(3u);
-        ref float rx = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
+        ref float rx = ref crossedX[0];
         for (int r = start; r < start + count; r++)
         {
             ref float rv = ref Values[r * half];
@@ -212,19 +220,22 @@ public sealed class Packed24Matrix
             for (int c = 0; c < chunks; c++)
             {
                 var bits = Vector256.Create(Unsafe.Add(ref rp, c));
-                var low = (Avx2.ShiftRightLogicalVariable(bits, lowShifts) & three) + bases;    // (8) inputs 0..15, low 3 bits pick within a block
-                var high = (Avx2.ShiftRightLogicalVariable(bits, highShifts) & three) + bases;  // (8) inputs 16..31 likewise
+                var low = Avx2.ShiftRightLogicalVariable(bits, lowShifts).AsInt32();     // (8) positions of values 0-7 in bits 0-1
+                var high = Avx2.ShiftRightLogicalVariable(bits, highShifts).AsInt32();   // (8) values 8-15
                 nuint at = (nuint)(32 * c);
-                var selectedLow = Avx.Blend(Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref rx, at), low.AsInt32()),
-                    Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref rx, at + 8), low.AsInt32()), 0xF0);
-                var selectedHigh = Avx.Blend(Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref rx, at + 16), high.AsInt32()),
-                    Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref rx, at + 24), high.AsInt32()), 0xF0);
+                var selectedLow = Avx.Blend(Avx.PermuteVar(Vector256.LoadUnsafe(ref rx, at), low),
+                    Avx.PermuteVar(Vector256.LoadUnsafe(ref rx, at + 8), low), 0b1100_1100);
+                var selectedHigh = Avx.Blend(Avx.PermuteVar(Vector256.LoadUnsafe(ref rx, at + 16), high),
+                    Avx.PermuteVar(Vector256.LoadUnsafe(ref rx, at + 24), high), 0b1100_1100);
                 acc0 = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref rv, (nuint)(16 * c)), selectedLow, acc0);
                 acc1 = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref rv, (nuint)(16 * c + 8)), selectedHigh, acc1);
             }
             y[r] = Vector256.Sum(acc0 + acc1);
         }
     }
+
+    [ThreadStatic]
+    private static float[]? crossed;   // the AVX2 kernel's reordered copy of x, one per thread
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Select(Vector512<float> lo, Vector512<float> hi, ref float rv, ref uint rp, int c, Vector512<uint> shifts, Vector512<int> bases,
