@@ -300,7 +300,7 @@ internal sealed class LatencyProbe : IDisposable
         void Forward(int count)
         {
             engine.Reset();
-            for (int t = 0; t < count; t++) engine.Forward(tokens[t]);
+            engine.Forward(tokens.AsSpan(0, count));   // in blocks, as generate prefills
         }
         void FillContext() => Forward(options.DecodeContext);   // what decode expects: DecodeContext positions cached
         void Decode()
@@ -319,18 +319,23 @@ internal sealed class LatencyProbe : IDisposable
         Native.NativeLlama engine;
         using (var model = new LlamaForCausalLM(one)) engine = Native.NativeLlama.FromModel(model, threads: options.NativeThreads);
         var tokens = Tokens(config, Math.Max(options.PrefillTokens, options.DecodeContext + 1));
-        if (attention)
-            for (int t = 0; t < options.DecodeContext; t++) engine.ForwardAttentionBlock(0, tokens[t], t);   // fill the cache once
-        void Prefill()
+        // Positions [0, count) in the engine's blocks, as a prompt runs.
+        void Blocks(int count)
         {
-            for (int t = 0; t < options.PrefillTokens; t++)
-                if (attention) engine.ForwardAttentionBlock(0, tokens[t], t);
-                else engine.ForwardMlpBlock(0, tokens[t]);
+            for (int start = 0; start < count; start += Native.NativeLlama.BlockTokens)
+            {
+                var span = tokens.AsSpan(start, Math.Min(Native.NativeLlama.BlockTokens, count - start));
+                if (attention) engine.ForwardAttentionBlock(0, span, start);
+                else engine.ForwardMlpBlock(0, span);
+            }
         }
+        if (attention) Blocks(options.DecodeContext);   // fill the cache once
+        void Prefill() => Blocks(options.PrefillTokens);
         void Decode()
         {
-            if (attention) engine.ForwardAttentionBlock(0, tokens[options.DecodeContext], options.DecodeContext);
-            else engine.ForwardMlpBlock(0, tokens[options.DecodeContext]);
+            var next = tokens.AsSpan(options.DecodeContext, 1);
+            if (attention) engine.ForwardAttentionBlock(0, next, options.DecodeContext);
+            else engine.ForwardMlpBlock(0, next);
         }
         return new LatencyProbe(Prefill, Decode);
     }

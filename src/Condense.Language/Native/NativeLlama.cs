@@ -40,14 +40,14 @@ public sealed class NativeLlama
     private readonly float[] x, xb, q, attnOut, scores, hb, hb2, logits;
     private float[]? blockLogits;   // (T, vocab), allocated on the first Score
     private readonly int dim, headDim, maxSeq, vocab, block;
+    private readonly float eps;
+    private readonly bool interleaved;
 
     /// <summary>Positions forwarded together in one block of matrix products (prefill and scoring).</summary>
     public const int BlockTokens = 64;
 
     /// <summary>Receives the logits of the token after position <paramref name="index"/> of a scored sequence (valid during the call).</summary>
     public delegate void LogitsHandler(int index, ReadOnlySpan<float> logits);
-    private readonly float eps;
-    private readonly bool interleaved;
 
     private NativeLlama(LlamaConfig config, Layer[] layers, float[] embedding, float[] finalNorm, float[] classifier, VectorPath path)
     {
@@ -106,7 +106,7 @@ public sealed class NativeLlama
 
     /// <summary>
     /// Copies <paramref name="model"/>'s weights (the model itself is not kept); large products run on
-    /// <paramref name="threads"/> threads. With <paramref name="packTwoFour"/> (and AVX-512), every attention and MLP
+    /// <paramref name="threads"/> threads. With <paramref name="packTwoFour"/> (and AVX-512 or AVX2), every attention and MLP
     /// weight that is 2:4 along its inputs (inputs a multiple of 32) is packed (its dense copy dropped) and its products use
     /// the packed kernel.
     /// </summary>
@@ -190,18 +190,31 @@ public sealed class NativeLlama
         Position = position;
     }
 
-    // One block alone, for the latency table (Flextron's per-layer entries): the residual stream is reset to a token's
-    // embedding first, so repeated calls see the same values (no growth toward overflow or denormals).
-    internal void ForwardAttentionBlock(int layer, int token, int pos)
+    // One block alone, for the latency table (Flextron's per-layer entries), over up to BlockTokens positions from pos:
+    // the residual stream is reset to the tokens' embeddings first, so repeated calls see the same values (no growth
+    // toward overflow or denormals).
+    internal void ForwardAttentionBlock(int layer, ReadOnlySpan<int> tokens, int pos)
     {
-        embedding.AsSpan(token * dim, dim).CopyTo(x);
-        Attention(layers[layer], pos, 1);
+        Embed(tokens);
+        Attention(layers[layer], pos, tokens.Length);
     }
 
-    internal void ForwardMlpBlock(int layer, int token)
+    internal void ForwardMlpBlock(int layer, ReadOnlySpan<int> tokens)
     {
-        embedding.AsSpan(token * dim, dim).CopyTo(x);
-        Mlp(layers[layer], 1);
+        Embed(tokens);
+        Mlp(layers[layer], tokens.Length);
+    }
+
+    // x[t] = the embedding of tokens[t], for a block of at most `block` tokens.
+    private void Embed(ReadOnlySpan<int> tokens)
+    {
+        if (tokens.Length > block) throw new ArgumentException($"a block holds at most {block} positions, got {tokens.Length}", nameof(tokens));
+        for (int t = 0; t < tokens.Length; t++)
+        {
+            int token = tokens[t];
+            if ((uint)token >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(tokens), token, $"token ids are 0..{vocab - 1}");
+            embedding.AsSpan(token * dim, dim).CopyTo(x.AsSpan(t * dim, dim));
+        }
     }
 
     /// <summary>Forwards <paramref name="token"/> at <see cref="Position"/> and returns the logits of the next token (valid until the next call).</summary>
@@ -241,12 +254,7 @@ public sealed class NativeLlama
     {
         int count = tokens.Length, pos = Position;
         if (Position + count > maxSeq) throw new InvalidOperationException($"the sequence is full ({maxSeq} positions)");
-        for (int t = 0; t < count; t++)
-        {
-            int token = tokens[t];
-            if ((uint)token >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(tokens), token, $"token ids are 0..{vocab - 1}");
-            embedding.AsSpan(token * dim, dim).CopyTo(x.AsSpan(t * dim, dim));
-        }
+        Embed(tokens);
         foreach (var layer in layers)
         {
             if (layer.AttnNorm is not null) Attention(layer, pos, count);
