@@ -4,7 +4,7 @@
 // workers spin while work keeps coming and sleep only after SpinMicroseconds without a job.
 //
 // One process-wide team (workers are background threads, created on first use); a caller that finds it busy (another
-// engine on another thread) runs every part itself. Which thread runs which part never changes a result: the parts are
+// engine on another thread, or a part that itself asks for threads) runs every part itself. Which thread runs which part never changes a result: the parts are
 // fixed before the run and each is computed the same way wherever it runs.
 using System.Diagnostics;
 
@@ -26,7 +26,7 @@ public sealed class WorkerTeam
     private static readonly Lazy<WorkerTeam> shared = new(() => new WorkerTeam(Math.Max(1, Environment.ProcessorCount - 1)));
 
     private readonly Worker[] workers;
-    private readonly object gate = new();
+    private int busy;   // 1 while a Run holds the team (not a Monitor: a part that called Run again must not re-enter)
     private Action<int>? job;
     private int parts, nextPart, pending;
     private Exception? failure;   // the first exception a worker's part threw, rethrown by Run
@@ -52,7 +52,7 @@ public sealed class WorkerTeam
     {
         ArgumentNullException.ThrowIfNull(part);
         int helpers = Math.Min(Math.Min(threads, count) - 1, workers.Length);
-        if (helpers <= 0 || !Monitor.TryEnter(gate))
+        if (helpers <= 0 || Interlocked.CompareExchange(ref busy, 1, 0) != 0)
         {
             for (int p = 0; p < count; p++) part(p);
             return;
@@ -84,7 +84,7 @@ public sealed class WorkerTeam
         finally
         {
             job = null;
-            Monitor.Exit(gate);
+            Volatile.Write(ref busy, 0);
         }
     }
 

@@ -30,6 +30,14 @@ public sealed class WorkerTeamTests
     }
 
     [Fact]
+    public void A_part_that_runs_the_team_again_runs_its_own_parts_inline()
+    {
+        var inner = new int[4 * 3];
+        WorkerTeam.Shared.Run(4, 2, outer => WorkerTeam.Shared.Run(3, 2, p => Interlocked.Increment(ref inner[outer * 3 + p])));
+        Assert.All(inner, r => Assert.Equal(1, r));
+    }
+
+    [Fact]
     public void A_failing_part_fails_the_run_and_the_team_keeps_working()
     {
         var error = Record.Exception(() => WorkerTeam.Shared.Run(16, 2, p =>
