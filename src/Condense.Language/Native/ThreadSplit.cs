@@ -1,7 +1,7 @@
 // How the native engine splits a product's rows over threads. The default is the spinning WorkerTeam, splitting every
 // matrix-vector product of at least 2^16 multiply-adds; `Spinning = false` is the engine as it was before the team:
 // .NET's Parallel.For (a sleeping pool thread woken per product) from 2^18 multiply-adds up, kept as the ablation that
-// `bench decode --threading-ablation` measures. Either way each row is summed as on one thread, so results are equal.
+// the decode benchmark measures. Either way each row is summed as on one thread, so results are equal.
 namespace Condense.Language.Native;
 
 /// <summary>Threads for the native engine's products, and how they are run.</summary>
