@@ -30,6 +30,16 @@ internal static class BenchCommand
         return bench;
     }
 
+    // A benchmark's ending: with --doc, the table under its command in the doc's section and the JSON in results/SECTION.json
+    // beside it; then the result on stdout (JSON, or the table).
+    private static int Report(CliOutput output, string? docPath, string section, string markdown, object result)
+    {
+        if (docPath is not null) GeneratedDoc.Write(docPath, section, markdown, result, jsonName: Path.Combine("results", section));
+        output.Result(result);
+        if (!output.Json) output.Human.WriteLine(markdown);
+        return ExitCodes.Ok;
+    }
+
     // --shapes: comma-separated ROWSxCOLUMNS, columns a multiple of columnMultiple, at most 2^28 weights each.
     private static List<(int Rows, int Columns)> ParseShapes(string text, int columnMultiple) =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t =>
@@ -59,15 +69,7 @@ internal static class BenchCommand
             if (pr.GetValue(rounds) < 1) throw new Condense.Core.InputException($"--rounds must be at least 1, got {pr.GetValue(rounds)}");
             var result = Condense.Experiments.Deployment.GemvBenchmark.Run(list, pr.GetValue(rounds), Console.Error.WriteLine);
             var markdown = Condense.Experiments.Deployment.GemvBenchmark.Markdown(result);
-            if (pr.GetValue(doc) is string docPath)
-            {
-                var name = CommonOptions.SectionName(pr.GetValue(section), "gemv");
-                MarkdownSection.Write(docPath, name, $"```\n{GeneratedDoc.CommandLine()}\n```\n\n{markdown.TrimEnd('\n')}");
-                GeneratedDoc.WriteResultsJson(docPath, name, result);
-            }
-            output.Result(result);
-            if (!output.Json) output.Human.WriteLine(markdown);
-            return ExitCodes.Ok;
+            return Report(output, pr.GetValue(doc), CommonOptions.SectionName(pr.GetValue(section), "gemv"), markdown, result);
         });
         return cmd;
     }
@@ -91,15 +93,7 @@ internal static class BenchCommand
             if (pr.GetValue(rounds) < 1) throw new Condense.Core.InputException($"--rounds must be at least 1, got {pr.GetValue(rounds)}");
             var result = Condense.Experiments.Deployment.SparseGemvBenchmark.Run(list, pr.GetValue(rounds), log: Console.Error.WriteLine);
             var markdown = Condense.Experiments.Deployment.SparseGemvBenchmark.Markdown(result);
-            if (pr.GetValue(doc) is string docPath)
-            {
-                var name = CommonOptions.SectionName(pr.GetValue(sparseSection), "sparse-gemv");
-                MarkdownSection.Write(docPath, name, $"```\n{GeneratedDoc.CommandLine()}\n```\n\n{markdown.TrimEnd('\n')}");
-                GeneratedDoc.WriteResultsJson(docPath, name, result);
-            }
-            output.Result(result);
-            if (!output.Json) output.Human.WriteLine(markdown);
-            return ExitCodes.Ok;
+            return Report(output, pr.GetValue(doc), CommonOptions.SectionName(pr.GetValue(sparseSection), "sparse-gemv"), markdown, result);
         });
         return cmd;
     }
@@ -150,15 +144,7 @@ internal static class BenchCommand
             };
             var result = Condense.Experiments.Deployment.DecodeBenchmark.Run(options);
             var markdown = Condense.Experiments.Deployment.DecodeBenchmark.Markdown(result);
-            if (pr.GetValue(doc) is string docPath)
-            {
-                var section = CommonOptions.SectionName(pr.GetValue(decodeSection), pr.GetValue(twoFour) ? "decode-2-4" : "decode");
-                MarkdownSection.Write(docPath, section, $"```\n{GeneratedDoc.CommandLine()}\n```\n\n{markdown.TrimEnd('\n')}");
-                GeneratedDoc.WriteResultsJson(docPath, section, result);
-            }
-            output.Result(result);
-            if (!output.Json) output.Human.WriteLine(markdown);
-            return ExitCodes.Ok;
+            return Report(output, pr.GetValue(doc), CommonOptions.SectionName(pr.GetValue(decodeSection), pr.GetValue(twoFour) ? "decode-2-4" : "decode"), markdown, result);
         });
         return cmd;
     }
@@ -339,14 +325,7 @@ internal static class BenchCommand
                 Log = line => Console.Error.WriteLine(line),
             });
             var markdown = Condense.Experiments.Vision.BackboneProfile.Markdown(result);
-            if (pr.GetValue(doc) is string path)
-            {
-                var name = CommonOptions.SectionName(pr.GetValue(section), "backbone-profile");
-                GeneratedDoc.Write(path, name, markdown, result, jsonName: Path.Combine("results", name));
-            }
-            output.Result(result);
-            if (!output.Json) output.Human.WriteLine(markdown);
-            return ExitCodes.Ok;
+            return Report(output, pr.GetValue(doc), CommonOptions.SectionName(pr.GetValue(section), "backbone-profile"), markdown, result);
         });
         return cmd;
     }
@@ -386,14 +365,7 @@ internal static class BenchCommand
                 Log = line => Console.Error.WriteLine(line),
             });
             var markdown = Condense.Experiments.Vision.HighResolutionBenchmark.Markdown(result);
-            if (pr.GetValue(doc) is string path)
-            {
-                var name = CommonOptions.SectionName(pr.GetValue(section), "backbones-highres");
-                GeneratedDoc.Write(path, name, markdown, result, jsonName: Path.Combine("results", name));
-            }
-            output.Result(result);
-            if (!output.Json) output.Human.WriteLine(markdown);
-            return ExitCodes.Ok;
+            return Report(output, pr.GetValue(doc), CommonOptions.SectionName(pr.GetValue(section), "backbones-highres"), markdown, result);
         });
         return cmd;
     }

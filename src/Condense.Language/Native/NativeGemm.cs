@@ -37,12 +37,9 @@ public static class NativeGemm
     /// <summary><see cref="MatMul(ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, Span{float}, int, VectorPath)"/> on arrays, with y at <paramref name="yOffset"/> and the rows split in blocks over <paramref name="threads"/> when the product is large enough.</summary>
     public static void MatMul(float[] w, float[] x, int tokens, int n, float[] y, int yOffset, int rows, VectorPath path, ThreadSplit threads)
     {
-        if (threads.Threads <= 1 || (long)rows * n * tokens < ParallelMinimum || rows < 8 * threads.Threads)
-        {
-            MatMul(w, x.AsSpan(0, tokens * n), tokens, n, y.AsSpan(yOffset, tokens * rows), rows, path);
-            return;
-        }
-        NativeKernels.SplitRows(rows, threads, (start, count) =>
+        if (w.Length < (long)rows * n || x.Length < (long)tokens * n || y.Length < yOffset + (long)tokens * rows)
+            throw new ArgumentException($"w, x or y is too small for ({tokens}, {n}) x ({rows}, {n})ᵀ");
+        SplitRows(rows, n, tokens, threads, (start, count) =>
             Rows(w, x.AsSpan(0, tokens * n), tokens, n, y.AsSpan(yOffset, tokens * rows), rows, start, count, path));
     }
 
@@ -67,8 +64,14 @@ public static class NativeGemm
                 Rows(block, x.AsSpan(0, tokens * n), tokens, n, y.AsSpan(yOffset, tokens * rows), rows, o, blockRows, path, firstRow: o);
             }
         }
-        if (threads.Threads <= 1 || (long)rows * n * tokens < ParallelMinimum || rows < 8 * threads.Threads) Part(0, rows);
-        else NativeKernels.SplitRows(rows, threads, Part);
+        SplitRows(rows, n, tokens, threads, Part);
+    }
+
+    // part(start, count) over all rows: on this thread for a small product, else in blocks over the threads.
+    private static void SplitRows(int rows, int n, int tokens, ThreadSplit threads, Action<int, int> part)
+    {
+        if (threads.Threads <= 1 || (long)rows * n * tokens < ParallelMinimum || rows < 8 * threads.Threads) part(0, rows);
+        else NativeKernels.SplitRows(rows, threads, part);
     }
 
     [ThreadStatic]

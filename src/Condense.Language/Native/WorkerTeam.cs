@@ -100,10 +100,10 @@ public sealed class WorkerTeam
         long seen = 0;
         while (true)
         {
-            var idle = Stopwatch.StartNew();
+            long idleSince = Stopwatch.GetTimestamp();   // a timestamp, not a Stopwatch: no allocation per product
             while (Volatile.Read(ref worker.Ticket) == seen)
             {
-                if (idle.Elapsed.TotalMicroseconds < SpinMicroseconds)
+                if (Stopwatch.GetElapsedTime(idleSince).TotalMicroseconds < SpinMicroseconds)
                 {
                     Thread.SpinWait(20);
                     continue;
@@ -114,7 +114,7 @@ public sealed class WorkerTeam
                 Interlocked.Exchange(ref worker.Sleeping, 1);   // a full fence: the flag is visible before the ticket is read
                 if (Volatile.Read(ref worker.Ticket) == seen) worker.Wake.Wait();
                 Volatile.Write(ref worker.Sleeping, 0);
-                idle.Restart();
+                idleSince = Stopwatch.GetTimestamp();
             }
             seen = Volatile.Read(ref worker.Ticket);
             try
