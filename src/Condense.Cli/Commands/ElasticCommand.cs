@@ -373,14 +373,15 @@ internal static class ElasticCommand
         var weight = new Option<double>("--latency-weight") { Description = "Weight of the budget loss.", DefaultValueFactory = _ => 100 };
         var evalDocs = new Option<int>("--max-docs") { Description = "Evaluation documents (0 = all).", DefaultValueFactory = _ => 200 };
         var prefill = new Option<int>("--prefill-tokens") { Description = "Prompt tokens of the timed prefill.", DefaultValueFactory = _ => 256 };
-        var rounds = new Option<int>("--rounds") { Description = "Alternating timing rounds.", DefaultValueFactory = _ => 5 };
+        var context = new Option<int>("--decode-context") { Description = "Cached positions a timed decode step attends to.", DefaultValueFactory = _ => 128 };
+        var rounds = new Option<int>("--rounds") { Description = "Timing rounds (each times every variant, in a shuffled order).", DefaultValueFactory = _ => 15 };
         var seed = new Option<long>("--seed") { Description = "Seed of budgets, windows, noise and router initialisation." };
         var threads = LanguageOptions.Threads();
         var doc = CommonOptions.Doc("the table");
         var section = CommonOptions.Section();
-        var cmd = new Command("dynamic", "Per-token MLP routers (Flextron's dynamic routing): PPL and prefill latency against the static sub-network of equal mean width and against masking.")
+        var cmd = new Command("dynamic", "Per-token MLP routers (Flextron's dynamic routing): PPL, and prefill and decode latency on the native engine, against the static sub-network of equal mean width and against masking.")
         {
-            model, outPath, budgets, steps, weight, evalDocs, prefill, rounds, seed, threads, doc, section, json,
+            model, outPath, budgets, steps, weight, evalDocs, prefill, context, rounds, seed, threads, doc, section, json,
         };
         cmd.SetAction(pr =>
         {
@@ -391,29 +392,36 @@ internal static class ElasticCommand
             var rows = ElasticJob.Dynamic(pr.GetValue(model)!, pr.GetValue(outPath)!,
                 LanguageModelFiles.Resolve(null, LanguageModelFiles.DefaultCalibrationText), LanguageModelFiles.Resolve(null, LanguageModelFiles.DefaultEvalText),
                 budgetList, new DynamicRoutingOptions { Steps = pr.GetValue(steps), LatencyWeight = pr.GetValue(weight), Seed = pr.GetValue(seed) },
-                pr.GetValue(evalDocs), new LatencyOptions { PrefillTokens = pr.GetValue(prefill), Rounds = pr.GetValue(rounds), Repeats = 10, Warmup = 3 },
+                pr.GetValue(evalDocs), new LatencyOptions { PrefillTokens = pr.GetValue(prefill), DecodeContext = pr.GetValue(context), Rounds = pr.GetValue(rounds), Warmup = 3 },
                 line => output.Human.MarkupLine(Markup.Escape(line)));
             output.Result(new { machine = MachineInfo.Describe(), rows });
+            var (quality, latency) = DynamicTables(rows);
             if (pr.GetValue(doc) is string docPath)
             {
-                var md = new Condense.Core.Reports.MarkdownTable("budget", "MLP kept", "PPL routed", "PPL static", "ms grouped", "ms static", "ms masked", "masked / grouped");
-                foreach (var r in rows)
-                    md.AddRow(r.Budget.ToString("P0", CultureInfo.InvariantCulture), r.MlpFraction.ToString("P0", CultureInfo.InvariantCulture), F(r.RoutedPerplexity),
-                        F(r.StaticPerplexity), F(r.GroupedMs), F(r.StaticMs), F(r.MaskedMs), (r.MaskedMs / r.GroupedMs).ToString("F2", CultureInfo.InvariantCulture) + "x");
                 var name = CommonOptions.SectionName(pr.GetValue(section), "elastic-dynamic");
-                GeneratedDoc.Write(docPath, name, $"Machine: {MachineInfo.Describe()}.\n\n" + md, new { machine = MachineInfo.Describe(), rows }, jsonName: name);
+                GeneratedDoc.Write(docPath, name, $"Machine: {MachineInfo.Describe()}; native engine, {rows[0].Threads} thread(s); latency relative to the static sub-network in the same rounds.\n\n"
+                    + quality + "\n" + latency, new { machine = MachineInfo.Describe(), rows }, jsonName: name);
             }
-            if (!output.Json)
-            {
-                var t = new Table().AddColumns("budget", "MLP kept", "PPL routed", "PPL static", "ms grouped", "ms static", "ms masked", "grouped vs masked");
-                foreach (var r in rows)
-                    t.AddRow(r.Budget.ToString("P0", CultureInfo.InvariantCulture), r.MlpFraction.ToString("P0", CultureInfo.InvariantCulture), F(r.RoutedPerplexity), F(r.StaticPerplexity), F(r.GroupedMs), F(r.StaticMs), F(r.MaskedMs),
-                        (r.MaskedMs / r.GroupedMs).ToString("F2", CultureInfo.InvariantCulture) + "x");
-                output.Human.Write(t);
-            }
+            if (!output.Json) output.Human.WriteLine(quality + "\n" + latency);
             return ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    // Per budget: what the routers keep and the perplexities; then the native latency of each way to run it.
+    private static (Condense.Core.Reports.MarkdownTable Quality, Condense.Core.Reports.MarkdownTable Latency) DynamicTables(IReadOnlyList<DynamicEvalRow> rows)
+    {
+        var quality = new Condense.Core.Reports.MarkdownTable("budget", "MLP kept", "PPL routed", "PPL routed, native engine", "PPL static, same mean width");
+        var latency = new Condense.Core.Reports.MarkdownTable("budget", "how the MLPs run", "prefill ms", "decode ms", "prefill, of static", "decode, of static");
+        foreach (var r in rows)
+        {
+            var budget = r.Budget.ToString("P0", CultureInfo.InvariantCulture);
+            quality.AddRow(budget, r.MlpFraction.ToString("P0", CultureInfo.InvariantCulture), F(r.RoutedPerplexity), F(r.NativeRoutedPerplexity), F(r.StaticPerplexity));
+            foreach (var (name, e) in new[] { ("per token, grouped by width", r.Grouped), ("per token, masked", r.Masked), ("static, same mean width", r.Static), ("full model", r.Full) })
+                latency.AddRow(budget, name, F(e.PrefillMs), e.DecodeMs.ToString("F4", CultureInfo.InvariantCulture),
+                    (e.PrefillMs / r.Static.PrefillMs).ToString("P1", CultureInfo.InvariantCulture), (e.DecodeMs / r.Static.DecodeMs).ToString("P1", CultureInfo.InvariantCulture));
+        }
+        return (quality, latency);
     }
 
     private static string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);

@@ -38,6 +38,25 @@ public sealed class DynamicMlpRouters : Module<Tensor, Tensor, int, Tensor>
         return routers[layer].call(cat([hidden, code], -1)).MoveToOuterDisposeScope();             // (B, T, K)
     }
 
+    /// <summary>
+    /// The routers at <paramref name="budget"/> for the native engine (<see cref="Native.NativeLlama.RouteMlps"/>), over the
+    /// nested MLP widths <paramref name="units"/>.
+    /// </summary>
+    public Native.NativeMlpRouting ToNative(double budget, int[] units, Native.NativeRoutedMlp execution)
+    {
+        ArgumentNullException.ThrowIfNull(units);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var weights = state_dict();
+        static float[] Flat(Tensor t) => t.detach().to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
+        var layers = Enumerable.Range(0, routers.Count).Select(l => new Native.NativeRouterLayer(
+            Flat(weights[$"routers.{l}.0.weight"]), Flat(weights[$"routers.{l}.0.bias"]),
+            Flat(weights[$"routers.{l}.2.weight"]), Flat(weights[$"routers.{l}.2.bias"]))).ToList();
+        var code = Flat(StaticRouters.Encode(tensor(new[] { (float)budget })));
+        int dim = (int)weights["routers.0.0.weight"].shape[1] - code.Length;
+        return new Native.NativeMlpRouting(layers, units, code, dim, execution);
+    }
+
     /// <summary>The soft neuron mask (B, T, H) of choice probabilities y (B, T, K) over nested widths <paramref name="units"/> of H neurons.</summary>
     public static Tensor NestedMask(Tensor y, int[] units, int hidden)
     {

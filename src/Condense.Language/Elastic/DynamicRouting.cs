@@ -5,6 +5,8 @@
 // - soft (training): the full MLP with the Gumbel-softmax nested mask, differentiable in the router logits;
 // - masked (inference): the full MLP with each token's dropped neurons zeroed: no saving, the baseline to beat;
 // - grouped (inference): tokens gathered by width, each group a dense smaller MLP: the saving is real.
+// Evaluation also times them on the native engine (NativeLlama.RouteMlps: grouped and masked, one token per decode
+// step), against the static sub-network of about the same mean MLP width and the full model, in alternated rounds.
 //
 // Training choices (the paper gives no code): the model is frozen, routers learn from the LM loss plus
 // λ · (E[fraction of MLP neurons kept per token] − b)², budgets uniform in [MinBudget, 1], Gumbel temperature annealed
@@ -162,18 +164,27 @@ public static class DynamicRouting
 
     /// <summary>
     /// At <paramref name="budget"/>: the mean fraction of MLP neurons the routers keep on <paramref name="evalText"/>, the
-    /// routed model's perplexity, the perplexity of the static sub-network with that fraction of MLP neurons in every
-    /// layer, and prefill latency (1 × <paramref name="prefillTokens"/>) of grouped, static and masked execution, timed in
-    /// alternating rounds (medians).
+    /// routed model's perplexity (TorchSharp, masked; and the native engine, grouped), the perplexity of the static
+    /// sub-network with that fraction of MLP neurons in every layer, and the native engine's prefill and decode latency
+    /// with the MLPs routed per token (grouped and masked), of the static sub-network and of the full model, timed in
+    /// shuffled rounds relative to the static sub-network (medians).
     /// </summary>
     public static DynamicEvalRow Evaluate(ElasticLlama model, DynamicMlpRouters routers, int[] units, Tokenizers.Llama2cTokenizer tokenizer,
-        string evalText, double budget, int evalDocs, int prefillTokens, LatencyOptions timing)
+        string evalText, double budget, int evalDocs, LatencyOptions timing, Action<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(routers);
         ArgumentNullException.ThrowIfNull(timing);
         var config = model.Config;
+        if (timing.PrefillTokens < 1 || timing.PrefillTokens > config.MaxSeqLen)
+            throw Core.InputException.ForOption(nameof(timing.PrefillTokens), $"{timing.PrefillTokens}: must be 1 .. {config.MaxSeqLen} (the model's context)");
+        if (timing.DecodeContext < 0 || timing.DecodeContext >= config.MaxSeqLen)
+            throw Core.InputException.ForOption(nameof(timing.DecodeContext), $"{timing.DecodeContext}: must be 0 .. {config.MaxSeqLen - 1}");
         var full = ElasticWidths.Full(config);
         var (sequences, truncated) = ElasticJob.EvalSequences(tokenizer, evalText, evalDocs, config.MaxSeqLen);
+        int timedTokens = Math.Max(timing.PrefillTokens, timing.DecodeContext + 1);
+        if (sequences.Sum(s => (long)s.Length) < timedTokens)
+            throw Core.InputException.ForOption("EvalDocs", $"{evalDocs} documents hold fewer than the {timedTokens} tokens the timing needs");
         using var noGrad = no_grad();
         double nll = 0, kept = 0;
         long count = 0;
@@ -190,40 +201,45 @@ public static class DynamicRouting
         double fraction = kept / count;
         double routedPpl = Math.Exp(nll / count);
         var staticWidths = ElasticWidths.Uniform(config, fraction, 1.0);
-        using var staticModel = model.Extract(staticWidths);
-        double staticPpl = Evaluation.Perplexity.Evaluate(staticModel, sequences, truncated).Perplexity;
+        Native.NativeLlama staticEngine;
+        double staticPpl;
+        using (var staticModel = model.Extract(staticWidths))
+        {
+            staticPpl = Evaluation.Perplexity.Evaluate(staticModel, sequences, truncated).Perplexity;
+            staticEngine = Native.NativeLlama.FromModel(staticModel, threads: timing.NativeThreads);
+        }
+        Native.NativeLlama Routed(Native.NativeRoutedMlp execution)
+        {
+            var engine = Native.NativeLlama.FromModel(model.Model, threads: timing.NativeThreads, packTwoFour: false);
+            engine.RouteMlps(routers.ToNative(budget, units, execution));
+            return engine;
+        }
+        var grouped = Routed(Native.NativeRoutedMlp.Grouped);
+        double nativePpl = Native.NativePerplexity.Evaluate(grouped, sequences, truncated).Perplexity;
+        double nativeKept = (double)grouped.RoutedNeuronsKept / grouped.RoutedNeuronsTotal;
 
-        var views = Views(model, units);
-        try
-        {
-            var prompt = tensor(sequences.SelectMany(s => s).Take(Math.Min(prefillTokens, config.MaxSeqLen)).Select(t => (long)t).ToArray()).unsqueeze(0);
-            void Grouped() { using var s = NewDisposeScope(); Forward(model, prompt, full, routers, b, units, RoutedMlpMode.Grouped, 1, out _, views); }
-            void Masked() { using var s = NewDisposeScope(); Forward(model, prompt, full, routers, b, units, RoutedMlpMode.Masked, 1, out _); }
-            void Static() { using var s = NewDisposeScope(); staticModel.Forward(prompt, null); }
-            var modes = new (string Name, Action Run, List<double> Times)[] { ("grouped", Grouped, []), ("static", Static, []), ("masked", Masked, []) };
-            foreach (var m in modes)
-                for (int w = 0; w < timing.Warmup; w++) m.Run();
-            for (int round = 0; round < timing.Rounds; round++)
-                foreach (var m in round % 2 == 0 ? modes : modes.Reverse())
-                    m.Times.AddRange(LatencyTable.TimeCalls(m.Run, timing.Repeats));
-            return new DynamicEvalRow(budget, fraction, routedPpl, staticWidths.ToString(), staticPpl,
-                LatencyTable.Median(modes[0].Times), LatencyTable.Median(modes[1].Times), LatencyTable.Median(modes[2].Times));
-        }
-        finally
-        {
-            foreach (var v in views) v.Dispose();
-        }
+        // Real text, so that the routers see the hidden states they were trained on.
+        var text = sequences.SelectMany(s => s).Take(timedTokens).ToArray();
+        var engines = new[] { grouped, staticEngine, Routed(Native.NativeRoutedMlp.Masked), Native.NativeLlama.FromModel(model.Model, threads: timing.NativeThreads) };
+        var probes = engines.Select(e => LatencyProbe.ForEngine(e, text, timing)).ToList();
+        var entries = LatencyTable.TimeRounds(probes, timing, (ulong)timing.Seed ^ 0xD1A7UL, FormattableString.Invariant($"[dynamic routers] budget {budget:P0}"), log, reference: 1);
+        return new DynamicEvalRow(budget, fraction, routedPpl, nativePpl, nativeKept, staticWidths.ToString(), staticPpl,
+            entries[0], entries[1], entries[2], entries[3], timing.NativeThreads);
     }
 }
 
 /// <summary>Per-token routing at one budget against the static sub-network of the same mean MLP width, and against masking.</summary>
 /// <param name="Budget">Requested budget.</param>
-/// <param name="MlpFraction">Mean fraction of MLP neurons kept per token.</param>
-/// <param name="RoutedPerplexity">Perplexity with per-token widths.</param>
-/// <param name="StaticWidths">The static sub-network with that fraction in every layer.</param>
+/// <param name="MlpFraction">Mean fraction of MLP neurons kept per token (TorchSharp forward).</param>
+/// <param name="RoutedPerplexity">Perplexity with per-token widths (TorchSharp forward, masked).</param>
+/// <param name="NativeRoutedPerplexity">The same on the native engine, grouped by width.</param>
+/// <param name="NativeMlpFraction">Mean fraction of MLP neurons the native engine's routers kept.</param>
+/// <param name="StaticWidths">The static sub-network with <paramref name="MlpFraction"/> in every layer.</param>
 /// <param name="StaticPerplexity">Its perplexity.</param>
-/// <param name="GroupedMs">Prefill ms, tokens grouped by width.</param>
-/// <param name="StaticMs">Prefill ms of the static sub-network.</param>
-/// <param name="MaskedMs">Prefill ms, full MLPs with masks.</param>
-public sealed record DynamicEvalRow(double Budget, double MlpFraction, double RoutedPerplexity, string StaticWidths, double StaticPerplexity,
-    double GroupedMs, double StaticMs, double MaskedMs);
+/// <param name="Grouped">Native latency, per-token widths, tokens grouped by width.</param>
+/// <param name="Static">Native latency of the static sub-network.</param>
+/// <param name="Masked">Native latency, per-token widths as masks on the full MLPs.</param>
+/// <param name="Full">Native latency of the full model, no routers.</param>
+/// <param name="Threads">Native engine threads.</param>
+public sealed record DynamicEvalRow(double Budget, double MlpFraction, double RoutedPerplexity, double NativeRoutedPerplexity, double NativeMlpFraction,
+    string StaticWidths, double StaticPerplexity, LatencyEntry Grouped, LatencyEntry Static, LatencyEntry Masked, LatencyEntry Full, int Threads);

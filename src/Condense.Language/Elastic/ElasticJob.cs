@@ -213,7 +213,7 @@ public static class ElasticJob
     /// <summary>
     /// Trains per-token MLP routers for the elastic model in <paramref name="elasticDir"/> (saved to <paramref name="routersPath"/>;
     /// an existing file is loaded instead of retraining) and evaluates each budget against the static sub-network of equal
-    /// mean width and against masking.
+    /// mean width and against masking, timed on the native engine.
     /// </summary>
     public static IReadOnlyList<DynamicEvalRow> Dynamic(string elasticDir, string routersPath, string trainText, string evalText,
         IReadOnlyList<double> budgets, DynamicRoutingOptions options, int evalDocs, LatencyOptions timing, Action<string>? log = null)
@@ -244,8 +244,8 @@ public static class ElasticJob
         routers.eval();
         return budgets.Select(b =>
         {
-            var row = DynamicRouting.Evaluate(model, routers, units, tokenizer, evalText, b, evalDocs, timing.PrefillTokens, timing);
-            log?.Invoke(FormattableString.Invariant($"[dynamic routers] budget {b:P0}: {row.MlpFraction:P0} of MLP neurons, PPL {row.RoutedPerplexity:F3} (static {row.StaticPerplexity:F3}); ms grouped {row.GroupedMs:F3}, static {row.StaticMs:F3}, masked {row.MaskedMs:F3}"));
+            var row = DynamicRouting.Evaluate(model, routers, units, tokenizer, evalText, b, evalDocs, timing, log);
+            log?.Invoke(FormattableString.Invariant($"[dynamic routers] budget {b:P0}: {row.MlpFraction:P0} of MLP neurons, PPL {row.RoutedPerplexity:F3} (native {row.NativeRoutedPerplexity:F3}, static {row.StaticPerplexity:F3}); decode ms grouped {row.Grouped.DecodeMs:F4}, static {row.Static.DecodeMs:F4}, masked {row.Masked.DecodeMs:F4}, full {row.Full.DecodeMs:F4}"));
             return row;
         }).ToList();
     }

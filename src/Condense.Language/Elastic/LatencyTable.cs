@@ -296,7 +296,17 @@ internal sealed class LatencyProbe : IDisposable
     {
         Native.NativeLlama engine;
         using (model) engine = Native.NativeLlama.FromModel(model, threads: options.NativeThreads);
-        var tokens = Tokens(engine.Config, Math.Max(options.PrefillTokens, options.DecodeContext + 1));
+        return ForEngine(engine, Tokens(engine.Config, Math.Max(options.PrefillTokens, options.DecodeContext + 1)), options);
+    }
+
+    /// <summary>
+    /// A native engine as it is (e.g. with per-token routers set): prefill forwards the first PrefillTokens of
+    /// <paramref name="tokens"/> from an empty cache, decode forwards the token at DecodeContext and rewinds to it.
+    /// </summary>
+    public static LatencyProbe ForEngine(Native.NativeLlama engine, int[] tokens, LatencyOptions options)
+    {
+        if (tokens.Length < Math.Max(options.PrefillTokens, options.DecodeContext + 1))
+            throw new ArgumentException($"{tokens.Length} tokens; the probe needs {Math.Max(options.PrefillTokens, options.DecodeContext + 1)}", nameof(tokens));
         void Forward(int count)
         {
             engine.Reset();

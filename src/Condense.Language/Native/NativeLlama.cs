@@ -11,6 +11,9 @@
 // is one matrix product (NativeGemm) that reads each weight once for all its tokens, and attention runs per position over
 // the cache. One token alone takes the matrix-vector kernels, which are bound by weight bytes.
 //
+// With per-token MLP routers (RouteMlps, Flextron's dynamic routing), each token's MLP runs at the width its router
+// picks: tokens of a block are grouped by width and each group is one smaller product (NativeMlpRouting).
+//
 // Deviations from the TorchSharp path: sums run in the kernels' order, so logits differ from torch's by float rounding
 // (~1e-6 relative); a block's products sum in another order than single-token decode, so the same position's logits
 // differ between the two by rounding too.
@@ -42,6 +45,12 @@ public sealed class NativeLlama
     private readonly int dim, headDim, maxSeq, vocab, block;
     private readonly float eps;
     private readonly bool interleaved;
+    // Per-token MLP routing (null when every MLP runs whole): per layer and width, the down projection's first k columns
+    // as a contiguous (dim, k) copy; a block's tokens gathered by width and their outputs; the counts of neurons kept.
+    private NativeMlpRouting? routing;
+    private float[][][] downByWidth = [];
+    private float[] routedIn = [], routedOut = [], routerScratch = [];
+    private int[] routedChoice = [], routedRows = [];
 
     /// <summary>Positions forwarded together in one block of matrix products (prefill and scoring).</summary>
     public const int BlockTokens = 64;
@@ -103,6 +112,49 @@ public sealed class NativeLlama
 
     /// <summary>Projection weights held in packed 2:4 form (0 for a dense model).</summary>
     public int PackedWeights { get; private set; }
+
+    /// <summary>MLP neurons the per-token routers kept, summed over tokens and layers, since routing was set.</summary>
+    public long RoutedNeuronsKept { get; private set; }
+
+    /// <summary>MLP neurons of the full widths over the same tokens and layers.</summary>
+    public long RoutedNeuronsTotal { get; private set; }
+
+    /// <summary>
+    /// Routes every MLP per token with <paramref name="routers"/> (Flextron's dynamic routing), or runs every MLP whole again
+    /// when null. The MLP weights must be dense (not packed 2:4) and each layer as wide as the widest candidate.
+    /// </summary>
+    public void RouteMlps(NativeMlpRouting? routers)
+    {
+        routing = null;
+        downByWidth = [];
+        RoutedNeuronsKept = RoutedNeuronsTotal = 0;
+        if (routers is null) return;
+        if (routers.Layers != layers.Length || routers.Dim != dim)
+            throw new ArgumentException($"routers for {routers.Layers} layers of width {routers.Dim}; the model has {layers.Length} of width {dim}", nameof(routers));
+        var copies = new float[layers.Length][][];
+        for (int l = 0; l < layers.Length; l++)
+        {
+            var layer = layers[l];
+            if (layer.FfnNorm is null) throw new ArgumentException($"layer {l} has no MLP to route", nameof(routers));
+            if (layer.P1 is not null || layer.P2 is not null || layer.P3 is not null)
+                throw new ArgumentException($"layer {l}'s MLP is packed 2:4; per-token routing runs on dense weights", nameof(routers));
+            if (routers.Units[^1] != layer.Hidden)
+                throw new ArgumentException($"layer {l} has {layer.Hidden} MLP neurons; the routers' widest choice is {routers.Units[^1]}", nameof(routers));
+            copies[l] = routers.Units.Select(k =>
+            {
+                var down = new float[dim * k];   // (dim, k): row o is W2[o, :k]
+                for (int o = 0; o < dim; o++) layer.W2.AsSpan(o * layer.Hidden, k).CopyTo(down.AsSpan(o * k, k));
+                return down;
+            }).ToArray();
+        }
+        downByWidth = copies;
+        routedIn = new float[block * dim];
+        routedOut = new float[block * dim];
+        routedChoice = new int[block];
+        routedRows = new int[block];
+        routerScratch = new float[routers.ScratchLength];
+        routing = routers;
+    }
 
     /// <summary>
     /// Copies <paramref name="model"/>'s weights (the model itself is not kept); large products run on
@@ -255,10 +307,13 @@ public sealed class NativeLlama
         int count = tokens.Length, pos = Position;
         if (Position + count > maxSeq) throw new InvalidOperationException($"the sequence is full ({maxSeq} positions)");
         Embed(tokens);
-        foreach (var layer in layers)
+        for (int l = 0; l < layers.Length; l++)
         {
+            var layer = layers[l];
             if (layer.AttnNorm is not null) Attention(layer, pos, count);
-            if (layer.FfnNorm is not null) Mlp(layer, count);
+            if (layer.FfnNorm is null) continue;
+            if (routing is null) Mlp(layer, count);
+            else RoutedMlp(l, count);
         }
         if (lastOnly)
         {
@@ -357,6 +412,53 @@ public sealed class NativeLlama
         NativeKernels.SwiGlu(hb.AsSpan(0, count * hidden), hb2.AsSpan(0, count * hidden));
         Mm(layer.W2, layer.P2, hb, count, hidden, xb, 0, dim);
         AddResidual(count);
+    }
+
+    // The MLP with each token at its router's width: grouped, every group of tokens of one width is gathered into
+    // routedIn, runs as a dense MLP of that width, and its outputs are added to those tokens' residual rows; masked,
+    // the full MLP runs with each token's neurons beyond its width zeroed.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void RoutedMlp(int index, int count)
+    {
+        var layer = layers[index];
+        var router = routing!;
+        int hidden = layer.Hidden;
+        Norm(layer.FfnNorm!, count);
+        for (int t = 0; t < count; t++)
+        {
+            routedChoice[t] = router.Choose(index, xb.AsSpan(t * dim, dim), routerScratch);
+            RoutedNeuronsKept += router.Units[routedChoice[t]];
+        }
+        RoutedNeuronsTotal += (long)count * hidden;
+        if (router.Execution == NativeRoutedMlp.Masked)
+        {
+            Mm(layer.W1, null, xb, count, dim, hb, 0, hidden);
+            Mm(layer.W3, null, xb, count, dim, hb2, 0, hidden);
+            NativeKernels.SwiGlu(hb.AsSpan(0, count * hidden), hb2.AsSpan(0, count * hidden));
+            for (int t = 0; t < count; t++) hb.AsSpan(t * hidden + router.Units[routedChoice[t]], hidden - router.Units[routedChoice[t]]).Clear();
+            Mm(layer.W2, null, hb, count, hidden, xb, 0, dim);
+            AddResidual(count);
+            return;
+        }
+        for (int k = 0; k < router.Units.Length; k++)
+        {
+            int width = router.Units[k], rows = 0;
+            for (int t = 0; t < count; t++)
+                if (routedChoice[t] == k) routedRows[rows++] = t;
+            if (rows == 0) continue;
+            for (int r = 0; r < rows; r++) xb.AsSpan(routedRows[r] * dim, dim).CopyTo(routedIn.AsSpan(r * dim, dim));
+            // The first `width` rows of the gate and up weights are the narrow MLP's; its down weight is the copy.
+            Mm(layer.W1, null, routedIn, rows, dim, hb, 0, width);
+            Mm(layer.W3, null, routedIn, rows, dim, hb2, 0, width);
+            NativeKernels.SwiGlu(hb.AsSpan(0, rows * width), hb2.AsSpan(0, rows * width));
+            Mm(downByWidth[index][k], null, hb, rows, width, routedOut, 0, dim);
+            for (int r = 0; r < rows; r++)
+            {
+                var residual = x.AsSpan(routedRows[r] * dim, dim);
+                var update = routedOut.AsSpan(r * dim, dim);
+                for (int i = 0; i < dim; i++) residual[i] += update[i];
+            }
+        }
     }
 
     // output[offset + t·rows + o] = (W input[t])[o] for the block's `count` positions: one position takes the

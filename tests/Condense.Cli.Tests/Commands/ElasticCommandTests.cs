@@ -55,10 +55,15 @@ public sealed class ElasticCommandTests : IDisposable
         Assert.True(exportBudget.ExitCode == 0, exportBudget.Stderr);
         // Per-token MLP routers: trained once, then loaded and evaluated again.
         var dyn = Path.Combine(_root, "dyn.safetensors");
-        string[] dynamicArgs = ["elastic", "dynamic", "--model", elastic, "--out", dyn, "--steps", "3", "--max-docs", "5", "--rounds", "1", "--prefill-tokens", "16", "--json"];
+        string[] dynamicArgs = ["elastic", "dynamic", "--model", elastic, "--out", dyn, "--steps", "3", "--max-docs", "5", "--rounds", "1", "--prefill-tokens", "16", "--decode-context", "16", "--json"];
         var dynamic = CliProcess.Run(dynamicArgs);
         Assert.True(dynamic.ExitCode == 0, dynamic.Stderr);
         Assert.Equal(2, dynamic.Json().GetProperty("rows").GetArrayLength());
+        var first = dynamic.Json().GetProperty("rows")[0];
+        // The native engine, grouping tokens by width, scores as the TorchSharp forward with masks does.
+        double torchPpl = first.GetProperty("routed_perplexity").GetDouble(), nativePpl = first.GetProperty("native_routed_perplexity").GetDouble();
+        Assert.InRange(Math.Abs(nativePpl / torchPpl - 1), 0, 1e-3);
+        Assert.True(first.GetProperty("grouped").GetProperty("decode_ms").GetDouble() > 0);
         Assert.True(File.Exists(dyn));
         var again = CliProcess.Run(dynamicArgs);
         Assert.True(again.ExitCode == 0, again.Stderr);
