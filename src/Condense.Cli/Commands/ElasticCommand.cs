@@ -373,7 +373,7 @@ internal static class ElasticCommand
         var weight = new Option<double>("--latency-weight") { Description = "Weight of the budget loss.", DefaultValueFactory = _ => 100 };
         var evalDocs = new Option<int>("--max-docs") { Description = "Evaluation documents (0 = all).", DefaultValueFactory = _ => 200 };
         var prefill = new Option<int>("--prefill-tokens") { Description = "Prompt tokens of the timed prefill.", DefaultValueFactory = _ => 256 };
-        var context = new Option<int>("--decode-context") { Description = "Cached positions a timed decode step attends to.", DefaultValueFactory = _ => 128 };
+        var context = new Option<int>("--decode-context") { Description = $"Cached positions before the first of the {DynamicRouting.TimedDecodeTokens} timed decode tokens.", DefaultValueFactory = _ => 128 };
         var rounds = new Option<int>("--rounds") { Description = "Timing rounds (each times every variant, in a shuffled order).", DefaultValueFactory = _ => 15 };
         var seed = new Option<long>("--seed") { Description = "Seed of budgets, windows, noise and router initialisation." };
         var threads = LanguageOptions.Threads();
@@ -399,7 +399,8 @@ internal static class ElasticCommand
             if (pr.GetValue(doc) is string docPath)
             {
                 var name = CommonOptions.SectionName(pr.GetValue(section), "elastic-dynamic");
-                GeneratedDoc.Write(docPath, name, $"Machine: {MachineInfo.Describe()}; native engine, {rows[0].Threads} thread(s); latency relative to the static sub-network in the same rounds.\n\n"
+                GeneratedDoc.Write(docPath, name, $"Machine: {MachineInfo.Describe()}; native engine, {rows[0].Threads} thread(s); latency relative to the static sub-network in the same rounds; "
+                    + $"decode ms per token, over {DynamicRouting.TimedDecodeTokens} tokens of the evaluation text after {pr.GetValue(context)} cached positions.\n\n"
                     + quality + "\n" + latency, new { machine = MachineInfo.Describe(), rows }, jsonName: name);
             }
             if (!output.Json) output.Human.WriteLine(quality + "\n" + latency);
@@ -411,12 +412,12 @@ internal static class ElasticCommand
     // Per budget: what the routers keep and the perplexities; then the native latency of each way to run it.
     private static (Condense.Core.Reports.MarkdownTable Quality, Condense.Core.Reports.MarkdownTable Latency) DynamicTables(IReadOnlyList<DynamicEvalRow> rows)
     {
-        var quality = new Condense.Core.Reports.MarkdownTable("budget", "MLP kept", "PPL routed", "PPL routed, native engine", "PPL static, same mean width");
+        var quality = new Condense.Core.Reports.MarkdownTable("budget", "MLP kept", "MLP kept, timed decode tokens", "PPL routed", "PPL routed, native engine", "PPL static, same mean width");
         var latency = new Condense.Core.Reports.MarkdownTable("budget", "how the MLPs run", "prefill ms", "decode ms", "prefill, of static", "decode, of static");
         foreach (var r in rows)
         {
             var budget = r.Budget.ToString("P0", CultureInfo.InvariantCulture);
-            quality.AddRow(budget, r.MlpFraction.ToString("P0", CultureInfo.InvariantCulture), F(r.RoutedPerplexity), F(r.NativeRoutedPerplexity), F(r.StaticPerplexity));
+            quality.AddRow(budget, r.MlpFraction.ToString("P0", CultureInfo.InvariantCulture), r.DecodeMlpFraction.ToString("P0", CultureInfo.InvariantCulture), F(r.RoutedPerplexity), F(r.NativeRoutedPerplexity), F(r.StaticPerplexity));
             foreach (var (name, e) in new[] { ("per token, grouped by width", r.Grouped), ("per token, masked", r.Masked), ("static, same mean width", r.Static), ("full model", r.Full) })
                 latency.AddRow(budget, name, F(e.PrefillMs), e.DecodeMs.ToString("F4", CultureInfo.InvariantCulture),
                     (e.PrefillMs / r.Static.PrefillMs).ToString("P1", CultureInfo.InvariantCulture), (e.DecodeMs / r.Static.DecodeMs).ToString("P1", CultureInfo.InvariantCulture));

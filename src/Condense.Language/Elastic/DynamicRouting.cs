@@ -162,12 +162,16 @@ public static class DynamicRouting
         return (lmLoss, latencyLoss);
     }
 
+    /// <summary>Tokens each timed decode call forwards: one token's widths say little about the routers' mean cost.</summary>
+    public const int TimedDecodeTokens = 32;
+
     /// <summary>
     /// At <paramref name="budget"/>: the mean fraction of MLP neurons the routers keep on <paramref name="evalText"/>, the
     /// routed model's perplexity (TorchSharp, masked; and the native engine, grouped), the perplexity of the static
     /// sub-network with that fraction of MLP neurons in every layer, and the native engine's prefill and decode latency
     /// with the MLPs routed per token (grouped and masked), of the static sub-network and of the full model, timed in
-    /// shuffled rounds relative to the static sub-network (medians).
+    /// shuffled rounds relative to the static sub-network (medians; decode per token, over TimedDecodeTokens tokens of
+    /// the text from position DecodeContext).
     /// </summary>
     public static DynamicEvalRow Evaluate(ElasticLlama model, DynamicMlpRouters routers, int[] units, Tokenizers.Llama2cTokenizer tokenizer,
         string evalText, double budget, int evalDocs, LatencyOptions timing, Action<string>? log = null)
@@ -178,11 +182,12 @@ public static class DynamicRouting
         var config = model.Config;
         if (timing.PrefillTokens < 1 || timing.PrefillTokens > config.MaxSeqLen)
             throw Core.InputException.ForOption(nameof(timing.PrefillTokens), $"{timing.PrefillTokens}: must be 1 .. {config.MaxSeqLen} (the model's context)");
-        if (timing.DecodeContext < 0 || timing.DecodeContext >= config.MaxSeqLen)
-            throw Core.InputException.ForOption(nameof(timing.DecodeContext), $"{timing.DecodeContext}: must be 0 .. {config.MaxSeqLen - 1}");
+        if (timing.DecodeContext < 0 || timing.DecodeContext > config.MaxSeqLen - TimedDecodeTokens)
+            throw Core.InputException.ForOption(nameof(timing.DecodeContext),
+                $"{timing.DecodeContext}: must be 0 .. {config.MaxSeqLen - TimedDecodeTokens} (the model's context less the {TimedDecodeTokens} decoded tokens)");
         var full = ElasticWidths.Full(config);
         var (sequences, truncated) = ElasticJob.EvalSequences(tokenizer, evalText, evalDocs, config.MaxSeqLen);
-        int timedTokens = Math.Max(timing.PrefillTokens, timing.DecodeContext + 1);
+        int timedTokens = Math.Max(timing.PrefillTokens, timing.DecodeContext + TimedDecodeTokens);
         if (sequences.Sum(s => (long)s.Length) < timedTokens)
             throw Core.InputException.ForOption("EvalDocs", $"{evalDocs} documents hold fewer than the {timedTokens} tokens the timing needs");
         using var noGrad = no_grad();
@@ -220,10 +225,16 @@ public static class DynamicRouting
 
         // Real text, so that the routers see the hidden states they were trained on.
         var text = sequences.SelectMany(s => s).Take(timedTokens).ToArray();
+        // The share of neurons the timed decode tokens keep, which is what the decode timings reflect.
+        grouped.Reset();
+        grouped.Forward(text.AsSpan(0, timing.DecodeContext));
+        long keptBefore = grouped.RoutedNeuronsKept, totalBefore = grouped.RoutedNeuronsTotal;
+        foreach (int token in text.AsSpan(timing.DecodeContext, TimedDecodeTokens)) grouped.Forward(token);
+        double decodeKept = (double)(grouped.RoutedNeuronsKept - keptBefore) / (grouped.RoutedNeuronsTotal - totalBefore);
         var engines = new[] { grouped, staticEngine, Routed(Native.NativeRoutedMlp.Masked), Native.NativeLlama.FromModel(model.Model, threads: timing.NativeThreads) };
-        var probes = engines.Select(e => LatencyProbe.ForEngine(e, text, timing)).ToList();
+        var probes = engines.Select(e => LatencyProbe.ForEngine(e, text, timing, TimedDecodeTokens)).ToList();
         var entries = LatencyTable.TimeRounds(probes, timing, (ulong)timing.Seed ^ 0xD1A7UL, FormattableString.Invariant($"[dynamic routers] budget {budget:P0}"), log, reference: 1);
-        return new DynamicEvalRow(budget, fraction, routedPpl, nativePpl, nativeKept, staticWidths.ToString(), staticPpl,
+        return new DynamicEvalRow(budget, fraction, routedPpl, nativePpl, nativeKept, decodeKept, staticWidths.ToString(), staticPpl,
             entries[0], entries[1], entries[2], entries[3], timing.NativeThreads);
     }
 }
@@ -234,6 +245,7 @@ public static class DynamicRouting
 /// <param name="RoutedPerplexity">Perplexity with per-token widths (TorchSharp forward, masked).</param>
 /// <param name="NativeRoutedPerplexity">The same on the native engine, grouped by width.</param>
 /// <param name="NativeMlpFraction">Mean fraction of MLP neurons the native engine's routers kept.</param>
+/// <param name="DecodeMlpFraction">The same over the timed decode tokens alone.</param>
 /// <param name="StaticWidths">The static sub-network with <paramref name="MlpFraction"/> in every layer.</param>
 /// <param name="StaticPerplexity">Its perplexity.</param>
 /// <param name="Grouped">Native latency, per-token widths, tokens grouped by width.</param>
@@ -242,4 +254,4 @@ public static class DynamicRouting
 /// <param name="Full">Native latency of the full model, no routers.</param>
 /// <param name="Threads">Native engine threads.</param>
 public sealed record DynamicEvalRow(double Budget, double MlpFraction, double RoutedPerplexity, double NativeRoutedPerplexity, double NativeMlpFraction,
-    string StaticWidths, double StaticPerplexity, LatencyEntry Grouped, LatencyEntry Static, LatencyEntry Masked, LatencyEntry Full, int Threads);
+    double DecodeMlpFraction, string StaticWidths, double StaticPerplexity, LatencyEntry Grouped, LatencyEntry Static, LatencyEntry Masked, LatencyEntry Full, int Threads);

@@ -267,8 +267,11 @@ internal sealed class LatencyProbe : IDisposable
     /// <summary>Untimed work after each prefill call that decode relies on (the native whole model refills its cache).</summary>
     private Action? AfterPrefill { get; init; }
 
+    /// <summary>Tokens one decode call forwards; its time is reported per token.</summary>
+    private int DecodeTokens { get; init; } = 1;
+
     public IEnumerable<double> Time(bool decode, int repeats) =>
-        decode ? LatencyTable.TimeCalls(this.decode, repeats) : LatencyTable.TimeCalls(prefill, repeats, AfterPrefill);
+        decode ? LatencyTable.TimeCalls(this.decode, repeats).Select(ms => ms / DecodeTokens) : LatencyTable.TimeCalls(prefill, repeats, AfterPrefill);
 
     /// <summary>The whole model of <paramref name="config"/> (random weights): a T-token prefill, and one token against a filled KV cache.</summary>
     public static LatencyProbe FullModel(LlamaConfig config, LatencyOptions options)
@@ -301,12 +304,15 @@ internal sealed class LatencyProbe : IDisposable
 
     /// <summary>
     /// A native engine as it is (e.g. with per-token routers set): prefill forwards the first PrefillTokens of
-    /// <paramref name="tokens"/> from an empty cache, decode forwards the token at DecodeContext and rewinds to it.
+    /// <paramref name="tokens"/> from an empty cache; decode forwards the <paramref name="decodeTokens"/> tokens from
+    /// position DecodeContext one at a time, rewinds to it, and counts per token (more than one where the cost depends on
+    /// the token, as with per-token routers).
     /// </summary>
-    public static LatencyProbe ForEngine(Native.NativeLlama engine, int[] tokens, LatencyOptions options)
+    public static LatencyProbe ForEngine(Native.NativeLlama engine, int[] tokens, LatencyOptions options, int decodeTokens = 1)
     {
-        if (tokens.Length < Math.Max(options.PrefillTokens, options.DecodeContext + 1))
-            throw new ArgumentException($"{tokens.Length} tokens; the probe needs {Math.Max(options.PrefillTokens, options.DecodeContext + 1)}", nameof(tokens));
+        ArgumentOutOfRangeException.ThrowIfLessThan(decodeTokens, 1);
+        int needed = Math.Max(options.PrefillTokens, options.DecodeContext + decodeTokens);
+        if (tokens.Length < needed) throw new ArgumentException($"{tokens.Length} tokens; the probe needs {needed}", nameof(tokens));
         void Forward(int count)
         {
             engine.Reset();
@@ -315,11 +321,11 @@ internal sealed class LatencyProbe : IDisposable
         void FillContext() => Forward(options.DecodeContext);   // what decode expects: DecodeContext positions cached
         void Decode()
         {
-            engine.Forward(tokens[options.DecodeContext]);
+            for (int i = 0; i < decodeTokens; i++) engine.Forward(tokens[options.DecodeContext + i]);
             engine.Rewind(options.DecodeContext);
         }
         FillContext();
-        return new LatencyProbe(() => Forward(options.PrefillTokens), Decode) { AfterPrefill = FillContext };
+        return new LatencyProbe(() => Forward(options.PrefillTokens), Decode) { AfterPrefill = FillContext, DecodeTokens = decodeTokens };
     }
 
     // One attention or MLP block of the native engine, in a one-layer model with the candidate width.

@@ -49,7 +49,7 @@ public sealed class NativeLlama
     // as a contiguous (dim, k) copy; a block's tokens gathered by width and their outputs; the counts of neurons kept.
     private NativeMlpRouting? routing;
     private float[][][] downByWidth = [];
-    private float[] routedIn = [], routedOut = [], routerScratch = [];
+    private float[] routedIn = [], routedOut = [], routerHidden = [];
     private int[] routedChoice = [], routedRows = [];
 
     /// <summary>Positions forwarded together in one block of matrix products (prefill and scoring).</summary>
@@ -152,7 +152,7 @@ public sealed class NativeLlama
         routedOut = new float[block * dim];
         routedChoice = new int[block];
         routedRows = new int[block];
-        routerScratch = new float[routers.ScratchLength];
+        routerHidden = new float[block * routers.Hidden];
         routing = routers;
     }
 
@@ -424,9 +424,10 @@ public sealed class NativeLlama
         var router = routing!;
         int hidden = layer.Hidden;
         Norm(layer.FfnNorm!, count);
+        Mm(router.InputWeight(index), null, xb, count, dim, routerHidden, 0, router.Hidden);   // (count, router hidden)
         for (int t = 0; t < count; t++)
         {
-            routedChoice[t] = router.Choose(index, xb.AsSpan(t * dim, dim), routerScratch);
+            routedChoice[t] = router.Pick(index, routerHidden.AsSpan(t * router.Hidden, router.Hidden));
             RoutedNeuronsKept += router.Units[routedChoice[t]];
         }
         RoutedNeuronsTotal += (long)count * hidden;

@@ -1,6 +1,8 @@
 // Flextron's per-token MLP routers (Cai et al., ICML 2024, section 3.2) on the native engine: per layer, a two-layer
 // router reads the token's normalised MLP input and the budget's encoding and picks the token's MLP width; the MLP then
-// runs at that width. The budget is fixed per instance, so its part of the first layer is folded into the bias once.
+// runs at that width. The budget is fixed per instance, so its part of the first layer is folded into the bias once,
+// and the rest, (hidden, dim), runs through the engine's matrix kernels for the whole block (the router's first layer
+// is most of its cost; the second, widths × hidden, is a few products per token).
 //
 // Grouped execution gathers a block's tokens by width and runs each group as a dense MLP of that width (the first k rows
 // of the gate and up weights, a contiguous copy of the down weight's first k columns), so a token routed to a quarter
@@ -27,8 +29,8 @@ public sealed record NativeRouterLayer(float[] FirstWeight, float[] FirstBias, f
 /// <summary>Per-token MLP width routers at one budget, for <see cref="NativeLlama.RouteMlps"/>.</summary>
 public sealed class NativeMlpRouting
 {
-    private readonly float[][] firstWeight, foldedBias, secondWeight, secondBias;
-    private readonly int inputs, hidden;
+    private readonly float[][] inputWeight, foldedBias, secondWeight, secondBias;
+    private readonly int hidden;
 
     /// <summary>
     /// Routers for every layer (<paramref name="layers"/>) over the nested MLP widths <paramref name="units"/> (ascending
@@ -44,9 +46,9 @@ public sealed class NativeMlpRouting
         Units = units;
         Execution = execution;
         Dim = dim;
-        inputs = dim + budgetCode.Length;
+        int inputs = dim + budgetCode.Length;
         hidden = layers.Count == 0 ? 0 : layers[0].FirstBias.Length;
-        firstWeight = new float[layers.Count][];
+        inputWeight = new float[layers.Count][];
         foldedBias = new float[layers.Count][];
         secondWeight = new float[layers.Count][];
         secondBias = new float[layers.Count][];
@@ -56,7 +58,9 @@ public sealed class NativeMlpRouting
             if (r.FirstWeight.Length != hidden * inputs || r.FirstBias.Length != hidden || r.SecondWeight.Length != units.Length * hidden
                 || r.SecondBias.Length != units.Length)
                 throw new ArgumentException($"router of layer {l} is not ({hidden}, {inputs}) → ({units.Length}, {hidden})", nameof(layers));
-            firstWeight[l] = r.FirstWeight;
+            var input = new float[hidden * dim];
+            for (int j = 0; j < hidden; j++) r.FirstWeight.AsSpan(j * inputs, dim).CopyTo(input.AsSpan(j * dim, dim));
+            inputWeight[l] = input;
             secondWeight[l] = r.SecondWeight;
             secondBias[l] = r.SecondBias;
             // The budget's features are the same for every token: their products join the bias once.
@@ -72,7 +76,7 @@ public sealed class NativeMlpRouting
     }
 
     /// <summary>Layers routed.</summary>
-    public int Layers => firstWeight.Length;
+    public int Layers => inputWeight.Length;
 
     /// <summary>Model width the routers read.</summary>
     public int Dim { get; }
@@ -83,19 +87,21 @@ public sealed class NativeMlpRouting
     /// <summary>How the routed MLPs run.</summary>
     public NativeRoutedMlp Execution { get; }
 
-    /// <summary>The index into <see cref="Units"/> that layer <paramref name="layer"/>'s router picks for hidden state <paramref name="h"/> (the first of equal logits, as argmax).</summary>
-    public int Choose(int layer, ReadOnlySpan<float> h, Span<float> scratch)
+    /// <summary>Neurons of the routers' hidden layer.</summary>
+    public int Hidden => hidden;
+
+    /// <summary>Layer <paramref name="layer"/>'s first-layer weights over the token's hidden state, (hidden, dim) row-major.</summary>
+    public float[] InputWeight(int layer) => inputWeight[layer];
+
+    /// <summary>
+    /// The index into <see cref="Units"/> that layer <paramref name="layer"/>'s router picks, given the products
+    /// <paramref name="products"/> = InputWeight · h of one token (hidden values, overwritten); the first of equal logits, as argmax.
+    /// </summary>
+    public int Pick(int layer, Span<float> products)
     {
-        var w1 = firstWeight[layer];
         var b1 = foldedBias[layer];
-        var z = scratch[..hidden];
-        for (int j = 0; j < hidden; j++)
-        {
-            var row = w1.AsSpan(j * inputs, Dim);
-            float sum = 0;
-            for (int i = 0; i < row.Length; i++) sum += row[i] * h[i];
-            z[j] = Math.Max(0f, sum + b1[j]);
-        }
+        var z = products[..hidden];
+        for (int j = 0; j < hidden; j++) z[j] = Math.Max(0f, z[j] + b1[j]);
         var w2 = secondWeight[layer];
         var b2 = secondBias[layer];
         int best = 0;
@@ -113,7 +119,4 @@ public sealed class NativeMlpRouting
         }
         return best;
     }
-
-    /// <summary>Scratch values <see cref="Choose"/> needs.</summary>
-    public int ScratchLength => hidden;
 }

@@ -64,6 +64,7 @@ public sealed class ElasticCommandTests : IDisposable
         double torchPpl = first.GetProperty("routed_perplexity").GetDouble(), nativePpl = first.GetProperty("native_routed_perplexity").GetDouble();
         Assert.InRange(Math.Abs(nativePpl / torchPpl - 1), 0, 1e-3);
         Assert.True(first.GetProperty("grouped").GetProperty("decode_ms").GetDouble() > 0);
+        Assert.InRange(first.GetProperty("decode_mlp_fraction").GetDouble(), 0.2, 1.0);
         Assert.True(File.Exists(dyn));
         var again = CliProcess.Run(dynamicArgs);
         Assert.True(again.ExitCode == 0, again.Stderr);

@@ -86,6 +86,18 @@ public sealed class DynamicRoutingTests
     }
 
     [Fact]
+    public void Evaluation_names_a_decode_context_that_leaves_no_room_for_the_timed_tokens()
+    {
+        using var lm = SharedModels.LoadStories260K();
+        var (model, units, routers) = UntrainedRouters(lm);
+        using var _ = routers;
+        var timing = new LatencyOptions { DecodeContext = lm.Config.MaxSeqLen - DynamicRouting.TimedDecodeTokens + 1 };
+        var error = Assert.Throws<Condense.Core.InputException>(() =>
+            DynamicRouting.Evaluate(model, routers, units, SharedModels.Tok512, File.ReadAllText(SharedModels.ValidTextPath), 0.5, 5, timing));
+        Assert.Contains("DecodeContext", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Routers_keep_fewer_neurons_for_smaller_budgets_after_training()
     {
         using var scope = NewDisposeScope();
