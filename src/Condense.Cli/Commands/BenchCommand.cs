@@ -16,7 +16,7 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var bench = new Command("bench", "Benchmarks (not run in CI): distill, backbones, conv-paths, train-step and lm (against PyTorch).");
+        var bench = new Command("bench", "Benchmarks (not run in CI): distill, backbones, conv-paths, train-step and lm (against PyTorch), decode, routed-mlp, gemv, sparse-gemv.");
         bench.Subcommands.Add(Distill());
         bench.Subcommands.Add(Backbones());
         bench.Subcommands.Add(ConvPaths());
@@ -25,6 +25,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(BenchPeerCommands.TrainStep());
         bench.Subcommands.Add(BenchPeerCommands.Lm());
         bench.Subcommands.Add(Decode());
+        bench.Subcommands.Add(RoutedMlp());
         bench.Subcommands.Add(SparseGemv());
         bench.Subcommands.Add(Gemv());
         return bench;
@@ -145,6 +146,46 @@ internal static class BenchCommand
             var result = Condense.Experiments.Deployment.DecodeBenchmark.Run(options);
             var markdown = Condense.Experiments.Deployment.DecodeBenchmark.Markdown(result);
             return Report(output, pr.GetValue(doc), CommonOptions.SectionName(pr.GetValue(decodeSection), pr.GetValue(twoFour) ? "decode-2-4" : "decode"), markdown, result);
+        });
+        return cmd;
+    }
+
+    /// <summary>Per-token MLP routing on the native engine against the static sub-network of the same MLP width, by model size.</summary>
+    private static Command RoutedMlp()
+    {
+        var json = CommonOptions.Json();
+        var models = new Option<string>("--models") { Description = "Comma-separated: stories260K, llama2xs, d288, d1024 (the last two random weights).", DefaultValueFactory = _ => "llama2xs,d288,d1024" };
+        var rounds = new Option<int>("--rounds") { Description = "Alternated rounds.", DefaultValueFactory = _ => 15 };
+        var prefill = new Option<int>("--prefill") { Description = "Prompt tokens.", DefaultValueFactory = _ => 64 };
+        var decode = new Option<int>("--decode") { Description = "Tokens decoded one at a time after the prompt (times per token).", DefaultValueFactory = _ => 32 };
+        var threads = new Option<int>("--threads") { Description = "Native engine threads.", DefaultValueFactory = _ => 1 };
+        var workDir = new Option<string>("--work-dir") { Description = "Where the random models' tokenizers go.", DefaultValueFactory = _ => Path.Combine("runs", "bench-routed-mlp") };
+        var doc = new Option<string?>("--doc") { Description = "Write the table and the command into this Markdown file (e.g. docs/benchmarks.md), the JSON into results/ beside it." };
+        var section = CommonOptions.Section();
+        var cmd = new Command("routed-mlp", "Flextron's per-token MLP routing (every token routed to one width) against the static sub-network of that MLP width and the full model, native engine, alternated.")
+        {
+            models, rounds, prefill, decode, threads, workDir, doc, section, json,
+        };
+        cmd.SetAction(pr =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            if (pr.GetValue(rounds) < 1) throw new Condense.Core.InputException($"--rounds must be at least 1, got {pr.GetValue(rounds)}");
+            if (pr.GetValue(threads) < 1) throw new Condense.Core.InputException($"--threads must be at least 1, got {pr.GetValue(threads)}");
+            if (pr.GetValue(prefill) < 1 || pr.GetValue(decode) < 1) throw new Condense.Core.InputException("--prefill and --decode must be at least 1");
+            Condense.Core.Runtime.TorchRuntime.EnsureLoaded();
+            var options = new Condense.Experiments.Deployment.RoutedMlpBenchmarkOptions
+            {
+                Models = pr.GetValue(models)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                Rounds = pr.GetValue(rounds),
+                PrefillTokens = pr.GetValue(prefill),
+                DecodeTokens = pr.GetValue(decode),
+                Threads = pr.GetValue(threads),
+                WorkDir = pr.GetValue(workDir)!,
+                Log = Console.Error.WriteLine,
+            };
+            var result = Condense.Experiments.Deployment.RoutedMlpBenchmark.Run(options);
+            var markdown = Condense.Experiments.Deployment.RoutedMlpBenchmark.Markdown(result);
+            return Report(output, pr.GetValue(doc), CommonOptions.SectionName(pr.GetValue(section), "routed-mlp"), markdown, result);
         });
         return cmd;
     }

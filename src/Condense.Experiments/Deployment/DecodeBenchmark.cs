@@ -242,7 +242,7 @@ public static class DecodeBenchmark
                 w.mul_(Condense.Language.Sparsity.TwoFour.KeepTopTwo(w.abs()));
     }
 
-    private static (LlamaForCausalLM Model, Llama2cTokenizer Tokenizer) Load(string name, string workDir)
+    internal static (LlamaForCausalLM Model, Llama2cTokenizer Tokenizer) Load(string name, string workDir)
     {
         switch (name)
         {

@@ -106,6 +106,8 @@ public sealed class StudyCommandTests : IDisposable
     [InlineData("bench", "train-step", "--models", "no_such_model")]
     [InlineData("bench", "lm", "--gen-tokens", "1")]
     [InlineData("bench", "conv-paths", "--models", "no_such_model")]
+    [InlineData("bench", "routed-mlp", "--rounds", "0")]
+    [InlineData("bench", "routed-mlp", "--models", "no_such_model")]
     public void Bad_input_to_the_new_studies_is_a_one_line_error(params string[] args)
     {
         var r = CliProcess.Run(args);
