@@ -11,7 +11,9 @@
 // - flextron-anchored (with Anchored): the same elastic run, except that the full width also distils from the original
 //   (sorted, frozen) model, the signal the retrained baselines get (ElasticJobOptions.AnchorToOriginal);
 // Widths are uniform (the same fraction of MLP neurons and KV head groups in every layer); the routed budgets are
-// measured by `study flextron-routing`, not here.
+// measured by `study flextron-routing`, not here. Each width's latency (one architecture per width, whatever trained it)
+// is measured once per model on the native engine, relative to the full model in the same rounds, for the plot of PPL
+// against measured latency.
 //
 // Tokens are counted as tokens of text; an elastic step also runs its RandomSubnetworks extra passes over them, which
 // the JSON reports as sub-network passes.
@@ -29,9 +31,12 @@ namespace Condense.Experiments.Language;
 /// <summary>One width of one method, model and seed.</summary>
 public sealed record FlextronRow(string Model, long Seed, string Method, double Width, long Parameters, double Perplexity, long TrainingTokens);
 
+/// <summary>Measured latency of one uniform width of one model (native engine), and its share of the full model's.</summary>
+public sealed record FlextronLatency(string Model, double Width, double PrefillMs, double DecodeMs, double PrefillShare, double DecodeShare);
+
 /// <summary>Everything the study measured.</summary>
 public sealed record FlextronResult(IReadOnlyList<string> Models, int Seeds, long Steps, int BatchSize, int SeqLen, int RandomSubnetworks, int EvalDocuments,
-    IReadOnlyDictionary<string, double> DensePerplexity, IReadOnlyList<FlextronRow> Rows);
+    IReadOnlyDictionary<string, double> DensePerplexity, IReadOnlyList<FlextronRow> Rows, IReadOnlyList<FlextronLatency> Latency);
 
 /// <summary>Settings of the study.</summary>
 public sealed record FlextronStudyOptions
@@ -64,6 +69,8 @@ public sealed record FlextronStudyOptions
     public ProgressMode Progress { get; init; } = ProgressMode.None;
     /// <summary>Also run Flextron with the full width anchored to the original model (ElasticJobOptions.AnchorToOriginal).</summary>
     public bool Anchored { get; init; }
+    /// <summary>How each width's latency is measured (relative to the full model in the same rounds); null: not measured.</summary>
+    public LatencyOptions? Latency { get; init; } = new();
 }
 
 /// <summary>Flextron against pruning alone and against pruning and retraining each width.</summary>
@@ -78,6 +85,7 @@ public static class FlextronStudy
         if (o.Steps < o.Widths.Count) throw InputException.ForOption("Steps", $"{o.Steps}: must be at least the number of widths ({o.Widths.Count})");
         var candidates = new ElasticCandidates(o.Widths, o.Widths);
         var rows = new List<FlextronRow>();
+        var latency = new List<FlextronLatency>();
         var dense = new Dictionary<string, double>();
         int evalDocs = 0;
         foreach (var modelPath in o.Models)
@@ -118,6 +126,7 @@ public static class FlextronStudy
                 var (sorted, _, _, _) = ElasticJob.Load(report.SortedDir);
                 using (sorted.Model)
                 {
+                    if (seed == 0 && o.Latency is not null) latency.AddRange(MeasureLatency(name, sorted, o.Widths, o.Latency, log));
                     foreach (var r in ElasticJob.Evaluate(sorted, tokenizer, o.EvalText, o.Widths, o.EvalDocs))
                         rows.Add(new FlextronRow(name, seed, "pruned", r.MlpFraction, r.Parameters, r.Perplexity, 0));
                     if (!dense.ContainsKey(name))
@@ -145,7 +154,18 @@ public static class FlextronStudy
             }
         }
         return new FlextronResult(o.Models.Select(m => LanguageModelFiles.ModelName(LanguageModelFiles.ResolveModel(m))).ToList(), o.Seeds, o.Steps,
-            o.BatchSize, o.SeqLen, o.RandomSubnetworks, evalDocs, dense, rows);
+            o.BatchSize, o.SeqLen, o.RandomSubnetworks, evalDocs, dense, rows, latency);
+    }
+
+    // Every width and the full model (the reference, last), timed in the same shuffled rounds.
+    private static IEnumerable<FlextronLatency> MeasureLatency(string name, ElasticLlama sorted, IReadOnlyList<double> widths, LatencyOptions options, Action<string>? log)
+    {
+        log?.Invoke($"[flextron] {name}: latency of each width ({options.Engine} engine, {options.Rounds} rounds)");
+        var subnetworks = widths.Select(w => ElasticWidths.Uniform(sorted.Config, w, w)).Append(ElasticWidths.Full(sorted.Config)).ToList();
+        var entries = LatencyValidation.Measure(sorted, subnetworks, options, log, reference: subnetworks.Count - 1, label: $"[flextron] {name} latency");
+        var full = entries[^1];
+        return widths.Select((w, i) => new FlextronLatency(name, w, entries[i].PrefillMs, entries[i].DecodeMs,
+            entries[i].PrefillMs / full.PrefillMs, entries[i].DecodeMs / full.DecodeMs)).ToList();
     }
 
     /// <summary>Per model: PPL per width and method (mean ± std over seeds), and Flextron against retraining, paired by seed.</summary>
@@ -166,7 +186,8 @@ public static class FlextronStudy
             sb.Append(CultureInfo.InvariantCulture, $"{result.Seeds} seed(s); elastic tokens {rows.Where(r => r.Method == "flextron").Select(r => r.TrainingTokens).FirstOrDefault():N0} ({result.RandomSubnetworks} random sub-network(s) per step), ");
             sb.Append(CultureInfo.InvariantCulture, $"retrained widths together {rows.Where(r => r.Method == "retrained" && r.Seed == 0).Sum(r => r.TrainingTokens):N0}):\n\n");
             bool anchored = rows.Any(r => r.Method == "flextron-anchored");
-            var headers = new List<string> { "width", "parameters", "pruned, no retraining", "pruned + retrained alone", "Flextron (one elastic run)",
+            var shares = result.Latency.Where(l => l.Model == model).ToDictionary(l => l.Width, l => l.DecodeShare);
+            var headers = new List<string> { "width", "parameters", "decode latency, of full", "pruned, no retraining", "pruned + retrained alone", "Flextron (one elastic run)",
                 "Flextron vs retrained, per seed", "within 5%" };
             if (anchored) headers.AddRange(["Flextron, full width anchored", "anchored vs retrained, per seed", "within 5%"]);
             var table = new MarkdownTable([.. headers]);
@@ -179,6 +200,7 @@ public static class FlextronStudy
                 var cells = new List<string>
                 {
                     w.ToString("P0", CultureInfo.InvariantCulture), rows.First(r => r.Width == w).Parameters.ToString("N0", CultureInfo.InvariantCulture),
+                    shares.TryGetValue(w, out var share) ? share.ToString("P0", CultureInfo.InvariantCulture) : "–",
                     Pm(Ppl("pruned")), Pm(Ppl("retrained")), Pm(Ppl("flextron")), PerSeed(Ratios("flextron")), Within(Ratios("flextron")),
                 };
                 if (anchored) cells.AddRange([Pm(Ppl("flextron-anchored")), PerSeed(Ratios("flextron-anchored")), Within(Ratios("flextron-anchored"))]);
@@ -193,14 +215,29 @@ public static class FlextronStudy
     public static void Plot(string path, FlextronResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
+        Plots.LineChart(path, "Perplexity against size: one elastic run vs pruning", "parameters (thousands)", "PPL (log)",
+            Series(result, (model, width, parameters) => parameters / 1e3), logY: true);
+    }
+
+    /// <summary>PPL against measured decode latency (share of the full model's), one line per method and model (seed means).</summary>
+    public static void PlotLatency(string path, FlextronResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var shares = result.Latency.ToDictionary(l => (l.Model, l.Width), l => l.DecodeShare * 100);
+        Plots.LineChart(path, "Perplexity against measured decode latency", "decode latency (% of the full model's, native engine)", "PPL (log)",
+            Series(result, (model, width, _) => shares.GetValueOrDefault((model, width), double.NaN)), logY: true);
+    }
+
+    private static List<PlotSeries> Series(FlextronResult result, Func<string, double, long, double> x)
+    {
         var series = new List<PlotSeries>();
         foreach (var model in result.Models)
             foreach (var method in new[] { "pruned", "retrained", "flextron", "flextron-anchored" }.Where(m => result.Rows.Any(r => r.Model == model && r.Method == m)))
             {
                 var points = result.Rows.Where(r => r.Model == model && r.Method == method).GroupBy(r => r.Width).OrderBy(g => g.Key)
-                    .Select(g => (X: g.First().Parameters / 1e3, Y: g.Average(r => r.Perplexity))).ToList();
+                    .Select(g => (X: x(model, g.Key, g.First().Parameters), Y: g.Average(r => r.Perplexity))).Where(p => double.IsFinite(p.X)).ToList();
                 series.Add(new PlotSeries($"{model} {method}", points.Select(p => p.X).ToList(), points.Select(p => p.Y).ToList()));
             }
-        Plots.LineChart(path, "Perplexity against size: one elastic run vs pruning", "parameters (thousands)", "PPL (log)", series, logY: true);
+        return series;
     }
 }

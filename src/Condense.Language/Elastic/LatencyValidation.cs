@@ -28,14 +28,27 @@ public static class LatencyValidation
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(subnetworks);
         ArgumentNullException.ThrowIfNull(options);
+        var measured = Measure(model, subnetworks, options, log, reference, "[latency check]");
+        return subnetworks.Select((w, i) => new LatencyCheck(w.ToString(), table.Predict(w, decode: false), measured[i].PrefillMs,
+            table.Predict(w, decode: true), measured[i].DecodeMs)).ToList();
+    }
+
+    /// <summary>
+    /// Measured prefill and decode milliseconds of each of <paramref name="subnetworks"/>, extracted as a dense model, in
+    /// shuffled rounds (relative to sub-network <paramref name="reference"/> in the same round when one is named).
+    /// </summary>
+    public static IReadOnlyList<LatencyEntry> Measure(ElasticLlama model, IReadOnlyList<ElasticWidths> subnetworks, LatencyOptions options,
+        Action<string>? log = null, int? reference = null, string label = "[latency]")
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(subnetworks);
+        ArgumentNullException.ThrowIfNull(options);
         using var noGrad = no_grad();
         var probes = new List<LatencyProbe>();
         try
         {
             foreach (var widths in subnetworks) probes.Add(LatencyProbe.ForModel(model.Extract(widths), options));
-            var measured = LatencyTable.TimeRounds(probes, options, (ulong)options.Seed ^ 0xA5A5UL, "[latency check]", log, reference);
-            return subnetworks.Select((w, i) => new LatencyCheck(w.ToString(), table.Predict(w, decode: false), measured[i].PrefillMs,
-                table.Predict(w, decode: true), measured[i].DecodeMs)).ToList();
+            return LatencyTable.TimeRounds(probes, options, (ulong)options.Seed ^ 0xA5A5UL, label, log, reference);
         }
         finally
         {

@@ -57,7 +57,7 @@ public sealed class StudyCommandTests : IDisposable
     {
         var doc = Path.Combine(_root, "flextron.md");
         var r = CliProcess.Run("study", "flextron", "--models", SharedAssets.Stories260KPath, "--seeds", "1", "--steps", "4", "--batch-size", "2",
-            "--seq-len", "16", "--widths", "0.5,1", "--max-docs", "10", "--run-dir", Path.Combine(_root, "fx"), "--doc", doc, "--progress", "none", "--json");
+            "--seq-len", "16", "--widths", "0.5,1", "--max-docs", "10", "--run-dir", Path.Combine(_root, "fx"), "--doc", doc, "--progress", "none", "--latency-rounds", "3", "--json");
         Assert.True(r.ExitCode == 0, r.Stderr);
         var rows = r.Json().GetProperty("rows").EnumerateArray().ToList();
         foreach (var method in new[] { "pruned", "retrained", "flextron" })
@@ -67,6 +67,11 @@ public sealed class StudyCommandTests : IDisposable
         Assert.Equal(elastic, rows.Where(x => x.GetProperty("method").GetString() == "retrained").Sum(x => x.GetProperty("training_tokens").GetInt64()));
         Assert.Contains("<!-- flextron-widths:begin -->", File.ReadAllText(doc), StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(_root, "flextron-ppl.png")));
+        // Each width's latency, measured against the full model: the half-width model is cheaper.
+        var latency = r.Json().GetProperty("latency").EnumerateArray().ToDictionary(x => x.GetProperty("width").GetDouble(), x => x.GetProperty("decode_share").GetDouble());
+        Assert.Equal([0.5, 1.0], latency.Keys.Order());
+        Assert.InRange(latency[0.5], 0.05, 0.95);
+        Assert.True(File.Exists(Path.Combine(_root, "flextron-ppl-latency.png")));
     }
 
     [Fact]
@@ -101,6 +106,7 @@ public sealed class StudyCommandTests : IDisposable
     [InlineData("study", "optimizer", "--seeds", "0")]
     [InlineData("study", "flextron", "--widths", "0.5,2")]
     [InlineData("study", "flextron", "--seeds", "0")]
+    [InlineData("study", "flextron", "--latency-rounds", "-1")]
     [InlineData("eval-ppl", "--doc", "x.md", "--section", "a b")]
     [InlineData("bench", "conv-paths", "--rounds", "0")]
     [InlineData("bench", "train-step", "--models", "no_such_model")]
