@@ -52,6 +52,7 @@ internal static class ElasticCommand
         var seqLen = new Option<int>("--seq-len") { Description = "Tokens per window (at most the model's length).", DefaultValueFactory = _ => 256 };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate (AdamW, warm-up, cosine to a tenth).", DefaultValueFactory = _ => 2e-4 };
         var subnetworks = new Option<int>("--subnetworks") { Description = "Random sub-networks per step besides the full model.", DefaultValueFactory = _ => 2 };
+        var fullWeight = new Option<double>("--full-weight") { Description = "Weight of the full model's loss against each random sub-network's.", DefaultValueFactory = _ => 1.0 };
         var distill = new Option<double>("--distill-weight") { Description = "Weight of the sub-networks' logit distillation from the full model.", DefaultValueFactory = _ => 1.0 };
         var mlp = Fractions("--mlp-widths", "Candidate MLP widths, fractions of the hidden size.");
         var heads = Fractions("--head-widths", "Candidate attention widths, fractions of the KV head groups.");
@@ -64,7 +65,7 @@ internal static class ElasticCommand
         var threads = LanguageOptions.Threads();
         var cmd = new Command("train", "Rank and sort the model's units on calibration text, then train all nested widths at once (Flextron).")
         {
-            model, tokenizer, outDir, text, steps, batch, seqLen, lr, subnetworks, distill, mlp, heads, calibration, seed, checkpointEvery, noResume, anchor, allowChange,
+            model, tokenizer, outDir, text, steps, batch, seqLen, lr, subnetworks, fullWeight, distill, mlp, heads, calibration, seed, checkpointEvery, noResume, anchor, allowChange,
             threads, progress, json,
         };
         cmd.SetAction((pr, cancellation) =>
@@ -91,6 +92,8 @@ internal static class ElasticCommand
                     SeqLen = pr.GetValue(seqLen),
                     LearningRate = pr.GetValue(lr),
                     RandomSubnetworks = pr.GetValue(subnetworks),
+                    FullWeight = pr.GetValue(fullWeight) is > 0 and var w && double.IsFinite(w) ? w
+                        : throw new Condense.Core.InputException($"--full-weight {pr.GetValue(fullWeight).ToString(CultureInfo.InvariantCulture)}: must be a positive number"),
                     DistillWeight = pr.GetValue(distill),
                     Candidates = candidates,
                     Seed = pr.GetValue(seed),

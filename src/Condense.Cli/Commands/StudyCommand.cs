@@ -440,17 +440,20 @@ internal static class StudyCommand
         var doc = new Option<string?>("--doc") { Description = "Write the tables, the plot and the command into this Markdown file, the JSON beside it." };
         var anchored = new Option<bool>("--anchored") { Description = "Also run Flextron with the full width distilled from the original model (elastic train --anchor)." };
         var subnetworks = new Option<int>("--subnetworks") { Description = "Random sub-networks per elastic step besides the full model.", DefaultValueFactory = _ => 2 };
+        var fullWeight = new Option<double>("--full-weight") { Description = "Weight of the full model's loss against each random sub-network's in the elastic runs.", DefaultValueFactory = _ => 1.0 };
         var latencyRounds = new Option<int>("--latency-rounds") { Description = "Rounds timing each width against the full model (native engine, one thread); 0: no latency.", DefaultValueFactory = _ => 15 };
         var section = CommonOptions.Section();
         var threads = LanguageOptions.Threads();
         var progress = CommonOptions.Progress();
         var cmd = new Command("flextron", "One elastic run against pruning alone and pruning + retraining each width, equal tokens (Flextron).")
         {
-            models, seeds, steps, batch, seqLen, lr, widths, evalDocs, runDir, doc, section, anchored, subnetworks, latencyRounds, threads, progress, json,
+            models, seeds, steps, batch, seqLen, lr, widths, evalDocs, runDir, doc, section, anchored, subnetworks, fullWeight, latencyRounds, threads, progress, json,
         };
         cmd.SetAction((pr, cancellation) =>
         {
             var output = new CliOutput(pr.GetValue(json));
+            if (!(pr.GetValue(fullWeight) > 0) || !double.IsFinite(pr.GetValue(fullWeight)))
+                throw new Condense.Core.InputException($"--full-weight {pr.GetValue(fullWeight).ToString(System.Globalization.CultureInfo.InvariantCulture)}: must be a positive number");
             if (pr.GetValue(latencyRounds) < 0) throw new Condense.Core.InputException($"--latency-rounds {pr.GetValue(latencyRounds)}: must be 0 (no latency) or more");
             var widthList = pr.GetValue(widths)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                 .Select(w => double.TryParse(w, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var f) && f > 0 && f <= 1
@@ -469,6 +472,7 @@ internal static class StudyCommand
                 TrainText = Condense.Language.LanguageModelFiles.Resolve(null, Condense.Language.LanguageModelFiles.DefaultCalibrationText),
                 EvalText = Condense.Language.LanguageModelFiles.Resolve(null, Condense.Language.LanguageModelFiles.DefaultEvalText),
                 Progress = pr.GetValue(progress), Anchored = pr.GetValue(anchored), RandomSubnetworks = pr.GetValue(subnetworks),
+                FullWeight = pr.GetValue(fullWeight),
                 Latency = pr.GetValue(latencyRounds) == 0 ? null : new Condense.Language.Elastic.LatencyOptions { Rounds = pr.GetValue(latencyRounds) },
             }, line => Console.Error.WriteLine(line), cancellation);
             var markdown = Condense.Experiments.Language.FlextronStudy.ToMarkdown(result);

@@ -36,7 +36,11 @@ public sealed record FlextronLatency(string Model, double Width, double PrefillM
 
 /// <summary>Everything the study measured.</summary>
 public sealed record FlextronResult(IReadOnlyList<string> Models, int Seeds, long Steps, int BatchSize, int SeqLen, int RandomSubnetworks, int EvalDocuments,
-    IReadOnlyDictionary<string, double> DensePerplexity, IReadOnlyList<FlextronRow> Rows, IReadOnlyList<FlextronLatency> Latency);
+    IReadOnlyDictionary<string, double> DensePerplexity, IReadOnlyList<FlextronRow> Rows, IReadOnlyList<FlextronLatency> Latency)
+{
+    /// <summary>Weight of the full model's loss in the elastic runs.</summary>
+    public double FullWeight { get; init; } = 1.0;
+}
 
 /// <summary>Settings of the study.</summary>
 public sealed record FlextronStudyOptions
@@ -69,6 +73,8 @@ public sealed record FlextronStudyOptions
     public ProgressMode Progress { get; init; } = ProgressMode.None;
     /// <summary>Also run Flextron with the full width anchored to the original model (ElasticJobOptions.AnchorToOriginal).</summary>
     public bool Anchored { get; init; }
+    /// <summary>Weight of the full model's loss in the elastic runs (ElasticTrainingOptions.FullWeight).</summary>
+    public double FullWeight { get; init; } = 1.0;
     /// <summary>How each width's latency is measured (relative to the full model in the same rounds); null: not measured.</summary>
     public LatencyOptions? Latency { get; init; } = new();
 }
@@ -98,7 +104,7 @@ public static class FlextronStudy
                 var training = new ElasticTrainingOptions
                 {
                     RunDir = "", Steps = o.Steps, BatchSize = o.BatchSize, SeqLen = o.SeqLen, LearningRate = o.LearningRate,
-                    RandomSubnetworks = o.RandomSubnetworks, Candidates = candidates, Seed = seed, CheckpointEvery = 0,
+                    RandomSubnetworks = o.RandomSubnetworks, FullWeight = o.FullWeight, Candidates = candidates, Seed = seed, CheckpointEvery = 0,
                     Progress = o.Progress, Plots = false,
                 };
                 var report = ElasticJob.Train(new ElasticJobOptions
@@ -144,7 +150,7 @@ public static class FlextronStudy
                         var alone = new ElasticLlama(sub);
                         var result = ElasticTraining.Train(alone, text, training with
                         {
-                            RunDir = Path.Combine(dir, "retrained", w.ToString("0.##", CultureInfo.InvariantCulture)), Steps = share, RandomSubnetworks = 0,
+                            RunDir = Path.Combine(dir, "retrained", w.ToString("0.##", CultureInfo.InvariantCulture)), Steps = share, RandomSubnetworks = 0, FullWeight = 1.0,
                             Candidates = new ElasticCandidates([1.0], [1.0]), Teacher = sorted.Model,
                         }, cancellation);
                         var ppl = ElasticJob.Evaluate(alone, tokenizer, o.EvalText, [1.0], o.EvalDocs)[0];
@@ -154,7 +160,7 @@ public static class FlextronStudy
             }
         }
         return new FlextronResult(o.Models.Select(m => LanguageModelFiles.ModelName(LanguageModelFiles.ResolveModel(m))).ToList(), o.Seeds, o.Steps,
-            o.BatchSize, o.SeqLen, o.RandomSubnetworks, evalDocs, dense, rows, latency);
+            o.BatchSize, o.SeqLen, o.RandomSubnetworks, evalDocs, dense, rows, latency) { FullWeight = o.FullWeight };
     }
 
     // Every width and the full model (the reference, last), timed in the same shuffled rounds.
@@ -183,12 +189,13 @@ public static class FlextronStudy
         {
             var rows = result.Rows.Where(r => r.Model == model).ToList();
             sb.Append(CultureInfo.InvariantCulture, $"**{model}** (dense PPL {result.DensePerplexity.GetValueOrDefault(model, double.NaN):F3}; ");
-            sb.Append(CultureInfo.InvariantCulture, $"{result.Seeds} seed(s); elastic tokens {rows.Where(r => r.Method == "flextron").Select(r => r.TrainingTokens).FirstOrDefault():N0} ({result.RandomSubnetworks} random sub-network(s) per step), ");
+            sb.Append(CultureInfo.InvariantCulture, $"{result.Seeds} seed(s); elastic tokens {rows.Where(r => r.Method == "flextron").Select(r => r.TrainingTokens).FirstOrDefault():N0} ({result.RandomSubnetworks} random sub-network(s) per step{(result.FullWeight == 1.0 ? "" : string.Create(CultureInfo.InvariantCulture, $", full model's loss weighted {result.FullWeight:0.##}"))}), ");
             sb.Append(CultureInfo.InvariantCulture, $"retrained widths together {rows.Where(r => r.Method == "retrained" && r.Seed == 0).Sum(r => r.TrainingTokens):N0}):\n\n");
             bool anchored = rows.Any(r => r.Method == "flextron-anchored");
             var shares = result.Latency.Where(l => l.Model == model).ToDictionary(l => l.Width, l => l.DecodeShare);
-            var headers = new List<string> { "width", "parameters", "decode latency, of full", "pruned, no retraining", "pruned + retrained alone", "Flextron (one elastic run)",
+            var headers = new List<string> { "width", "parameters", "pruned, no retraining", "pruned + retrained alone", "Flextron (one elastic run)",
                 "Flextron vs retrained, per seed", "within 5%" };
+            if (shares.Count > 0) headers.Insert(2, "decode latency, of full");
             if (anchored) headers.AddRange(["Flextron, full width anchored", "anchored vs retrained, per seed", "within 5%"]);
             var table = new MarkdownTable([.. headers]);
             foreach (var w in rows.Select(r => r.Width).Distinct().Order())
@@ -200,9 +207,9 @@ public static class FlextronStudy
                 var cells = new List<string>
                 {
                     w.ToString("P0", CultureInfo.InvariantCulture), rows.First(r => r.Width == w).Parameters.ToString("N0", CultureInfo.InvariantCulture),
-                    shares.TryGetValue(w, out var share) ? share.ToString("P0", CultureInfo.InvariantCulture) : "–",
                     Pm(Ppl("pruned")), Pm(Ppl("retrained")), Pm(Ppl("flextron")), PerSeed(Ratios("flextron")), Within(Ratios("flextron")),
                 };
+                if (shares.Count > 0) cells.Insert(2, shares.TryGetValue(w, out var share) ? share.ToString("P0", CultureInfo.InvariantCulture) : "–");
                 if (anchored) cells.AddRange([Pm(Ppl("flextron-anchored")), PerSeed(Ratios("flextron-anchored")), Within(Ratios("flextron-anchored"))]);
                 table.AddRow([.. cells]);
             }

@@ -4,7 +4,9 @@
 // loss); each sub-network learns from the text and from the full model's logits (KL at temperature 1, the full
 // model's logits detached), the logit distillation that ModelOpt and Flextron's follow-ups use.
 //
-//   L = [ CE(full) + Σ_j ( CE(sub_j) + α · KL(p_full ‖ p_sub_j) ) ] / (1 + N)
+//   L = [ w · CE(full) + Σ_j ( CE(sub_j) + α · KL(p_full ‖ p_sub_j) ) ] / (w + N)
+//
+// with w = 1 by default; a larger w (FullWeight) gives the full model a larger share of each step's gradient.
 //
 // Sub-network j of step s draws, per layer and independently, one MLP width and one head-group count from the
 // candidate sets, seeded by (seed, s, j), so a resumed run draws the same sub-networks.
@@ -36,6 +38,8 @@ public sealed record ElasticTrainingOptions
     public double WeightDecay { get; init; } = 0.1;
     /// <summary>Random sub-networks per step, besides the full model.</summary>
     public int RandomSubnetworks { get; init; } = 2;
+    /// <summary>Weight w of the full model's loss against each random sub-network's (1: equal).</summary>
+    public double FullWeight { get; init; } = 1.0;
     /// <summary>Weight α of the sub-networks' logit distillation from the full model.</summary>
     public double DistillWeight { get; init; } = 1.0;
     /// <summary>Candidate widths every layer may take.</summary>
@@ -88,6 +92,8 @@ public static class ElasticTraining
         if (options.BatchSize < 1) throw Core.InputException.ForOption(nameof(options.BatchSize), $"{options.BatchSize}: must be at least 1");
         if (options.SeqLen < 2 || options.SeqLen >= model.Config.MaxSeqLen + 1)
             throw Core.InputException.ForOption(nameof(options.SeqLen), $"{options.SeqLen}: must be 2 .. {model.Config.MaxSeqLen}");
+        if (!(options.FullWeight > 0) || !double.IsFinite(options.FullWeight))
+            throw Core.InputException.ForOption(nameof(options.FullWeight), $"{options.FullWeight}: must be a positive number");
         if (options.RandomSubnetworks < 0)
             throw Core.InputException.ForOption(nameof(options.RandomSubnetworks), $"{options.RandomSubnetworks}: must be at least 0");
         options.Candidates.Validate(model.Config);
@@ -121,7 +127,8 @@ public static class ElasticTraining
                 ["distill_weight"] = options.DistillWeight.ToString("R", CultureInfo.InvariantCulture),
                 ["candidates"] = options.Candidates.ToString(),
                 ["teacher"] = options.Teacher is null ? "none" : "fixed",
-            },
+            }.Concat(options.FullWeight == 1.0 ? [] : [KeyValuePair.Create("full_weight", options.FullWeight.ToString("R", CultureInfo.InvariantCulture))])
+                .ToDictionary(),   // written only when set, so that runs from before the option still resume
             AllowConfigChange = options.AllowConfigChange,
         });
 
@@ -151,6 +158,7 @@ public static class ElasticTraining
                 total = total + options.DistillWeight * fullKl;
                 kd = kd + fullKl.detach();
             }
+            if (options.FullWeight != 1.0) total = options.FullWeight * total;   // the full model's terms, before the sub-networks join
             for (int j = 0; j < options.RandomSubnetworks; j++)
             {
                 var widths = options.Candidates.Sample(model.Config, options.Seed, batch.Step, j);
@@ -163,7 +171,8 @@ public static class ElasticTraining
                 kd = kd + kl.detach();
             }
             int n = Math.Max(1, options.RandomSubnetworks + (options.Teacher is null ? 0 : 1));
-            return new LossOutput(total / (1 + options.RandomSubnetworks), new Dictionary<string, Tensor>
+            var loss = options.FullWeight == 1.0 ? total / (1 + options.RandomSubnetworks) : total / (options.FullWeight + options.RandomSubnetworks);
+            return new LossOutput(loss, new Dictionary<string, Tensor>
             {
                 ["lm_full"] = fullLoss.detach(), ["lm_sub"] = (subLm / n).squeeze(), ["kd_sub"] = (kd / n).squeeze(),
             });

@@ -82,6 +82,7 @@ public sealed class ElasticCommandTests : IDisposable
     [InlineData("routers --model {root} --latency {root}/none.json --out x", "none.json: file not found")]
     [InlineData("eval --model {root} --widths 0", "--widths '0'")]
     [InlineData("train --out {root}/t --mlp-widths abc", "--mlp-widths 'abc'")]
+    [InlineData("train --out {root}/t --full-weight 0", "--full-weight 0")]
     [InlineData("eval --model {root}", "not an elastic model")]
     [InlineData("latency --out {root}/lut.json --check -1", "--check -1")]
     [InlineData("latency --out {root}/lut.json --engine gpu", "--engine 'gpu'")]

@@ -107,6 +107,7 @@ public sealed class StudyCommandTests : IDisposable
     [InlineData("study", "flextron", "--widths", "0.5,2")]
     [InlineData("study", "flextron", "--seeds", "0")]
     [InlineData("study", "flextron", "--latency-rounds", "-1")]
+    [InlineData("study", "flextron", "--full-weight", "-1")]
     [InlineData("eval-ppl", "--doc", "x.md", "--section", "a b")]
     [InlineData("bench", "conv-paths", "--rounds", "0")]
     [InlineData("bench", "train-step", "--models", "no_such_model")]

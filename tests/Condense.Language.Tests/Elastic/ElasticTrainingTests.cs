@@ -68,6 +68,30 @@ public sealed class ElasticTrainingTests : IDisposable
         Assert.Equal(teacher, TrainingCheckpoint.Configuration(checkpoint)!["teacher"]);
     }
 
+    [Theory]
+    [InlineData(1.0, null)]
+    [InlineData(2.0, "2")]
+    public void A_weighted_full_model_is_recorded_only_when_it_is_not_the_default(double weight, string? recorded)
+    {
+        using var scope = NewDisposeScope();
+        using var lm = SharedModels.LoadStories260K();
+        var train = TokenCorpus.FromFile(SharedAssets.TrainTextPath, SharedModels.Tok512, maxTokens: 10_000);
+        var runDir = Path.Combine(_temp.Path, $"w{weight}");
+        var result = ElasticTraining.Train(new ElasticLlama(lm), train, new ElasticTrainingOptions
+        {
+            RunDir = runDir, Steps = 1, BatchSize = 2, SeqLen = 16, FullWeight = weight,
+            Candidates = ElasticCandidates.Default, Progress = ProgressMode.None, Plots = false, CheckpointEvery = 0,
+        });
+        Assert.True(double.IsFinite(result.FinalFullLoss));
+        var configuration = TrainingCheckpoint.Configuration(Directory.GetFiles(Path.Combine(runDir, "checkpoints"), "*.safetensors").Single())!;
+        Assert.Equal(recorded, configuration.GetValueOrDefault("full_weight"));   // runs from before the option still resume
+        var ex = Assert.Throws<Condense.Core.InputException>(() => ElasticTraining.Train(new ElasticLlama(lm), train, new ElasticTrainingOptions
+        {
+            RunDir = runDir, FullWeight = 0, Candidates = ElasticCandidates.Default, Progress = ProgressMode.None,
+        }));
+        Assert.Contains("FullWeight", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Sub_networks_are_drawn_from_the_candidates_the_same_way_on_every_run()
     {
