@@ -100,6 +100,17 @@ public static class ElasticTraining
         var lm = model.Model;
         foreach (var p in lm.parameters()) p.requires_grad = true;
         lm.train();
+        var configuration = new Dictionary<string, string>
+        {
+            ["batch_size"] = options.BatchSize.ToString(CultureInfo.InvariantCulture),
+            ["seq_len"] = options.SeqLen.ToString(CultureInfo.InvariantCulture),
+            ["random_subnetworks"] = options.RandomSubnetworks.ToString(CultureInfo.InvariantCulture),
+            ["distill_weight"] = options.DistillWeight.ToString("R", CultureInfo.InvariantCulture),
+            ["candidates"] = options.Candidates.ToString(),
+            ["teacher"] = options.Teacher is null ? "none" : "fixed",
+        };
+        // Written only when set, so that runs from before the option still resume.
+        if (options.FullWeight != 1.0) configuration["full_weight"] = options.FullWeight.ToString("R", CultureInfo.InvariantCulture);
         var trainer = new Trainer(lm, new TrainerOptions
         {
             RunDir = options.RunDir,
@@ -119,16 +130,7 @@ public static class ElasticTraining
             TensorBoard = options.Plots,
             Description = "elastic",
             LogEvery = Math.Max(1, options.Steps / 20),
-            Configuration = new Dictionary<string, string>
-            {
-                ["batch_size"] = options.BatchSize.ToString(CultureInfo.InvariantCulture),
-                ["seq_len"] = options.SeqLen.ToString(CultureInfo.InvariantCulture),
-                ["random_subnetworks"] = options.RandomSubnetworks.ToString(CultureInfo.InvariantCulture),
-                ["distill_weight"] = options.DistillWeight.ToString("R", CultureInfo.InvariantCulture),
-                ["candidates"] = options.Candidates.ToString(),
-                ["teacher"] = options.Teacher is null ? "none" : "fixed",
-            }.Concat(options.FullWeight == 1.0 ? [] : [KeyValuePair.Create("full_weight", options.FullWeight.ToString("R", CultureInfo.InvariantCulture))])
-                .ToDictionary(),   // written only when set, so that runs from before the option still resume
+            Configuration = configuration,
             AllowConfigChange = options.AllowConfigChange,
         });
 

@@ -50,7 +50,7 @@ public sealed class NativeLlama
     private NativeMlpRouting? routing;
     private float[][][] downByWidth = [];
     private float[] routedIn = [], routedOut = [], routerHidden = [];
-    private int[] routedChoice = [], routedRows = [];
+    private int[] routedWidth = [], routedRows = [];
 
     /// <summary>Positions forwarded together in one block of matrix products (prefill and scoring).</summary>
     public const int BlockTokens = 64;
@@ -150,7 +150,7 @@ public sealed class NativeLlama
         downByWidth = copies;
         routedIn = new float[block * dim];
         routedOut = new float[block * dim];
-        routedChoice = new int[block];
+        routedWidth = new int[block];
         routedRows = new int[block];
         routerHidden = new float[block * routers.Hidden];
         routing = routers;
@@ -405,11 +405,20 @@ public sealed class NativeLlama
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Mlp(Layer layer, int count)
     {
-        int hidden = layer.Hidden;
         Norm(layer.FfnNorm!, count);
+        WholeMlp(layer, count, keptNeurons: null);
+    }
+
+    // The full MLP on the normalised block in xb; with keptNeurons, each token's neurons from keptNeurons[t] on are
+    // zeroed before the down projection (masked routing).
+    private void WholeMlp(Layer layer, int count, int[]? keptNeurons)
+    {
+        int hidden = layer.Hidden;
         Mm(layer.W1, layer.P1, xb, count, dim, hb, 0, hidden);
         Mm(layer.W3, layer.P3, xb, count, dim, hb2, 0, hidden);
         NativeKernels.SwiGlu(hb.AsSpan(0, count * hidden), hb2.AsSpan(0, count * hidden));
+        if (keptNeurons is not null)
+            for (int t = 0; t < count; t++) hb.AsSpan(t * hidden + keptNeurons[t], hidden - keptNeurons[t]).Clear();
         Mm(layer.W2, layer.P2, hb, count, hidden, xb, 0, dim);
         AddResidual(count);
     }
@@ -422,30 +431,24 @@ public sealed class NativeLlama
     {
         var layer = layers[index];
         var router = routing!;
-        int hidden = layer.Hidden;
         Norm(layer.FfnNorm!, count);
         Mm(router.InputWeight(index), null, xb, count, dim, routerHidden, 0, router.Hidden);   // (count, router hidden)
         for (int t = 0; t < count; t++)
         {
-            routedChoice[t] = router.Pick(index, routerHidden.AsSpan(t * router.Hidden, router.Hidden));
-            RoutedNeuronsKept += router.Units[routedChoice[t]];
+            routedWidth[t] = router.Units[router.Pick(index, routerHidden.AsSpan(t * router.Hidden, router.Hidden))];
+            RoutedNeuronsKept += routedWidth[t];
         }
-        RoutedNeuronsTotal += (long)count * hidden;
+        RoutedNeuronsTotal += (long)count * layer.Hidden;
         if (router.Execution == NativeRoutedMlp.Masked)
         {
-            Mm(layer.W1, null, xb, count, dim, hb, 0, hidden);
-            Mm(layer.W3, null, xb, count, dim, hb2, 0, hidden);
-            NativeKernels.SwiGlu(hb.AsSpan(0, count * hidden), hb2.AsSpan(0, count * hidden));
-            for (int t = 0; t < count; t++) hb.AsSpan(t * hidden + router.Units[routedChoice[t]], hidden - router.Units[routedChoice[t]]).Clear();
-            Mm(layer.W2, null, hb, count, hidden, xb, 0, dim);
-            AddResidual(count);
+            WholeMlp(layer, count, routedWidth);
             return;
         }
         for (int k = 0; k < router.Units.Length; k++)
         {
             int width = router.Units[k], rows = 0;
             for (int t = 0; t < count; t++)
-                if (routedChoice[t] == k) routedRows[rows++] = t;
+                if (routedWidth[t] == width) routedRows[rows++] = t;
             if (rows == 0) continue;
             for (int r = 0; r < rows; r++) xb.AsSpan(routedRows[r] * dim, dim).CopyTo(routedIn.AsSpan(r * dim, dim));
             // The first `width` rows of the gate and up weights are the narrow MLP's; its down weight is the copy.
