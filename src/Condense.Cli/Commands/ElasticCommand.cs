@@ -60,12 +60,14 @@ internal static class ElasticCommand
         var seed = new Option<long>("--seed") { Description = "Seed of calibration windows, batches and sub-network draws." };
         var checkpointEvery = new Option<long>("--checkpoint-every") { Description = "Steps between checkpoints (0: only the final one); an interrupted run resumes from the last.", DefaultValueFactory = _ => 100 };
         var noResume = new Option<bool>("--no-resume") { Description = "Start over instead of resuming from the newest checkpoint." };
+        var sandwich = new Option<bool>("--sandwich") { Description = "Sandwich rule: the first sub-network of every step is the narrowest one (needs --subnetworks 1 or more)." };
+        var sameWidth = new Option<bool>("--same-width") { Description = "Each random sub-network takes one MLP width and one head-group count in every layer, not a draw per layer." };
         var anchor = new Option<bool>("--anchor") { Description = "Also distil the full width from the original (frozen) model, as the separately retrained baselines are." };
         var allowChange = CommonOptions.AllowConfigChange();
         var threads = LanguageOptions.Threads();
         var cmd = new Command("train", "Rank and sort the model's units on calibration text, then train all nested widths at once (Flextron).")
         {
-            model, tokenizer, outDir, text, steps, batch, seqLen, lr, subnetworks, fullWeight, distill, mlp, heads, calibration, seed, checkpointEvery, noResume, anchor, allowChange,
+            model, tokenizer, outDir, text, steps, batch, seqLen, lr, subnetworks, fullWeight, sandwich, sameWidth, distill, mlp, heads, calibration, seed, checkpointEvery, noResume, anchor, allowChange,
             threads, progress, json,
         };
         cmd.SetAction((pr, cancellation) =>
@@ -92,6 +94,9 @@ internal static class ElasticCommand
                     SeqLen = pr.GetValue(seqLen),
                     LearningRate = pr.GetValue(lr),
                     RandomSubnetworks = pr.GetValue(subnetworks),
+                    Sandwich = !pr.GetValue(sandwich) || pr.GetValue(subnetworks) >= 1 ? pr.GetValue(sandwich)
+                        : throw new Condense.Core.InputException($"--sandwich needs --subnetworks 1 or more (got {pr.GetValue(subnetworks)})"),
+                    SameWidthEveryLayer = pr.GetValue(sameWidth),
                     FullWeight = pr.GetValue(fullWeight) is > 0 and var w && double.IsFinite(w) ? w
                         : throw new Condense.Core.InputException($"--full-weight {pr.GetValue(fullWeight).ToString(CultureInfo.InvariantCulture)}: must be a positive number"),
                     DistillWeight = pr.GetValue(distill),

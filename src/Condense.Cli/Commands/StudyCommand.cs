@@ -441,19 +441,23 @@ internal static class StudyCommand
         var anchored = new Option<bool>("--anchored") { Description = "Also run Flextron with the full width distilled from the original model (elastic train --anchor)." };
         var subnetworks = new Option<int>("--subnetworks") { Description = "Random sub-networks per elastic step besides the full model.", DefaultValueFactory = _ => 2 };
         var fullWeight = new Option<double>("--full-weight") { Description = "Weight of the full model's loss against each random sub-network's in the elastic runs.", DefaultValueFactory = _ => 1.0 };
+        var sandwich = new Option<bool>("--sandwich") { Description = "Elastic runs use the sandwich rule: the first sub-network of every step is the narrowest one." };
+        var sameWidth = new Option<bool>("--same-width") { Description = "Elastic runs draw one MLP width and one head-group count for every layer of a random sub-network." };
         var latencyRounds = new Option<int>("--latency-rounds") { Description = "Rounds timing each width against the full model (native engine, one thread); 0: no latency.", DefaultValueFactory = _ => 15 };
         var section = CommonOptions.Section();
         var threads = LanguageOptions.Threads();
         var progress = CommonOptions.Progress();
         var cmd = new Command("flextron", "One elastic run against pruning alone and pruning + retraining each width, equal tokens (Flextron).")
         {
-            models, seeds, steps, batch, seqLen, lr, widths, evalDocs, runDir, doc, section, anchored, subnetworks, fullWeight, latencyRounds, threads, progress, json,
+            models, seeds, steps, batch, seqLen, lr, widths, evalDocs, runDir, doc, section, anchored, subnetworks, fullWeight, sandwich, sameWidth, latencyRounds, threads, progress, json,
         };
         cmd.SetAction((pr, cancellation) =>
         {
             var output = new CliOutput(pr.GetValue(json));
             if (!(pr.GetValue(fullWeight) > 0) || !double.IsFinite(pr.GetValue(fullWeight)))
                 throw new Condense.Core.InputException($"--full-weight {pr.GetValue(fullWeight).ToString(System.Globalization.CultureInfo.InvariantCulture)}: must be a positive number");
+            if (pr.GetValue(sandwich) && pr.GetValue(subnetworks) < 1)
+                throw new Condense.Core.InputException($"--sandwich needs --subnetworks 1 or more (got {pr.GetValue(subnetworks)})");
             if (pr.GetValue(latencyRounds) < 0) throw new Condense.Core.InputException($"--latency-rounds {pr.GetValue(latencyRounds)}: must be 0 (no latency) or more");
             var widthList = pr.GetValue(widths)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                 .Select(w => double.TryParse(w, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var f) && f > 0 && f <= 1
@@ -472,7 +476,7 @@ internal static class StudyCommand
                 TrainText = Condense.Language.LanguageModelFiles.Resolve(null, Condense.Language.LanguageModelFiles.DefaultCalibrationText),
                 EvalText = Condense.Language.LanguageModelFiles.Resolve(null, Condense.Language.LanguageModelFiles.DefaultEvalText),
                 Progress = pr.GetValue(progress), Anchored = pr.GetValue(anchored), RandomSubnetworks = pr.GetValue(subnetworks),
-                FullWeight = pr.GetValue(fullWeight),
+                FullWeight = pr.GetValue(fullWeight), Sandwich = pr.GetValue(sandwich), SameWidthEveryLayer = pr.GetValue(sameWidth),
                 Latency = pr.GetValue(latencyRounds) == 0 ? null : new Condense.Language.Elastic.LatencyOptions { Rounds = pr.GetValue(latencyRounds) },
             }, line => Console.Error.WriteLine(line), cancellation);
             var markdown = Condense.Experiments.Language.FlextronStudy.ToMarkdown(result);
@@ -509,10 +513,11 @@ internal static class StudyCommand
         var rounds = new Option<int>("--rounds") { Description = "Timing rounds per evaluation (each relative to the full model's time in it).", DefaultValueFactory = _ => 15 };
         var runDir = new Option<string>("--run-dir") { Description = "Where the routed models go (reused when present).", DefaultValueFactory = _ => Path.Combine("runs", "study-flextron-routing") };
         var doc = new Option<string?>("--doc") { Description = "Write the tables, the plot and the command into this Markdown file, the JSON beside it." };
+        var section = CommonOptions.Section();
         var threads = LanguageOptions.Threads();
         var cmd = new Command("flextron-routing", "Flextron's routers: routed sub-networks' measured latency against their budgets, over seeds, with the soft-sample ablation.")
         {
-            model, latency, seeds, budgets, evalDocs, rounds, runDir, doc, threads, json,
+            model, latency, seeds, budgets, evalDocs, rounds, runDir, doc, section, threads, json,
         };
         cmd.SetAction(pr =>
         {
@@ -521,6 +526,7 @@ internal static class StudyCommand
                 .Select(w => double.TryParse(w, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var f) && f > 0 && f <= 1
                     ? f : throw new Condense.Core.InputException($"--budgets '{w}': each budget must be a number in (0, 1]")).ToList();
             if (pr.GetValue(rounds) < 1) throw new Condense.Core.InputException($"--rounds {pr.GetValue(rounds)}: must be at least 1");
+            var name = CommonOptions.SectionName(pr.GetValue(section), "flextron-routing");   // checked before the hours of work
             TorchRuntime.EnsureLoaded();
             LanguageOptions.ApplyThreads(pr.GetValue(threads));
             var result = Condense.Experiments.Language.FlextronRoutingStudy.Run(new Condense.Experiments.Language.FlextronRoutingStudyOptions
@@ -535,9 +541,9 @@ internal static class StudyCommand
             if (!output.Json) output.Human.WriteLine(markdown);
             if (pr.GetValue(doc) is string path)
             {
-                var png = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "flextron-routing.png");
+                var png = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $"{name}.png");
                 Condense.Experiments.Language.FlextronRoutingStudy.Plot(png, result);
-                GeneratedDoc.Write(path, "flextron-routing", $"{markdown}\n\n![PPL against measured decode latency](flextron-routing.png)", result, jsonName: "flextron-routing");
+                GeneratedDoc.Write(path, name, $"{markdown}\n\n![PPL against measured decode latency]({name}.png)", result, jsonName: name);
             }
             return ExitCodes.Ok;
         });

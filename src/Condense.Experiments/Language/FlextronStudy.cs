@@ -40,6 +40,10 @@ public sealed record FlextronResult(IReadOnlyList<string> Models, int Seeds, lon
 {
     /// <summary>Weight of the full model's loss in the elastic runs.</summary>
     public double FullWeight { get; init; } = 1.0;
+    /// <summary>Whether the elastic runs used the sandwich rule.</summary>
+    public bool Sandwich { get; init; }
+    /// <summary>Whether the elastic runs drew one width for every layer of a random sub-network.</summary>
+    public bool SameWidthEveryLayer { get; init; }
 }
 
 /// <summary>Settings of the study.</summary>
@@ -75,6 +79,10 @@ public sealed record FlextronStudyOptions
     public bool Anchored { get; init; }
     /// <summary>Weight of the full model's loss in the elastic runs (ElasticTrainingOptions.FullWeight).</summary>
     public double FullWeight { get; init; } = 1.0;
+    /// <summary>The sandwich rule in the elastic runs (ElasticTrainingOptions.Sandwich).</summary>
+    public bool Sandwich { get; init; }
+    /// <summary>One width for every layer of a random sub-network in the elastic runs (ElasticTrainingOptions.SameWidthEveryLayer).</summary>
+    public bool SameWidthEveryLayer { get; init; }
     /// <summary>How each width's latency is measured (relative to the full model in the same rounds); null: not measured.</summary>
     public LatencyOptions? Latency { get; init; } = new();
 }
@@ -104,7 +112,7 @@ public static class FlextronStudy
                 var training = new ElasticTrainingOptions
                 {
                     RunDir = "", Steps = o.Steps, BatchSize = o.BatchSize, SeqLen = o.SeqLen, LearningRate = o.LearningRate,
-                    RandomSubnetworks = o.RandomSubnetworks, FullWeight = o.FullWeight, Candidates = candidates, Seed = seed, CheckpointEvery = 0,
+                    RandomSubnetworks = o.RandomSubnetworks, FullWeight = o.FullWeight, Sandwich = o.Sandwich, SameWidthEveryLayer = o.SameWidthEveryLayer, Candidates = candidates, Seed = seed, CheckpointEvery = 0,
                     Progress = o.Progress, Plots = false,
                 };
                 var report = ElasticJob.Train(new ElasticJobOptions
@@ -150,7 +158,7 @@ public static class FlextronStudy
                         var alone = new ElasticLlama(sub);
                         var result = ElasticTraining.Train(alone, text, training with
                         {
-                            RunDir = Path.Combine(dir, "retrained", w.ToString("0.##", CultureInfo.InvariantCulture)), Steps = share, RandomSubnetworks = 0, FullWeight = 1.0,
+                            RunDir = Path.Combine(dir, "retrained", w.ToString("0.##", CultureInfo.InvariantCulture)), Steps = share, RandomSubnetworks = 0, FullWeight = 1.0, Sandwich = false, SameWidthEveryLayer = false,
                             Candidates = new ElasticCandidates([1.0], [1.0]), Teacher = sorted.Model,
                         }, cancellation);
                         var ppl = ElasticJob.Evaluate(alone, tokenizer, o.EvalText, [1.0], o.EvalDocs)[0];
@@ -160,7 +168,7 @@ public static class FlextronStudy
             }
         }
         return new FlextronResult(o.Models.Select(m => LanguageModelFiles.ModelName(LanguageModelFiles.ResolveModel(m))).ToList(), o.Seeds, o.Steps,
-            o.BatchSize, o.SeqLen, o.RandomSubnetworks, evalDocs, dense, rows, latency) { FullWeight = o.FullWeight };
+            o.BatchSize, o.SeqLen, o.RandomSubnetworks, evalDocs, dense, rows, latency) { FullWeight = o.FullWeight, Sandwich = o.Sandwich, SameWidthEveryLayer = o.SameWidthEveryLayer };
     }
 
     // Every width and the full model (the reference, last), timed in the same shuffled rounds.
@@ -172,6 +180,16 @@ public static class FlextronStudy
         var full = entries[^1];
         return widths.Select((w, i) => new FlextronLatency(name, w, entries[i].PrefillMs, entries[i].DecodeMs,
             entries[i].PrefillMs / full.PrefillMs, entries[i].DecodeMs / full.DecodeMs)).ToList();
+    }
+
+    // What each elastic step trains besides the full model, e.g. "2 random sub-network(s) per step" or, with the
+    // sandwich rule, "the narrowest and 1 random sub-network(s) per step".
+    private static string Subnetworks(FlextronResult result)
+    {
+        string random = result.SameWidthEveryLayer ? "random sub-network(s), one width for every layer," : "random sub-network(s)";
+        return result.Sandwich
+            ? string.Create(CultureInfo.InvariantCulture, $"the narrowest and {result.RandomSubnetworks - 1} {random} per step, sandwich rule")
+            : string.Create(CultureInfo.InvariantCulture, $"{result.RandomSubnetworks} {random} per step");
     }
 
     /// <summary>Per model: PPL per width and method (mean ± std over seeds), and Flextron against retraining, paired by seed.</summary>
@@ -189,7 +207,7 @@ public static class FlextronStudy
         {
             var rows = result.Rows.Where(r => r.Model == model).ToList();
             sb.Append(CultureInfo.InvariantCulture, $"**{model}** (dense PPL {result.DensePerplexity.GetValueOrDefault(model, double.NaN):F3}; ");
-            sb.Append(CultureInfo.InvariantCulture, $"{result.Seeds} seed(s); elastic tokens {rows.Where(r => r.Method == "flextron").Select(r => r.TrainingTokens).FirstOrDefault():N0} ({result.RandomSubnetworks} random sub-network(s) per step{(result.FullWeight == 1.0 ? "" : string.Create(CultureInfo.InvariantCulture, $", full model's loss weighted {result.FullWeight:0.##}"))}), ");
+            sb.Append(CultureInfo.InvariantCulture, $"{result.Seeds} seed(s); elastic tokens {rows.Where(r => r.Method == "flextron").Select(r => r.TrainingTokens).FirstOrDefault():N0} ({Subnetworks(result)}{(result.FullWeight == 1.0 ? "" : string.Create(CultureInfo.InvariantCulture, $", full model's loss weighted {result.FullWeight:0.##}"))}), ");
             sb.Append(CultureInfo.InvariantCulture, $"retrained widths together {rows.Where(r => r.Method == "retrained" && r.Seed == 0).Sum(r => r.TrainingTokens):N0}):\n\n");
             bool anchored = rows.Any(r => r.Method == "flextron-anchored");
             var shares = result.Latency.Where(l => l.Model == model).ToDictionary(l => l.Width, l => l.DecodeShare);

@@ -35,8 +35,11 @@ public sealed record ElasticCandidates(IReadOnlyList<double> MlpFractions, IRead
         }
     }
 
-    /// <summary>Sub-network <paramref name="index"/> of step <paramref name="step"/>: per layer an independent uniform draw of each candidate set.</summary>
-    public ElasticWidths Sample(LlamaConfig config, long seed, long step, int index)
+    /// <summary>
+    /// Sub-network <paramref name="index"/> of step <paramref name="step"/>: per layer an independent uniform draw of each
+    /// candidate set, or with <paramref name="sameEveryLayer"/> one draw of each that every layer takes.
+    /// </summary>
+    public ElasticWidths Sample(LlamaConfig config, long seed, long step, int index, bool sameEveryLayer = false)
     {
         ArgumentNullException.ThrowIfNull(config);
         var mlp = MlpUnits(config);
@@ -46,10 +49,19 @@ public sealed record ElasticCandidates(IReadOnlyList<double> MlpFractions, IRead
         var layers = new LayerWidth[config.NLayers];
         for (int i = 0; i < layers.Length; i++)
         {
+            if (sameEveryLayer && i > 0) { layers[i] = layers[0]; continue; }
             int m = mlp[rng.NextInt(mlp.Length)];
             layers[i] = new LayerWidth(m, heads[rng.NextInt(heads.Length)]);
         }
         return new ElasticWidths(layers);
+    }
+
+    /// <summary>The narrowest sub-network: every layer at its smallest MLP width and head-group count.</summary>
+    public ElasticWidths Smallest(LlamaConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var layer = new LayerWidth(MlpUnits(config)[0], HeadUnits(config)[0]);
+        return new ElasticWidths(Enumerable.Repeat(layer, config.NLayers).ToArray());
     }
 
     /// <summary>Fractions as text, e.g. "mlp 0.25,0.5,0.75,1 heads 0.25,0.5,0.75,1".</summary>

@@ -9,7 +9,12 @@
 // with w = 1 by default; a larger w (FullWeight) gives the full model a larger share of each step's gradient.
 //
 // Sub-network j of step s draws, per layer and independently, one MLP width and one head-group count from the
-// candidate sets, seeded by (seed, s, j), so a resumed run draws the same sub-networks.
+// candidate sets, seeded by (seed, s, j), so a resumed run draws the same sub-networks. With the sandwich rule
+// (Sandwich; Yu & Huang, "Universally slimmable networks", 2019, and BigNAS), sub-network 0 of every step is instead
+// the narrowest one, so each step trains both ends of the family and N − 1 random ones in between: the same number of
+// passes per step as without it. With SameWidthEveryLayer, a random sub-network draws one MLP width and one head-group
+// count that every layer takes (the first layer's draw of the per-layer scheme), so the uniform widths that `elastic
+// export --width` and the study's table serve are trained directly (a per-layer draw hits a given one with odds 1 in 16^L).
 //
 // Deviations: the paper trains GPT-3 / LLaMA-2 7B on 7.63% of their pretraining tokens; here the budget is
 // steps × batch × sequence tokens of TinyStories text. Flextron does not say how sub-networks are sampled or whether
@@ -40,6 +45,13 @@ public sealed record ElasticTrainingOptions
     public int RandomSubnetworks { get; init; } = 2;
     /// <summary>Weight w of the full model's loss against each random sub-network's (1: equal).</summary>
     public double FullWeight { get; init; } = 1.0;
+    /// <summary>
+    /// The sandwich rule: the first of the <see cref="RandomSubnetworks"/> is the narrowest sub-network every step, the
+    /// others stay random (so the passes per step do not change).
+    /// </summary>
+    public bool Sandwich { get; init; }
+    /// <summary>Each random sub-network takes one MLP width and one head-group count in every layer (drawn once), not per layer.</summary>
+    public bool SameWidthEveryLayer { get; init; }
     /// <summary>Weight α of the sub-networks' logit distillation from the full model.</summary>
     public double DistillWeight { get; init; } = 1.0;
     /// <summary>Candidate widths every layer may take.</summary>
@@ -96,6 +108,8 @@ public static class ElasticTraining
             throw Core.InputException.ForOption(nameof(options.FullWeight), $"{options.FullWeight}: must be a positive number");
         if (options.RandomSubnetworks < 0)
             throw Core.InputException.ForOption(nameof(options.RandomSubnetworks), $"{options.RandomSubnetworks}: must be at least 0");
+        if (options.Sandwich && options.RandomSubnetworks < 1)
+            throw Core.InputException.ForOption(nameof(options.Sandwich), ": needs RandomSubnetworks of at least 1 (the narrowest takes the first)");
         options.Candidates.Validate(model.Config);
         var lm = model.Model;
         foreach (var p in lm.parameters()) p.requires_grad = true;
@@ -111,6 +125,8 @@ public static class ElasticTraining
         };
         // Written only when set, so that runs from before the option still resume.
         if (options.FullWeight != 1.0) configuration["full_weight"] = options.FullWeight.ToString("R", CultureInfo.InvariantCulture);
+        if (options.Sandwich) configuration["sandwich"] = "true";
+        if (options.SameWidthEveryLayer) configuration["same_width_every_layer"] = "true";
         var trainer = new Trainer(lm, new TrainerOptions
         {
             RunDir = options.RunDir,
@@ -163,7 +179,9 @@ public static class ElasticTraining
             if (options.FullWeight != 1.0) total = options.FullWeight * total;   // the full model's terms, before the sub-networks join
             for (int j = 0; j < options.RandomSubnetworks; j++)
             {
-                var widths = options.Candidates.Sample(model.Config, options.Seed, batch.Step, j);
+                var widths = options.Sandwich && j == 0
+                    ? options.Candidates.Smallest(model.Config)
+                    : options.Candidates.Sample(model.Config, options.Seed, batch.Step, j, options.SameWidthEveryLayer);
                 var logits = model.Forward(inputs, widths).reshape(-1, full.shape[^1]);  // (B·T, V)
                 var ce = nn.functional.cross_entropy(logits, targets);
                 var student = nn.functional.log_softmax(logits, 1);

@@ -83,6 +83,7 @@ public sealed class ElasticCommandTests : IDisposable
     [InlineData("eval --model {root} --widths 0", "--widths '0'")]
     [InlineData("train --out {root}/t --mlp-widths abc", "--mlp-widths 'abc'")]
     [InlineData("train --out {root}/t --full-weight 0", "--full-weight 0")]
+    [InlineData("train --out {root}/t --sandwich --subnetworks 0", "--sandwich needs --subnetworks")]
     [InlineData("eval --model {root}", "not an elastic model")]
     [InlineData("latency --out {root}/lut.json --check -1", "--check -1")]
     [InlineData("latency --out {root}/lut.json --engine gpu", "--engine 'gpu'")]

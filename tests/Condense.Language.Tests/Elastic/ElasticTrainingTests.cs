@@ -92,6 +92,47 @@ public sealed class ElasticTrainingTests : IDisposable
         Assert.Contains("FullWeight", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_sandwich_rule_trains_the_narrowest_sub_network_in_place_of_the_first_random_one(bool sandwich)
+    {
+        using var scope = NewDisposeScope();
+        using var lm = SharedModels.LoadStories260K();
+        var model = new ElasticLlama(lm);
+        var train = TokenCorpus.FromFile(SharedAssets.TrainTextPath, SharedModels.Tok512, maxTokens: 10_000);
+        const int batch = 2, seqLen = 16;
+        const long seed = 5;
+        // The sub-network the first pass trains, scored on step 0's batch before the step changes the weights.
+        var expected = sandwich ? ElasticCandidates.Default.Smallest(lm.Config) : ElasticCandidates.Default.Sample(lm.Config, seed, 0, 0);
+        double before = Loss(model, train.RandomWindows(batch, seqLen + 1, seed, 0), expected);
+        var runDir = Path.Combine(_temp.Path, sandwich ? "sandwich" : "random");
+        ElasticTraining.Train(model, train, new ElasticTrainingOptions
+        {
+            RunDir = runDir, Steps = 1, BatchSize = batch, SeqLen = seqLen, RandomSubnetworks = 1, Sandwich = sandwich, Seed = seed,
+            Candidates = ElasticCandidates.Default, Progress = ProgressMode.None, Plots = false, CheckpointEvery = 0,
+        });
+        double logged = MetricsLog.Read(Path.Combine(runDir, "metrics.jsonl")).Last()["lm_sub"];
+        Assert.Equal(before, logged, 1e-4);
+        var configuration = TrainingCheckpoint.Configuration(Directory.GetFiles(Path.Combine(runDir, "checkpoints"), "*.safetensors").Single())!;
+        Assert.Equal(sandwich ? "true" : null, configuration.GetValueOrDefault("sandwich"));   // runs from before the option still resume
+    }
+
+    [Fact]
+    public void The_sandwich_rule_needs_a_sub_network_to_replace_and_the_narrowest_takes_every_smallest_candidate()
+    {
+        using var lm = SharedModels.LoadStories260K();
+        var train = TokenCorpus.FromFile(SharedAssets.TrainTextPath, SharedModels.Tok512, maxTokens: 10_000);
+        var ex = Assert.Throws<Condense.Core.InputException>(() => ElasticTraining.Train(new ElasticLlama(lm), train, new ElasticTrainingOptions
+        {
+            RunDir = Path.Combine(_temp.Path, "none"), RandomSubnetworks = 0, Sandwich = true, Candidates = ElasticCandidates.Default, Progress = ProgressMode.None,
+        }));
+        Assert.Contains("Sandwich", ex.Message, StringComparison.Ordinal);
+        var smallest = new ElasticCandidates([0.5, 0.75], [0.5]).Smallest(lm.Config);
+        Assert.Equal(lm.Config.NLayers, smallest.Layers.Count);
+        Assert.All(smallest.Layers, l => Assert.Equal(new LayerWidth(ElasticWidths.Units(lm.Config.HiddenDim, 0.5), ElasticWidths.Units(lm.Config.NKvHeads, 0.5)), l));
+    }
+
     [Fact]
     public void Sub_networks_are_drawn_from_the_candidates_the_same_way_on_every_run()
     {
@@ -105,6 +146,37 @@ public sealed class ElasticTrainingTests : IDisposable
         var draws = Enumerable.Range(0, 200).Select(s => c.Sample(lm.Config, 0, s, 0)).SelectMany(w => w.Layers).ToList();
         Assert.Equal(4, draws.Select(w => w.MlpNeurons).Distinct().Count());
         Assert.Equal(4, draws.Select(w => w.HeadGroups).Distinct().Count());
+    }
+
+    [Fact]
+    public void A_same_width_draw_gives_every_layer_the_first_layers_per_layer_draw()
+    {
+        using var lm = SharedModels.LoadStories260K();
+        var c = ElasticCandidates.Default;
+        var draws = Enumerable.Range(0, 200).Select(s => (PerLayer: c.Sample(lm.Config, 0, s, 1), Same: c.Sample(lm.Config, 0, s, 1, sameEveryLayer: true))).ToList();
+        Assert.All(draws, d =>
+        {
+            Assert.Equal(lm.Config.NLayers, d.Same.Layers.Count);
+            Assert.All(d.Same.Layers, l => Assert.Equal(d.PerLayer.Layers[0], l));
+        });
+        Assert.Equal(16, draws.Select(d => d.Same.Layers[0]).Distinct().Count());   // every (MLP, heads) pair of the candidates
+        Assert.Contains(draws, d => d.Same.SameAs(ElasticWidths.Uniform(lm.Config, 0.75, 0.75)));
+    }
+
+    [Fact]
+    public void Same_width_draws_are_recorded_in_the_run_configuration()
+    {
+        using var scope = NewDisposeScope();
+        using var lm = SharedModels.LoadStories260K();
+        var train = TokenCorpus.FromFile(SharedAssets.TrainTextPath, SharedModels.Tok512, maxTokens: 10_000);
+        var runDir = Path.Combine(_temp.Path, "same");
+        ElasticTraining.Train(new ElasticLlama(lm), train, new ElasticTrainingOptions
+        {
+            RunDir = runDir, Steps = 1, BatchSize = 2, SeqLen = 16, SameWidthEveryLayer = true,
+            Candidates = ElasticCandidates.Default, Progress = ProgressMode.None, Plots = false, CheckpointEvery = 0,
+        });
+        var configuration = TrainingCheckpoint.Configuration(Directory.GetFiles(Path.Combine(runDir, "checkpoints"), "*.safetensors").Single())!;
+        Assert.Equal("true", configuration["same_width_every_layer"]);
     }
 
     [Theory]
