@@ -13,8 +13,8 @@
 // (Sandwich; Yu & Huang, "Universally slimmable networks", 2019, and BigNAS), sub-network 0 of every step is instead
 // the narrowest one, so each step trains both ends of the family and N − 1 random ones in between: the same number of
 // passes per step as without it. With SameWidthEveryLayer, a random sub-network draws one MLP width and one head-group
-// count that every layer takes (the first layer's draw of the per-layer scheme), so the uniform widths that `elastic
-// export --width` and the study's table serve are trained directly (a per-layer draw hits a given one with odds 1 in 16^L).
+// count that every layer takes (the first layer's draw of the per-layer scheme), so the uniform widths that a one-width
+// export and the study's table serve are trained directly (a per-layer draw hits a given one with odds 1 in 16^L).
 //
 // Deviations: the paper trains GPT-3 / LLaMA-2 7B on 7.63% of their pretraining tokens; here the budget is
 // steps × batch × sequence tokens of TinyStories text. Flextron does not say how sub-networks are sampled or whether
