@@ -28,6 +28,15 @@ internal static class ElasticCommand
         return cmd;
     }
 
+    /// <summary>The elastic-training flags `elastic train` and `study flextron` share, checked before any work.</summary>
+    internal static void CheckTrainingFlags(double fullWeight, bool sandwich, int subnetworks)
+    {
+        if (!(fullWeight > 0) || !double.IsFinite(fullWeight))
+            throw new Condense.Core.InputException($"--full-weight {fullWeight.ToString(CultureInfo.InvariantCulture)}: must be a positive number");
+        if (sandwich && subnetworks < 1)
+            throw new Condense.Core.InputException($"--sandwich needs --subnetworks 1 or more (got {subnetworks})");
+    }
+
     private static Option<string> Fractions(string name, string description) =>
         new(name) { Description = description, DefaultValueFactory = _ => "0.25,0.5,0.75,1" };
 
@@ -74,6 +83,7 @@ internal static class ElasticCommand
         {
             var output = new CliOutput(pr.GetValue(json));
             var candidates = new ElasticCandidates(ParseFractions(pr.GetValue(mlp)!, "--mlp-widths"), ParseFractions(pr.GetValue(heads)!, "--head-widths"));
+            CheckTrainingFlags(pr.GetValue(fullWeight), pr.GetValue(sandwich), pr.GetValue(subnetworks));
             var textPath = LanguageModelFiles.Resolve(pr.GetValue(text), LanguageModelFiles.DefaultCalibrationText);
             LanguageModelFiles.RequireFile(textPath, "text");
             TorchRuntime.EnsureLoaded();
@@ -94,11 +104,9 @@ internal static class ElasticCommand
                     SeqLen = pr.GetValue(seqLen),
                     LearningRate = pr.GetValue(lr),
                     RandomSubnetworks = pr.GetValue(subnetworks),
-                    Sandwich = !pr.GetValue(sandwich) || pr.GetValue(subnetworks) >= 1 ? pr.GetValue(sandwich)
-                        : throw new Condense.Core.InputException($"--sandwich needs --subnetworks 1 or more (got {pr.GetValue(subnetworks)})"),
+                    Sandwich = pr.GetValue(sandwich),
                     SameWidthEveryLayer = pr.GetValue(sameWidth),
-                    FullWeight = pr.GetValue(fullWeight) is > 0 and var w && double.IsFinite(w) ? w
-                        : throw new Condense.Core.InputException($"--full-weight {pr.GetValue(fullWeight).ToString(CultureInfo.InvariantCulture)}: must be a positive number"),
+                    FullWeight = pr.GetValue(fullWeight),
                     DistillWeight = pr.GetValue(distill),
                     Candidates = candidates,
                     Seed = pr.GetValue(seed),

@@ -454,10 +454,7 @@ internal static class StudyCommand
         cmd.SetAction((pr, cancellation) =>
         {
             var output = new CliOutput(pr.GetValue(json));
-            if (!(pr.GetValue(fullWeight) > 0) || !double.IsFinite(pr.GetValue(fullWeight)))
-                throw new Condense.Core.InputException($"--full-weight {pr.GetValue(fullWeight).ToString(System.Globalization.CultureInfo.InvariantCulture)}: must be a positive number");
-            if (pr.GetValue(sandwich) && pr.GetValue(subnetworks) < 1)
-                throw new Condense.Core.InputException($"--sandwich needs --subnetworks 1 or more (got {pr.GetValue(subnetworks)})");
+            ElasticCommand.CheckTrainingFlags(pr.GetValue(fullWeight), pr.GetValue(sandwich), pr.GetValue(subnetworks));
             if (pr.GetValue(latencyRounds) < 0) throw new Condense.Core.InputException($"--latency-rounds {pr.GetValue(latencyRounds)}: must be 0 (no latency) or more");
             var widthList = pr.GetValue(widths)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                 .Select(w => double.TryParse(w, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var f) && f > 0 && f <= 1

@@ -191,8 +191,7 @@ public static class ElasticTraining
                 kd = kd + kl.detach();
             }
             int n = Math.Max(1, options.RandomSubnetworks + (options.Teacher is null ? 0 : 1));
-            var loss = options.FullWeight == 1.0 ? total / (1 + options.RandomSubnetworks) : total / (options.FullWeight + options.RandomSubnetworks);
-            return new LossOutput(loss, new Dictionary<string, Tensor>
+            return new LossOutput(total / (options.FullWeight + options.RandomSubnetworks), new Dictionary<string, Tensor>
             {
                 ["lm_full"] = fullLoss.detach(), ["lm_sub"] = (subLm / n).squeeze(), ["kd_sub"] = (kd / n).squeeze(),
             });
