@@ -344,6 +344,7 @@ internal static class ElasticCommand
         var routerSteps = new Option<int>("--router-steps") { Description = "Steps training the routers through the surrogate.", DefaultValueFactory = _ => 1000 };
         var jointSteps = new Option<int>("--joint-steps") { Description = "Steps fine-tuning model and routers together.", DefaultValueFactory = _ => 100 };
         var minBudget = new Option<double>("--min-budget") { Description = "Smallest latency budget trained.", DefaultValueFactory = _ => 0.25 };
+        var fullShare = new Option<double>("--full-budget-share") { Description = "Share of trained budgets set to exactly 1 (the full model); the rest are uniform from --min-budget to 1." };
         var weight = new Option<double>("--latency-weight") { Description = "Weight of the latency loss.", DefaultValueFactory = _ => 20 };
         var threshold = new Option<double>("--surrogate-threshold") { Description = "Largest relative error of the surrogate at which routers are updated.", DefaultValueFactory = _ => 0.10 };
         var soft = new Option<bool>("--soft-samples") { Description = "Train the routers on soft Gumbel mixtures instead of straight-through hard samples (ablation)." };
@@ -353,11 +354,13 @@ internal static class ElasticCommand
         var threads = LanguageOptions.Threads();
         var cmd = new Command("routers", "Train static routers (budget to widths) against a measured latency table, then fine-tune model and routers together (Flextron).")
         {
-            model, latency, outDir, text, surrogateSteps, routerSteps, jointSteps, minBudget, weight, threshold, soft, absolute, decode, seed, threads, json,
+            model, latency, outDir, text, surrogateSteps, routerSteps, jointSteps, minBudget, fullShare, weight, threshold, soft, absolute, decode, seed, threads, json,
         };
         cmd.SetAction(pr =>
         {
             var output = new CliOutput(pr.GetValue(json));
+            if (!(pr.GetValue(fullShare) is >= 0 and < 1))
+                throw new InputException(FormattableString.Invariant($"--full-budget-share {pr.GetValue(fullShare)}: must be at least 0 and below 1"));
             var textPath = LanguageModelFiles.Resolve(pr.GetValue(text), LanguageModelFiles.DefaultCalibrationText);
             LanguageModelFiles.RequireFile(textPath, "text");
             TorchRuntime.EnsureLoaded();
@@ -365,7 +368,7 @@ internal static class ElasticCommand
             var options = new RouterTrainingOptions
             {
                 SurrogateSteps = pr.GetValue(surrogateSteps), RouterSteps = pr.GetValue(routerSteps), JointSteps = pr.GetValue(jointSteps),
-                MinBudget = pr.GetValue(minBudget), LatencyWeight = pr.GetValue(weight), SurrogateThreshold = pr.GetValue(threshold),
+                MinBudget = pr.GetValue(minBudget), FullBudgetShare = pr.GetValue(fullShare), LatencyWeight = pr.GetValue(weight), SurrogateThreshold = pr.GetValue(threshold),
                 DecodeLatency = pr.GetValue(decode), Seed = pr.GetValue(seed), SoftSamples = pr.GetValue(soft), AbsoluteLatencyLoss = pr.GetValue(absolute),
             };
             var result = ElasticJob.TrainRouters(pr.GetValue(model)!, pr.GetValue(latency)!, pr.GetValue(outDir)!, textPath, options,
@@ -442,6 +445,6 @@ internal static class ElasticCommand
     }
 
     private static string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
-    private static string P(double v) => v.ToString("+0.0%;-0.0%", CultureInfo.InvariantCulture);
+    private static string P(double v) => v.ToString("+0.0%;-0.0%;0.0%", CultureInfo.InvariantCulture);
     private static string A(double v) => v.ToString("0.0%", CultureInfo.InvariantCulture);
 }

@@ -512,7 +512,7 @@ internal static class StudyCommand
         var doc = new Option<string?>("--doc") { Description = "Write the tables, the plot and the command into this Markdown file, the JSON beside it." };
         var section = CommonOptions.Section();
         var threads = LanguageOptions.Threads();
-        var cmd = new Command("flextron-routing", "Flextron's routers: routed sub-networks' measured latency against their budgets, over seeds, with the soft-sample ablation.")
+        var cmd = new Command("flextron-routing", "Flextron's routers: routed sub-networks' measured latency against their budgets, over seeds, with the ablations of router training (soft samples, absolute loss, budgets at full).")
         {
             model, latency, seeds, budgets, evalDocs, rounds, runDir, doc, section, threads, json,
         };

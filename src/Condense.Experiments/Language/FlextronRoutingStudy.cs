@@ -1,7 +1,8 @@
 // `condense study flextron-routing`: do Flextron's static routers deliver sub-networks that meet their latency budget
 // (issue 14's target: measured decode latency within ±10% of budget × the full model's measured latency)? And do
-// Condense's two choices in router training matter: straight-through hard samples (against the soft Gumbel mixture)
-// and the absolute latency loss (against the square)?
+// Condense's choices in router training matter: straight-through hard samples (against the soft Gumbel mixture), the
+// absolute latency loss (against the square), and a quarter of the budget draws at exactly 1 (against uniform draws
+// alone, which leave the routers short of the full model at the 100% budget)?
 //
 // Per seed and variant, on one elastic model and one latency table (both given):
 // - routers: ElasticJob.TrainRouters (surrogate, routers through it, joint fine-tune), decode latency, that seed;
@@ -60,17 +61,20 @@ public static class FlextronRoutingStudy
     /// <summary>
     /// The router-training variants: Condense's default first (straight-through samples, squared latency loss), then the
     /// soft Gumbel mixture (the research notes' form; removes the straight-through choice) and the absolute latency loss
-    /// (the other form the paper allows).
+    /// (the other form the paper allows), and the default with a quarter of the budget draws at exactly 1.
     /// </summary>
-    public static readonly IReadOnlyList<string> Variants = ["straight-through, squared", "soft, squared", "straight-through, |·|"];
+    public static readonly IReadOnlyList<string> Variants = ["straight-through, squared", "soft, squared", "straight-through, |·|", "straight-through, squared, 25% at full"];
 
     private static RouterTrainingOptions Training(string variant, long seed) => new()
     {
         DecodeLatency = true, Seed = seed, SoftSamples = variant.StartsWith("soft", StringComparison.Ordinal),
         AbsoluteLatencyLoss = variant.EndsWith("|·|", StringComparison.Ordinal),
+        FullBudgetShare = variant.EndsWith("25% at full", StringComparison.Ordinal) ? 0.25 : 0,
     };
 
-    private static string Folder(string variant) => variant.Replace(", ", "-", StringComparison.Ordinal).Replace("|·|", "absolute", StringComparison.Ordinal);
+    // straight-through-squared, soft-squared, straight-through-absolute, straight-through-squared-25-full.
+    private static string Folder(string variant) => variant.Replace(", ", "-", StringComparison.Ordinal).Replace("|·|", "absolute", StringComparison.Ordinal)
+        .Replace("% at full", "-full", StringComparison.Ordinal);
 
     /// <summary>Trains (or reuses) every variant and seed's routers and evaluates every budget.</summary>
     public static FlextronRoutingResult Run(FlextronRoutingStudyOptions o, Action<string>? log = null)
@@ -114,7 +118,7 @@ public static class FlextronRoutingStudy
     {
         ArgumentNullException.ThrowIfNull(result);
         var ci = CultureInfo.InvariantCulture;
-        static string Pct(double v) => v.ToString("+0.0%;-0.0%", CultureInfo.InvariantCulture);
+        static string Pct(double v) => v.ToString("+0.0%;-0.0%;0.0%", CultureInfo.InvariantCulture);
         string Pm(IEnumerable<double> values, string format)
         {
             var (m, s) = SeedStatistics.MeanStd(values.ToList());
@@ -144,7 +148,7 @@ public static class FlextronRoutingStudy
                 var (mean, low, high) = PairedStatistics.PairedInterval(main, other);
                 string reading = high < 0 ? $"{Variants[0]} closer" : low > 0 ? $"{ablation} closer" : "tie";
                 paired.AddRow(b.ToString("P0", ci), ablation, main.Average().ToString("P1", ci), other.Average().ToString("P1", ci),
-                    string.Create(ci, $"{mean * 100:+0.0;-0.0} points [{low * 100:+0.0;-0.0}, {high * 100:+0.0;-0.0}]"), reading);
+                    string.Create(ci, $"{mean * 100:+0.0;-0.0;0.0} points [{low * 100:+0.0;-0.0;0.0}, {high * 100:+0.0;-0.0;0.0}]"), reading);
             }
         sb.Append('\n').Append(paired);
         return sb.ToString();
@@ -157,7 +161,7 @@ public static class FlextronRoutingStudy
     public static void Plot(string path, FlextronRoutingResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        var series = Variants.Select(variant =>
+        var series = Variants.Where(variant => result.Rows.Any(r => r.Variant == variant)).Select(variant =>
         {
             var points = result.Rows.Where(r => r.Variant == variant).GroupBy(r => r.Budget).OrderBy(g => g.Key)
                 .Select(g => (X: g.Average(r => r.MeasuredMs / (r.TargetMs / r.Budget)) * 100, Y: g.Average(r => r.Perplexity))).ToList();

@@ -11,7 +11,8 @@
 //    through Gumbel: the forward uses the argmax, the gradient flows through the soft sample, see ElasticLlama's gates),
 //    and the model and routers learn from its LM loss (plus logit KD from the full model) and the latency loss.
 //
-// Deviations and choices (the paper gives no code): budgets are drawn uniformly from [MinBudget, 1]; the surrogate's
+// Deviations and choices (the paper gives no code): budgets are drawn uniformly from [MinBudget, 1] (optionally with a
+// share set to exactly 1, FullBudgetShare); the surrogate's
 // input is the routers' choice distributions, not their logits; the Gumbel temperature anneals linearly from TauStart to
 // TauEnd over phases 2 and 3; the error gate is a mean relative error over the last 16 fresh pairs (10%: at 5% the
 // surrogate, whose error hovers at 4-9% on stories260K, closed the gate for 246 of 300 steps); phase 2 uses
@@ -41,6 +42,11 @@ public sealed record RouterTrainingOptions
     public int BudgetsPerStep { get; init; } = 16;
     /// <summary>Smallest budget trained (a fraction of the full model's latency).</summary>
     public double MinBudget { get; init; } = 0.25;
+    /// <summary>
+    /// Share of budget draws set to exactly 1 (the full model's latency); the rest stay uniform in [MinBudget, 1]. A uniform
+    /// draw lands near the top end, the one budget no sub-network can pass, as rarely as anywhere else.
+    /// </summary>
+    public double FullBudgetShare { get; init; }
     /// <summary>Weight λ of the latency loss.</summary>
     public double LatencyWeight { get; init; } = 20;
     /// <summary>Router learning rate (Adam).</summary>
@@ -86,6 +92,8 @@ public static class RouterTraining
         ArgumentNullException.ThrowIfNull(options);
         if (!(options.MinBudget > 0 && options.MinBudget <= 1))
             throw Core.InputException.ForOption(nameof(options.MinBudget), $"{options.MinBudget}: must be in (0, 1]");
+        if (!(options.FullBudgetShare >= 0 && options.FullBudgetShare < 1))
+            throw Core.InputException.ForOption(nameof(options.FullBudgetShare), $"{options.FullBudgetShare}: must be in [0, 1)");
         var config = model.Config;
         var heads = candidates.HeadUnits(config);
         var mlps = candidates.MlpUnits(config);
@@ -93,7 +101,10 @@ public static class RouterTraining
         int seqLen = Math.Min(options.SeqLen, config.MaxSeqLen);
         Core.Training.Determinism.Seed(options.Seed);
         var rng = new Core.Data.SplitMix64((ulong)options.Seed ^ 0x7011E5UL);
-        double Budget() => options.MinBudget + (1 - options.MinBudget) * rng.NextDouble();
+        // With no share at the top, the draws are those of the uniform scheme alone (earlier runs reproduce).
+        double Budget() => options.FullBudgetShare > 0 && rng.NextDouble() < options.FullBudgetShare
+            ? 1.0
+            : options.MinBudget + (1 - options.MinBudget) * rng.NextDouble();
 
         // Latency per choice as tensors: (Ka), (Km); the full model's latency normalises the loss.
         double Pick(LatencyEntry e) => options.DecodeLatency ? e.DecodeMs : e.PrefillMs;

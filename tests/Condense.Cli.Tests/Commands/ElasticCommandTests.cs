@@ -80,6 +80,7 @@ public sealed class ElasticCommandTests : IDisposable
     [InlineData("export --model {root} --width 1.5 --out x", "--width 1.5")]
     [InlineData("export --model {root} --width 0.5 --budget 0.5 --out x", "give one of --width or --budget")]
     [InlineData("routers --model {root} --latency {root}/none.json --out x", "none.json: file not found")]
+    [InlineData("routers --model {root} --latency {root}/none.json --out x --full-budget-share 1", "--full-budget-share 1: must be")]
     [InlineData("eval --model {root} --widths 0", "--widths '0'")]
     [InlineData("train --out {root}/t --mlp-widths abc", "--mlp-widths 'abc'")]
     [InlineData("train --out {root}/t --full-weight 0", "--full-weight 0")]

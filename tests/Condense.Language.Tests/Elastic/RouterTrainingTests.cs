@@ -57,4 +57,19 @@ public sealed class RouterTrainingTests
         Assert.Equal(0, result.RouterUpdates);
         Assert.Equal(5, result.RouterSkips);
     }
+
+    [Theory]
+    [InlineData(-0.1)]
+    [InlineData(1.0)]
+    [InlineData(double.NaN)]
+    public void A_full_budget_share_outside_zero_to_one_is_refused_by_name(double share)
+    {
+        using var scope = NewDisposeScope();
+        using var lm = SharedModels.LoadStories260K();
+        var text = TokenCorpus.FromFile(SharedAssets.TrainTextPath, SharedModels.Tok512, maxTokens: 4_000);
+        using var routers = new StaticRouters(lm.Config.NLayers, 4, 4);
+        var error = Assert.Throws<Condense.Core.InputException>(() => RouterTraining.Train(new ElasticLlama(lm), routers, ElasticCandidates.Default,
+            SyntheticTable(lm.Config.NLayers), text, new RouterTrainingOptions { SurrogateSteps = 0, RouterSteps = 0, JointSteps = 0, FullBudgetShare = share }));
+        Assert.Contains("FullBudgetShare", error.Message, StringComparison.Ordinal);
+    }
 }
