@@ -445,6 +445,6 @@ internal static class ElasticCommand
     }
 
     private static string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
-    private static string P(double v) => v.ToString("+0.0%;-0.0%;0.0%", CultureInfo.InvariantCulture);
+    private static string P(double v) => Condense.Experiments.Statistics.SignedFormat.Percent(v);
     private static string A(double v) => v.ToString("0.0%", CultureInfo.InvariantCulture);
 }

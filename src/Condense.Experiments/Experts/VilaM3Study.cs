@@ -144,7 +144,7 @@ public static class VilaM3Study
     {
         static string P(SeedAccuracy? a) => a is null ? "–" : FormattableString.Invariant($"{100 * a.Mean:F1} ± {100 * a.Std:F1}");
         static string D(PairedComparison? c) => c is null ? "–"
-            : FormattableString.Invariant($"{100 * c.MeanDifference:+0.0;-0.0;0.0} [{100 * c.CiLow:+0.0;-0.0;0.0}, {100 * c.CiHigh:+0.0;-0.0;0.0}], p {PairedStatistics.FormatP(c.McNemarP)}: {Verdict(c)}");
+            : $"{SignedFormat.Points(100 * c.MeanDifference)} [{SignedFormat.Points(100 * c.CiLow)}, {SignedFormat.Points(100 * c.CiHigh)}], p {PairedStatistics.FormatP(c.McNemarP)}: {Verdict(c)}";
         var sb = new System.Text.StringBuilder();
         sb.AppendLine(FormattableString.Invariant($"Accuracy (%) on held-out slices, mean ± sd over {result.Seeds.Count} seeds ({string.Join(", ", result.Seeds.Select(s => s.Seed))}); {result.PerFamily} questions per family, the same for every condition and seed."));
         sb.AppendLine("Differences are paired: mean over seeds [95% t interval], exact McNemar p pooled over seeds; \"tie\" unless both exclude no difference.");

@@ -118,7 +118,6 @@ public static class FlextronRoutingStudy
     {
         ArgumentNullException.ThrowIfNull(result);
         var ci = CultureInfo.InvariantCulture;
-        static string Pct(double v) => v.ToString("+0.0%;-0.0%;0.0%", CultureInfo.InvariantCulture);
         string Pm(IEnumerable<double> values, string format)
         {
             var (m, s) = SeedStatistics.MeanStd(values.ToList());
@@ -134,7 +133,7 @@ public static class FlextronRoutingStudy
             {
                 var rows = result.Rows.Where(r => r.Budget == b && r.Variant == variant).OrderBy(r => r.Seed).ToList();
                 if (rows.Count == 0) continue;
-                md.AddRow(b.ToString("P0", ci), variant, string.Join(", ", rows.Select(r => Pct(r.TargetError))), Pct(rows.Average(r => r.TargetError)),
+                md.AddRow(b.ToString("P0", ci), variant, string.Join(", ", rows.Select(r => SignedFormat.Percent(r.TargetError))), SignedFormat.Percent(rows.Average(r => r.TargetError)),
                     $"{rows.Count(r => Math.Abs(r.TargetError) <= 0.10)}/{rows.Count}", Pm(rows.Select(r => r.Perplexity), "F2"), rows[0].Widths);
             }
         sb.Append(md).Append('\n');
@@ -148,7 +147,7 @@ public static class FlextronRoutingStudy
                 var (mean, low, high) = PairedStatistics.PairedInterval(main, other);
                 string reading = high < 0 ? $"{Variants[0]} closer" : low > 0 ? $"{ablation} closer" : "tie";
                 paired.AddRow(b.ToString("P0", ci), ablation, main.Average().ToString("P1", ci), other.Average().ToString("P1", ci),
-                    string.Create(ci, $"{mean * 100:+0.0;-0.0;0.0} points [{low * 100:+0.0;-0.0;0.0}, {high * 100:+0.0;-0.0;0.0}]"), reading);
+                    $"{SignedFormat.Points(mean * 100)} points [{SignedFormat.Points(low * 100)}, {SignedFormat.Points(high * 100)}]", reading);
             }
         sb.Append('\n').Append(paired);
         return sb.ToString();

@@ -220,7 +220,7 @@ public static class FlextronStudy
             {
                 IEnumerable<double> Ppl(string method) => rows.Where(r => r.Method == method && r.Width == w).OrderBy(r => r.Seed).Select(r => r.Perplexity);
                 List<double> Ratios(string method) => Ppl(method).Zip(Ppl("retrained"), (f, b) => f / b - 1).ToList();
-                static string PerSeed(List<double> ratios) => string.Join(", ", ratios.Select(r => r.ToString("+0.0%;-0.0%;0.0%", CultureInfo.InvariantCulture)));
+                static string PerSeed(List<double> ratios) => string.Join(", ", ratios.Select(SignedFormat.Percent));
                 static string Within(List<double> ratios) => ratios.All(r => r <= 0.05) ? "yes" : ratios.Any(r => r <= 0.05) ? "some seeds" : "no";
                 var cells = new List<string>
                 {

@@ -201,7 +201,7 @@ public static class HyperTrickStudy
                 table.AddRow(
                 s.Method, $"{s.TrialsMean:F1}", $"{s.BudgetFraction:P0}", $"{s.UtilizationMean:P1}", $"{s.BestMean:F1} ± {s.BestStd:F1}",
                 $"{s.HeldOutMean:F1} ± {s.HeldOutStd:F1}",
-                s.Method == "random" ? "-" : $"{s.DiffVsRandom:+0.0;-0.0;0.0} [{s.DiffLow:+0.0;-0.0;0.0}, {s.DiffHigh:+0.0;-0.0;0.0}]",
+                s.Method == "random" ? "-" : $"{SignedFormat.Points(s.DiffVsRandom)} [{SignedFormat.Points(s.DiffLow)}, {SignedFormat.Points(s.DiffHigh)}]",
                 s.Verdict == "better" || s.Verdict == "worse" ? $"**{s.Verdict}**" : s.Verdict,
                 s.Method == "random" ? "-" : $"{s.ReachedRandomBest}/{s.Seeds}" + (s.MedianFractionToReach is { } f ? $" (median {f:P0})" : ""));
             sb.AppendLine(table.ToString());

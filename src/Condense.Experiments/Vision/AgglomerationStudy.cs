@@ -123,7 +123,7 @@ public static class AgglomerationStudy
         var pairs = new MarkdownTable("question", "A", "B", "A − B, points (95% CI)", "A only / B only", "McNemar p", "verdict");
         foreach (var c in result.Comparisons)
             pairs.AddRow(c.Question, c.A, c.B,
-                string.Create(CultureInfo.InvariantCulture, $"{100 * c.MeanDifference:+0.0;-0.0;0.0} ({100 * c.CiLow:+0.0;-0.0;0.0}, {100 * c.CiHigh:+0.0;-0.0;0.0})"),
+                $"{SignedFormat.Points(100 * c.MeanDifference)} ({SignedFormat.Points(100 * c.CiLow)}, {SignedFormat.Points(100 * c.CiHigh)})",
                 $"{c.AOnly} / {c.BOnly}", PairedStatistics.FormatP(c.McNemarP),
                 c.Verdict == "tie" ? "tie" : $"**{c.Verdict}**");
         return cells + "\n" + pairs;

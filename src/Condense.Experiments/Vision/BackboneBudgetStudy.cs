@@ -146,7 +146,7 @@ public static class BackboneBudgetStudy
                 .. fidelityKeys.Select(k => (object)Ms(g.Select(r => r.Fidelity.GetValueOrDefault(k, double.NaN)), 1, "F2"))]);
         var paired = new MarkdownTable("A", "B", "A − B, points (95% CI)", "A only / B only", "McNemar p", "verdict");
         foreach (var c in result.Comparisons)
-            paired.AddRow(c.A, c.B, string.Create(CultureInfo.InvariantCulture, $"{100 * c.MeanDifference:+0.0;-0.0;0.0} ({100 * c.CiLow:+0.0;-0.0;0.0}, {100 * c.CiHigh:+0.0;-0.0;0.0})"),
+            paired.AddRow(c.A, c.B, $"{SignedFormat.Points(100 * c.MeanDifference)} ({SignedFormat.Points(100 * c.CiLow)}, {SignedFormat.Points(100 * c.CiHigh)})",
                 $"{c.AOnly} / {c.BOnly}", PairedStatistics.FormatP(c.McNemarP), c.Verdict == "tie" ? "tie" : $"**{c.Verdict}**");
         return string.Create(CultureInfo.InvariantCulture,
             $"Budget {result.BudgetSeconds:F0} s of student compute per run, {result.Seeds} seed(s) per student (mean ± std); the {result.AdaptorTeacher} " +

@@ -130,7 +130,7 @@ public static class OptimizerStudy
         var paired = new MarkdownTable("A", "B", "metric", "A − B, points (95% CI)", "A only / B only", "McNemar p", "verdict");
         foreach (var c in result.Comparisons)
             paired.AddRow(c.A, c.B, c.Metric,
-                string.Create(CultureInfo.InvariantCulture, $"{100 * c.MeanDifference:+0.0;-0.0;0.0} ({100 * c.CiLow:+0.0;-0.0;0.0}, {100 * c.CiHigh:+0.0;-0.0;0.0})"),
+                $"{SignedFormat.Points(100 * c.MeanDifference)} ({SignedFormat.Points(100 * c.CiLow)}, {SignedFormat.Points(100 * c.CiHigh)})",
                 $"{c.AOnly} / {c.BOnly}", PairedStatistics.FormatP(c.McNemarP), c.Verdict == "tie" ? "tie" : $"**{c.Verdict}**");
         return $"Data: {result.DataSource}.\n\n{table}\nEach arm against the reference, paired on the same held-out images:\n\n{paired}";
     }
