@@ -23,6 +23,7 @@ internal static class StudyCommand
         study.Subcommands.Add(MaskLlmSeeds());
         study.Subcommands.Add(Flextron());
         study.Subcommands.Add(FlextronRouting());
+        study.Subcommands.Add(FlextronHeldOut());
         study.Subcommands.Add(MosaicCommand());
         study.Subcommands.Add(TokenCompression());
         study.Subcommands.Add(ModeSwitch());
@@ -543,6 +544,61 @@ internal static class StudyCommand
                 GeneratedDoc.Write(path, name, $"{markdown}\n\n![PPL against measured decode latency]({name}.png)", result, jsonName: name);
             }
             return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    /// <summary>Flextron's settings re-scored on two splits of the evaluation text: picked on one, reported on the other.</summary>
+    private static Command FlextronHeldOut()
+    {
+        var json = CommonOptions.Json();
+        var model = new Option<string?>("--model") { Description = "The model the runs started from (names its folder in each run folder; default: the shared stories260K)." };
+        var settings = new Option<string[]>("--setting") { Description = "LABEL=RUN_DIR: a run folder of `study flextron` (repeatable; anchored runs in it count as a second setting).", Required = true };
+        var baseline = new Option<string?>("--baseline-run-dir") { Description = "Run folder whose retrained widths are the baseline (default: the first setting's)." };
+        var seeds = new Option<int>("--seeds") { Description = "Seeds (each run folder needs them all).", DefaultValueFactory = _ => 3 };
+        var widths = new Option<string>("--widths") { Description = "Uniform widths (fractions).", DefaultValueFactory = _ => "0.25,0.5,0.75,1" };
+        var selectionDocs = new Option<int>("--selection-docs") { Description = "The first N evaluation documents: the split settings are picked on.", DefaultValueFactory = _ => 1000 };
+        var reportDocs = new Option<int>("--report-docs") { Description = "Documents after those that form the report split (0 = all the rest).", DefaultValueFactory = _ => 0 };
+        var tolerance = new Option<double>("--tolerance") { Description = "Largest gap to the retrained width that counts as within target.", DefaultValueFactory = _ => 0.05 };
+        var doc = new Option<string?>("--doc") { Description = "Write the tables and the command into this Markdown file, the JSON beside it." };
+        var section = CommonOptions.Section();
+        var threads = LanguageOptions.Threads();
+        var cmd = new Command("flextron-held-out", "Flextron's elastic-training settings: picked on the evaluation documents the tables used, reported on documents after them.")
+        {
+            model, settings, baseline, seeds, widths, selectionDocs, reportDocs, tolerance, doc, section, threads, json,
+        };
+        cmd.SetAction((pr, cancellation) =>
+        {
+            var output = new CliOutput(pr.GetValue(json));
+            var settingList = pr.GetValue(settings)!.Select(s =>
+            {
+                int eq = s.IndexOf('=', StringComparison.Ordinal);
+                return eq > 0 && eq < s.Length - 1
+                    ? new Condense.Experiments.Language.FlextronSetting(s[..eq].Trim(), s[(eq + 1)..].Trim())
+                    : throw new Condense.Core.InputException($"--setting '{s}': expected LABEL=RUN_DIR");
+            }).ToList();
+            var widthList = pr.GetValue(widths)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Select(w => double.TryParse(w, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var f) && f > 0 && f <= 1
+                    ? f : throw new Condense.Core.InputException($"--widths '{w}': each width must be a number in (0, 1]")).ToList();
+            if (pr.GetValue(seeds) < 1) throw new Condense.Core.InputException($"--seeds {pr.GetValue(seeds)}: must be at least 1");
+            if (pr.GetValue(selectionDocs) < 1) throw new Condense.Core.InputException($"--selection-docs {pr.GetValue(selectionDocs)}: must be at least 1");
+            if (pr.GetValue(reportDocs) < 0) throw new Condense.Core.InputException($"--report-docs {pr.GetValue(reportDocs)}: must be 0 (all the rest) or more");
+            if (!(pr.GetValue(tolerance) > 0)) throw new Condense.Core.InputException($"--tolerance {pr.GetValue(tolerance)}: must be positive");
+            var name = CommonOptions.SectionName(pr.GetValue(section), "flextron-held-out");
+            TorchRuntime.EnsureLoaded();
+            LanguageOptions.ApplyThreads(pr.GetValue(threads));
+            var result = Condense.Experiments.Language.FlextronHeldOutStudy.Run(new Condense.Experiments.Language.FlextronHeldOutOptions
+            {
+                Model = Condense.Language.LanguageModelFiles.ResolveModel(pr.GetValue(model)), Settings = settingList, BaselineRunDir = pr.GetValue(baseline),
+                Seeds = pr.GetValue(seeds), Widths = widthList, SelectionDocs = pr.GetValue(selectionDocs), ReportDocs = pr.GetValue(reportDocs),
+                Tolerance = pr.GetValue(tolerance),
+                EvalText = Condense.Language.LanguageModelFiles.Resolve(null, Condense.Language.LanguageModelFiles.DefaultEvalText),
+            }, line => Console.Error.WriteLine(line), cancellation);
+            var markdown = Condense.Experiments.Language.FlextronHeldOutStudy.ToMarkdown(result);
+            output.Result(result);
+            if (!output.Json) output.Human.WriteLine(markdown);
+            if (pr.GetValue(doc) is string path) GeneratedDoc.Write(path, name, markdown, result, jsonName: name);
+            return Task.FromResult(ExitCodes.Ok);
         });
         return cmd;
     }

@@ -267,6 +267,18 @@ public static class ElasticJob
         foreach (var f in fractions)
             if (!(f > 0 && f <= 1)) throw InputException.ForOption("Fractions", $"{f}: each width must be in (0, 1]");
         var (sequences, truncated) = EvalSequences(tokenizer, evalText, evalDocs, model.Config.MaxSeqLen);
+        return Evaluate(model, sequences, truncated, fractions, log);
+    }
+
+    /// <summary>Perplexity of each uniform width on documents already tokenized by <see cref="Perplexity.Tokenize"/>.</summary>
+    public static IReadOnlyList<ElasticEvalRow> Evaluate(ElasticLlama model, IReadOnlyList<int[]> sequences, int truncated,
+        IReadOnlyList<double> fractions, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(sequences);
+        ArgumentNullException.ThrowIfNull(fractions);
+        foreach (var f in fractions)
+            if (!(f > 0 && f <= 1)) throw InputException.ForOption("Fractions", $"{f}: each width must be in (0, 1]");
         var rows = new List<ElasticEvalRow>();
         foreach (var f in fractions)
         {

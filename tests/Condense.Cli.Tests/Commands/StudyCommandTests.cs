@@ -72,6 +72,37 @@ public sealed class StudyCommandTests : IDisposable
         Assert.Equal([0.5, 1.0], latency.Keys.Order());
         Assert.InRange(latency[0.5], 0.05, 0.95);
         Assert.True(File.Exists(Path.Combine(_root, "flextron-ppl-latency.png")));
+
+        // The same runs re-scored on two splits: the selection split is the study's documents, so its numbers are the study's.
+        var h = CliProcess.Run("study", "flextron-held-out", "--model", SharedAssets.Stories260KPath, "--setting", "plain=" + Path.Combine(_root, "fx"),
+            "--seeds", "1", "--widths", "0.5,1", "--selection-docs", "10", "--report-docs", "10", "--doc", doc, "--json");
+        Assert.True(h.ExitCode == 0, h.Stderr);
+        Assert.Equal("plain", h.Json().GetProperty("selected").GetString());
+        var scored = h.Json().GetProperty("rows").EnumerateArray().ToList();
+        Assert.Equal(4, scored.Count);
+        foreach (var w in new[] { 0.5, 1.0 })
+        {
+            double Study(string method) => rows.Single(x => x.GetProperty("method").GetString() == method && x.GetProperty("width").GetDouble() == w).GetProperty("perplexity").GetDouble();
+            var selection = scored.Single(x => x.GetProperty("split").GetString() == "selection" && x.GetProperty("width").GetDouble() == w);
+            Assert.Equal(Study("flextron"), selection.GetProperty("perplexity").GetDouble(), 9);
+            Assert.Equal(Study("retrained"), selection.GetProperty("retrained_perplexity").GetDouble(), 9);
+            // The report split is other text: other numbers.
+            var report = scored.Single(x => x.GetProperty("split").GetString() == "report" && x.GetProperty("width").GetDouble() == w);
+            Assert.NotEqual(selection.GetProperty("perplexity").GetDouble(), report.GetProperty("perplexity").GetDouble());
+        }
+        Assert.Contains("<!-- flextron-held-out:begin -->", File.ReadAllText(doc), StringComparison.Ordinal);
+
+        var missing = CliProcess.Run("study", "flextron-held-out", "--model", SharedAssets.Stories260KPath, "--setting", "none=" + Path.Combine(_root, "absent"));
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("'none'", missing.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_held_out_setting_without_a_run_folder_is_bad_input()
+    {
+        var r = CliProcess.Run("study", "flextron-held-out", "--setting", "plain");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--setting 'plain'", r.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
