@@ -19,6 +19,9 @@
 // Deviations: the paper trains GPT-3 / LLaMA-2 7B on 7.63% of their pretraining tokens; here the budget is
 // steps × batch × sequence tokens of TinyStories text. Flextron does not say how sub-networks are sampled or whether
 // the sub-networks are distilled from the full one; uniform per-layer sampling and logit KD are Condense's choices.
+// Also Condense's, and off by default: a fixed teacher for the full width (Teacher: the anchor to the original model),
+// a weight on the full model's loss (FullWeight), one width for every layer of a draw (SameWidthEveryLayer) and the
+// sandwich rule (Sandwich).
 using System.Globalization;
 using Condense.Core.Training;
 using Condense.Language.Text;
