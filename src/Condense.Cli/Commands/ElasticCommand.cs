@@ -40,7 +40,8 @@ internal static class ElasticCommand
     private static Option<string> Fractions(string name, string description) =>
         new(name) { Description = description, DefaultValueFactory = _ => "0.25,0.5,0.75,1" };
 
-    private static double[] ParseFractions(string text, string flag)
+    /// <summary>Comma-separated fractions in (0, 1], or a one-line error naming <paramref name="flag"/>.</summary>
+    internal static double[] ParseFractions(string text, string flag)
     {
         var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length == 0) throw new InputException($"{flag} is empty");

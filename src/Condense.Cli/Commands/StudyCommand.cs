@@ -457,9 +457,7 @@ internal static class StudyCommand
             var output = new CliOutput(pr.GetValue(json));
             ElasticCommand.CheckTrainingFlags(pr.GetValue(fullWeight), pr.GetValue(sandwich), pr.GetValue(subnetworks));
             if (pr.GetValue(latencyRounds) < 0) throw new Condense.Core.InputException($"--latency-rounds {pr.GetValue(latencyRounds)}: must be 0 (no latency) or more");
-            var widthList = pr.GetValue(widths)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                .Select(w => double.TryParse(w, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var f) && f > 0 && f <= 1
-                    ? f : throw new Condense.Core.InputException($"--widths '{w}': each width must be a number in (0, 1]")).ToList();
+            var widthList = ElasticCommand.ParseFractions(pr.GetValue(widths)!, "--widths");
             var modelList = pr.GetValue(models) is string m
                 ? m.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                 : [Condense.Language.LanguageModelFiles.ResolveModel(null), Condense.Core.IO.AssetPaths.Require("models/llama2c/llama2xs_tinystories.bin")];
@@ -577,9 +575,7 @@ internal static class StudyCommand
                     ? new Condense.Experiments.Language.FlextronSetting(s[..eq].Trim(), s[(eq + 1)..].Trim())
                     : throw new Condense.Core.InputException($"--setting '{s}': expected LABEL=RUN_DIR");
             }).ToList();
-            var widthList = pr.GetValue(widths)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                .Select(w => double.TryParse(w, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var f) && f > 0 && f <= 1
-                    ? f : throw new Condense.Core.InputException($"--widths '{w}': each width must be a number in (0, 1]")).ToList();
+            var widthList = ElasticCommand.ParseFractions(pr.GetValue(widths)!, "--widths");
             if (pr.GetValue(seeds) < 1) throw new Condense.Core.InputException($"--seeds {pr.GetValue(seeds)}: must be at least 1");
             if (pr.GetValue(selectionDocs) < 1) throw new Condense.Core.InputException($"--selection-docs {pr.GetValue(selectionDocs)}: must be at least 1");
             if (pr.GetValue(reportDocs) < 0) throw new Condense.Core.InputException($"--report-docs {pr.GetValue(reportDocs)}: must be 0 (all the rest) or more");

@@ -109,18 +109,15 @@ public static class FlextronHeldOutStudy
         var reportDocs = documents.Skip(o.SelectionDocs).Take(o.ReportDocs > 0 ? o.ReportDocs : int.MaxValue).ToList();
 
         var rows = new List<FlextronHeldOutRow>();
-        long selectionTokens = 0, reportTokens = 0;
+        List<(string Name, (List<int[]> Sequences, int Truncated) Tokens)>? splits = null;   // every seed's sorted model shares the tokenizer
         for (int seed = 0; seed < o.Seeds; seed++)
         {
             cancellation.ThrowIfCancellationRequested();
             var (sorted, tokenizer, _, _) = ElasticJob.Load(Path.Combine(SeedDir(baseline, seed), "sorted"));
             using (sorted.Model)
             {
-                int maxSeqLen = sorted.Config.MaxSeqLen;
-                var splits = new[] { (Name: Selection, Docs: selectionDocs), (Name: Report, Docs: reportDocs) }
-                    .Select(s => (s.Name, Tokens: Perplexity.Tokenize(tokenizer, s.Docs, maxSeqLen))).ToList();
-                selectionTokens = splits[0].Tokens.Sequences.Sum(t => (long)t.Length - 1);
-                reportTokens = splits[1].Tokens.Sequences.Sum(t => (long)t.Length - 1);
+                splits ??= [.. new[] { (Name: Selection, Docs: selectionDocs), (Name: Report, Docs: reportDocs) }
+                    .Select(s => (s.Name, Perplexity.Tokenize(tokenizer, s.Docs, sorted.Config.MaxSeqLen)))];
 
                 var retrained = new Dictionary<(string, double), double>();
                 foreach (var w in o.Widths)
@@ -144,24 +141,29 @@ public static class FlextronHeldOutStudy
                 }
             }
         }
+        static long Predicted(List<int[]> sequences) => sequences.Sum(t => (long)t.Length - 1);
         var labels = variants.Select(v => v.Label).ToList();
-        return new FlextronHeldOutResult(name, o.Seeds, o.Widths, o.Tolerance, selectionDocs.Count, selectionTokens, reportDocs.Count, reportTokens,
-            labels, rows, Select(rows, labels));
+        return new FlextronHeldOutResult(name, o.Seeds, o.Widths, o.Tolerance, selectionDocs.Count, Predicted(splits![0].Tokens.Sequences),
+            reportDocs.Count, Predicted(splits[1].Tokens.Sequences), labels, rows, Select(rows, labels));
     }
 
     private static string RetrainedPath(string seedDir, double width) =>
         Path.Combine(seedDir, "retrained", width.ToString("0.##", CultureInfo.InvariantCulture), "model.safetensors");
 
     /// <summary>The rule: smallest worst gap over (seed, width) on the selection split; ties broken by the mean gap, then by order.</summary>
-    public static string Select(IReadOnlyList<FlextronHeldOutRow> rows, IReadOnlyList<string> settings)
+    public static string Select(IReadOnlyList<FlextronHeldOutRow> rows, IReadOnlyList<string> settings) =>
+        Ranked(rows, settings).FirstOrDefault() ?? throw new InvalidOperationException("no setting has selection-split rows");
+
+    // Settings with selection-split rows, best first by the rule (a stable sort keeps the given order for full ties).
+    private static List<string> Ranked(IReadOnlyList<FlextronHeldOutRow> rows, IReadOnlyList<string> settings)
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(settings);
-        return settings
-            .Select((s, i) => (Setting: s, Index: i, Gaps: rows.Where(r => r.Setting == s && r.Split == Selection).Select(r => r.Gap).ToList()))
+        return [.. settings
+            .Select(s => (Setting: s, Gaps: rows.Where(r => r.Setting == s && r.Split == Selection).Select(r => r.Gap).ToList()))
             .Where(x => x.Gaps.Count > 0)
-            .OrderBy(x => x.Gaps.Max()).ThenBy(x => x.Gaps.Average()).ThenBy(x => x.Index)
-            .Select(x => x.Setting).FirstOrDefault() ?? throw new InvalidOperationException("no setting has selection-split rows");
+            .OrderBy(x => x.Gaps.Max()).ThenBy(x => x.Gaps.Average())
+            .Select(x => x.Setting)];
     }
 
     /// <summary>All settings on both splits (ordered by the rule), then the picked setting on the report split, width by width.</summary>
@@ -182,8 +184,7 @@ public static class FlextronHeldOutStudy
         var table = new MarkdownTable([.. headers]);
         List<double> Gaps(string setting, string split, double? width = null) =>
             result.Rows.Where(r => r.Setting == setting && r.Split == split && (width is null || r.Width == width)).Select(r => r.Gap).ToList();
-        var ordered = result.Settings.OrderBy(s => Gaps(s, Selection).Max()).ThenBy(s => Gaps(s, Selection).Average()).ToList();
-        foreach (var s in ordered)
+        foreach (var s in Ranked(result.Rows, result.Settings))
         {
             var cells = new List<string>
             {
@@ -204,18 +205,11 @@ public static class FlextronHeldOutStudy
             var report = result.Rows.Where(r => r.Setting == result.Selected && r.Split == Report && r.Width == w).OrderBy(r => r.Seed).ToList();
             var selection = result.Rows.Where(r => r.Setting == result.Selected && r.Split == Selection && r.Width == w).OrderBy(r => r.Seed).ToList();
             var within = report.Count(r => r.Gap <= result.Tolerance);
-            picked.AddRow(w.ToString("P0", inv), MeanStd(report.Select(r => r.RetrainedPerplexity)), MeanStd(report.Select(r => r.Perplexity)),
+            picked.AddRow(w.ToString("P0", inv), SeedStatistics.Format(report.Select(r => r.RetrainedPerplexity)), SeedStatistics.Format(report.Select(r => r.Perplexity)),
                 string.Join(", ", report.Select(r => SignedFormat.Percent(r.Gap))), string.Join(", ", selection.Select(r => SignedFormat.Percent(r.Gap))),
                 within == report.Count ? "yes" : within == 0 ? "no" : $"{within} of {report.Count} seeds");
         }
         sb.Append(picked);
         return sb.ToString().TrimEnd('\n');
-    }
-
-    private static string MeanStd(IEnumerable<double> values)
-    {
-        var list = values.ToList();
-        var (m, s) = SeedStatistics.MeanStd(list);
-        return list.Count > 1 ? string.Create(CultureInfo.InvariantCulture, $"{m:F3} ± {s:F3}") : m.ToString("F3", CultureInfo.InvariantCulture);
     }
 }

@@ -197,12 +197,7 @@ public static class FlextronStudy
     {
         ArgumentNullException.ThrowIfNull(result);
         var sb = new System.Text.StringBuilder();
-        static string Pm(IEnumerable<double> v)
-        {
-            var list = v.ToList();
-            var (m, s) = SeedStatistics.MeanStd(list);
-            return list.Count > 1 ? string.Create(CultureInfo.InvariantCulture, $"{m:F3} ± {s:F3}") : m.ToString("F3", CultureInfo.InvariantCulture);
-        }
+        static string Pm(IEnumerable<double> v) => SeedStatistics.Format(v);
         foreach (var model in result.Models)
         {
             var rows = result.Rows.Where(r => r.Model == model).ToList();

@@ -11,4 +11,13 @@ public static class SeedStatistics
         double std = v.Count > 1 ? Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Count - 1)) : 0;
         return (mean, std);
     }
+
+    /// <summary>"mean ± std" in <paramref name="format"/> (invariant culture); the mean alone for a single seed.</summary>
+    public static string Format(IEnumerable<double> values, string format = "F3")
+    {
+        var v = values.ToList();
+        var (mean, std) = MeanStd(v);
+        var ci = System.Globalization.CultureInfo.InvariantCulture;
+        return v.Count > 1 ? $"{mean.ToString(format, ci)} ± {std.ToString(format, ci)}" : mean.ToString(format, ci);
+    }
 }

@@ -263,9 +263,6 @@ public static class ElasticJob
         IReadOnlyList<double> fractions, int evalDocs = 0, Action<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(fractions);
-        foreach (var f in fractions)
-            if (!(f > 0 && f <= 1)) throw InputException.ForOption("Fractions", $"{f}: each width must be in (0, 1]");
         var (sequences, truncated) = EvalSequences(tokenizer, evalText, evalDocs, model.Config.MaxSeqLen);
         return Evaluate(model, sequences, truncated, fractions, log);
     }
