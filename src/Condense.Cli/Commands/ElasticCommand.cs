@@ -40,6 +40,20 @@ internal static class ElasticCommand
     private static Option<string> Fractions(string name, string description) =>
         new(name) { Description = description, DefaultValueFactory = _ => "0.25,0.5,0.75,1" };
 
+    private static Option<string> QueryWidths() =>
+        new("--query-widths")
+        {
+            Description = "Candidate query heads per KV head group, fractions of the group's query heads (1: whole groups only; 0.5,1 also keeps half of each group's query heads).",
+            DefaultValueFactory = _ => "1",
+        };
+
+    /// <summary>--query-widths as candidates: null when it names whole groups only (the elastic.json of such runs stays as it was).</summary>
+    internal static double[]? ParseQueryWidths(string text)
+    {
+        var fractions = ParseFractions(text, "--query-widths");
+        return fractions.All(f => f == 1) ? null : fractions;
+    }
+
     /// <summary>Comma-separated fractions in (0, 1], or a one-line error naming <paramref name="flag"/>.</summary>
     internal static double[] ParseFractions(string text, string flag)
     {
@@ -66,6 +80,7 @@ internal static class ElasticCommand
         var distill = new Option<double>("--distill-weight") { Description = "Weight of the sub-networks' logit distillation from the full model.", DefaultValueFactory = _ => 1.0 };
         var mlp = Fractions("--mlp-widths", "Candidate MLP widths, fractions of the hidden size.");
         var heads = Fractions("--head-widths", "Candidate attention widths, fractions of the KV head groups.");
+        var queries = QueryWidths();
         var calibration = new Option<int>("--calib-samples") { Description = "Calibration windows for the importance ranking.", DefaultValueFactory = _ => 64 };
         var seed = new Option<long>("--seed") { Description = "Seed of calibration windows, batches and sub-network draws." };
         var checkpointEvery = new Option<long>("--checkpoint-every") { Description = "Steps between checkpoints (0: only the final one); an interrupted run resumes from the last.", DefaultValueFactory = _ => 100 };
@@ -77,13 +92,13 @@ internal static class ElasticCommand
         var threads = LanguageOptions.Threads();
         var cmd = new Command("train", "Rank and sort the model's units on calibration text, then train all nested widths at once (Flextron).")
         {
-            model, tokenizer, outDir, text, steps, batch, seqLen, lr, subnetworks, fullWeight, sandwich, sameWidth, distill, mlp, heads, calibration, seed, checkpointEvery, noResume, anchor, allowChange,
+            model, tokenizer, outDir, text, steps, batch, seqLen, lr, subnetworks, fullWeight, sandwich, sameWidth, distill, mlp, heads, queries, calibration, seed, checkpointEvery, noResume, anchor, allowChange,
             threads, progress, json,
         };
         cmd.SetAction((pr, cancellation) =>
         {
             var output = new CliOutput(pr.GetValue(json));
-            var candidates = new ElasticCandidates(ParseFractions(pr.GetValue(mlp)!, "--mlp-widths"), ParseFractions(pr.GetValue(heads)!, "--head-widths"));
+            var candidates = new ElasticCandidates(ParseFractions(pr.GetValue(mlp)!, "--mlp-widths"), ParseFractions(pr.GetValue(heads)!, "--head-widths"), ParseQueryWidths(pr.GetValue(queries)!));
             CheckTrainingFlags(pr.GetValue(fullWeight), pr.GetValue(sandwich), pr.GetValue(subnetworks));
             var textPath = LanguageModelFiles.Resolve(pr.GetValue(text), LanguageModelFiles.DefaultCalibrationText);
             LanguageModelFiles.RequireFile(textPath, "text");
@@ -230,7 +245,7 @@ internal static class ElasticCommand
             {
                 var (routers, _) = ElasticJob.LoadRouters(pr.GetValue(model)!, elastic.Config, metadata.Candidates);
                 using (routers)
-                    widths = routers.Route(b, metadata.Candidates.HeadUnits(elastic.Config), metadata.Candidates.MlpUnits(elastic.Config));
+                    widths = routers.Route(b, metadata.Candidates.AttentionUnits(elastic.Config), metadata.Candidates.MlpUnits(elastic.Config));
             }
             else widths = ElasticWidths.Uniform(elastic.Config, f, f);
             var (hf, bin) = ElasticJob.Export(elastic, tokPath, widths, pr.GetValue(outDir)!);
@@ -248,6 +263,7 @@ internal static class ElasticCommand
         var outPath = new Option<string>("--out") { Description = "Where the latency table (JSON) goes.", Required = true };
         var mlp = Fractions("--mlp-widths", "Candidate MLP widths, fractions of the hidden size.");
         var heads = Fractions("--head-widths", "Candidate attention widths, fractions of the KV head groups.");
+        var queries = QueryWidths();
         var prefill = new Option<int>("--prefill-tokens") { Description = "Prompt tokens of a prefill call.", DefaultValueFactory = _ => 128 };
         var context = new Option<int>("--decode-context") { Description = "Cached positions a decode call attends to.", DefaultValueFactory = _ => 128 };
         var repeats = new Option<int>("--repeats") { Description = "Timed decode calls per item and round.", DefaultValueFactory = _ => 10 };
@@ -261,12 +277,12 @@ internal static class ElasticCommand
         var engine = LanguageOptions.Engine("native, what generate runs");
         var cmd = new Command("latency", "Measure the per-layer latency table (prefill and decode per candidate width) and check its predictions.")
         {
-            model, outPath, mlp, heads, prefill, context, repeats, prefillRepeats, rounds, check, seed, engine, threads, doc, section, json,
+            model, outPath, mlp, heads, queries, prefill, context, repeats, prefillRepeats, rounds, check, seed, engine, threads, doc, section, json,
         };
         cmd.SetAction(pr =>
         {
             var output = new CliOutput(pr.GetValue(json));
-            var candidates = new ElasticCandidates(ParseFractions(pr.GetValue(mlp)!, "--mlp-widths"), ParseFractions(pr.GetValue(heads)!, "--head-widths"));
+            var candidates = new ElasticCandidates(ParseFractions(pr.GetValue(mlp)!, "--mlp-widths"), ParseFractions(pr.GetValue(heads)!, "--head-widths"), ParseQueryWidths(pr.GetValue(queries)!));
             if (pr.GetValue(check) < 0) throw new InputException($"--check {pr.GetValue(check)}: must be at least 0");
             TorchRuntime.EnsureLoaded();
             LanguageOptions.ApplyThreads(pr.GetValue(threads));
@@ -350,12 +366,13 @@ internal static class ElasticCommand
         var threshold = new Option<double>("--surrogate-threshold") { Description = "Largest relative error of the surrogate at which routers are updated.", DefaultValueFactory = _ => 0.10 };
         var soft = new Option<bool>("--soft-samples") { Description = "Train the routers on soft Gumbel mixtures instead of straight-through hard samples (ablation)." };
         var absolute = new Option<bool>("--absolute-latency-loss") { Description = "Latency loss |relative error| instead of its square." };
+        var ofTarget = new Option<bool>("--latency-of-target") { Description = "Latency error relative to the budget's target latency instead of the full model's (a stronger pull at small budgets)." };
         var decode = new Option<bool>("--decode") { Description = "Route for decode latency instead of prefill." };
         var seed = new Option<long>("--seed") { Description = "Seed of budgets, windows, draws and router initialisation." };
         var threads = LanguageOptions.Threads();
         var cmd = new Command("routers", "Train static routers (budget to widths) against a measured latency table, then fine-tune model and routers together (Flextron).")
         {
-            model, latency, outDir, text, surrogateSteps, routerSteps, jointSteps, minBudget, fullShare, weight, threshold, soft, absolute, decode, seed, threads, json,
+            model, latency, outDir, text, surrogateSteps, routerSteps, jointSteps, minBudget, fullShare, weight, threshold, soft, absolute, ofTarget, decode, seed, threads, json,
         };
         cmd.SetAction(pr =>
         {
@@ -370,7 +387,7 @@ internal static class ElasticCommand
             {
                 SurrogateSteps = pr.GetValue(surrogateSteps), RouterSteps = pr.GetValue(routerSteps), JointSteps = pr.GetValue(jointSteps),
                 MinBudget = pr.GetValue(minBudget), FullBudgetShare = pr.GetValue(fullShare), LatencyWeight = pr.GetValue(weight), SurrogateThreshold = pr.GetValue(threshold),
-                DecodeLatency = pr.GetValue(decode), Seed = pr.GetValue(seed), SoftSamples = pr.GetValue(soft), AbsoluteLatencyLoss = pr.GetValue(absolute),
+                DecodeLatency = pr.GetValue(decode), Seed = pr.GetValue(seed), SoftSamples = pr.GetValue(soft), AbsoluteLatencyLoss = pr.GetValue(absolute), LatencyOfTarget = pr.GetValue(ofTarget),
             };
             var result = ElasticJob.TrainRouters(pr.GetValue(model)!, pr.GetValue(latency)!, pr.GetValue(outDir)!, textPath, options,
                 line => output.Human.MarkupLine(Markup.Escape(line)));

@@ -504,6 +504,11 @@ internal static class StudyCommand
         var model = new Option<string>("--model") { Description = "An elastic model folder (elastic/ of `elastic train`).", Required = true };
         var latency = new Option<string>("--latency") { Description = "The latency table (`elastic latency --out`), measured on this machine.", Required = true };
         var seeds = new Option<int>("--seeds") { Description = "Seeds per variant.", DefaultValueFactory = _ => 5 };
+        var firstSeed = new Option<long>("--first-seed") { Description = "The first seed (e.g. 5 with --seeds 5: seeds 5-9, to check a pick made on seeds 0-4)." };
+        var variants = new Option<string[]>("--variant")
+        {
+            Description = "Router-training variants to run (repeatable; default all): " + string.Join("; ", Condense.Experiments.Language.FlextronRoutingStudy.Variants) + ". The first of them in that order is the paired reference.",
+        };
         var budgets = new Option<string>("--budgets") { Description = "Latency budgets (fractions of the full model's).", DefaultValueFactory = _ => "0.25,0.5,0.75,1" };
         var evalDocs = new Option<int>("--max-docs") { Description = "Evaluation documents (0 = all).", DefaultValueFactory = _ => 200 };
         var rounds = new Option<int>("--rounds") { Description = "Timing rounds per evaluation (each relative to the full model's time in it).", DefaultValueFactory = _ => 15 };
@@ -513,11 +518,16 @@ internal static class StudyCommand
         var threads = LanguageOptions.Threads();
         var cmd = new Command("flextron-routing", "Flextron's routers: routed sub-networks' measured latency against their budgets, over seeds, with the ablations of router training (soft samples, absolute loss, budgets at full).")
         {
-            model, latency, seeds, budgets, evalDocs, rounds, runDir, doc, section, threads, json,
+            model, latency, seeds, firstSeed, variants, budgets, evalDocs, rounds, runDir, doc, section, threads, json,
         };
         cmd.SetAction(pr =>
         {
             var output = new CliOutput(pr.GetValue(json));
+            if (pr.GetValue(firstSeed) < 0) throw new Condense.Core.InputException($"--first-seed {pr.GetValue(firstSeed)}: must be at least 0");
+            var variantList = pr.GetValue(variants) is { Length: > 0 } named ? named : null;
+            foreach (var v in variantList ?? [])
+                if (!Condense.Experiments.Language.FlextronRoutingStudy.Variants.Contains(v))
+                    throw new Condense.Core.InputException($"--variant '{v}': not a variant (the variants: {string.Join("; ", Condense.Experiments.Language.FlextronRoutingStudy.Variants)})");
             var budgetList = pr.GetValue(budgets)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                 .Select(w => double.TryParse(w, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var f) && f > 0 && f <= 1
                     ? f : throw new Condense.Core.InputException($"--budgets '{w}': each budget must be a number in (0, 1]")).ToList();
@@ -528,6 +538,7 @@ internal static class StudyCommand
             var result = Condense.Experiments.Language.FlextronRoutingStudy.Run(new Condense.Experiments.Language.FlextronRoutingStudyOptions
             {
                 ElasticDir = pr.GetValue(model)!, LatencyPath = pr.GetValue(latency)!, RunDir = pr.GetValue(runDir)!, Seeds = pr.GetValue(seeds),
+                FirstSeed = pr.GetValue(firstSeed), Variants = variantList,
                 Budgets = budgetList, EvalDocs = pr.GetValue(evalDocs), TimingRounds = pr.GetValue(rounds),
                 TrainText = Condense.Language.LanguageModelFiles.Resolve(null, Condense.Language.LanguageModelFiles.DefaultCalibrationText),
                 EvalText = Condense.Language.LanguageModelFiles.Resolve(null, Condense.Language.LanguageModelFiles.DefaultEvalText),

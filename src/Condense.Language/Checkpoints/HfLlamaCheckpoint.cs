@@ -35,6 +35,9 @@ public static class HfLlamaCheckpoint
     /// <summary>Config field giving each layer's KV heads (absent when all are num_key_value_heads).</summary>
     public const string LayerKvHeadsKey = "condense_layer_num_key_value_heads";
 
+    /// <summary>config.json field: per layer, the query heads kept (written only when some layer keeps fewer per KV head).</summary>
+    public const string LayerQueryHeadsKey = "condense_layer_num_attention_heads";
+
     // A key written twice is an error in the file, not the last one winning (and JsonObject would throw on it later).
     private static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false };
 
@@ -116,7 +119,8 @@ public static class HfLlamaCheckpoint
             RemovedAttention: Layers(RemovedAttentionKey),
             RemovedMlp: Layers(RemovedMlpKey),
             LayerHiddenDims: Layers(LayerHiddenDimsKey),
-            LayerKvHeads: Layers(LayerKvHeadsKey));
+            LayerKvHeads: Layers(LayerKvHeadsKey),
+            LayerQueryHeads: Layers(LayerQueryHeadsKey));
         if (hidden > 0 && heads > 0 && Int("head_dim", hidden / heads) != hidden / heads)
             throw new InputException($"{path}: head_dim {Int("head_dim")} differs from hidden_size / num_attention_heads = {hidden / heads}");
         try
@@ -137,6 +141,7 @@ public static class HfLlamaCheckpoint
         ["NHeads"] = "num_attention_heads", ["NKvHeads"] = "num_key_value_heads", ["VocabSize"] = "vocab_size",
         ["MaxSeqLen"] = "max_position_embeddings", ["NormEps"] = "rms_norm_eps",
         ["LayerHiddenDims"] = LayerHiddenDimsKey, ["LayerKvHeads"] = LayerKvHeadsKey,
+        ["LayerQueryHeads"] = LayerQueryHeadsKey,
     };
 
     /// <summary>Loads a Hugging Face LLaMA directory (single file or sharded) into an eval-mode model.</summary>
@@ -286,6 +291,8 @@ public static class HfLlamaCheckpoint
         {
             json[LayerHiddenDimsKey] = new JsonArray(Enumerable.Range(0, config.NLayers).Select(i => (JsonNode)config.MlpWidth(i)).ToArray());
             json[LayerKvHeadsKey] = new JsonArray(Enumerable.Range(0, config.NLayers).Select(i => (JsonNode)config.KvHeads(i)).ToArray());
+            if (config.LayerQueryHeads is not null)
+                json[LayerQueryHeadsKey] = new JsonArray(Enumerable.Range(0, config.NLayers).Select(i => (JsonNode)config.QueryHeads(i)).ToArray());
         }
         return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }

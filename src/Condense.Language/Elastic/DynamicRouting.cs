@@ -82,7 +82,7 @@ public static class DynamicRouting
         for (int i = 0; i < config.NLayers; i++)
         {
             var layer = body.Layers[i];
-            x = x + model.Attention(layer.SelfAttn!, layer.InputLayerNorm!.call(x), attentionWidths.Layers[i].HeadGroups, cos, sin);
+            x = x + model.Attention(layer.SelfAttn!, layer.InputLayerNorm!.call(x), attentionWidths.Layers[i].HeadGroups, cos, sin, queriesPerGroup: attentionWidths.Layers[i].QueryHeads);
             var h = layer.PostAttentionLayerNorm!.call(x);                              // (B, T, C)
             var logits = routers.call(h.detach(), budgets, i);                          // (B, T, K)
             var mlp = layer.Mlp!;

@@ -177,7 +177,7 @@ public static class ElasticJob
     }
 
     private static StaticRouters NewRouters(LlamaConfig config, ElasticCandidates candidates) =>
-        new(config.NLayers, candidates.HeadUnits(config).Length, candidates.MlpUnits(config).Length);
+        new(config.NLayers, candidates.AttentionUnits(config).Length, candidates.MlpUnits(config).Length);
 
     /// <summary>The routers and latency table of a routed model folder; an elastic folder without routers is refused.</summary>
     public static (StaticRouters Routers, LatencyTable Table) LoadRouters(string dir, LlamaConfig config, ElasticCandidates candidates)
@@ -204,8 +204,8 @@ public static class ElasticJob
     {
         if (table.Layers != config.NLayers)
             throw new InputException($"{path}: a table for {table.Layers} layers, the model has {config.NLayers}");
-        foreach (var g in candidates.HeadUnits(config))
-            if (!table.Attention.ContainsKey(g)) throw new InputException($"{path}: no entry for {g} head groups (measure it for this model's candidates)");
+        foreach (var a in candidates.AttentionUnits(config))
+            if (!table.HasAttention(a)) throw new InputException($"{path}: no entry for attention {a.AttentionKey} (head groups, x query heads per group; measure it for this model's candidates)");
         foreach (var k in candidates.MlpUnits(config))
             if (!table.Mlp.ContainsKey(k)) throw new InputException($"{path}: no entry for {k} MLP neurons (measure it for this model's candidates)");
     }
@@ -301,7 +301,7 @@ public static class ElasticJob
         ArgumentNullException.ThrowIfNull(budgets);
         foreach (var b in budgets)
             if (!(b > 0 && b <= 1)) throw InputException.ForOption("Budgets", $"{b}: each budget must be in (0, 1]");
-        var heads = candidates.HeadUnits(model.Config);
+        var heads = candidates.AttentionUnits(model.Config);
         var mlps = candidates.MlpUnits(model.Config);
         var routed = budgets.Select(b => routers.Route(b, heads, mlps)).ToList();
         var checks = LatencyValidation.Check(model, table, [ElasticWidths.Full(model.Config), .. routed], latency, log, reference: 0);

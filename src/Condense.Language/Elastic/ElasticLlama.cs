@@ -6,7 +6,9 @@
 // Per layer, with r = NHeads / NKvHeads query heads per KV head and hd the head width:
 //   MLP  with k neurons:  down[:, :k] · (silu(gate[:k] · x) ⊙ up[:k] · x)
 //   attention with g groups: q[: g·r·hd], k[: g·hd], v[: g·hd] rows, o[:, : g·r·hd] columns
-// Keeping whole groups keeps query head h reading KV head h / r, so a narrow layer is an ordinary GQA layer.
+//   ... keeping q < r query heads per group: the q leading heads of each kept group (q rows and o columns gathered)
+// Keeping whole groups keeps query head h reading KV head h / r, so a narrow layer is an ordinary GQA layer; with q
+// heads per group, kept head h reads KV head h / q, again ordinary GQA with q heads per KV head.
 //
 // The module's own forward (LlamaForCausalLM) stays the reference: at full width this pass computes the same function
 // (tested to 1e-5).
@@ -91,7 +93,7 @@ public sealed class ElasticLlama
         for (int i = 0; i < Config.NLayers; i++)
         {
             var layer = body.Layers[i];
-            var a = Attention(layer.SelfAttn!, layer.InputLayerNorm!.call(x), widths.Layers[i].HeadGroups, cos, sin, stats?.Heads[i]);
+            var a = Attention(layer.SelfAttn!, layer.InputLayerNorm!.call(x), widths.Layers[i].HeadGroups, cos, sin, stats?.Heads[i], widths.Layers[i].QueryHeads);
             x = x + (gates is null ? a : a * gates[i].Attention);
             var m = Mlp(layer.Mlp!, layer.PostAttentionLayerNorm!.call(x), widths.Layers[i].MlpNeurons, stats?.Mlp[i]);
             x = x + (gates is null ? m : m * gates[i].Mlp);
@@ -113,22 +115,47 @@ public sealed class ElasticLlama
         return functional.linear(h, down).MoveToOuterDisposeScope();            // (B, T, C)
     }
 
-    /// <summary>Causal GQA attention over the first <paramref name="groups"/> KV heads of <paramref name="attn"/> and their query heads.</summary>
-    public Tensor Attention(LlamaAttention attn, Tensor x, int groups, Tensor cos, Tensor sin, Tensor? stats = null)
+    /// <summary>
+    /// Causal GQA attention over the first <paramref name="groups"/> KV heads of <paramref name="attn"/> and their query
+    /// heads: all of them, or with <paramref name="queriesPerGroup"/> &gt; 0 the leading that many of each group.
+    /// </summary>
+    public Tensor Attention(LlamaAttention attn, Tensor x, int groups, Tensor cos, Tensor sin, Tensor? stats = null, int queriesPerGroup = 0)
     {
         ArgumentNullException.ThrowIfNull(attn);
         using var scope = NewDisposeScope();
         long B = x.shape[0], T = x.shape[1];
-        int hd = Config.HeadDim, nh = groups * rep;
-        var q = functional.linear(x, attn.QProj.weight!.narrow(0, 0, nh * hd)).view(B, T, nh, hd).transpose(1, 2);        // (B, nh, T, hd)
+        int hd = Config.HeadDim, perGroup = queriesPerGroup == 0 ? rep : queriesPerGroup, nh = groups * perGroup;
+        Tensor qWeight, oWeight;
+        if (perGroup == rep)
+        {
+            qWeight = attn.QProj.weight!.narrow(0, 0, nh * hd);                                                       // (nh·hd, C)
+            oWeight = attn.OProj.weight!.narrow(1, 0, nh * hd);                                                       // (C, nh·hd)
+        }
+        else
+        {
+            if (stats is not null) throw new ArgumentException("activation statistics are taken with whole head groups", nameof(stats));
+            var channels = tensor(QueryChannels(groups, perGroup), device: x.device);                                   // (nh·hd)
+            qWeight = attn.QProj.weight!.index_select(0, channels);
+            oWeight = attn.OProj.weight!.index_select(1, channels);
+        }
+        var q = functional.linear(x, qWeight).view(B, T, nh, hd).transpose(1, 2);                                      // (B, nh, T, hd)
         var k = functional.linear(x, attn.KProj.weight!.narrow(0, 0, groups * hd)).view(B, T, groups, hd).transpose(1, 2); // (B, g, T, hd)
         var v = functional.linear(x, attn.VProj.weight!.narrow(0, 0, groups * hd)).view(B, T, groups, hd).transpose(1, 2); // (B, g, T, hd)
         q = Rope.Apply(q, cos, sin, Config.RopeLayout);
         k = Rope.Apply(k, cos, sin, Config.RopeLayout);
-        var y = functional.scaled_dot_product_attention(q, LlamaAttention.RepeatKv(k, rep), LlamaAttention.RepeatKv(v, rep), is_casual: true); // (B, nh, T, hd)
+        var y = functional.scaled_dot_product_attention(q, LlamaAttention.RepeatKv(k, perGroup), LlamaAttention.RepeatKv(v, perGroup), is_casual: true); // (B, nh, T, hd)
         y = y.transpose(1, 2).reshape(B, T, nh * hd);                          // (B, T, nh·hd)
         if (stats is not null) ActivationStatistics.Accumulate(stats.narrow(0, 0, nh * hd), y);
-        return functional.linear(y, attn.OProj.weight!.narrow(1, 0, nh * hd)).MoveToOuterDisposeScope();  // (B, T, C)
+        return functional.linear(y, oWeight).MoveToOuterDisposeScope();       // (B, T, C)
+    }
+
+    // The q_proj rows (o_proj columns) of the leading perGroup query heads of each of the first `groups` groups.
+    private long[] QueryChannels(int groups, int perGroup)
+    {
+        int hd = Config.HeadDim;
+        return Enumerable.Range(0, groups * perGroup)
+            .SelectMany(h => Enumerable.Range((h / perGroup * rep + h % perGroup) * hd, hd))
+            .Select(c => (long)c).ToArray();
     }
 
     /// <summary>
@@ -143,15 +170,27 @@ public sealed class ElasticLlama
         {
             LayerHiddenDims = widths.Layers.Select(w => w.MlpNeurons).ToArray(),
             LayerKvHeads = widths.Layers.Select(w => w.HeadGroups).ToArray(),
+            LayerQueryHeads = widths.Layers.Any(w => w.QueryHeads != 0) ? widths.Layers.Select(w => w.HeadGroups * w.QueriesPerGroup(rep)).ToArray() : null,
         };
-        if (!config.HasLayerWidths) config = config with { LayerHiddenDims = null, LayerKvHeads = null };
+        if (!config.HasLayerWidths) config = config.WithoutLayerWidths();
         var sub = new LlamaForCausalLM(config);
         sub.eval();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var source = model.state_dict();
+        int hd = Config.HeadDim;
         foreach (var (name, into) in sub.state_dict())
+        {
+            if (LayerWidthPadding.QueryHeadRows(config, name) is { } heads)
+            {
+                // Leading query heads of each kept group: the full layout's slots, in the sub-network's order.
+                int dim = name.EndsWith("o_proj.weight", StringComparison.Ordinal) ? 1 : 0;
+                for (int h = 0; h < heads.Length; h++)
+                    into.narrow(dim, h * (long)hd, hd).copy_(source[name].narrow(dim, heads[h] * (long)hd, hd));
+                continue;
+            }
             into.copy_(LayerWidthPadding.Leading(source[name], into.shape));    // leading units (rank = index after NestedOrder)
+        }
         return sub;
     }
 

@@ -21,7 +21,8 @@
 // the sub-networks are distilled from the full one; uniform per-layer sampling and logit KD are Condense's choices.
 // Also Condense's, and off by default: a fixed teacher for the full width (Teacher: the anchor to the original model),
 // a weight on the full model's loss (FullWeight), one width for every layer of a draw (SameWidthEveryLayer) and the
-// sandwich rule (Sandwich).
+// sandwich rule (Sandwich). Query heads within a kept GQA group as a further width (Candidates.QueryFractions) are
+// Condense's too, and off by default: the paper's models are multi-head, where every head is its own group.
 using System.Globalization;
 using Condense.Core.Training;
 using Condense.Language.Text;

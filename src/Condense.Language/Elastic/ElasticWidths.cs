@@ -2,16 +2,30 @@
 // attention head groups of each decoder layer it keeps. After NestedOrder has sorted every layer by importance, width
 // k means "the first k units", so a sub-network is fully described by these counts and shares its weights with the
 // full model. Heads are kept in whole GQA groups (one KV head with the query heads that read it), so a narrow layer
-// is still a valid grouped-query attention with fewer KV heads.
+// is still a valid grouped-query attention with fewer KV heads; optionally each kept group keeps only its leading
+// query heads (the same number in every group of the layer), the finer head width of the paper's multi-head models.
 using System.Globalization;
 using Condense.Language.Models;
 
 namespace Condense.Language.Elastic;
 
-/// <summary>One layer's kept units: MLP neurons (of HiddenDim) and KV head groups (of NKvHeads).</summary>
+/// <summary>One layer's kept units: MLP neurons (of HiddenDim), KV head groups (of NKvHeads) and query heads per group.</summary>
 /// <param name="MlpNeurons">Leading MLP neurons kept, 1 .. HiddenDim.</param>
-/// <param name="HeadGroups">Leading KV heads kept, each with its NHeads / NKvHeads query heads, 1 .. NKvHeads.</param>
-public readonly record struct LayerWidth(int MlpNeurons, int HeadGroups);
+/// <param name="HeadGroups">Leading KV heads kept, 1 .. NKvHeads.</param>
+/// <param name="QueryHeads">
+/// Leading query heads kept in each kept group, 1 .. NHeads / NKvHeads − 1; 0 (the default) keeps all of them, so a
+/// width that keeps whole groups has one spelling.
+/// </param>
+public readonly record struct LayerWidth(int MlpNeurons, int HeadGroups, int QueryHeads = 0)
+{
+    /// <summary>Query heads per kept group, with <paramref name="perGroup"/> = NHeads / NKvHeads.</summary>
+    public int QueriesPerGroup(int perGroup) => QueryHeads == 0 ? perGroup : QueryHeads;
+
+    /// <summary>The attention part: "g" for g whole groups, "gxq" for g groups of q query heads each (a latency table's key).</summary>
+    public string AttentionKey => QueryHeads == 0
+        ? HeadGroups.ToString(CultureInfo.InvariantCulture)
+        : string.Create(CultureInfo.InvariantCulture, $"{HeadGroups}x{QueryHeads}");
+}
 
 /// <summary>The widths of every decoder layer of a sub-network.</summary>
 public sealed record ElasticWidths(IReadOnlyList<LayerWidth> Layers)
@@ -47,6 +61,9 @@ public sealed record ElasticWidths(IReadOnlyList<LayerWidth> Layers)
                 throw new ArgumentException($"layer {i}: {w.MlpNeurons} MLP neurons, expected 1 .. {config.MlpWidth(i)}");
             if (w.HeadGroups < 1 || w.HeadGroups > config.KvHeads(i))
                 throw new ArgumentException($"layer {i}: {w.HeadGroups} head groups, expected 1 .. {config.KvHeads(i)}");
+            int perGroup = config.QueryHeads(i) / config.KvHeads(i);
+            if (w.QueryHeads < 0 || w.QueryHeads >= perGroup)
+                throw new ArgumentException($"layer {i}: {w.QueryHeads} query heads per group, expected 0 (all {perGroup}) or 1 .. {perGroup - 1}");
         }
     }
 
@@ -54,14 +71,21 @@ public sealed record ElasticWidths(IReadOnlyList<LayerWidth> Layers)
     public long LinearParameters(LlamaConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        long d = config.Dim, hd = config.HeadDim, rep = config.NHeads / config.NKvHeads;
-        return Layers.Sum(w => 3 * d * w.MlpNeurons + 2 * d * w.HeadGroups * rep * hd + 2 * d * w.HeadGroups * hd);
+        long d = config.Dim, hd = config.HeadDim;
+        int rep = config.NHeads / config.NKvHeads;
+        return Layers.Sum(w => 3 * d * w.MlpNeurons + 2 * d * w.HeadGroups * w.QueriesPerGroup(rep) * hd + 2 * d * w.HeadGroups * hd);
     }
 
-    /// <summary>Compact text, e.g. "mlp 43/86/172 heads 1/2/4" per layer.</summary>
+    /// <summary>
+    /// Compact text, e.g. "mlp 43/86/172 groups 1/2/4" per layer, and where some group keeps fewer query heads,
+    /// "queries 1/all/all" (query heads per kept group).
+    /// </summary>
     public override string ToString() =>
         "mlp " + string.Join('/', Layers.Select(w => w.MlpNeurons.ToString(CultureInfo.InvariantCulture))) +
-        " groups " + string.Join('/', Layers.Select(w => w.HeadGroups.ToString(CultureInfo.InvariantCulture)));
+        " groups " + string.Join('/', Layers.Select(w => w.HeadGroups.ToString(CultureInfo.InvariantCulture))) +
+        (Layers.Any(w => w.QueryHeads != 0)
+            ? " queries " + string.Join('/', Layers.Select(w => w.QueryHeads == 0 ? "all" : w.QueryHeads.ToString(CultureInfo.InvariantCulture)))
+            : "");
 
     /// <summary>Value equality over the layers (records compare lists by reference).</summary>
     public bool SameAs(ElasticWidths other) => other is not null && Layers.SequenceEqual(other.Layers);

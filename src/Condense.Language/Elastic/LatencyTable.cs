@@ -1,6 +1,7 @@
 // Flextron's latency lookup table (Cai et al., ICML 2024, section 3.2): the router's latency loss needs the latency of
 // any sub-network without running it, so each layer's latency at each candidate width is measured once on the target
-// hardware and a configuration's latency is their sum, Lat(config) = fixed + Σ_layers LUT[attention][g] + LUT[mlp][k].
+// hardware and a configuration's latency is their sum, Lat(config) = fixed + Σ_layers LUT[attention][g] + LUT[mlp][k]
+// (attention keeping q of each group's query heads: LUT[query_attention]["gxq"]).
 //
 // How it is measured here: every decoder layer has the same shapes, so one attention block per head-group count and
 // one MLP block per neuron count are timed and their times used for every layer (their position in the network does
@@ -89,6 +90,25 @@ public sealed record LatencyTable(string Machine, int Threads, int Layers, int P
     /// <summary>The engine the entries were measured on (tables written before engines were recorded are torch's).</summary>
     public LatencyEngine Engine { get; init; } = LatencyEngine.Torch;
 
+    /// <summary>
+    /// Attention blocks that keep fewer query heads per group than the model, by <see cref="LayerWidth.AttentionKey"/>
+    /// ("gxq"); null in tables of whole groups only (<see cref="Attention"/> holds those, by group count).
+    /// </summary>
+    public IReadOnlyDictionary<string, LatencyEntry>? QueryAttention { get; init; }
+
+    /// <summary>The entry of <paramref name="width"/>'s attention block; throws naming the width when the table has none.</summary>
+    public LatencyEntry AttentionEntry(LayerWidth width)
+    {
+        if (width.QueryHeads == 0 ? Attention.TryGetValue(width.HeadGroups, out var whole) : false) return whole!;
+        if (width.QueryHeads != 0 && QueryAttention is not null && QueryAttention.TryGetValue(width.AttentionKey, out var partial)) return partial;
+        throw new ArgumentException($"the latency table has no entry for attention {width.AttentionKey} (it has " +
+            string.Join(", ", Attention.Keys.Select(k => k.ToString(System.Globalization.CultureInfo.InvariantCulture)).Concat(QueryAttention?.Keys ?? [])) + ")");
+    }
+
+    /// <summary>Whether the table has an entry for <paramref name="width"/>'s attention block.</summary>
+    public bool HasAttention(LayerWidth width) =>
+        width.QueryHeads == 0 ? Attention.ContainsKey(width.HeadGroups) : QueryAttention?.ContainsKey(width.AttentionKey) == true;
+
     /// <summary>Predicted milliseconds of one call of the sub-network at <paramref name="widths"/> (prefill or decode).</summary>
     public double Predict(ElasticWidths widths, bool decode)
     {
@@ -97,8 +117,7 @@ public sealed record LatencyTable(string Machine, int Threads, int Layers, int P
         double blocks = 0;
         foreach (var w in widths.Layers)
         {
-            if (!Attention.TryGetValue(w.HeadGroups, out var a))
-                throw new ArgumentException($"the latency table has no entry for {w.HeadGroups} head groups (it has {string.Join(", ", Attention.Keys)})");
+            var a = AttentionEntry(w);
             if (!Mlp.TryGetValue(w.MlpNeurons, out var m))
                 throw new ArgumentException($"the latency table has no entry for {w.MlpNeurons} MLP neurons (it has {string.Join(", ", Mlp.Keys)})");
             blocks += Pick(a) + Pick(m);
@@ -144,28 +163,33 @@ public sealed record LatencyTable(string Machine, int Threads, int Layers, int P
         if (options.Rounds < 1) throw Core.InputException.ForOption(nameof(options.Rounds), $"{options.Rounds}: must be at least 1");
         if (options.NativeThreads < 1) throw Core.InputException.ForOption(nameof(options.NativeThreads), $"{options.NativeThreads}: must be at least 1");
         using var noGrad = no_grad();
-        var items = new List<(string Kind, int Units, LatencyProbe Probe)>();
+        var items = new List<(string Kind, LayerWidth Units, LatencyProbe Probe)>();
         try
         {
-            items.Add(("model", 0, LatencyProbe.FullModel(config, options)));
-            var narrowest = config with
+            items.Add(("model", default, LatencyProbe.FullModel(config, options)));
+            var smallest = candidates.Smallest(config);
+            int perGroup = config.NHeads / config.NKvHeads;
+            var narrowModel = new LlamaForCausalLM(config with
             {
-                LayerHiddenDims = Enumerable.Repeat(candidates.MlpUnits(config).Min(), config.NLayers).ToArray(),
-                LayerKvHeads = Enumerable.Repeat(candidates.HeadUnits(config).Min(), config.NLayers).ToArray(),
-            };
-            var narrowModel = new LlamaForCausalLM(narrowest);
+                LayerHiddenDims = smallest.Layers.Select(w => w.MlpNeurons).ToArray(),
+                LayerKvHeads = smallest.Layers.Select(w => w.HeadGroups).ToArray(),
+                LayerQueryHeads = smallest.Layers.Select(w => w.HeadGroups * w.QueriesPerGroup(perGroup)).ToArray(),
+            });
             narrowModel.eval();
-            items.Add(("narrowest", 0, LatencyProbe.ForModel(narrowModel, options)));
-            foreach (var g in candidates.HeadUnits(config)) items.Add(("attention", g, LatencyProbe.Attention(config, g, options)));
-            foreach (var k in candidates.MlpUnits(config)) items.Add(("mlp", k, LatencyProbe.Mlp(config, k, options)));
+            items.Add(("narrowest", default, LatencyProbe.ForModel(narrowModel, options)));
+            foreach (var a in candidates.AttentionUnits(config)) items.Add(("attention", a, LatencyProbe.Attention(config, a.HeadGroups, options, a.QueryHeads)));
+            foreach (var k in candidates.MlpUnits(config)) items.Add(("mlp", new LayerWidth(k, 0), LatencyProbe.Mlp(config, k, options)));
             var samples = TimeRounds(items.Select(i => i.Probe).ToList(), options, (ulong)options.Seed, "[latency]", log, reference: 0);
             LatencyEntry Entry(int i) => samples[i];
-            var attention = Enumerable.Range(0, items.Count).Where(i => items[i].Kind == "attention").ToDictionary(i => items[i].Units, Entry);
-            var mlp = Enumerable.Range(0, items.Count).Where(i => items[i].Kind == "mlp").ToDictionary(i => items[i].Units, Entry);
+            var attentionItems = Enumerable.Range(0, items.Count).Where(i => items[i].Kind == "attention").ToList();
+            var attention = attentionItems.Where(i => items[i].Units.QueryHeads == 0).ToDictionary(i => items[i].Units.HeadGroups, Entry);
+            var queryAttention = attentionItems.Where(i => items[i].Units.QueryHeads != 0).ToDictionary(i => items[i].Units.AttentionKey, Entry);
+            var mlp = Enumerable.Range(0, items.Count).Where(i => items[i].Kind == "mlp").ToDictionary(i => items[i].Units.MlpNeurons, Entry);
             var full = Entry(0);
             var narrow = Entry(1);
             var (wideA, wideM) = (attention[attention.Keys.Max()], mlp[mlp.Keys.Max()]);
-            var (thinA, thinM) = (attention[attention.Keys.Min()], mlp[mlp.Keys.Min()]);
+            var thinM = mlp[mlp.Keys.Min()];
+            var thinA = Entry(attentionItems.First(i => items[i].Units == smallest.Layers[0] with { MlpNeurons = 0 }));
             int L = config.NLayers;
             // Two points, two unknowns per mode; one candidate width (or a noisy, non-positive slope) keeps s = 1.
             double Scale(double fullMs, double narrowMs, double wide, double thin)
@@ -179,7 +203,11 @@ public sealed record LatencyTable(string Machine, int Threads, int Layers, int P
                 full.DecodeMs - scale.DecodeMs * L * (wideA.DecodeMs + wideM.DecodeMs));
             int threads = options.Engine == LatencyEngine.Native ? options.NativeThreads : get_num_threads();
             return new LatencyTable(MachineInfo.Describe(), threads, config.NLayers, options.PrefillTokens, options.DecodeContext,
-                fixedPart, attention, mlp) { FullModel = full, NarrowModel = narrow, BlockScale = scale, Engine = options.Engine };
+                fixedPart, attention, mlp)
+            {
+                FullModel = full, NarrowModel = narrow, BlockScale = scale, Engine = options.Engine,
+                QueryAttention = queryAttention.Count > 0 ? queryAttention : null,
+            };
         }
         finally
         {
@@ -276,7 +304,7 @@ internal sealed class LatencyProbe : IDisposable
     /// <summary>The whole model of <paramref name="config"/> (random weights): a T-token prefill, and one token against a filled KV cache.</summary>
     public static LatencyProbe FullModel(LlamaConfig config, LatencyOptions options)
     {
-        var model = new LlamaForCausalLM(config with { LayerHiddenDims = null, LayerKvHeads = null });
+        var model = new LlamaForCausalLM(config.WithoutLayerWidths());
         model.eval();
         return ForModel(model, options);
     }
@@ -289,9 +317,14 @@ internal sealed class LatencyProbe : IDisposable
     public static LatencyProbe Mlp(LlamaConfig config, int neurons, LatencyOptions options) =>
         options.Engine == LatencyEngine.Native ? NativeBlock(config, neurons, config.NKvHeads, attention: false, options) : TorchMlp(config, neurons, options);
 
-    /// <summary>Pre-norm attention block with <paramref name="groups"/> KV heads: prefill over T tokens, decode against a filled cache.</summary>
-    public static LatencyProbe Attention(LlamaConfig config, int groups, LatencyOptions options) =>
-        options.Engine == LatencyEngine.Native ? NativeBlock(config, config.HiddenDim, groups, attention: true, options) : TorchAttention(config, groups, options);
+    /// <summary>
+    /// Pre-norm attention block with <paramref name="groups"/> KV heads, each with all its query heads or
+    /// <paramref name="queriesPerGroup"/> of them: prefill over T tokens, decode against a filled cache.
+    /// </summary>
+    public static LatencyProbe Attention(LlamaConfig config, int groups, LatencyOptions options, int queriesPerGroup = 0) =>
+        options.Engine == LatencyEngine.Native
+            ? NativeBlock(config, config.HiddenDim, groups, attention: true, options, queriesPerGroup)
+            : TorchAttention(config, groups, options, queriesPerGroup);
 
     // The native engine over a model's weights (the TorchSharp model is disposed once copied): prefill forwards T
     // tokens from an empty cache, decode forwards one token at position DecodeContext and rewinds to it.
@@ -329,9 +362,13 @@ internal sealed class LatencyProbe : IDisposable
     }
 
     // One attention or MLP block of the native engine, in a one-layer model with the candidate width.
-    private static LatencyProbe NativeBlock(LlamaConfig config, int neurons, int groups, bool attention, LatencyOptions options)
+    private static LatencyProbe NativeBlock(LlamaConfig config, int neurons, int groups, bool attention, LatencyOptions options, int queriesPerGroup = 0)
     {
-        var one = config with { NLayers = 1, LayerHiddenDims = [neurons], LayerKvHeads = [groups], RemovedAttention = null, RemovedMlp = null };
+        var one = config with
+        {
+            NLayers = 1, LayerHiddenDims = [neurons], LayerKvHeads = [groups], RemovedAttention = null, RemovedMlp = null,
+            LayerQueryHeads = queriesPerGroup > 0 ? [groups * queriesPerGroup] : null,
+        };
         Native.NativeLlama engine;
         using (var model = new LlamaForCausalLM(one)) engine = Native.NativeLlama.FromModel(model, threads: options.NativeThreads);
         var tokens = Tokens(config, Math.Max(options.PrefillTokens, options.DecodeContext + 1));
@@ -386,7 +423,7 @@ internal sealed class LatencyProbe : IDisposable
 
     private static LatencyProbe TorchMlp(LlamaConfig config, int neurons, LatencyOptions options)
     {
-        var narrow = config with { LayerHiddenDims = Enumerable.Repeat(neurons, config.NLayers).ToArray(), LayerKvHeads = null };
+        var narrow = config.WithoutLayerWidths() with { LayerHiddenDims = Enumerable.Repeat(neurons, config.NLayers).ToArray() };
         var mlp = new LlamaMLP(narrow);
         var norm = new LlamaRMSNorm(config.Dim, config.NormEps);
         var x = randn(1, options.PrefillTokens, config.Dim).DetachFromDisposeScope();
@@ -399,9 +436,13 @@ internal sealed class LatencyProbe : IDisposable
         return new LatencyProbe(() => Run(x), () => Run(one), mlp, norm, x, one);
     }
 
-    private static LatencyProbe TorchAttention(LlamaConfig config, int groups, LatencyOptions options)
+    private static LatencyProbe TorchAttention(LlamaConfig config, int groups, LatencyOptions options, int queriesPerGroup = 0)
     {
-        var narrow = config with { LayerKvHeads = Enumerable.Repeat(groups, config.NLayers).ToArray(), LayerHiddenDims = null, NLayers = 1 };
+        var narrow = config with
+        {
+            LayerKvHeads = [groups], LayerHiddenDims = null, NLayers = 1,
+            LayerQueryHeads = queriesPerGroup > 0 ? [groups * queriesPerGroup] : null,
+        };
         var attn = new LlamaAttention(narrow);
         var norm = new LlamaRMSNorm(config.Dim, config.NormEps);
         var x = randn(1, options.PrefillTokens, config.Dim).DetachFromDisposeScope();

@@ -25,7 +25,7 @@ public sealed class LossSurrogate : Module<Tensor, Tensor>
     public override Tensor forward(Tensor choices) => net.call(choices).squeeze(-1);
 
     /// <summary>The one-hot input of a sub-network: per layer the attention choice, then per layer the MLP choice.</summary>
-    public static Tensor OneHot(ElasticWidths widths, int[] headUnits, int[] mlpUnits)
+    public static Tensor OneHot(ElasticWidths widths, LayerWidth[] headUnits, int[] mlpUnits)
     {
         ArgumentNullException.ThrowIfNull(widths);
         ArgumentNullException.ThrowIfNull(headUnits);
@@ -34,7 +34,7 @@ public sealed class LossSurrogate : Module<Tensor, Tensor>
         var v = new float[layers * (headUnits.Length + mlpUnits.Length)];
         for (int i = 0; i < layers; i++)
         {
-            int h = Array.IndexOf(headUnits, widths.Layers[i].HeadGroups), m = Array.IndexOf(mlpUnits, widths.Layers[i].MlpNeurons);
+            int h = Array.IndexOf(headUnits, widths.Layers[i] with { MlpNeurons = 0 }), m = Array.IndexOf(mlpUnits, widths.Layers[i].MlpNeurons);
             if (h < 0 || m < 0) throw new ArgumentException($"layer {i}: {widths.Layers[i]} is not among the candidates");
             v[i * headUnits.Length + h] = 1;
             v[layers * headUnits.Length + i * mlpUnits.Length + m] = 1;

@@ -49,8 +49,11 @@ public sealed class StaticRouters : Module<Tensor, (Tensor Attention, Tensor Mlp
         return (a.MoveToOuterDisposeScope(), m.MoveToOuterDisposeScope());
     }
 
-    /// <summary>The widths the routers pick for <paramref name="budget"/> (argmax per sub-layer).</summary>
-    public ElasticWidths Route(double budget, int[] headUnits, int[] mlpUnits)
+    /// <summary>
+    /// The widths the routers pick for <paramref name="budget"/> (argmax per sub-layer); <paramref name="headUnits"/> are
+    /// the attention candidates (<see cref="ElasticCandidates.AttentionUnits"/>), <paramref name="mlpUnits"/> the MLP ones.
+    /// </summary>
+    public ElasticWidths Route(double budget, LayerWidth[] headUnits, int[] mlpUnits)
     {
         ArgumentNullException.ThrowIfNull(headUnits);
         ArgumentNullException.ThrowIfNull(mlpUnits);
@@ -59,6 +62,6 @@ public sealed class StaticRouters : Module<Tensor, (Tensor Attention, Tensor Mlp
         var (a, m) = forward(tensor(new[] { (float)budget }));
         var ai = a[0].argmax(-1).data<long>().ToArray();
         var mi = m[0].argmax(-1).data<long>().ToArray();
-        return new ElasticWidths(ai.Zip(mi, (h, k) => new LayerWidth(mlpUnits[k], headUnits[h])).ToArray());
+        return new ElasticWidths(ai.Zip(mi, (h, k) => headUnits[h] with { MlpNeurons = mlpUnits[k] }).ToArray());
     }
 }

@@ -6,8 +6,8 @@
 //
 // Heads are ranked in whole GQA groups (a KV head with the r query heads that read it), since a narrower layer must
 // stay a valid GQA layer: a group's score is the L2 norm of its query heads' scores. Within a group the query heads are
-// ordered by their own scores too (they share the KV head, so any order is valid); this is Condense's choice, which
-// keeps the option of finer head widths open and costs nothing.
+// ordered by their own scores too (they share the KV head, so any order is valid); this is Condense's choice, and what
+// the optional query-head widths (ElasticCandidates.QueryFractions: the leading query heads of each kept group) rely on.
 using Condense.Language.Models;
 using static TorchSharp.torch;
 

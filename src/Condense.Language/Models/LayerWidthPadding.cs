@@ -1,7 +1,8 @@
-// A model with per-layer widths (LlamaConfig.LayerHiddenDims / LayerKvHeads) written where only one width per model
-// can be stored (llama2.c files): every narrow layer is padded back to the full width with zero units. A zero MLP
-// neuron (zero gate/up rows and down column) adds silu(0)·0 = 0; a zero head group (zero q/k/v rows and o columns)
-// adds nothing through o_proj. So the padded model computes the same function, at the full model's cost.
+// A model with per-layer widths (LlamaConfig.LayerHiddenDims / LayerKvHeads / LayerQueryHeads) written where only one
+// width per model can be stored (llama2.c and GGUF files): every narrow layer is padded back to the full width with zero
+// units. A zero MLP neuron (zero gate/up rows and down column) adds silu(0)·0 = 0; a zero head group (zero q/k/v rows
+// and o columns) or a zero query head (zero q rows and o columns) adds nothing through o_proj. So the padded model
+// computes the same function, at the full model's cost.
 using static TorchSharp.torch;
 
 namespace Condense.Language.Models;
@@ -14,15 +15,43 @@ public static class LayerWidthPadding
     {
         ArgumentNullException.ThrowIfNull(model);
         var config = model.Config;
-        var padded = new LlamaForCausalLM(config with { LayerHiddenDims = null, LayerKvHeads = null });
+        var padded = new LlamaForCausalLM(config.WithoutLayerWidths());
         padded.eval();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var target = padded.state_dict();
         foreach (var t in target.Values) t.zero_();
         foreach (var (name, source) in model.state_dict())
+        {
+            if (QueryHeadRows(config, name) is { } heads)
+            {
+                // Fewer query heads per KV head: sub-model head h (KV head h / q, h % q-th of its group) goes to the
+                // full layout's slot (h / q)·r + h % q, where full head j reads KV head j / r.
+                int dim = name.EndsWith("o_proj.weight", StringComparison.Ordinal) ? 1 : 0;
+                for (int h = 0; h < heads.Length; h++)
+                    target[name].narrow(dim, heads[h] * (long)config.HeadDim, config.HeadDim).copy_(source.narrow(dim, h * (long)config.HeadDim, config.HeadDim));
+                continue;
+            }
             Leading(target[name], source.shape).copy_(source);
+        }
         return padded;
+    }
+
+    /// <summary>
+    /// For a q_proj or o_proj weight of a layer that keeps fewer query heads per KV head than the full model: the full
+    /// layout's head index of each of its heads; null for every other tensor.
+    /// </summary>
+    public static int[]? QueryHeadRows(LlamaConfig config, string name)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(name);
+        if (config.LayerQueryHeads is null) return null;
+        var m = System.Text.RegularExpressions.Regex.Match(name, @"^model\.layers\.(\d+)\.self_attn\.(q|o)_proj\.weight$");
+        if (!m.Success) return null;
+        int layer = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        int rep = config.NHeads / config.NKvHeads, kv = config.KvHeads(layer), perKv = config.QueryHeads(layer) / kv;
+        if (perKv == rep) return null;
+        return Enumerable.Range(0, kv * perKv).Select(h => h / perKv * rep + h % perKv).ToArray();
     }
 
     /// <summary>The leading block of <paramref name="t"/> of <paramref name="shape"/> (a view): a narrow layer's units are the first ones.</summary>

@@ -20,7 +20,8 @@
 //   its norm) was removed; such a block passes the residual through and has no parameters and no KV cache.
 //   HF has no such option; it is written to config.json as extra fields.
 // - Per-layer widths (Flextron sub-networks): LlamaConfig.LayerHiddenDims / LayerKvHeads give a layer fewer MLP
-//   neurons or fewer KV heads (each with its NHeads / NKvHeads query heads; the head width stays Dim / NHeads).
+//   neurons or fewer KV heads (each with its NHeads / NKvHeads query heads; the head width stays Dim / NHeads), and
+//   LayerQueryHeads fewer query heads per KV head (the same number for every KV head of the layer).
 //   HF's LlamaConfig has one width for all layers; these are written to config.json as extra fields.
 // - With tied embeddings there is no `lm_head` module: logits use `model.embed_tokens.weight` directly, which is
 //   what HF checkpoints of tied models store (they drop `lm_head.weight`).
@@ -46,6 +47,7 @@ namespace Condense.Language.Models;
 /// <param name="RemovedMlp">Layers whose MLP block (and post_attention_layernorm) was pruned away.</param>
 /// <param name="LayerHiddenDims">Per layer, the MLP width when it differs from <see cref="HiddenDim"/> (null: all HiddenDim).</param>
 /// <param name="LayerKvHeads">Per layer, the KV heads kept (each with its query heads; null: all NKvHeads).</param>
+/// <param name="LayerQueryHeads">Per layer, the query heads kept, a multiple of that layer's KV heads (null: each KV head with all NHeads / NKvHeads of its query heads).</param>
 public sealed record LlamaConfig(
     int Dim,
     int HiddenDim,
@@ -60,7 +62,8 @@ public sealed record LlamaConfig(
     IReadOnlyList<int>? RemovedAttention = null,
     IReadOnlyList<int>? RemovedMlp = null,
     IReadOnlyList<int>? LayerHiddenDims = null,
-    IReadOnlyList<int>? LayerKvHeads = null)
+    IReadOnlyList<int>? LayerKvHeads = null,
+    IReadOnlyList<int>? LayerQueryHeads = null)
 {
     /// <summary>RoPE base frequency.</summary>
     public const double RopeTheta = 10000.0;
@@ -80,11 +83,15 @@ public sealed record LlamaConfig(
     /// <summary>KV heads of layer <paramref name="layer"/>.</summary>
     public int KvHeads(int layer) => LayerKvHeads?[layer] ?? NKvHeads;
 
-    /// <summary>Query heads of layer <paramref name="layer"/> (its KV heads times NHeads / NKvHeads).</summary>
-    public int QueryHeads(int layer) => NKvHeads > 0 ? KvHeads(layer) * (NHeads / NKvHeads) : NHeads;
+    /// <summary>Query heads of layer <paramref name="layer"/> (unless LayerQueryHeads says otherwise, its KV heads times NHeads / NKvHeads).</summary>
+    public int QueryHeads(int layer) => LayerQueryHeads?[layer] ?? (NKvHeads > 0 ? KvHeads(layer) * (NHeads / NKvHeads) : NHeads);
 
-    /// <summary>Whether some layer is narrower than the model's HiddenDim or NKvHeads.</summary>
-    public bool HasLayerWidths => Enumerable.Range(0, NLayers).Any(i => MlpWidth(i) != HiddenDim || KvHeads(i) != NKvHeads);
+    /// <summary>Whether some layer is narrower than the model's HiddenDim, NKvHeads or query heads per KV head.</summary>
+    public bool HasLayerWidths => Enumerable.Range(0, NLayers).Any(i =>
+        MlpWidth(i) != HiddenDim || KvHeads(i) != NKvHeads || (NKvHeads > 0 && QueryHeads(i) != KvHeads(i) * (NHeads / NKvHeads)));
+
+    /// <summary>The same sizes with every layer at the model's full width (no per-layer widths).</summary>
+    public LlamaConfig WithoutLayerWidths() => this with { LayerHiddenDims = null, LayerKvHeads = null, LayerQueryHeads = null };
 
     /// <summary>Throws <see cref="ArgumentException"/> when the sizes do not fit together.</summary>
     public void Validate()
@@ -132,6 +139,17 @@ public sealed record LlamaConfig(
                     throw new ArgumentException($"{name} gives layer {i} a width of {list[i]}, outside 1..{max}.");
             }
         }
+        if (LayerQueryHeads is not null)
+        {
+            if (LayerQueryHeads.Count != NLayers)
+                throw new ArgumentException($"LayerQueryHeads has {LayerQueryHeads.Count} entries for {NLayers} layers.");
+            for (int i = 0; i < NLayers; i++)
+            {
+                int q = LayerQueryHeads[i], kv = KvHeads(i), perKv = NHeads / NKvHeads;
+                if (q < kv || q > kv * perKv || q % kv != 0)
+                    throw new ArgumentException($"LayerQueryHeads gives layer {i} {q} query heads; with {kv} KV heads it needs a multiple of {kv} in {kv}..{kv * perKv}.");
+            }
+        }
     }
 
     /// <summary>Largest <see cref="Dim"/> or <see cref="HiddenDim"/> accepted (sizes from a file are bounded before any allocation).</summary>
@@ -177,7 +195,7 @@ public sealed record LlamaConfig(
     public string PrunedSummary() =>
         $"attention [{string.Join(", ", RemovedAttention ?? [])}], mlp [{string.Join(", ", RemovedMlp ?? [])}]" +
         (HasLayerWidths
-            ? $", mlp widths [{string.Join(", ", Enumerable.Range(0, NLayers).Select(MlpWidth))}], kv heads [{string.Join(", ", Enumerable.Range(0, NLayers).Select(KvHeads))}]"
+            ? $", mlp widths [{string.Join(", ", Enumerable.Range(0, NLayers).Select(MlpWidth))}], kv heads [{string.Join(", ", Enumerable.Range(0, NLayers).Select(KvHeads))}], query heads [{string.Join(", ", Enumerable.Range(0, NLayers).Select(QueryHeads))}]"
             : "");
 }
 

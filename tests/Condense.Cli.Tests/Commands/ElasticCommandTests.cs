@@ -83,6 +83,8 @@ public sealed class ElasticCommandTests : IDisposable
     [InlineData("routers --model {root} --latency {root}/none.json --out x --full-budget-share 1", "--full-budget-share 1: must be")]
     [InlineData("eval --model {root} --widths 0", "--widths '0'")]
     [InlineData("train --out {root}/t --mlp-widths abc", "--mlp-widths 'abc'")]
+    [InlineData("train --out {root}/t --query-widths 0", "--query-widths '0'")]
+    [InlineData("latency --out {root}/lut.json --query-widths 1.5", "--query-widths '1.5'")]
     [InlineData("train --out {root}/t --full-weight 0", "--full-weight 0")]
     [InlineData("train --out {root}/t --sandwich --subnetworks 0", "--sandwich needs --subnetworks")]
     [InlineData("eval --model {root}", "not an elastic model")]

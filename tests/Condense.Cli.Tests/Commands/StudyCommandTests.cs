@@ -142,6 +142,8 @@ public sealed class StudyCommandTests : IDisposable
     [InlineData("study", "flextron", "--sandwich", "--subnetworks", "0")]
     [InlineData("eval-ppl", "--doc", "x.md", "--section", "a b")]
     [InlineData("study", "flextron-routing", "--model", "none", "--latency", "none.json", "--doc", "x.md", "--section", "a b")]
+    [InlineData("study", "flextron-routing", "--model", "none", "--latency", "none.json", "--variant", "no such variant")]
+    [InlineData("study", "flextron-routing", "--model", "none", "--latency", "none.json", "--first-seed", "-1")]
     [InlineData("bench", "conv-paths", "--rounds", "0")]
     [InlineData("bench", "train-step", "--models", "no_such_model")]
     [InlineData("bench", "lm", "--gen-tokens", "1")]

@@ -37,4 +37,19 @@ public sealed class FlextronRoutingStudyTests
         Assert.Contains(reading, markdown, StringComparison.Ordinal);
         Assert.DoesNotContain("-+", markdown, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Without_the_default_the_first_variant_present_is_the_reference_and_the_seed_range_is_named()
+    {
+        // |·| of target: +3%, +5%, -4% of a 25% budget; squared of target: +20%, +25%, +18% (seeds 5, 6, 7).
+        static IEnumerable<FlextronRoutingRow> Later(IEnumerable<FlextronRoutingRow> rows) => rows.Select(r => r with { Seed = r.Seed + 5 });
+        var result = new FlextronRoutingResult("elastic", "lut.json", "native", 1, "test machine", 3, 200, 0.23,
+            Later(Seeds("straight-through, squared, of target", 0.25, 1.20, 1.25, 1.18)).Concat(Later(Seeds("straight-through, |·|, of target", 0.25, 1.03, 1.05, 0.96))).ToList())
+        { FirstSeed = 5 };
+        var markdown = FlextronRoutingStudy.ToMarkdown(result);
+        Assert.Contains("3 seeds per variant (5 to 7)", markdown, StringComparison.Ordinal);
+        Assert.Contains("| |error|: straight-through, squared, of target |", markdown.Replace("\\|", "|", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Contains("| straight-through, |·|, of target closer |", markdown.Replace("\\|", "|", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Contains("| 25 % | straight-through, \\|·\\|, of target | +3.0%, +5.0%, -4.0% | +1.3% | 3/3 |", markdown, StringComparison.Ordinal);
+    }
 }

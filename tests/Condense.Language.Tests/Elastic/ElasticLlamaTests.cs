@@ -128,6 +128,13 @@ public sealed class ElasticLlamaTests
         var narrow = elastic.Forward(tokens, widths);
         Assert.True(MaxDifference(sub.call(tokens), narrow) < 1e-5);
 
+        AssertBothFileFormatsKeep(sub, tokens, narrow);
+    }
+
+    // The Hugging Face folder keeps per-layer widths; llama2.c holds one width per file, so narrow layers are padded
+    // with zero units (and kept query heads go back to their slots in each group): the same function either way.
+    private static void AssertBothFileFormatsKeep(LlamaForCausalLM sub, Tensor tokens, Tensor narrow)
+    {
         using var dir = new Condense.Testing.TempFolder("condense-elastic-");
         var hf = Path.Combine(dir.Path, "hf");
         Condense.Language.Checkpoints.HfLlamaCheckpoint.Write(sub, hf);
@@ -135,12 +142,49 @@ public sealed class ElasticLlamaTests
         Assert.Equal(sub.Config.PrunedSummary(), fromHf.Config.PrunedSummary());
         var hfDiff = MaxDifference(fromHf.call(tokens), narrow);
         Assert.True(hfDiff < 1e-4, $"HF round trip: {hfDiff}");
-        // llama2.c holds one width per file: narrow layers are padded with zero units, the same function.
         var bin = Path.Combine(dir.Path, "sub.bin");
         Condense.Language.Checkpoints.Llama2cCheckpoint.Write(sub, bin);
         using var fromBin = Condense.Language.Checkpoints.Llama2cCheckpoint.Read(bin);
         Assert.False(fromBin.Config.HasLayerWidths);
         Assert.True(MaxDifference(fromBin.call(tokens), narrow) < 1e-4);
+    }
+
+    [Fact]
+    public void Fewer_query_heads_per_group_extract_to_a_dense_model_and_pad_back_to_the_same_function()
+    {
+        using var scope = NewDisposeScope();
+        using var model = SharedModels.LoadStories260K();
+        var config = model.Config;
+        // Sort first, so that "the leading query head of a group" is the more important one, as in an elastic run.
+        var elastic = new ElasticLlama(model);
+        NestedOrder.Apply(model, NestedOrder.FromImportance(config, WidthImportance.Measure(elastic, Windows(4, 64, seed: 9), batch: 4)));
+        var widths = new ElasticWidths([new(172, 4, 1), new(86, 1, 1), new(43, 2), new(172, 3, 1), new(129, 1)]);
+        widths.Validate(config);
+        Assert.Equal("mlp 172/86/43/172/129 groups 4/1/2/3/1 queries 1/1/all/1/all", widths.ToString());
+        Assert.Equal("1x1", widths.Layers[1].AttentionKey);
+        Assert.Equal("2", widths.Layers[2].AttentionKey);
+        var tokens = Windows(2, 48, seed: 10);
+        using var sub = elastic.Extract(widths);
+        Assert.Equal([4, 1, 4, 3, 2], Enumerable.Range(0, config.NLayers).Select(sub.Config.QueryHeads));
+        Assert.Equal(sub.Config.ParameterCount(), sub.parameters().Sum(p => p.numel()));
+        Assert.Equal(widths.LinearParameters(config), sub.Model.Layers.Sum(l => l.SelfAttn!.parameters().Concat(l.Mlp!.parameters()).Sum(p => p.numel())));
+        using var noGrad = no_grad();
+        var narrow = elastic.Forward(tokens, widths);
+        Assert.True(MaxDifference(sub.call(tokens), narrow) < 1e-5);
+        // Dropping a query head changes the function (else the test above is empty).
+        Assert.True(MaxDifference(elastic.Forward(tokens, new ElasticWidths(widths.Layers.Select(w => w with { QueryHeads = 0 }).ToArray())), narrow) > 1e-2);
+        AssertBothFileFormatsKeep(sub, tokens, narrow);
+    }
+
+    [Theory]
+    [InlineData(new[] { 4, 4, 4, 4, 3 }, "LayerQueryHeads gives layer 4 3 query heads")]
+    [InlineData(new[] { 4, 4, 4, 4, 16 }, "LayerQueryHeads gives layer 4 16 query heads")]
+    public void Query_heads_that_are_not_a_multiple_of_the_kv_heads_name_the_layer(int[] queries, string message)
+    {
+        var config = new LlamaConfig(64, 172, 5, 8, 4, 512, 64) { LayerQueryHeads = queries };
+        var ex = Assert.Throws<ArgumentException>(config.Validate);
+        Assert.StartsWith(message, ex.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => new ElasticWidths(Enumerable.Repeat(new LayerWidth(172, 4, 2), 5).ToArray()).Validate(new LlamaConfig(64, 172, 5, 8, 4, 512, 64)));
     }
 
     [Theory]

@@ -149,6 +149,23 @@ public sealed class ElasticTrainingTests : IDisposable
     }
 
     [Fact]
+    public void Query_head_candidates_add_partial_groups_and_leave_whole_group_draws_unchanged()
+    {
+        using var lm = SharedModels.LoadStories260K();
+        var c = ElasticCandidates.Default with { QueryFractions = [0.5, 1] };
+        Assert.Equal([1, 0], c.QueryUnits(lm.Config));
+        Assert.Equal([0], ElasticCandidates.Default.QueryUnits(lm.Config));
+        Assert.Equal(["1x1", "1", "2x1", "2", "3x1", "3", "4x1", "4"], c.AttentionUnits(lm.Config).Select(a => a.AttentionKey));
+        Assert.Equal(ElasticCandidates.Default.HeadUnits(lm.Config), ElasticCandidates.Default.AttentionUnits(lm.Config).Select(a => a.HeadGroups));
+        Assert.All(c.Smallest(lm.Config).Layers, l => Assert.Equal(new LayerWidth(43, 1, 1), l));
+        var draws = Enumerable.Range(0, 200).Select(s => c.Sample(lm.Config, 0, s, 0)).SelectMany(w => w.Layers).ToList();
+        Assert.Equal([0, 1], draws.Select(w => w.QueryHeads).Distinct().Order());
+        Assert.All(Enumerable.Range(0, 200).SelectMany(s => ElasticCandidates.Default.Sample(lm.Config, 0, s, 0).Layers), l => Assert.Equal(0, l.QueryHeads));
+        Assert.Throws<Condense.Core.InputException>(() => (c with { QueryFractions = [0] }).Validate(lm.Config));
+        Assert.Equal("mlp 0.25,0.5,0.75,1 heads 0.25,0.5,0.75,1 queries 0.5,1", c.ToString());
+    }
+
+    [Fact]
     public void A_same_width_draw_gives_every_layer_the_first_layers_per_layer_draw()
     {
         using var lm = SharedModels.LoadStories260K();

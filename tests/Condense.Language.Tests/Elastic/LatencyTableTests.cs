@@ -48,6 +48,27 @@ public sealed class LatencyTableTests : IDisposable
     }
 
     [Fact]
+    public void Query_head_candidates_get_their_own_entries_and_the_narrowest_keeps_one_query_head_per_layer()
+    {
+        using var lm = SharedModels.LoadStories260K();
+        var candidates = ElasticCandidates.Default with { QueryFractions = [0.5, 1] };
+        var table = LatencyTable.Measure(lm.Config, candidates, Quick with { Engine = LatencyEngine.Native });
+        Assert.Equal([1, 2, 3, 4], table.Attention.Keys.Order());
+        Assert.Equal(["1x1", "2x1", "3x1", "4x1"], table.QueryAttention!.Keys.Order());
+        var smallest = candidates.Smallest(lm.Config);
+        Assert.Equal(table.QueryAttention["1x1"], table.AttentionEntry(smallest.Layers[0]));
+        if (table.BlockScale.DecodeMs != 1) Assert.Equal(table.NarrowModel!.DecodeMs, table.Predict(smallest, decode: true), 9);
+        var path = Path.Combine(_temp.Path, "lut-q.json");
+        table.Save(path);
+        var loaded = LatencyTable.Load(path);
+        Assert.Equal(table.Predict(smallest, decode: true), loaded.Predict(smallest, decode: true), 9);
+        // A table of whole groups has no entry for a partial group: the error names the attention width.
+        var whole = LatencyTable.Measure(lm.Config, ElasticCandidates.Default, Quick with { Engine = LatencyEngine.Native });
+        var ex = Assert.Throws<ArgumentException>(() => whole.Predict(smallest, decode: true));
+        Assert.Contains("attention 1x1", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_width_the_table_never_measured_is_named()
     {
         using var lm = SharedModels.LoadStories260K();

@@ -22,7 +22,7 @@ public sealed class RouterTrainingTests
         var model = new ElasticLlama(lm);
         var text = TokenCorpus.FromFile(SharedAssets.TrainTextPath, SharedModels.Tok512, maxTokens: 40_000);
         var candidates = ElasticCandidates.Default;
-        var heads = candidates.HeadUnits(lm.Config);
+        var heads = candidates.AttentionUnits(lm.Config);
         var mlps = candidates.MlpUnits(lm.Config);
         manual_seed(1);
         using var routers = new StaticRouters(lm.Config.NLayers, heads.Length, mlps.Length);

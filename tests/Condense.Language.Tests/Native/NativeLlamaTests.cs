@@ -82,6 +82,9 @@ public sealed class NativeLlamaTests
             Assert.InRange(MaxLogitDifference(pruned, path, tokens), 0, 1e-4);
         using (var narrow = Derived(full, full.Config with { LayerHiddenDims = [172, 86, 43, 129, 172], LayerKvHeads = [4, 2, 4, 1, 4] }))
             Assert.InRange(MaxLogitDifference(narrow, path, tokens), 0, 1e-4);
+        // one query head per KV head in three layers (8 → 4, 2 and 1 query heads)
+        using (var fewerQueries = Derived(full, full.Config with { LayerKvHeads = [4, 2, 4, 1, 4], LayerQueryHeads = [4, 2, 8, 1, 8] }))
+            Assert.InRange(MaxLogitDifference(fewerQueries, path, tokens), 0, 1e-4);
     }
 
     [Fact]
