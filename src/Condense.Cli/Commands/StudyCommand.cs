@@ -444,13 +444,18 @@ internal static class StudyCommand
         var fullWeight = new Option<double>("--full-weight") { Description = "Weight of the full model's loss against each random sub-network's in the elastic runs.", DefaultValueFactory = _ => 1.0 };
         var sandwich = new Option<bool>("--sandwich") { Description = "Elastic runs use the sandwich rule: the first sub-network of every step is the narrowest one." };
         var sameWidth = new Option<bool>("--same-width") { Description = "Elastic runs draw one MLP width and one head-group count for every layer of a random sub-network." };
+        var queryWidths = new Option<string>("--query-widths")
+        {
+            Description = "Query heads per kept group the elastic runs also draw, fractions of the group's (1: whole groups only); the compared widths stay whole groups.",
+            DefaultValueFactory = _ => "1",
+        };
         var latencyRounds = new Option<int>("--latency-rounds") { Description = "Rounds timing each width against the full model (native engine, one thread); 0: no latency.", DefaultValueFactory = _ => 15 };
         var section = CommonOptions.Section();
         var threads = LanguageOptions.Threads();
         var progress = CommonOptions.Progress();
         var cmd = new Command("flextron", "One elastic run against pruning alone and pruning + retraining each width, equal tokens (Flextron).")
         {
-            models, seeds, steps, batch, seqLen, lr, widths, evalDocs, runDir, doc, section, anchored, subnetworks, fullWeight, sandwich, sameWidth, latencyRounds, threads, progress, json,
+            models, seeds, steps, batch, seqLen, lr, widths, evalDocs, runDir, doc, section, anchored, subnetworks, fullWeight, sandwich, sameWidth, queryWidths, latencyRounds, threads, progress, json,
         };
         cmd.SetAction((pr, cancellation) =>
         {
@@ -458,6 +463,7 @@ internal static class StudyCommand
             ElasticCommand.CheckTrainingFlags(pr.GetValue(fullWeight), pr.GetValue(sandwich), pr.GetValue(subnetworks));
             if (pr.GetValue(latencyRounds) < 0) throw new Condense.Core.InputException($"--latency-rounds {pr.GetValue(latencyRounds)}: must be 0 (no latency) or more");
             var widthList = ElasticCommand.ParseFractions(pr.GetValue(widths)!, "--widths");
+            var queryList = ElasticCommand.ParseQueryWidths(pr.GetValue(queryWidths)!);
             var modelList = pr.GetValue(models) is string m
                 ? m.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                 : [Condense.Language.LanguageModelFiles.ResolveModel(null), Condense.Core.IO.AssetPaths.Require("models/llama2c/llama2xs_tinystories.bin")];
@@ -473,6 +479,7 @@ internal static class StudyCommand
                 EvalText = Condense.Language.LanguageModelFiles.Resolve(null, Condense.Language.LanguageModelFiles.DefaultEvalText),
                 Progress = pr.GetValue(progress), Anchored = pr.GetValue(anchored), RandomSubnetworks = pr.GetValue(subnetworks),
                 FullWeight = pr.GetValue(fullWeight), Sandwich = pr.GetValue(sandwich), SameWidthEveryLayer = pr.GetValue(sameWidth),
+                QueryWidths = queryList,
                 Latency = pr.GetValue(latencyRounds) == 0 ? null : new Condense.Language.Elastic.LatencyOptions { Rounds = pr.GetValue(latencyRounds) },
             }, line => Console.Error.WriteLine(line), cancellation);
             var markdown = Condense.Experiments.Language.FlextronStudy.ToMarkdown(result);

@@ -44,6 +44,8 @@ public sealed record FlextronResult(IReadOnlyList<string> Models, int Seeds, lon
     public bool Sandwich { get; init; }
     /// <summary>Whether the elastic runs drew one width for every layer of a random sub-network.</summary>
     public bool SameWidthEveryLayer { get; init; }
+    /// <summary>Query heads per kept group the elastic runs also drew (fractions; null: whole groups only).</summary>
+    public IReadOnlyList<double>? QueryWidths { get; init; }
 }
 
 /// <summary>Settings of the study.</summary>
@@ -83,6 +85,11 @@ public sealed record FlextronStudyOptions
     public bool Sandwich { get; init; }
     /// <summary>One width for every layer of a random sub-network in the elastic runs (ElasticTrainingOptions.SameWidthEveryLayer).</summary>
     public bool SameWidthEveryLayer { get; init; }
+    /// <summary>
+    /// Query heads per kept group the elastic runs also draw (ElasticCandidates.QueryFractions; null: whole groups only).
+    /// The widths compared stay whole groups, as the retrained baselines are.
+    /// </summary>
+    public IReadOnlyList<double>? QueryWidths { get; init; }
     /// <summary>How each width's latency is measured (relative to the full model in the same rounds); null: not measured.</summary>
     public LatencyOptions? Latency { get; init; } = new();
 }
@@ -97,7 +104,7 @@ public static class FlextronStudy
         if (o.Seeds < 1) throw InputException.ForOption("Seeds", $"{o.Seeds}: must be at least 1");
         if (o.Models.Count == 0) throw InputException.ForOption("Models", ": name at least one");
         if (o.Steps < o.Widths.Count) throw InputException.ForOption("Steps", $"{o.Steps}: must be at least the number of widths ({o.Widths.Count})");
-        var candidates = new ElasticCandidates(o.Widths, o.Widths);
+        var candidates = new ElasticCandidates(o.Widths, o.Widths, o.QueryWidths);
         var rows = new List<FlextronRow>();
         var latency = new List<FlextronLatency>();
         var dense = new Dictionary<string, double>();
@@ -168,7 +175,7 @@ public static class FlextronStudy
             }
         }
         return new FlextronResult(o.Models.Select(m => LanguageModelFiles.ModelName(LanguageModelFiles.ResolveModel(m))).ToList(), o.Seeds, o.Steps,
-            o.BatchSize, o.SeqLen, o.RandomSubnetworks, evalDocs, dense, rows, latency) { FullWeight = o.FullWeight, Sandwich = o.Sandwich, SameWidthEveryLayer = o.SameWidthEveryLayer };
+            o.BatchSize, o.SeqLen, o.RandomSubnetworks, evalDocs, dense, rows, latency) { FullWeight = o.FullWeight, Sandwich = o.Sandwich, SameWidthEveryLayer = o.SameWidthEveryLayer, QueryWidths = o.QueryWidths };
     }
 
     // Every width and the full model (the reference, last), timed in the same shuffled rounds.
@@ -187,6 +194,8 @@ public static class FlextronStudy
     private static string Subnetworks(FlextronResult result)
     {
         string random = result.SameWidthEveryLayer ? "random sub-network(s), one width for every layer," : "random sub-network(s)";
+        if (result.QueryWidths is { } queries)
+            random += string.Create(CultureInfo.InvariantCulture, $" with query heads per group from {string.Join(", ", queries.Select(q => q.ToString("0.##", CultureInfo.InvariantCulture)))},");
         return result.Sandwich
             ? string.Create(CultureInfo.InvariantCulture, $"the narrowest and {result.RandomSubnetworks - 1} {random} per step, sandwich rule")
             : string.Create(CultureInfo.InvariantCulture, $"{result.RandomSubnetworks} {random} per step");

@@ -99,8 +99,10 @@ public sealed record LatencyTable(string Machine, int Threads, int Layers, int P
     /// <summary>The entry of <paramref name="width"/>'s attention block; throws naming the width when the table has none.</summary>
     public LatencyEntry AttentionEntry(LayerWidth width)
     {
-        if (width.QueryHeads == 0 ? Attention.TryGetValue(width.HeadGroups, out var whole) : false) return whole!;
-        if (width.QueryHeads != 0 && QueryAttention is not null && QueryAttention.TryGetValue(width.AttentionKey, out var partial)) return partial;
+        LatencyEntry? entry = null;
+        if (width.QueryHeads == 0) Attention.TryGetValue(width.HeadGroups, out entry);
+        else QueryAttention?.TryGetValue(width.AttentionKey, out entry);
+        if (entry is not null) return entry;
         throw new ArgumentException($"the latency table has no entry for attention {width.AttentionKey} (it has " +
             string.Join(", ", Attention.Keys.Select(k => k.ToString(System.Globalization.CultureInfo.InvariantCulture)).Concat(QueryAttention?.Keys ?? [])) + ")");
     }

@@ -140,6 +140,7 @@ public sealed class StudyCommandTests : IDisposable
     [InlineData("study", "flextron", "--latency-rounds", "-1")]
     [InlineData("study", "flextron", "--full-weight", "-1")]
     [InlineData("study", "flextron", "--sandwich", "--subnetworks", "0")]
+    [InlineData("study", "flextron", "--query-widths", "0")]
     [InlineData("eval-ppl", "--doc", "x.md", "--section", "a b")]
     [InlineData("study", "flextron-routing", "--model", "none", "--latency", "none.json", "--doc", "x.md", "--section", "a b")]
     [InlineData("study", "flextron-routing", "--model", "none", "--latency", "none.json", "--variant", "no such variant")]
