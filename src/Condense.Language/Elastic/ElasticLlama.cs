@@ -153,9 +153,7 @@ public sealed class ElasticLlama
     private long[] QueryChannels(int groups, int perGroup)
     {
         int hd = Config.HeadDim;
-        return Enumerable.Range(0, groups * perGroup)
-            .SelectMany(h => Enumerable.Range((h / perGroup * rep + h % perGroup) * hd, hd))
-            .Select(c => (long)c).ToArray();
+        return LayerWidthPadding.QuerySlots(groups, perGroup, rep).SelectMany(slot => Enumerable.Range(slot * hd, hd)).Select(c => (long)c).ToArray();
     }
 
     /// <summary>
@@ -166,27 +164,19 @@ public sealed class ElasticLlama
     {
         ArgumentNullException.ThrowIfNull(widths);
         widths.Validate(Config);
-        var config = Config with
-        {
-            LayerHiddenDims = widths.Layers.Select(w => w.MlpNeurons).ToArray(),
-            LayerKvHeads = widths.Layers.Select(w => w.HeadGroups).ToArray(),
-            LayerQueryHeads = widths.Layers.Any(w => w.QueryHeads != 0) ? widths.Layers.Select(w => w.HeadGroups * w.QueriesPerGroup(rep)).ToArray() : null,
-        };
-        if (!config.HasLayerWidths) config = config.WithoutLayerWidths();
+        var config = widths.SubNetworkConfig(Config);
         var sub = new LlamaForCausalLM(config);
         sub.eval();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var source = model.state_dict();
-        int hd = Config.HeadDim;
         foreach (var (name, into) in sub.state_dict())
         {
-            if (LayerWidthPadding.QueryHeadRows(config, name) is { } heads)
+            if (LayerWidthPadding.QueryHeadRows(config, name) is { } slots)
             {
-                // Leading query heads of each kept group: the full layout's slots, in the sub-network's order.
-                int dim = name.EndsWith("o_proj.weight", StringComparison.Ordinal) ? 1 : 0;
-                for (int h = 0; h < heads.Length; h++)
-                    into.narrow(dim, h * (long)hd, hd).copy_(source[name].narrow(dim, heads[h] * (long)hd, hd));
+                // Leading query heads of each kept group: taken from the full layout's slots, in the sub-network's order.
+                foreach (var (full, narrow) in LayerWidthPadding.QueryHeadBlocks(source[name], into, name, slots, Config.HeadDim))
+                    narrow.copy_(full);
                 continue;
             }
             into.copy_(LayerWidthPadding.Leading(source[name], into.shape));    // leading units (rank = index after NestedOrder)

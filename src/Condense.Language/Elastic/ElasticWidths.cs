@@ -67,6 +67,23 @@ public sealed record ElasticWidths(IReadOnlyList<LayerWidth> Layers)
         }
     }
 
+    /// <summary>
+    /// The configuration of the dense model these widths describe, from the full model's <paramref name="config"/>:
+    /// per-layer MLP, KV head and (where some group keeps fewer) query head counts; none when every layer is full.
+    /// </summary>
+    public LlamaConfig SubNetworkConfig(LlamaConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        int rep = config.NHeads / config.NKvHeads;
+        var sub = config with
+        {
+            LayerHiddenDims = Layers.Select(w => w.MlpNeurons).ToArray(),
+            LayerKvHeads = Layers.Select(w => w.HeadGroups).ToArray(),
+            LayerQueryHeads = Layers.Any(w => w.QueryHeads != 0) ? Layers.Select(w => w.HeadGroups * w.QueriesPerGroup(rep)).ToArray() : null,
+        };
+        return sub.HasLayerWidths ? sub : sub.WithoutLayerWidths();
+    }
+
     /// <summary>Parameters in the decoder layers' linears at these widths (embeddings and norms excluded).</summary>
     public long LinearParameters(LlamaConfig config)
     {

@@ -97,19 +97,21 @@ public sealed record LatencyTable(string Machine, int Threads, int Layers, int P
     public IReadOnlyDictionary<string, LatencyEntry>? QueryAttention { get; init; }
 
     /// <summary>The entry of <paramref name="width"/>'s attention block; throws naming the width when the table has none.</summary>
-    public LatencyEntry AttentionEntry(LayerWidth width)
+    public LatencyEntry AttentionEntry(LayerWidth width) => FindAttention(width) ??
+        throw new ArgumentException($"the latency table has no entry for attention {width.AttentionKey} (it has " +
+            string.Join(", ", Attention.Keys.Select(k => k.ToString(System.Globalization.CultureInfo.InvariantCulture)).Concat(QueryAttention?.Keys ?? [])) + ")");
+
+    /// <summary>Whether the table has an entry for <paramref name="width"/>'s attention block.</summary>
+    public bool HasAttention(LayerWidth width) => FindAttention(width) is not null;
+
+    // Whole groups by group count, partial groups by "gxq".
+    private LatencyEntry? FindAttention(LayerWidth width)
     {
         LatencyEntry? entry = null;
         if (width.QueryHeads == 0) Attention.TryGetValue(width.HeadGroups, out entry);
         else QueryAttention?.TryGetValue(width.AttentionKey, out entry);
-        if (entry is not null) return entry;
-        throw new ArgumentException($"the latency table has no entry for attention {width.AttentionKey} (it has " +
-            string.Join(", ", Attention.Keys.Select(k => k.ToString(System.Globalization.CultureInfo.InvariantCulture)).Concat(QueryAttention?.Keys ?? [])) + ")");
+        return entry;
     }
-
-    /// <summary>Whether the table has an entry for <paramref name="width"/>'s attention block.</summary>
-    public bool HasAttention(LayerWidth width) =>
-        width.QueryHeads == 0 ? Attention.ContainsKey(width.HeadGroups) : QueryAttention?.ContainsKey(width.AttentionKey) == true;
 
     /// <summary>Predicted milliseconds of one call of the sub-network at <paramref name="widths"/> (prefill or decode).</summary>
     public double Predict(ElasticWidths widths, bool decode)
@@ -170,13 +172,7 @@ public sealed record LatencyTable(string Machine, int Threads, int Layers, int P
         {
             items.Add(("model", default, LatencyProbe.FullModel(config, options)));
             var smallest = candidates.Smallest(config);
-            int perGroup = config.NHeads / config.NKvHeads;
-            var narrowModel = new LlamaForCausalLM(config with
-            {
-                LayerHiddenDims = smallest.Layers.Select(w => w.MlpNeurons).ToArray(),
-                LayerKvHeads = smallest.Layers.Select(w => w.HeadGroups).ToArray(),
-                LayerQueryHeads = smallest.Layers.Select(w => w.HeadGroups * w.QueriesPerGroup(perGroup)).ToArray(),
-            });
+            var narrowModel = new LlamaForCausalLM(smallest.SubNetworkConfig(config));
             narrowModel.eval();
             items.Add(("narrowest", default, LatencyProbe.ForModel(narrowModel, options)));
             foreach (var a in candidates.AttentionUnits(config)) items.Add(("attention", a, LatencyProbe.Attention(config, a.HeadGroups, options, a.QueryHeads)));

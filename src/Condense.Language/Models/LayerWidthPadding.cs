@@ -23,18 +23,37 @@ public static class LayerWidthPadding
         foreach (var t in target.Values) t.zero_();
         foreach (var (name, source) in model.state_dict())
         {
-            if (QueryHeadRows(config, name) is { } heads)
+            if (QueryHeadRows(config, name) is { } slots)
             {
-                // Fewer query heads per KV head: sub-model head h (KV head h / q, h % q-th of its group) goes to the
-                // full layout's slot (h / q)·r + h % q, where full head j reads KV head j / r.
-                int dim = name.EndsWith("o_proj.weight", StringComparison.Ordinal) ? 1 : 0;
-                for (int h = 0; h < heads.Length; h++)
-                    target[name].narrow(dim, heads[h] * (long)config.HeadDim, config.HeadDim).copy_(source.narrow(dim, h * (long)config.HeadDim, config.HeadDim));
+                foreach (var (full, narrow) in QueryHeadBlocks(target[name], source, name, slots, config.HeadDim))
+                    full.copy_(narrow);
                 continue;
             }
             Leading(target[name], source.shape).copy_(source);
         }
         return padded;
+    }
+
+    /// <summary>
+    /// Full-layout slot of each query head of a layer that keeps <paramref name="kvHeads"/> KV heads with
+    /// <paramref name="perKv"/> of their <paramref name="rep"/> query heads each: narrow head h (KV head h / q, the
+    /// h % q-th of its group) sits at slot (h / q)·r + h % q, where full head j reads KV head j / r.
+    /// </summary>
+    public static int[] QuerySlots(int kvHeads, int perKv, int rep) =>
+        Enumerable.Range(0, kvHeads * perKv).Select(h => h / perKv * rep + h % perKv).ToArray();
+
+    /// <summary>
+    /// Per head of a q_proj or o_proj weight with fewer query heads per KV head: its block in the full-layout weight
+    /// (at <paramref name="slots"/>, see <see cref="QueryHeadRows"/>) and in the narrow one (in order), as views.
+    /// </summary>
+    public static IEnumerable<(Tensor Full, Tensor Narrow)> QueryHeadBlocks(Tensor full, Tensor narrow, string name, int[] slots, int headDim)
+    {
+        ArgumentNullException.ThrowIfNull(full);
+        ArgumentNullException.ThrowIfNull(narrow);
+        ArgumentNullException.ThrowIfNull(slots);
+        int dim = name.EndsWith("o_proj.weight", StringComparison.Ordinal) ? 1 : 0;   // q_proj rows, o_proj columns
+        for (int h = 0; h < slots.Length; h++)
+            yield return (full.narrow(dim, slots[h] * (long)headDim, headDim), narrow.narrow(dim, h * (long)headDim, headDim));
     }
 
     /// <summary>
@@ -50,8 +69,7 @@ public static class LayerWidthPadding
         if (!m.Success) return null;
         int layer = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         int rep = config.NHeads / config.NKvHeads, kv = config.KvHeads(layer), perKv = config.QueryHeads(layer) / kv;
-        if (perKv == rep) return null;
-        return Enumerable.Range(0, kv * perKv).Select(h => h / perKv * rep + h % perKv).ToArray();
+        return perKv == rep ? null : QuerySlots(kv, perKv, rep);
     }
 
     /// <summary>The leading block of <paramref name="t"/> of <paramref name="shape"/> (a view): a narrow layer's units are the first ones.</summary>
